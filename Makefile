@@ -1,0 +1,46 @@
+# Every target bootstraps a fresh machine by itself: uv (installed with pip when missing),
+# then the locked environment (uv sync --frozen).
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+RUN := $(UV) run --frozen
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export DO_NOT_TRACK ?= 1
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
+export PREFECT_LOGGING_LEVEL ?= WARNING
+
+.PHONY: help bootstrap demo test check lint typecheck format bench screenshots clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | column -t -s $$'\t'
+
+.venv/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
+	$(eval UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv"))
+	$(UV) sync --frozen
+	@touch $@
+
+bootstrap: .venv/.synced  ## install uv if missing and sync the locked environment
+
+demo: bootstrap  ## run every pipeline on the bundled demo data into a fresh local SQLite store
+	$(RUN) groupops demo
+
+test: bootstrap  ## run the test suite (SQLite and PostgreSQL, real SMTP, real Synapse)
+	$(RUN) pytest -q
+
+check: bootstrap  ## ruff + mypy strict
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+format: bootstrap  ## apply ruff's formatting and safe fixes
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+bench: bootstrap  ## benchmarks: ingest + statistics on a generated 1M-message bundle
+	$(RUN) python -m bench.run
+
+screenshots: bootstrap  ## render the demo digests with headless Chromium into docs/
+	$(RUN) python -m groupops.screenshots
+
+clean:  ## remove local state (the SQLite store, the outbox)
+	rm -rf data/local

@@ -1,0 +1,124 @@
+"""The canonical activity model: the one shape every source (bundle, export, API) is turned into.
+
+A *bundle* is a folder or ``.zip`` with ``groups``, ``members``, ``memberships`` and
+``messages`` as ``.jsonl`` or ``.csv`` (see docs/formats.md). Importers and connectors yield
+:class:`RawRecord` objects of the same four entities, in :data:`ENTITIES` order, and the one
+validated ingest (``groupops.ingest``) normalises, validates and stores them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+Entity = Literal["groups", "members", "memberships", "messages"]
+
+#: Load order: a message or membership may only name a group already known.
+ENTITIES: Final[tuple[Entity, ...]] = ("groups", "members", "memberships", "messages")
+
+MESSAGE_KINDS: Final[frozenset[str]] = frozenset(
+    {"text", "image", "voice", "video", "file", "link", "system"}
+)
+MEMBERSHIP_EVENTS: Final[frozenset[str]] = frozenset({"join", "leave", "removed"})
+GROUP_CATEGORIES: Final[tuple[str, ...]] = ("project", "product", "marketing", "partner", "other")
+
+FieldType = Literal["id", "str", "instant", "bool", "ids", "enum"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    name: str
+    type: FieldType
+    required: bool = False
+    choices: frozenset[str] = frozenset()
+
+
+def _f(
+    name: str, type_: FieldType, required: bool = False, choices: frozenset[str] = frozenset()
+) -> FieldSpec:
+    return FieldSpec(name, type_, required, choices)
+
+
+#: Columns of each entity, in file order. ``id``: a non-empty string (numbers are accepted and
+#: turned into strings); ``instant``: ISO 8601 with offset, epoch seconds or milliseconds, or a
+#: naive time read in the policy's zone; ``ids``: a list of ids (JSON list, or in CSV a JSON list
+#: or ``;``-separated); ``bool``: true/false/1/0/yes/no.
+FIELDS: Final[dict[Entity, tuple[FieldSpec, ...]]] = {
+    "groups": (
+        _f("platform", "id", True),
+        _f("group_id", "id", True),
+        _f("name", "str", True),
+        _f("category", "str"),
+        _f("owner_id", "id"),
+        _f("admin_ids", "ids"),
+    ),
+    "members": (
+        _f("platform", "id", True),
+        _f("member_id", "id", True),
+        _f("display_name", "str", True),
+        _f("real_name", "str"),
+        _f("department", "str"),
+        _f("email", "str"),
+    ),
+    "memberships": (
+        _f("platform", "id", True),
+        _f("group_id", "id", True),
+        _f("member_id", "id", True),
+        _f("event", "enum", True, MEMBERSHIP_EVENTS),
+        _f("at", "instant", True),
+        _f("approved_by", "id"),
+        _f("reason", "str"),
+    ),
+    "messages": (
+        _f("platform", "id", True),
+        _f("group_id", "id", True),
+        _f("message_id", "id", True),
+        _f("sender_id", "id", True),
+        _f("sent_at", "instant", True),
+        _f("kind", "enum", True, MESSAGE_KINDS),
+        _f("text", "str"),
+        _f("reply_to", "id"),
+        _f("mentions", "ids"),
+        _f("mention_all", "bool"),
+        _f("pinned", "bool"),
+    ),
+}
+
+#: The natural key of each entity: re-ingesting a record with the same key updates it.
+KEYS: Final[dict[Entity, tuple[str, ...]]] = {
+    "groups": ("platform", "group_id"),
+    "members": ("platform", "member_id"),
+    "memberships": ("platform", "group_id", "member_id", "event", "at"),
+    "messages": ("platform", "group_id", "message_id"),
+}
+
+#: Bundle file stems, per entity.
+FILE_STEMS: Final[dict[Entity, str]] = {e: e for e in ENTITIES}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordError:
+    """Why a record was rejected: the field (or ``"(record)"`` / ``"(line)"``) and the reason."""
+
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One input record before normalisation.
+
+    ``source`` is the file (or API endpoint) it came from and ``line`` its 1-based line number
+    there (for a JSON document, the record's position); ``raw`` is its text, kept for quarantine.
+    ``data`` holds the canonical fields (values may still be strings); a reader that could not
+    even parse the record sets ``error`` instead and leaves ``data`` as ``None``.
+    """
+
+    entity: Entity
+    source: str
+    line: int
+    raw: str
+    data: Mapping[str, Any] | None = None
+    error: RecordError | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)

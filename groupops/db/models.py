@@ -1,0 +1,162 @@
+"""Typed ORM models. Natural keys (platform + the platform's own ids) make every upsert
+idempotent; constraint names follow one convention so migrations are stable on every backend.
+
+Later issues add tables here (digests, obligations, archive, moderation) with a migration each.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from groupops.db.types import JSONList, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID = String(191)  # platform ids: long enough for Matrix/Slack/WeCom ids, indexable everywhere
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Group(Base):
+    """A chat group on one platform, with its owner and admins (platform member ids)."""
+
+    __tablename__ = "groups"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    group_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    category: Mapped[str | None] = mapped_column(String(64))
+    owner_id: Mapped[str | None] = mapped_column(ID)
+    admin_ids: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    content_hash: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Member(Base):
+    """A person as the platform knows them, with the directory facts the rulebook needs."""
+
+    __tablename__ = "members"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    member_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(255))
+    real_name: Mapped[str | None] = mapped_column(String(255))
+    department: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    content_hash: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MembershipEvent(Base):
+    """A join, leave or removal; ``approved_by`` is the admin who approved a join."""
+
+    __tablename__ = "membership_events"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["platform", "group_id"], ["groups.platform", "groups.group_id"], ondelete="CASCADE"
+        ),
+        Index("ix_membership_events_member", "platform", "member_id"),
+    )
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    group_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    member_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    event: Mapped[str] = mapped_column(String(16), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    approved_by: Mapped[str | None] = mapped_column(ID)
+    reason: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Message(Base):
+    """One chat message in canonical form (see docs/formats.md)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["platform", "group_id"], ["groups.platform", "groups.group_id"], ondelete="CASCADE"
+        ),
+        Index("ix_messages_group_sent_at", "platform", "group_id", "sent_at"),
+        Index("ix_messages_sender", "platform", "sender_id"),
+    )
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    group_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    message_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    sender_id: Mapped[str] = mapped_column(ID)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    reply_to: Mapped[str | None] = mapped_column(ID)
+    mentions: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    mention_all: Mapped[bool] = mapped_column(Boolean, default=False)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    content_hash: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ingest_run_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class IngestRun(Base):
+    """One ingest (or pull) of one source, with its counts and the newest instant it saw."""
+
+    __tablename__ = "ingest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # running | clean | quarantined | failed
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    loaded: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    watermark: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class QuarantineRecord(Base):
+    """A rejected input record: where it came from, which field, why, and its raw text.
+
+    Unique on (source, line, entity, field, fingerprint): re-ingesting the same bad input
+    refreshes ``last_seen_at`` instead of adding rows."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (
+        UniqueConstraint("source_file", "line", "entity", "field", "fingerprint"),
+        Index("ix_quarantine_last_seen_at", "last_seen_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    source_file: Mapped[str] = mapped_column(Text)
+    line: Mapped[int] = mapped_column(Integer)
+    entity: Mapped[str] = mapped_column(String(32))
+    field: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(40))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,184 @@
+"""The company's rulebook as numbers and word lists, loaded from ``data/policy.toml``.
+
+Every key is validated on load; a bad file raises :class:`PolicyError` whose message names the
+file, the dotted key and the problem, e.g.
+``data/policy.toml: replies.deadline_working_hours: Input should be greater than 0 (got -1)``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date, time
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PositiveInt = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+NonEmptyWords = Annotated[list[str], Field(min_length=1)]
+
+
+class PolicyError(ValueError):
+    """The policy file is missing, unreadable or invalid."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WorkingTime(_Section):
+    """Working hours on a working day, plus company overrides of the official calendar."""
+
+    periods: list[tuple[time, time]] = Field(
+        default=[(time(9, 0), time(12, 0)), (time(13, 30), time(18, 0))], min_length=1
+    )
+    extra_days_off: list[date] = []
+    extra_workdays: list[date] = []
+    # Optional iCalendar file of company overrides (all-day events; see docs/policy.md).
+    overrides_ical: Path | None = None
+
+    @field_validator("periods")
+    @classmethod
+    def _ordered(cls, periods: list[tuple[time, time]]) -> list[tuple[time, time]]:
+        last_end: time | None = None
+        for start, end in periods:
+            if start >= end:
+                raise ValueError(f"period {start:%H:%M}-{end:%H:%M} ends before it starts")
+            if last_end is not None and start < last_end:
+                raise ValueError(f"period starting {start:%H:%M} overlaps the previous one")
+            last_end = end
+        return periods
+
+
+class Replies(_Section):
+    # "any_message": the mentioned member's next message in the group answers;
+    # "reply_only": only an explicit reply to the message does.
+    reply_mode: Literal["any_message", "reply_only"] = "any_message"
+    deadline_working_hours: PositiveFloat = 4
+
+
+class Tasks(_Section):
+    markers: NonEmptyWords = ["【任务】", "#任务", "[task]"]
+    completion_markers: NonEmptyWords = ["已完成", "完成了", "已搞定", "已处理", "done", "completed"]
+    default_deadline_working_days: PositiveInt = 3
+    ack_deadline_working_hours: PositiveFloat = 4
+    # Remind the assignee once this fraction of the time to the deadline has passed.
+    reminder_fraction: Fraction = 0.75
+    # After admins were told of an overdue item, tell the owner this much working time later.
+    owner_escalation_working_hours: PositiveFloat = 8
+    # This many missed replies/tasks in one period count as a "non-response" violation.
+    non_response_violation_threshold: PositiveInt = 3
+
+
+class Activity(_Section):
+    # A member with no message for this many days, or fewer than min_messages in the period,
+    # is inactive.
+    inactive_days: PositiveInt = 14
+    min_messages: Annotated[int, Field(ge=0)] = 3
+
+
+class Notices(_Section):
+    markers: NonEmptyWords = ["【通知】", "【公告】", "通知：", "公告："]
+    # A notice older than this is stale and may be purged (after preview; restorable).
+    retention_days: PositiveInt = 14
+    # Purged items stay restorable for this many days.
+    restore_window_days: PositiveInt = 30
+
+
+class Importance(_Section):
+    markers: NonEmptyWords = ["【重要】", "重要", "紧急", "【决议】", "【纪要】"]
+    archive_pinned: bool = True
+    archive_mention_all: bool = True
+
+
+class Meetings(_Section):
+    notice_markers: NonEmptyWords = ["【会议通知】", "会议通知"]
+    minutes_markers: NonEmptyWords = ["【会议纪要】", "会议纪要"]
+    leave_markers: NonEmptyWords = ["请假"]
+
+
+class Moderation(_Section):
+    confidential_markers: NonEmptyWords = ["机密", "绝密", "保密", "内部资料", "confidential"]
+    ad_words: NonEmptyWords = ["加微信", "代理", "优惠券", "兼职", "刷单", "免费领取"]
+    vulgar_words: list[str] = []
+    rumour_words: list[str] = ["据说", "听说", "内部消息"]
+    flood_messages: PositiveInt = 8
+    flood_window_seconds: PositiveInt = 60
+    mute_minutes: PositiveInt = 60 * 24
+    appeal_window_working_days: PositiveInt = 3
+    appeal_answer_working_days: PositiveInt = 3
+
+
+class Ingest(_Section):
+    # Timestamps before this year or more than this many days after the run are implausible.
+    earliest_year: Annotated[int, Field(ge=1990, le=2100)] = 2000
+    max_future_days: Annotated[int, Field(ge=0)] = 1
+
+
+class Policy(_Section):
+    language: Literal["zh-CN", "en"] = "zh-CN"
+    timezone: str = "Asia/Shanghai"
+    company: str = "示例科技有限公司"
+    working_time: WorkingTime = WorkingTime()
+    replies: Replies = Replies()
+    tasks: Tasks = Tasks()
+    activity: Activity = Activity()
+    notices: Notices = Notices()
+    importance: Importance = Importance()
+    meetings: Meetings = Meetings()
+    moderation: Moderation = Moderation()
+    ingest: Ingest = Ingest()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _overrides_disjoint(self) -> Policy:
+        both = set(self.working_time.extra_days_off) & set(self.working_time.extra_workdays)
+        if both:
+            days = ", ".join(sorted(d.isoformat() for d in both))
+            raise ValueError(f"working_time: days both off and on: {days}")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _format_errors(path: Path, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling against docs/policy.md)"
+        got = err.get("input")
+        suffix = f" (got {got!r})" if got is not None and err["type"] != "extra_forbidden" else ""
+        lines.append(f"{path}: {key}: {msg}{suffix}")
+    return "\n".join(lines)
+
+
+def load_policy(path: Path | str | None = None) -> Policy:
+    """Load and validate the policy file; ``None`` means the built-in defaults."""
+    if path is None:
+        return Policy()
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise PolicyError(f"{path}: policy file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return Policy.model_validate(raw)
+    except ValidationError as exc:
+        raise PolicyError(_format_errors(path, exc)) from exc

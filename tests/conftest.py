@@ -1,0 +1,110 @@
+"""Shared fixtures.
+
+* ``db_url`` / ``engine``: a migrated, empty store, parametrized over SQLite and PostgreSQL.
+  PostgreSQL uses a throwaway database per test session (dropped at the end). Where no server
+  answers, the PostgreSQL cases skip with that reason, unless ``GROUPOPS_REQUIRE_POSTGRES=1``
+  (set by ``.ci/run``), which turns the skip into a failure.
+* ``prefect``: one session-scoped ``prefect_test_harness`` for every flow test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from groupops.db import make_engine, upgrade
+from groupops.db.models import Base
+
+PG_ADMIN_URL = os.environ.get(
+    "GROUPOPS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_PG = os.environ.get("GROUPOPS_REQUIRE_POSTGRES") == "1"
+
+# Isolate Prefect from the developer's profile before anything imports it.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+def _pg_admin_engine() -> sa.Engine | None:
+    engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception:
+        engine.dispose()
+        return None
+    return engine
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this session; its URL."""
+    admin = _pg_admin_engine()
+    if admin is None:
+        reason = f"no PostgreSQL answers at {PG_ADMIN_URL}"
+        if REQUIRE_PG:
+            pytest.fail(f"{reason} and GROUPOPS_REQUIRE_POSTGRES=1")
+        pytest.skip(reason)
+    name = f"groupops_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _truncate_all(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty store: a fresh SQLite file, or the session's PostgreSQL database
+    emptied before the test."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'groupops.db'}"
+        upgrade(url)
+        yield url
+        return
+    url = request.getfixturevalue("pg_database")
+    engine = make_engine(url)
+    _truncate_all(engine)
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One Prefect test server for the whole session (≈45 s fixed cost, paid only when a flow
+    test runs). Heartbeats off: each sync flow would otherwise wait 1 s at exit."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    os.environ["PREFECT_HOME"] = str(home)
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with (
+        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+        prefect_test_harness(server_startup_timeout=120),
+    ):
+        yield

@@ -1,0 +1,44 @@
+"""The store migrates and round-trips aware instants on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from groupops.db import session_scope, upgrade
+from groupops.db.engine import current_revision
+from groupops.db.models import Group, Message
+
+
+def test_upgrade_is_idempotent(db_url: str) -> None:
+    upgrade(db_url)
+    assert current_revision(db_url) is not None
+
+
+def test_aware_instants_round_trip_as_utc(engine: sa.Engine) -> None:
+    shanghai = timezone(timedelta(hours=8))
+    sent = datetime(2026, 11, 2, 9, 30, tzinfo=shanghai)
+    now = datetime.now(UTC)
+    with session_scope(engine) as s:
+        s.add(Group(platform="wecom", group_id="g1", name="项目运营群", admin_ids=["a"], content_hash=1, updated_at=now))
+        s.flush()
+        s.add(
+            Message(
+                platform="wecom", group_id="g1", message_id="m1", sender_id="u1", sent_at=sent,
+                kind="text", text="你好", mentions=["u2"], content_hash=2, updated_at=now,
+            )
+        )
+    with session_scope(engine) as s:
+        msg = s.get_one(Message, ("wecom", "g1", "m1"))
+        assert msg.sent_at == sent
+        assert msg.sent_at.utcoffset() == timedelta(0)
+        assert msg.mentions == ["u2"]
+        assert s.get_one(Group, ("wecom", "g1")).admin_ids == ["a"]
+
+
+def test_naive_instants_are_refused(engine: sa.Engine) -> None:
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"), session_scope(engine) as s:
+        s.add(Group(platform="x", group_id="g", name="n", admin_ids=[], content_hash=0, updated_at=datetime(2026, 1, 1)))  # noqa: DTZ001
+        s.flush()
