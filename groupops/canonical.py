@@ -8,9 +8,9 @@ validated ingest (``groupops.ingest``) normalises, validates and stores them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
 Entity = Literal["groups", "members", "memberships", "messages"]
 
@@ -122,3 +122,18 @@ class RawRecord:
     data: Mapping[str, Any] | None = None
     error: RecordError | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Source(Protocol):
+    """Anything ingest can read: a canonical bundle, an export importer, an API pull.
+
+    ``name`` is what the ingest run records (a path or ``platform:group``), ``format`` the
+    importer's name (``canonical``, ``slack``, ...). ``records(entity)`` yields that entity's
+    records; ingest asks for them in :data:`ENTITIES` order and streams them in chunks, so a
+    source must not need to hold a whole file in memory.
+    """
+
+    name: str
+    format: str
+
+    def records(self, entity: Entity) -> Iterator[RawRecord]: ...

@@ -62,7 +62,26 @@ class Replies(_Section):
 
 class Tasks(_Section):
     markers: NonEmptyWords = ["【任务】", "#任务", "[task]"]
-    completion_markers: NonEmptyWords = ["已完成", "完成了", "已搞定", "已处理", "done", "completed"]
+    # An assignee acknowledges a task by replying to it, or (reply_mode "any_message") by a
+    # message in the group that holds one of these words; a stated time becomes the commitment.
+    ack_markers: NonEmptyWords = [
+        "收到",
+        "好的",
+        "明白",
+        "没问题",
+        "ok",
+        "received",
+        "will do",
+        "on it",
+    ]
+    completion_markers: NonEmptyWords = [
+        "已完成",
+        "完成了",
+        "已搞定",
+        "已处理",
+        "done",
+        "completed",
+    ]
     default_deadline_working_days: PositiveInt = 3
     ack_deadline_working_hours: PositiveFloat = 4
     # Remind the assignee once this fraction of the time to the deadline has passed.

@@ -1,0 +1,1 @@
+"""Prefect flows: one per deployment (see prefect.yaml). Each body reads like a table of contents."""

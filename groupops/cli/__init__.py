@@ -1,0 +1,13 @@
+"""``groupops``: one entry point; every command has ``--help``."""
+
+from __future__ import annotations
+
+from groupops.cli import db as _db  # noqa: F401  (registers commands)
+from groupops.cli.app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,92 @@
+"""Read the store into pandas frames: the one way analyses (statistics, deadlines, digests)
+load activity. Instants come back as tz-aware UTC ``datetime64`` columns; convert with
+``.dt.tz_convert(policy.tz)`` for local views."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import pandas as pd
+import sqlalchemy as sa
+
+from groupops.db.models import Group, Member, MembershipEvent, Message
+
+MESSAGE_COLUMNS = (
+    "platform",
+    "group_id",
+    "message_id",
+    "sender_id",
+    "sent_at",
+    "kind",
+    "text",
+    "reply_to",
+    "mentions",
+    "mention_all",
+    "pinned",
+)
+
+
+def _group_filter(
+    stmt: sa.Select[tuple[object, ...]], table: sa.Table, groups: Sequence[str] | None
+) -> sa.Select[tuple[object, ...]]:
+    if groups:
+        stmt = stmt.where(table.c.group_id.in_(list(groups)))
+    return stmt
+
+
+def load_messages(
+    engine: sa.Engine,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    groups: Sequence[str] | None = None,
+    columns: Sequence[str] = MESSAGE_COLUMNS,
+) -> pd.DataFrame:
+    """Messages with ``since <= sent_at < until`` (both optional, aware), oldest first.
+
+    ``mentions`` is a list per row; ``groups`` filters by group_id."""
+    table = Message.__table__
+    assert isinstance(table, sa.Table)
+    stmt: sa.Select[tuple[object, ...]] = sa.select(*(table.c[c] for c in columns))
+    if since is not None:
+        stmt = stmt.where(table.c.sent_at >= since)
+    if until is not None:
+        stmt = stmt.where(table.c.sent_at < until)
+    stmt = _group_filter(stmt, table, groups).order_by(table.c.sent_at, table.c.message_id)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    frame = pd.DataFrame(rows, columns=list(columns))
+    if "sent_at" in frame:
+        frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True)
+    if "mentions" in frame:
+        frame["mentions"] = frame["mentions"].map(lambda v: list(v) if v is not None else [])
+    return frame
+
+
+def _load_table(
+    engine: sa.Engine, model: type[object], instant_cols: Sequence[str] = ()
+) -> pd.DataFrame:
+    table = model.__table__  # type: ignore[attr-defined]
+    cols = [c for c in table.c if c.name not in {"content_hash", "updated_at"}]
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(*cols)).all()
+    frame = pd.DataFrame(rows, columns=[c.name for c in cols])
+    for col in instant_cols:
+        frame[col] = pd.to_datetime(frame[col], utc=True)
+    return frame
+
+
+def load_groups(engine: sa.Engine) -> pd.DataFrame:
+    """Groups with ``owner_id`` and ``admin_ids`` (a list per row)."""
+    return _load_table(engine, Group)
+
+
+def load_members(engine: sa.Engine) -> pd.DataFrame:
+    """The member directory: display and real names, department, email."""
+    return _load_table(engine, Member)
+
+
+def load_memberships(engine: sa.Engine) -> pd.DataFrame:
+    """Join / leave / removed events with ``at`` as aware UTC."""
+    return _load_table(engine, MembershipEvent, instant_cols=("at",))

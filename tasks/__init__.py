@@ -1,0 +1,1 @@
+"""Prefect tasks wrapping the pure domain functions of groupops/."""
