@@ -132,7 +132,7 @@ class ExportSource:
     nothing beyond what the format needs is held in memory.
     """
 
-    format: ClassVar[str]
+    format: str
     platform: ClassVar[str]
 
     def __init__(self, path: str | Path) -> None:
@@ -158,7 +158,13 @@ class ExportSource:
 
     # -- small builders shared by the importers --------------------------------------------
     def member(
-        self, source: str, line: int, raw: str, member_id: str, display_name: str | None, **extra: Any
+        self,
+        source: str,
+        line: int,
+        raw: str,
+        member_id: str,
+        display_name: str | None,
+        **extra: Any,
     ) -> RawRecord:
         return ok(
             "members",

@@ -67,9 +67,7 @@ class DiscordExport(ExportSource):
             yield bad("messages", source, 0, "", "(file)", f"not valid JSON: {exc}")
             return
         if not is_discord_export(doc):
-            yield bad(
-                "messages", source, 0, "", "(file)", "not a DiscordChatExporter export"
-            )
+            yield bad("messages", source, 0, "", "(file)", "not a DiscordChatExporter export")
             return
         channel = doc["channel"]
         guild = doc.get("guild") if isinstance(doc.get("guild"), Mapping) else {}

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -228,7 +228,9 @@ class SlackExport(ExportSource):
                 for a in attachments
                 if isinstance(a, Mapping)
             ).strip()
-        files = item.get("files") or ([item["file"]] if isinstance(item.get("file"), Mapping) else [])
+        files = item.get("files") or (
+            [item["file"]] if isinstance(item.get("file"), Mapping) else []
+        )
         if subtype in SYSTEM_SUBTYPES:
             kind = "system"
         elif files and isinstance(files[0], Mapping):

@@ -80,7 +80,9 @@ class TelegramExport(ExportSource):
                     chats.extend(section["list"])
             for pos, chat in enumerate(chats, start=1):
                 if not isinstance(chat, Mapping):
-                    yield bad("groups", source, pos, dumps(chat), "(record)", "chat is not an object")
+                    yield bad(
+                        "groups", source, pos, dumps(chat), "(record)", "chat is not an object"
+                    )
                     continue
                 yield from self._chat(source, chat, pos, entity)
         else:
