@@ -267,7 +267,10 @@ class SlackExport(ExportSource):
             kind=kind,
             text=text,
             reply_to=thread_ts if thread_ts and thread_ts != ts else None,
-            mentions=unique(_USER_MENTION.findall(text)),
+            # Generated texts ("<@U1> has joined", "<@U1> uploaded a file") name their sender.
+            mentions=unique(
+                m for m in _USER_MENTION.findall(text) if not (subtype and m == sender)
+            ),
             mention_all=bool(_MENTION_ALL.search(text)),
             pinned=bool(item.get("pinned_to")),
             extra={"edited_at": edited.get("ts")} if isinstance(edited, Mapping) else None,

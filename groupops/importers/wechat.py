@@ -224,7 +224,20 @@ class WeChatCsvExport(ExportSource):
         text = row.get("StrContent", "")
         sender = row.get("Sender", "").strip()
         is_self = row.get("IsSender", "").strip() == "1"
-        if sender:
+        memberships = (
+            list(self._membership(source, line, raw, text, sent_at, names))
+            if kind == "system"
+            else []
+        )
+        yield from memberships
+        actors = [
+            str(r.data.get("approved_by") or r.data["member_id"])
+            for r in memberships
+            if r.entity == "memberships" and r.data is not None
+        ]
+        if not sender and actors:
+            sender = actors[0]
+        elif sender:
             display = row.get("Remark", "").strip() or row.get("NickName", "").strip() or sender
             yield self.member(
                 source, line, raw, sender, display, real_name=row.get("NickName") or None
@@ -238,9 +251,7 @@ class WeChatCsvExport(ExportSource):
         else:
             sender = self.group_id
             yield self.member(source, line, raw, sender, self.group_name)
-        if kind == "system":
-            yield from self._membership(source, line, raw, text, sent_at, names)
-        elif kind == "text" and is_link_only(text):
+        if kind == "text" and is_link_only(text):
             kind = "link"
         mentions = [names.get(n, slug(n)) for n in _MENTION.findall(text + " ") if n != "所有人"]
         yield ok(

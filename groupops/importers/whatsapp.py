@@ -258,7 +258,7 @@ def _marker(leftover: str) -> Literal["am", "pm"] | None:
         return "am"
     if key in PM_MARKS:
         return "pm"
-    raise ValueError(f"unknown AM/PM marker {leftover.strip()!r}")
+    raise ValueError(f"unknown AM/PM marker {leftover.strip(' ,،').strip()!r}")
 
 
 def media_kind(text: str, system_marked: bool) -> str | None:
