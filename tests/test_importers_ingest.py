@@ -1,0 +1,73 @@
+"""Exports through the validated ingest, on SQLite and PostgreSQL: everything the importer
+understood is stored, what it could not understand is in quarantine with its reason, and a
+second run of the same export adds and changes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from groupops.db.models import QuarantineRecord
+from groupops.importers import open_source
+from groupops.ingest import run_ingest
+from groupops.policy import Policy
+from groupops.queries import load_memberships, load_messages
+
+FIX = Path(__file__).parent / "fixtures" / "exports"
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("path", "fmt"),
+    [
+        (FIX / "slack" / "workspace", "slack"),
+        (FIX / "telegram" / "result.json", "telegram"),
+        (FIX / "discord" / "ops-guild", "discord"),
+        (FIX / "whatsapp" / "WhatsApp Chat with 市场运营群.txt", "whatsapp"),
+        (FIX / "wechat" / "项目群_utf8.csv", "wechat-csv"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_export_ingests_and_reingests_to_nothing_new(
+    engine: sa.Engine, path: Path, fmt: str
+) -> None:
+    source, chosen = open_source(path)
+    assert chosen == fmt
+    good = [r for r in source.records("messages") if r.data is not None]
+    bad = sum(
+        1
+        for e in ("groups", "members", "memberships", "messages")
+        for r in source.records(e)
+        if r.error is not None
+    )
+    joins = [r for r in source.records("memberships") if r.data is not None]
+
+    first = run_ingest(source, engine, Policy(), now=NOW)
+    assert first.format == fmt
+    assert first.total("quarantined") == bad
+    assert len(load_messages(engine)) == len(good)
+    assert len(load_memberships(engine)) == len(joins)
+    with engine.connect() as conn:
+        reasons = conn.execute(sa.select(QuarantineRecord.reason)).scalars().all()
+    assert len(reasons) == bad and all(reasons)
+
+    again, _ = open_source(path)
+    second = run_ingest(again, engine, Policy(), now=NOW)
+    assert (second.total("loaded"), second.total("updated")) == (0, 0)
+    assert second.total("unchanged") == first.total("loaded")
+    assert len(load_messages(engine)) == len(good)
+
+
+def test_whatsapp_local_times_are_read_in_the_policy_zone(engine: sa.Engine) -> None:
+    source, _ = open_source(FIX / "whatsapp" / "ambiguous.txt")
+    run_ingest(source, engine, Policy(), now=NOW)
+    sent = load_messages(engine).sort_values("sent_at")["sent_at"]
+    # 09:00 in Asia/Shanghai (the default policy zone) is 01:00 UTC.
+    assert [t.isoformat() for t in sent] == [
+        "2026-01-12T01:00:00+00:00",
+        "2026-02-01T01:00:00+00:00",
+        "2026-02-02T01:00:00+00:00",
+    ]
