@@ -71,3 +71,31 @@ def test_whatsapp_local_times_are_read_in_the_policy_zone(engine: sa.Engine) -> 
         "2026-02-01T01:00:00+00:00",
         "2026-02-02T01:00:00+00:00",
     ]
+
+
+def test_cli_ingest_detects_the_format_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from groupops.cli import app
+    from groupops.settings import get_settings
+
+    monkeypatch.setenv("GROUPOPS_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        chat = str(FIX / "whatsapp" / "项目群-ios")
+        result = runner.invoke(app, ["ingest", "--local", chat])
+        assert result.exit_code == 0, result.output
+        assert "format: whatsapp (detected)" in result.output
+        again = runner.invoke(app, ["ingest", "--local", "--json", chat])
+        assert again.exit_code == 0 and '"loaded": 0' in again.output
+
+        unknown = tmp_path / "notes.txt"
+        unknown.write_text("nothing here\n", encoding="utf-8")
+        refused = runner.invoke(app, ["ingest", "--local", str(unknown)])
+        assert refused.exit_code == 1
+        assert "not an export this version reads" in " ".join(refused.output.split())
+    finally:
+        get_settings.cache_clear()

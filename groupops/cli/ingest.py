@@ -61,7 +61,11 @@ def ingest(
     if not path.exists():
         err_console.print(f"[red]✗[/] {path}: no such file or folder")
         raise typer.Exit(1)
-    chosen = resolve_format(path, format_)
+    try:
+        chosen = resolve_format(path, format_)
+    except ValueError as exc:  # the detector's UnknownFormatError: no known export here
+        err_console.print(f"[red]✗[/] {exc}")
+        raise typer.Exit(1) from exc
     if format_ == "auto" and not as_json:
         console.print(f"format: [bold]{chosen}[/] (detected)")
     try:
