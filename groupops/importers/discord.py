@@ -73,7 +73,7 @@ class DiscordExport(ExportSource):
         guild = doc.get("guild") if isinstance(doc.get("guild"), Mapping) else {}
         assert isinstance(guild, Mapping)
         thread_id: str | None = None
-        if channel.get("type") in THREAD_TYPES and id_str(channel.get("categoryId")):
+        if str(channel.get("type")) in THREAD_TYPES and id_str(channel.get("categoryId")):
             thread_id = id_str(channel.get("id"))
             group_id = str(id_str(channel.get("categoryId")))
             group_name = first(channel, "category") or group_id
@@ -119,7 +119,7 @@ class DiscordExport(ExportSource):
             return
         yield self.member(source, pos, raw, sender, first(author, "nickname", "name"))
         mentioned: list[str] = []
-        for user in m.get("mentions") or []:
+        for user in _list(m.get("mentions")):
             uid = id_str(user.get("id")) if isinstance(user, Mapping) else None
             if uid:
                 mentioned.append(uid)
@@ -191,7 +191,7 @@ class DiscordExport(ExportSource):
 def _kind(m: Mapping[str, Any], mtype: str, content: str) -> str:
     if mtype not in USER_TYPES:
         return "system"
-    attachments = [a for a in m.get("attachments") or [] if isinstance(a, Mapping)]
+    attachments = [a for a in _list(m.get("attachments")) if isinstance(a, Mapping)]
     if attachments:
         return kind_from_filename(str(first(attachments[0], "fileName", "url") or ""))
     if m.get("stickers"):
@@ -199,3 +199,7 @@ def _kind(m: Mapping[str, Any], mtype: str, content: str) -> str:
     if is_link_only(content):
         return "link"
     return "text"
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

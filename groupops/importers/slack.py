@@ -193,7 +193,7 @@ class SlackExport(ExportSource):
         if ts is None:
             yield bad("messages", source, pos, raw, "ts", "message without a ts")
             return
-        subtype = item.get("subtype") or ""
+        subtype = item.get("subtype") if isinstance(item.get("subtype"), str) else ""
         comment = item.get("comment") if isinstance(item.get("comment"), Mapping) else {}
         assert isinstance(comment, Mapping)
         sender = (
@@ -228,9 +228,9 @@ class SlackExport(ExportSource):
                 for a in attachments
                 if isinstance(a, Mapping)
             ).strip()
-        files = item.get("files") or (
-            [item["file"]] if isinstance(item.get("file"), Mapping) else []
-        )
+        files = item.get("files") if isinstance(item.get("files"), list) else []
+        if not files and isinstance(item.get("file"), Mapping):
+            files = [item["file"]]
         if subtype in SYSTEM_SUBTYPES:
             kind = "system"
         elif files and isinstance(files[0], Mapping):

@@ -155,7 +155,7 @@ class TelegramExport(ExportSource):
             yield from self._membership(source, index, raw, m, group_id, sender, sent_at, names)
             action = str(m.get("action") or "service")
             kind = "system"
-            members = [str(x) for x in m.get("members") or [] if x]
+            members = [str(x) for x in _list(m.get("members")) if x]
             text = text or " ".join(
                 x for x in (str(name or ""), action.replace("_", " "), ", ".join(members)) if x
             )
@@ -193,8 +193,8 @@ class TelegramExport(ExportSource):
         at: str | int,
         names: Mapping[str, str],
     ) -> Iterator[RawRecord]:
-        action = m.get("action")
-        listed = [str(x) for x in m.get("members") or [] if isinstance(x, str) and x]
+        action = str(m.get("action"))
+        listed = [x for x in _list(m.get("members")) if isinstance(x, str) and x]
         events: list[tuple[str, str, str | None]] = []  # member, event, approved_by
         if action in JOIN_SELF_ACTIONS:
             events.append((actor, "join", None))
@@ -275,3 +275,7 @@ def _kind(m: Mapping[str, Any], text: str) -> str:
     if is_link_only(text):
         return "link"
     return "text"
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -133,7 +133,15 @@ class WeChatCsvExport(ExportSource):
                 )
                 return
             line = reader.line_num + 1
-            for values in reader:
+            while True:
+                try:
+                    values = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:  # e.g. a field over the csv module's size limit
+                    start, line = line, reader.line_num + 1
+                    yield bad("messages", source, start, "", "(record)", f"unreadable CSV: {exc}")
+                    continue
                 start, line = line, reader.line_num + 1
                 if not any(v.strip() for v in values):
                     continue
