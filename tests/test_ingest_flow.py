@@ -36,7 +36,11 @@ def test_flow_ingests_and_is_idempotent(tmp_path: Path) -> None:
     first = ingest_activity(str(bundle))
     second = ingest_activity(str(bundle))
     assert first.total("loaded") == 11 and first.exit_code == 0
-    assert (second.total("loaded"), second.total("updated"), second.total("unchanged")) == (0, 0, 11)
+    assert (second.total("loaded"), second.total("updated"), second.total("unchanged")) == (
+        0,
+        0,
+        11,
+    )
 
     async def artifact() -> object:
         async with get_client() as client:
@@ -57,7 +61,9 @@ def test_cli_exit_codes_and_quarantine_listing(tmp_path: Path) -> None:
     assert "every record loaded" in result.output
 
     bad = write_bundle(
-        tmp_path / "bad", messages=[*MESSAGES, message(5, group="ghost")], extra_message_lines=["{not json"]
+        tmp_path / "bad",
+        messages=[*MESSAGES, message(5, group="ghost")],
+        extra_message_lines=["{not json"],
     )
     result = runner.invoke(app, ["ingest", str(bad), "--json"])
     assert result.exit_code == 2, result.output
@@ -75,7 +81,9 @@ def test_cli_exit_codes_and_quarantine_listing(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("store")
 def test_cli_local_mode_needs_no_prefect(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["ingest", str(write_bundle(tmp_path / "b")), "--local", "--json"])
+    result = CliRunner().invoke(
+        app, ["ingest", str(write_bundle(tmp_path / "b")), "--local", "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["loaded"] == 11
 
@@ -97,5 +105,7 @@ def test_read_only_commands_do_not_import_prefect(tmp_path: Path) -> None:
         "assert 'prefect' not in sys.modules, 'a read-only command imported prefect'\n"
     )
     env = {"GROUPOPS_DATABASE_URL": f"sqlite:///{tmp_path / 'ro.db'}", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
