@@ -85,7 +85,7 @@ def normalise(entity: Entity, records: Sequence[RawRecord], tz: ZoneInfo) -> Nor
     specs = FIELDS[entity]
     names = [spec.name for spec in specs]
     frame = pd.DataFrame.from_records(
-        [rec.data for rec in good],  # type: ignore[misc]
+        [rec.data for rec in good],  # type: ignore[arg-type]
         columns=names,
         nrows=len(good),
     ).astype(object)
