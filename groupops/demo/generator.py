@@ -562,18 +562,19 @@ def chat_conversation(b: Builder, group: company.GroupSpec, start: datetime) -> 
     target = pick_member(b, group, start, exclude=[opener_by]) if rng.random() < P_MENTION else None
     answer_at = start + answer_delay(rng)
     if target is not None and answer_at < AS_OF and b.can_post(target, group.group_id, answer_at):
+        question, answers = rng.choice(topic.asks)
         opener = b.add(
             group.group_id,
             opener_by,
             start,
-            f"@{display(target)} {fill(rng.choice(topic.questions), rng)}",
+            f"@{display(target)} {fill(question, rng)}",
             mentions=(target,),
         )
         b.add(
             group.group_id,
             target,
             answer_at,
-            fill(rng.choice(topic.answers), rng),
+            fill(rng.choice(answers), rng),
             reply_to=opener.seq if rng.random() < 0.75 else None,
         )
     else:
