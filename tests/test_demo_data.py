@@ -382,6 +382,15 @@ def test_violations_are_exactly_what_was_planted() -> None:
     assert burst["sent_at"].max() - burst["sent_at"].min() <= timedelta(seconds=60)
 
 
+def test_important_and_mention_all_messages() -> None:
+    m = messages()
+    important = m["pinned"] | has_any(m["text"], POLICY.importance.markers)
+    assert set(m[important]["message_id"]) == set(planted()["important"])
+    assert m[important]["pinned"].sum() >= 3
+    assert set(m[m["mention_all"]]["message_id"]) == set(planted()["mention_all"])
+    assert m[m["mention_all"]]["text"].str.startswith("@所有人").all()
+
+
 def test_membership_and_inactive_members() -> None:
     events = read("memberships")
     facts = planted()["membership"]
