@@ -47,6 +47,8 @@ FOLLOWUP_WEIGHTS: Final = (14, 24, 24, 16, 10, 6, 4, 2)
 P_MENTION: Final = 0.14  # a conversation opens with an @question
 P_REPLY: Final = 0.35  # a follow-up is sent as a reply to the opener
 P_MEDIA: Final = 0.07  # a chatter message is an image/file/link/voice/video
+ANSWER_DELAYS: Final = ((1, 20), (20, 150), (240, 1200))  # minutes
+ANSWER_DELAY_WEIGHTS: Final = (62, 30, 8)
 P_EVENING: Final = 0.08  # a working-day conversation happens in the evening
 WEEKEND_SHARE: Final = 0.15  # conversations on a day off, relative to a working day
 MIN_MESSAGES: Final = 4  # every active member writes at least this many in each group …
@@ -547,8 +549,10 @@ def chatter_text(rng: Random, templates: Sequence[str]) -> tuple[str, str]:
 
 
 def answer_delay(rng: Random) -> timedelta:
-    minutes = rng.choice((rng.uniform(1, 20), rng.uniform(1, 20), rng.uniform(20, 150)))
-    return timedelta(minutes=minutes)
+    """How long a mentioned member takes to answer: mostly minutes, sometimes hours, now and
+    then the next day (answered, but late)."""
+    low, high = rng.choices(ANSWER_DELAYS, weights=ANSWER_DELAY_WEIGHTS)[0]
+    return timedelta(minutes=rng.uniform(low, high))
 
 
 def chat_conversation(b: Builder, group: company.GroupSpec, start: datetime) -> None:
