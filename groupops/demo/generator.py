@@ -408,6 +408,12 @@ def _md(at: datetime) -> str:
     return f"{at.month}月{at.day}日"
 
 
+LEAVE_TEXTS: Final = (
+    "这次会我请假，{reason}，会后我找同事同步一下",
+    "抱歉，{reason}，这次会议我请假，需要我配合的会后找我",
+)
+
+
 def meeting_notice_text(m: scenario.Meeting) -> str:
     starts = local(m.starts)
     return "\n".join(
@@ -465,11 +471,11 @@ def plant_meetings(b: Builder) -> list[PlantedMeeting]:
                 m.group_id,
                 member,
                 local(stamp),
-                f"这次会我请假，{reason}，会后我找同事同步一下",
+                LEAVE_TEXTS[i % len(LEAVE_TEXTS)].format(reason=reason),
                 role="leave",
                 reply_to=notice.seq,
             )
-            for member, stamp, reason in m.leaves
+            for i, (member, stamp, reason) in enumerate(m.leaves)
         ]
         minutes = None
         if m.minutes_at is not None:
