@@ -39,6 +39,7 @@ SINCE: Final = datetime(2026, 10, 24, tzinfo=TZ)
 UNTIL: Final = datetime(2026, 11, 21, tzinfo=TZ)
 AS_OF: Final = datetime(2026, 11, 20, 18, 0, tzinfo=TZ)
 POLICY: Final = Policy()  # the defaults, which data/policy.toml repeats
+END_OF_DAY: Final = POLICY.working_time.periods[-1][1]  # "本周五前" = that Friday at 18:00
 SYSTEM_SENDER: Final = "system"
 WEEKDAYS: Final = "一二三四五六日"
 
@@ -134,8 +135,8 @@ DAY_PARTS: Final[dict[str, Callable[[date, Any], tuple[str, date]]]] = {
     "iso": lambda d, md: (f"{d.year}-{md[0]:02d}-{md[1]:02d} ", date(d.year, md[0], md[1])),
 }
 TIME_PARTS: Final[dict[str, Callable[[Any], tuple[str, time]]]] = {
-    "end": lambda _: ("", time(18, 0)),
-    "eod": lambda _: ("下班", time(18, 0)),
+    "end": lambda _: ("", END_OF_DAY),
+    "eod": lambda _: ("下班", END_OF_DAY),
     "am": lambda h: (f"上午{h}点", time(h, 0)),
     "pm": lambda h: (f"下午{h}点", time(h + 12, 0)),
     "noon": lambda _: ("中午12点", time(12, 0)),
