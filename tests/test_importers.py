@@ -524,14 +524,14 @@ def test_whatsapp_repeated_identical_lines_get_distinct_ids(tmp_path: Path) -> N
 
 def test_whatsapp_ambiguous_dates_follow_time_order_or_the_override() -> None:
     assert column(WhatsAppExport(WA_AMBIGUOUS), "messages", "sent_at") == [
-        "2026-01-12T09:00:00",
-        "2026-02-01T09:00:00",
-        "2026-02-02T09:00:00",
+        "2025-01-12T09:00:00",
+        "2025-02-01T09:00:00",
+        "2025-02-02T09:00:00",
     ]
     assert column(WhatsAppExport(WA_AMBIGUOUS, date_order="mdy"), "messages", "sent_at") == [
-        "2026-12-01T09:00:00",
-        "2026-01-02T09:00:00",
-        "2026-02-02T09:00:00",
+        "2025-12-01T09:00:00",
+        "2025-01-02T09:00:00",
+        "2025-02-02T09:00:00",
     ]
     with pytest.raises(ValueError, match="date_order"):
         WhatsAppExport(WA_AMBIGUOUS, date_order="ydm")  # type: ignore[arg-type]
@@ -698,3 +698,5 @@ def test_open_source_passes_options_and_refuses_unknown_formats() -> None:
     assert source.detect_order() == "mdy"
     with pytest.raises(ValueError, match="unknown format 'irc'"):
         open_source(WA_AMBIGUOUS, "irc")
+    with pytest.raises(ValueError, match="format 'slack' takes no option date_order"):
+        open_source(SLACK, "auto", date_order="mdy")

@@ -4,17 +4,20 @@ second run of the same export adds and changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import create_engine
 
 from groupops.db.models import QuarantineRecord
 from groupops.importers import open_source
 from groupops.ingest import run_ingest
 from groupops.policy import Policy
 from groupops.queries import load_memberships, load_messages
+from groupops.settings import get_settings
 
 FIX = Path(__file__).parent / "fixtures" / "exports"
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -67,9 +70,9 @@ def test_whatsapp_local_times_are_read_in_the_policy_zone(engine: sa.Engine) -> 
     sent = load_messages(engine).sort_values("sent_at")["sent_at"]
     # 09:00 in Asia/Shanghai (the default policy zone) is 01:00 UTC.
     assert [t.isoformat() for t in sent] == [
-        "2026-01-12T01:00:00+00:00",
-        "2026-02-01T01:00:00+00:00",
-        "2026-02-02T01:00:00+00:00",
+        "2025-01-12T01:00:00+00:00",
+        "2025-02-01T01:00:00+00:00",
+        "2025-02-02T01:00:00+00:00",
     ]
 
 
@@ -79,7 +82,6 @@ def test_cli_ingest_detects_the_format_and_says_so(
     from typer.testing import CliRunner
 
     from groupops.cli import app
-    from groupops.settings import get_settings
 
     monkeypatch.setenv("GROUPOPS_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()
@@ -92,6 +94,20 @@ def test_cli_ingest_detects_the_format_and_says_so(
         again = runner.invoke(app, ["ingest", "--local", "--json", chat])
         assert again.exit_code == 0 and '"loaded": 0' in again.output
 
+        ambiguous = str(FIX / "whatsapp" / "ambiguous.txt")
+        forced = runner.invoke(app, ["ingest", "--local", "-o", "date_order=mdy", ambiguous])
+        assert forced.exit_code == 0, forced.output
+        messages = load_messages(create_engine(f"sqlite:///{tmp_path / 'cli.db'}"))
+        stored = messages[messages["group_id"] == "ambiguous"]["sent_at"]
+        assert sorted(t.date().isoformat() for t in stored) == [
+            "2025-01-02",
+            "2025-02-02",
+            "2025-12-01",
+        ]
+        wrong = runner.invoke(app, ["ingest", "--local", "-o", "encoding=gbk", ambiguous])
+        assert wrong.exit_code == 2
+        assert "takes no option encoding" in " ".join(wrong.output.split())
+
         unknown = tmp_path / "notes.txt"
         unknown.write_text("nothing here\n", encoding="utf-8")
         refused = runner.invoke(app, ["ingest", "--local", str(unknown)])
@@ -99,3 +115,30 @@ def test_cli_ingest_detects_the_format_and_says_so(
         assert "not an export this version reads" in " ".join(refused.output.split())
     finally:
         get_settings.cache_clear()
+
+
+@pytest.fixture
+def store(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the settings (and so the flow) at the test's store."""
+    monkeypatch.setenv("GROUPOPS_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    yield db_url
+    get_settings.cache_clear()
+
+
+@pytest.mark.flow
+@pytest.mark.usefixtures("prefect")
+def test_flow_ingests_an_export_with_importer_options(store: str) -> None:
+    from flows.ingest_activity import ingest_activity
+
+    chat = str(FIX / "whatsapp" / "ambiguous.txt")
+    first = ingest_activity(chat, format="whatsapp", options={"date_order": "mdy"})
+    second = ingest_activity(chat, format="whatsapp", options={"date_order": "mdy"})
+    assert first.format == "whatsapp" and first.total("loaded") == 6  # group, 2 members, 3
+    assert (second.total("loaded"), second.total("updated")) == (0, 0)
+    stored = load_messages(create_engine(store))["sent_at"]
+    assert sorted(t.date().isoformat() for t in stored) == [
+        "2025-01-02",
+        "2025-02-02",
+        "2025-12-01",
+    ]

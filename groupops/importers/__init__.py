@@ -5,6 +5,12 @@
 
 from __future__ import annotations
 
-from groupops.importers.detect import FORMATS, UnknownFormatError, detect_format, open_source
+from groupops.importers.detect import (
+    FORMATS,
+    OPTIONS,
+    UnknownFormatError,
+    detect_format,
+    open_source,
+)
 
-__all__ = ["FORMATS", "UnknownFormatError", "detect_format", "open_source"]
+__all__ = ["FORMATS", "OPTIONS", "UnknownFormatError", "detect_format", "open_source"]

@@ -18,6 +18,15 @@ FORMATS: Final[tuple[str, ...]] = (
     "discord",
     "wechat-csv",
 )
+#: The options each format's importer takes (all strings, so they can come from a command line).
+OPTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "canonical": (),
+    "slack": (),
+    "telegram": (),
+    "whatsapp": ("date_order", "group_id", "group_name", "self_name"),
+    "discord": (),
+    "wechat-csv": ("encoding", "group_id", "group_name", "self_id", "self_name"),
+}
 _HEAD_BYTES = 64 * 1024
 _SLACK_MARKERS = ("channels.json", "users.json")
 _CANONICAL_STEMS = set(ENTITIES)
@@ -137,6 +146,12 @@ def open_source(path: str | Path, format: str = "auto", **options: Any) -> tuple
     chosen = detect_format(path) if format == "auto" else format
     if chosen not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose auto or one of {', '.join(FORMATS)}")
+    unknown = sorted(set(options) - set(OPTIONS[chosen]))
+    if unknown:
+        accepted = ", ".join(OPTIONS[chosen]) or "none"
+        raise ValueError(
+            f"format {chosen!r} takes no option {', '.join(unknown)} (it takes: {accepted})"
+        )
     source: Source
     if chosen == "canonical":
         from groupops.ingest.bundle import open_bundle  # the lead's bundle reader
