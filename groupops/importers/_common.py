@@ -21,13 +21,6 @@ from groupops.canonical import KEYS, Entity, RawRecord, RecordError
 SYSTEM_MEMBER_ID = "system"
 SYSTEM_MEMBER_NAME = "(system)"
 
-# Direction and isolation marks that exports sprinkle around names, dates and numbers.
-_INVISIBLE = dict.fromkeys(
-    [0x200B, 0x200E, 0x200F, 0x2066, 0x2067, 0x2068, 0x2069, 0xFEFF, *range(0x202A, 0x202F)]
-)
-_SPACES = dict.fromkeys([0x00A0, 0x202F, 0x2007, 0x2009], " ")
-_CLEAN = {**_INVISIBLE, **_SPACES}
-
 _URL_ONLY = re.compile(r"^\s*<?(?:https?://|www\.)\S+>?\s*$", re.IGNORECASE)
 
 _IMAGE_EXT = frozenset({"jpg", "jpeg", "png", "gif", "webp", "bmp", "heic", "heif", "tif", "tiff"})
@@ -35,18 +28,25 @@ _VIDEO_EXT = frozenset({"mp4", "mov", "avi", "mkv", "webm", "m4v", "3gp", "wmv"}
 _AUDIO_EXT = frozenset({"opus", "ogg", "oga", "mp3", "m4a", "aac", "wav", "amr", "flac", "silk"})
 
 
+_INVISIBLE_RE = re.compile("[\u200b\u200e\u200f\u2066-\u2069\ufeff\u202a-\u202e]")
+_SPACES_RE = re.compile("[\u00a0\u202f\u2007\u2009]")
+
+
 def clean_text(text: str) -> str:
     """Drop invisible direction marks and turn no-break spaces into plain spaces."""
-    return text.translate(_CLEAN)
+    if text.isascii():
+        return text
+    return _SPACES_RE.sub(" ", _INVISIBLE_RE.sub("", text))
+
+
+_NATIVE_DIGIT = re.compile(r"(?![0-9])\d")
 
 
 def to_ascii_digits(text: str) -> str:
     """Arabic-Indic, Persian, full-width ... digits to ``0-9`` (other characters unchanged)."""
     if text.isascii():
         return text
-    return "".join(
-        str(unicodedata.digit(ch)) if ch.isdigit() and not ch.isascii() else ch for ch in text
-    )
+    return _NATIVE_DIGIT.sub(lambda m: str(unicodedata.digit(m[0])), text)
 
 
 def slug(name: str) -> str:

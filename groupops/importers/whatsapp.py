@@ -311,6 +311,7 @@ class WhatsAppExport(ExportSource):
         self.group_name = group_name or title
         self.group_id = group_id or slug(title)
         self.self_name = self_name
+        self._detected: DateOrder | None = None
 
     # -- reading ---------------------------------------------------------------------------
     def _lines(self) -> Iterator[str]:
@@ -354,6 +355,11 @@ class WhatsAppExport(ExportSource):
         header, else the order that keeps the messages most nearly in time order."""
         if self.date_order is not None:
             return self.date_order
+        if self._detected is None:
+            self._detected = self._detect()
+        return self._detected
+
+    def _detect(self) -> DateOrder:
         stamps = [e.header.stamp for e in self.entries() if isinstance(e, Entry)]
         stamps = [to_ascii_digits(s) for s in stamps]
         found = detect_date_order(stamps)
@@ -388,24 +394,35 @@ class WhatsAppExport(ExportSource):
                     "text before the first message header",
                 )
                 continue
-            yield from self._entry(source, entry, order, seen_ids)
+            yield from self._entry(source, entry, order, seen_ids, entity)
 
     def _entry(
-        self, source: str, entry: Entry, order: DateOrder, seen_ids: dict[str, int]
+        self,
+        source: str,
+        entry: Entry,
+        order: DateOrder,
+        seen_ids: dict[str, int],
+        entity: Entity,
     ) -> Iterator[RawRecord]:
+        """The records of one message. Only the messages pass builds the message itself; the
+        members and memberships passes skip what they do not need."""
         header = entry.header
+        rest = header.rest
+        sender_match = _SENDER.match(rest) or _SENDER_TIGHT.match(rest)
         raw = "\n".join(entry.lines)
-        stamp = to_ascii_digits(header.stamp)
+        if sender_match is not None and entity != "messages":
+            if entity == "members":
+                name = clean_text(sender_match["name"]).strip()
+                yield self.member(source, header.line, raw, self._member_id(name), name)
+            return
         try:
-            sent_at = parse_stamp(stamp, order)
+            sent_at = parse_stamp(to_ascii_digits(header.stamp), order)
         except ValueError as exc:
             yield bad(
                 "messages", source, header.line, raw, "sent_at", f"cannot read the date: {exc}"
             )
             return
-        rest = header.rest
         continuation = "\n".join(clean_text(x) for x in entry.lines[1:]).rstrip()
-        sender_match = _SENDER.match(rest) or _SENDER_TIGHT.match(rest)
         if sender_match is not None:
             name = clean_text(sender_match["name"]).strip()
             body_raw = sender_match["text"]
@@ -432,6 +449,8 @@ class WhatsAppExport(ExportSource):
             sender = actors[0] if actors else SYSTEM_MEMBER_ID
             if not actors:
                 yield self.system_member(source)
+            if entity != "messages":
+                return
         key = f"{header.stamp}|{sender}|{text}"
         digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
         count = seen_ids.get(digest, 0)
