@@ -522,6 +522,25 @@ def test_whatsapp_repeated_identical_lines_get_distinct_ids(tmp_path: Path) -> N
     assert len(ids) == 2 and ids[1] == ids[0] + "-1"
 
 
+def test_whatsapp_mentions_resolve_to_senders_of_the_chat(tmp_path: Path) -> None:
+    chat = tmp_path / "群.txt"
+    chat.write_text(
+        "2026/11/2 09:00 - 张三: @李四 @Zhang San, 请确认\n"
+        "2026/11/2 09:01 - 李四: 好的 @张三。\n"
+        "2026/11/2 09:02 - Zhang San: cc @+86 138 0000 0000 and @8613900000000\n"
+        "2026/11/2 09:03 - +86 138 0000 0000: ok\n"
+        "2026/11/2 09:04 - +86 139 0000 0000: mail me at a@example.com, @nobody\n",
+        encoding="utf-8",
+    )
+    assert column(WhatsAppExport(chat), "messages", "mentions") == [
+        ["李四", "zhang-san"],
+        ["张三"],
+        ["+86-138-0000-0000", "+86-139-0000-0000"],
+        [],
+        [],
+    ]
+
+
 def test_whatsapp_ambiguous_dates_follow_time_order_or_the_override() -> None:
     assert column(WhatsAppExport(WA_AMBIGUOUS), "messages", "sent_at") == [
         "2025-01-12T09:00:00",

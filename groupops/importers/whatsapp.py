@@ -27,6 +27,7 @@ from groupops.importers._common import (
     ok,
     slug,
     to_ascii_digits,
+    unique,
 )
 
 DateOrder = Literal["dmy", "mdy", "ymd"]
@@ -141,6 +142,9 @@ _JOIN_LINK = re.compile(
 _ADDED = re.compile(r"^(?P<actor>.+?) added (?P<who>.+)$|^(?P<actor2>.+?) 添加了 (?P<who2>.+)$")
 _REMOVED = re.compile(r"^(?P<actor>.+?) removed (?P<who>.+)$|^(?P<actor2>.+?) 移除了 (?P<who2>.+)$")
 _LEFT = re.compile(r"^(?P<who>.+?) left$|^(?P<who2>.+?) 已退出$")
+_AT = re.compile(r"(?<![\w@])@")
+_TRAILING = ".,!?:;，。！？：；、)"
+_PHONE = re.compile(r"\+?[\d\s\-()]{6,}")
 _MARKED_BODY = re.compile(r":\s[\u200e\u200f]")
 _LIST_SPLIT = re.compile(r",\s*|\s+and\s+|\s*、\s*|\s*和\s*")
 
@@ -312,6 +316,7 @@ class WhatsAppExport(ExportSource):
         self.group_id = group_id or slug(title)
         self.self_name = self_name
         self._detected: DateOrder | None = None
+        self._names: dict[str, str] | None = None
 
     # -- reading ---------------------------------------------------------------------------
     def _lines(self) -> Iterator[str]:
@@ -356,16 +361,47 @@ class WhatsAppExport(ExportSource):
         if self.date_order is not None:
             return self.date_order
         if self._detected is None:
-            self._detected = self._detect()
+            self._scan()
+        assert self._detected is not None
         return self._detected
 
-    def _detect(self) -> DateOrder:
-        stamps = [e.header.stamp for e in self.entries() if isinstance(e, Entry)]
-        stamps = [to_ascii_digits(s) for s in stamps]
-        found = detect_date_order(stamps)
-        if found is not None:
-            return found
-        return min(("dmy", "mdy"), key=lambda order: _disorder(stamps, order))
+    def _scan(self) -> None:
+        """One pass over the headers: the date order and the senders' names (for mentions)."""
+        stamps: list[str] = []
+        names: dict[str, str] = {}
+        for entry in self.entries():
+            if isinstance(entry, Entry):
+                stamps.append(to_ascii_digits(entry.header.stamp))
+                match = _SENDER.match(entry.header.rest) or _SENDER_TIGHT.match(entry.header.rest)
+                if match is not None:
+                    name = clean_text(match["name"]).strip()
+                    member = self._member_id(name)
+                    names.setdefault(name.casefold(), member)
+                    if _PHONE.fullmatch(name):
+                        names.setdefault(re.sub(r"\D", "", name), member)
+        self._names = names
+        self._detected = detect_date_order(stamps) or _least_disorder(stamps)
+
+    def mentions(self, text: str) -> list[str]:
+        """Member ids of ``@Name`` / ``@+86 138 …`` / ``@8613800000000`` in a text, for names
+        that send messages in this chat (the longest name that fits wins)."""
+        if "@" not in text:
+            return []
+        if self._names is None:
+            self._scan()
+        assert self._names is not None
+        found: list[str] = []
+        for at in _AT.finditer(text):
+            words = text[at.end() : at.end() + 80].split(" ")[:6]
+            for n in range(len(words), 0, -1):
+                candidate = " ".join(words[:n]).rstrip(_TRAILING).casefold()
+                member = self._names.get(candidate) or (
+                    self._names.get(re.sub(r"\D", "", candidate)) if n == 1 else None
+                )
+                if member is not None:
+                    found.append(member)
+                    break
+        return unique(found)
 
     def _records(self, entity: Entity) -> Iterator[RawRecord]:
         source = str(self.path)
@@ -468,7 +504,7 @@ class WhatsAppExport(ExportSource):
             sent_at=sent_at.isoformat(),
             kind=kind,
             text=text,
-            mentions=[],
+            mentions=self.mentions(text) if sender_match is not None else [],
             mention_all=False,
             pinned=False,
         )
@@ -524,6 +560,12 @@ def _chat_file(folder: Path) -> Path:
     if len(texts) != 1:
         raise ValueError(f"{folder}: expected _chat.txt or exactly one .txt chat file")
     return texts[0]
+
+
+def _least_disorder(stamps: list[str]) -> DateOrder:
+    """Day-first or month-first, whichever reads the stamps best (ties: day-first)."""
+    day_first, month_first = _disorder(stamps, "dmy"), _disorder(stamps, "mdy")
+    return "mdy" if month_first < day_first else "dmy"
 
 
 def _disorder(stamps: list[str], order: DateOrder) -> tuple[int, int]:
