@@ -47,9 +47,6 @@ class DiscordExport(ExportSource):
     format = "discord"
     platform = "discord"
 
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(path)
-
     def files(self) -> list[Path]:
         if self.path.is_dir():
             return sorted(p for p in self.path.rglob("*.json") if p.is_file())

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from groupops.canonical import Entity, RawRecord
@@ -68,9 +67,6 @@ class SlackExport(ExportSource):
 
     format = "slack"
     platform = "slack"
-
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(path)
 
     def _records(self, entity: Entity) -> Iterator[RawRecord]:
         tree = Tree(self.path)
