@@ -3,6 +3,7 @@ becomes in the canonical model, and which records go to quarantine with which re
 
 from __future__ import annotations
 
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -284,6 +285,26 @@ def test_telegram_whole_account_export_reads_every_chat() -> None:
         ("1002", "1", None),
         ("1700000003", "7", None),
     ]
+
+
+def test_telegram_chat_without_an_id_is_named_from_its_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "ChatExport_2026-11-05"
+    folder.mkdir()
+    (folder / "result.json").write_text(
+        json.dumps(
+            {
+                "messages": [
+                    {"type": "message", "date_unixtime": "1793581200", "from": "张三", "text": "hi"}
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    src = TelegramExport(folder)
+    assert rows(src, "groups", ("group_id", "name")) == [
+        ("chatexport_2026-11-05", "ChatExport_2026-11-05")
+    ]
+    assert rows(src, "messages", ("message_id", "sender_id")) == [("pos-1", "张三")]
 
 
 # --- Discord ----------------------------------------------------------------------------------

@@ -91,7 +91,10 @@ class TelegramExport(ExportSource):
     def _chat(
         self, source: str, chat: Mapping[str, Any], pos: int, entity: Entity
     ) -> Iterator[RawRecord]:
-        group_id = id_str(chat.get("id")) or slug(self.path.stem) + (f"-{pos}" if pos else "")
+        # Without a chat id: the file's name (``result.json``: its folder's name).
+        fallback = self.path.parent.name if self.path.stem == "result" else self.path.stem
+        fallback = fallback or self.path.stem
+        group_id = id_str(chat.get("id")) or slug(fallback) + (f"-{pos}" if pos else "")
         meta = {k: v for k, v in chat.items() if k != "messages"}
         yield ok(
             "groups",
@@ -100,7 +103,7 @@ class TelegramExport(ExportSource):
             dumps(meta),
             platform=self.platform,
             group_id=group_id,
-            name=first(chat, "name") or self.path.stem,
+            name=first(chat, "name") or fallback,
         )
         if entity == "groups":
             return
