@@ -160,3 +160,55 @@ class QuarantineRecord(Base):
     fingerprint: Mapped[str] = mapped_column(String(40))
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxEmail(Base):
+    """A rendered email, stored (row + ``.eml`` file) before any attempt to send it.
+
+    ``key`` is the idempotency key (e.g. ``digest:week:2026-W47:owner:wecom:u001``): one row per
+    key, so the same email is never enqueued or sent twice unless forced. ``status`` is
+    ``pending`` (never tried), ``sent`` or ``failed`` (last attempt failed; still sendable)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("key"),
+        Index("ix_outbox_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(191))
+    kind: Mapped[str] = mapped_column(String(32))
+    template: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(Text)
+    sender: Mapped[str] = mapped_column(String(320))
+    recipients: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    eml_path: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DigestLog(Base):
+    """One digest decision per audience and period: ``queued`` (in the outbox, ``outbox_id``) or
+    ``empty`` (nothing to say, not sent). A ``queued`` entry makes re-runs skip that digest."""
+
+    __tablename__ = "digest_log"
+    __table_args__ = (UniqueConstraint("key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(191))
+    period: Mapped[str] = mapped_column(String(8))  # week | month
+    period_label: Mapped[str] = mapped_column(String(16))  # 2026-W47 | 2026-11
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    audience: Mapped[str] = mapped_column(String(16))  # owner | admin
+    platform: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(ID)  # the owner's member id, or the group id
+    outcome: Mapped[str] = mapped_column(String(16))  # queued | empty
+    outbox_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
