@@ -91,6 +91,8 @@ def normalise(entity: Entity, records: Sequence[RawRecord], tz: ZoneInfo) -> Nor
     frame["_line"] = np.fromiter((rec.line for rec in good), dtype=np.int64, count=len(good))
     frame["_raw"] = [rec.raw for rec in good]
 
+    if frame.empty:
+        return Normalised(frame, rejected)
     bad = pd.Series(False, index=frame.index)
     for spec in specs:
         column, errors = _coerce(spec, frame[spec.name], tz)
@@ -137,8 +139,8 @@ def _strings(values: pd.Series, spec: FieldSpec) -> pd.Series:
 def _instants(values: pd.Series, tz: ZoneInfo) -> tuple[pd.Series, pd.Series]:
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     errors = pd.Series(pd.NA, index=values.index, dtype=object)
-    present = values.notna() & (values.astype("string").str.strip() != "")
-    is_bool = values.map(lambda v: isinstance(v, bool))
+    present = values.map(lambda v: v is not None and v == v and str(v).strip() != "").astype(bool)
+    is_bool = values.map(lambda v: isinstance(v, bool)).astype(bool)
     numbers = pd.to_numeric(values.where(present & ~is_bool), errors="coerce")
     numeric = numbers.notna()
     if numeric.any():
@@ -161,7 +163,7 @@ def _instants(values: pd.Series, tz: ZoneInfo) -> tuple[pd.Series, pd.Series]:
             result[naive[naive].index] = local.dt.tz_localize(
                 tz, ambiguous="NaT", nonexistent="NaT"
             ).dt.tz_convert("UTC")
-    unreadable = present & result.isna()
+    unreadable = present & result.isna().to_numpy()
     if unreadable.any():
         errors[unreadable] = values[unreadable].map(
             lambda v: f"not an ISO 8601 time or epoch seconds/milliseconds: {v!r}"
