@@ -16,8 +16,8 @@ Rules (numbers and words from the policy):
   deadline**, which then replaces the task's. It is done by the assignee's message with a
   ``tasks.completion_markers`` word that replies to the task (or, any_message mode, replies to
   nothing). States: ``open``, ``acknowledged``, ``done``, ``ack_overdue``, ``overdue``.
-* **Items** (what can be late): ``reply``, ``task_ack``, ``task_done``. Once a task is past its
-  (committed) deadline only ``task_done`` is reported for it, not also ``task_ack``.
+* **Items** (what can be late): ``reply``, ``task_ack``, ``task_done``; a task never
+  acknowledged and past its deadline is late on both counts.
 * **Escalation ladder** of an unresolved item: step 0 (remind the assignee) once
   ``tasks.reminder_fraction`` of the working time to the deadline has passed; step 1 (the
   group's admins) once overdue; step 2 (the owner) after a further
@@ -306,9 +306,13 @@ def _reply_items(
 # -- tasks ----------------------------------------------------------------------------------
 
 
-def _deadline_or_nat(text: str, sent_at: pd.Timestamp, clock: WorkClock) -> pd.Timestamp | NaTType:
+def _deadline_or_nat(
+    text: str, sent_at: pd.Timestamp, clock: WorkClock, *, cue_needed: bool = False
+) -> pd.Timestamp | NaTType:
     found = find_deadline(text, sent_at.to_pydatetime(), clock) if text else None
-    return pd.Timestamp(found.at).tz_convert("UTC") if found is not None else pd.NaT
+    if found is None or (cue_needed and not found.cued):
+        return pd.NaT
+    return pd.Timestamp(found.at).tz_convert("UTC")
 
 
 def _tasks(
@@ -385,18 +389,21 @@ def _tasks(
 def _commitments(
     tasks: pd.DataFrame, ack: pd.DataFrame, msgs: pd.DataFrame, clock: WorkClock
 ) -> pd.Series:
-    """The first time stated in the acknowledgement or in a later reply to the task by the
-    assignee (up to ``as_of``); NaT when none states one."""
+    """The time the assignee committed to: any time stated in the acknowledgement, else the
+    first deadline *with a cue* (前, 之前, by…) in a later reply to the task, up to ``as_of``.
+    The completion report itself commits nothing ("抱歉拖到今天" is not a promise)."""
     first = pd.DataFrame(
         {
             "row": np.arange(len(tasks)),
             "at": pd.to_datetime(ack["at"].to_numpy(), utc=True),
+            "id": ack["id"].to_numpy(),
             "text": ack["text"].to_numpy(),
+            "cue_needed": False,
         }
     ).dropna(subset=["at"])
     replies = msgs[msgs["reply_to"].notna()][
-        ["platform", "group_id", "reply_to", "sender_id", "sent_at", "text"]
-    ]
+        ["platform", "group_id", "reply_to", "sender_id", "sent_at", "message_id", "text"]
+    ].rename(columns={"message_id": "id"})
     later = (
         tasks[_KEY]
         .assign(row=np.arange(len(tasks)))
@@ -405,13 +412,18 @@ def _commitments(
                 columns={"reply_to": "message_id", "sender_id": "assignee_id", "sent_at": "at"}
             ),
             on=_KEY,
-        )[["row", "at", "text"]]
+        )[["row", "at", "id", "text"]]
+        .assign(cue_needed=True)
     )
-    cand = pd.concat([first, later], ignore_index=True).sort_values(["row", "at"], kind="stable")
-    cand = cand.drop_duplicates(["row", "at", "text"])
+    cand = pd.concat([first, later], ignore_index=True).sort_values(
+        ["row", "at", "cue_needed"], kind="stable"
+    )
+    cand = cand.drop_duplicates(["row", "id"], keep="first")
+    done_ids = tasks["done_message_id"].to_numpy()
+    cand = cand[cand["id"].to_numpy() != done_ids[cand["row"].to_numpy()]]
     cand["stated"] = [
-        _deadline_or_nat(str(t), pd.Timestamp(a), clock)
-        for t, a in zip(cand["text"], cand["at"], strict=True)
+        _deadline_or_nat(str(t), pd.Timestamp(a), clock, cue_needed=bool(c))
+        for t, a, c in zip(cand["text"], cand["at"], cand["cue_needed"], strict=True)
     ]
     stated = cand.dropna(subset=["stated"]).drop_duplicates("row", keep="first")
     out = pd.Series(pd.NaT, index=range(len(tasks)), dtype="datetime64[ns, UTC]")
@@ -429,8 +441,6 @@ def _task_items(tasks: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
         resolved_at=tasks["ack_at"],
         resolved_by=tasks["ack_message_id"],
     )
-    # Past the deadline only the completion is reported; the acknowledgement is moot.
-    ack = ack[~((as_of > tasks["effective_deadline"]) & tasks["done_at"].isna())]
     done = base.assign(
         kind="task_done",
         due_at=tasks["effective_deadline"],

@@ -60,6 +60,8 @@ CASES = [
     ("明早9点半", at(11, 25, 9, 30)),
     ("2小时内", at(11, 24, 12)),
     ("周五开会讨论，截止下周一", at(11, 30)),  # the cued expression wins
+    ("【任务】@高峰 年底项目排期表更新一版，本周五前", at(11, 27)),  # 年底 is a topic here
+    ("下周一的客户演示环境准备一下，下周三前", at(12, 2)),
     # English
     ("please send it by Friday", at(11, 27)),
     ("tomorrow 3pm", at(11, 25, 15)),

@@ -201,7 +201,7 @@ def test_task_default_deadline_is_three_working_days() -> None:
             "ack_overdue",
             {("task_ack", "t1", "bob")},
         ),
-        ([], at(27, 18, 1), "overdue", {("task_done", "t1", "bob")}),
+        ([], at(27, 18, 1), "overdue", {("task_ack", "t1", "bob"), ("task_done", "t1", "bob")}),
         (
             [msg("r1", "bob", at(24, 11), "收到", reply_to="t1")],
             at(27, 18, 1),
@@ -214,7 +214,7 @@ def test_task_default_deadline_is_three_working_days() -> None:
             [msg("r1", "bob", at(28, 11, mo=12), "已完成")],
             at(30, 10),
             "overdue",
-            {("task_done", "t1", "bob")},
+            {("task_ack", "t1", "bob"), ("task_done", "t1", "bob")},
         ),
     ],
     ids=[
@@ -266,6 +266,18 @@ def test_a_later_reply_stating_a_time_commits_too() -> None:
     row = task_row(compute_obligations(frame(TASK, *later), POLICY, at(24, 15)))
     assert row["committed_deadline"] == pd.Timestamp(at(26, 10))
     assert row["state"] == "acknowledged"
+
+
+def test_an_uncued_date_in_a_later_reply_or_the_completion_report_commits_nothing() -> None:
+    later = [
+        msg("r1", "bob", at(24, 11), "收到", reply_to="t1"),
+        msg("r2", "bob", at(24, 14), "明天要出差", reply_to="t1"),
+        msg("r3", "bob", at(30, 10), "已完成，抱歉拖到今天", reply_to="t1"),
+    ]
+    row = task_row(compute_obligations(frame(TASK, *later), POLICY, at(30, 11)))
+    assert pd.isna(row["committed_deadline"])
+    assert row["effective_deadline"] == pd.Timestamp(at(27, 18))
+    assert row["state"] == "done"
 
 
 def test_repeated_non_response_is_a_violation() -> None:
