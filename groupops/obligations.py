@@ -309,7 +309,7 @@ def _reply_items(
 def _deadline_or_nat(
     text: str, sent_at: pd.Timestamp, clock: WorkClock, *, cue_needed: bool = False
 ) -> pd.Timestamp | NaTType:
-    found = find_deadline(text, sent_at.to_pydatetime(), clock) if text else None
+    found = find_deadline(text, sent_at.floor("us").to_pydatetime(), clock) if text else None
     if found is None or (cue_needed and not found.cued):
         return pd.NaT
     return pd.Timestamp(found.at).tz_convert("UTC")
@@ -501,14 +501,17 @@ def _violations(
         period=missed["due_at"].dt.tz_convert(clock.tz).dt.strftime("%Y-%m"),
         member_id=missed["assignee_id"],
     )
+    keys = ["platform", "group_id", "member_id", "period"]
+    missed = missed.drop_duplicates([*keys, "message_id"]).sort_values([*keys, "message_id"])
+    counts = missed.groupby(keys, sort=False)["message_id"].transform("size")
+    missed = missed[counts >= policy.tasks.non_response_violation_threshold]
     per = (
-        missed.groupby(["platform", "group_id", "member_id", "period"])["message_id"]
-        .agg(lambda ids: sorted(set(ids)))
+        missed.groupby(keys, sort=True)["message_id"]
+        .agg(list)
         .rename("evidence_message_ids")
         .reset_index()
     )
     per["count"] = per["evidence_message_ids"].map(len)
-    per = per[per["count"] >= policy.tasks.non_response_violation_threshold]
     per["type"] = "non-response"
     return per[VIOLATION_COLUMNS].reset_index(drop=True)
 
