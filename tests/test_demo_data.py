@@ -35,17 +35,17 @@ POLICY = Policy()
 
 
 @cache
-def planted() -> dict[str, Any]:
-    return dict(json.loads((DEMO / "planted.json").read_text(encoding="utf-8")))
+def planted(folder: Path = DEMO) -> dict[str, Any]:
+    return dict(json.loads((folder / "planted.json").read_text(encoding="utf-8")))
 
 
-def read(stem: str) -> pd.DataFrame:
-    return pd.read_json(DEMO / f"{stem}.jsonl", lines=True, dtype=False)
+def read(stem: str, folder: Path = DEMO) -> pd.DataFrame:
+    return pd.read_json(folder / f"{stem}.jsonl", lines=True, dtype=False)
 
 
 @cache
-def messages() -> pd.DataFrame:
-    frame = read("messages")
+def messages(folder: Path = DEMO) -> pd.DataFrame:
+    frame = read("messages", folder)
     frame["sent_at"] = pd.to_datetime(frame["sent_at"], format="ISO8601").dt.tz_convert(TZ)
     return frame
 
@@ -223,9 +223,9 @@ def has_any(texts: pd.Series, words: list[str]) -> pd.Series:
     return texts.fillna("").str.contains(pattern, case=False, regex=True)
 
 
-def reference_obligations() -> pd.DataFrame:
-    """Every open reply/task obligation at ``as_of``, with its due time."""
-    m = messages()
+def reference_obligations(folder: Path = DEMO) -> pd.DataFrame:
+    """Every open reply/task obligation at ``as_of`` in the bundle, with its due time."""
+    m = messages(folder)
     m = m[m["sent_at"] < AS_OF].copy()
     m["is_task"] = has_any(m["text"], POLICY.tasks.markers)
     m["has_ack"] = has_any(m["text"], POLICY.tasks.ack_markers)
@@ -299,14 +299,25 @@ def as_keys(items: list[dict[str, Any]]) -> set[tuple[str, ...]]:
     }
 
 
-def test_reference_rules_find_exactly_the_planted_obligations() -> None:
-    found = reference_obligations()
+@pytest.fixture(scope="module", params=["committed", "seed 7"])
+def bundle(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed bundle, and one generated with another seed (the plan must not depend on
+    the chatter's luck)."""
+    if request.param == "committed":
+        return DEMO
+    folder = tmp_path_factory.mktemp("seed7")
+    write_bundle(folder, seed=7)
+    return folder
+
+
+def test_reference_rules_find_exactly_the_planted_obligations(bundle: Path) -> None:
+    found = reference_obligations(bundle)
     found["due_at"] = [d.astimezone(TZ).isoformat() for d in found["due_at"]]
     overdue = found[[instant(d) < AS_OF for d in found["due_at"]]]
     pending = found[[instant(d) >= AS_OF for d in found["due_at"]]]
-    assert as_keys(overdue.to_dict("records")) == as_keys(planted()["overdue"])
-    assert as_keys(pending.to_dict("records")) == as_keys(planted()["pending"])
-    kinds = {i["kind"] for i in planted()["overdue"]}
+    assert as_keys(overdue.to_dict("records")) == as_keys(planted(bundle)["overdue"])
+    assert as_keys(pending.to_dict("records")) == as_keys(planted(bundle)["pending"])
+    kinds = {i["kind"] for i in planted(bundle)["overdue"]}
     assert kinds == {"reply", "task_ack", "task_done"}
 
 
@@ -380,6 +391,15 @@ def test_violations_are_exactly_what_was_planted() -> None:
     assert (burst["sender_id"] == flood["member_id"]).all()
     assert len(burst) >= POLICY.moderation.flood_messages
     assert burst["sent_at"].max() - burst["sent_at"].min() <= timedelta(seconds=60)
+
+
+def test_important_and_mention_all_messages() -> None:
+    m = messages()
+    important = m["pinned"] | has_any(m["text"], POLICY.importance.markers)
+    assert set(m[important]["message_id"]) == set(planted()["important"])
+    assert m[important]["pinned"].sum() >= 3
+    assert set(m[m["mention_all"]]["message_id"]) == set(planted()["mention_all"])
+    assert m[m["mention_all"]]["text"].str.startswith("@所有人").all()
 
 
 def test_membership_and_inactive_members() -> None:

@@ -124,7 +124,7 @@ GROUPS: Final[tuple[GroupSpec, ...]] = (
             "qianduoduo",
             "chenjing",
         ),
-        daily_conversations=17.5,
+        daily_conversations=18,
         topics=(("project", 5), ("release", 3), ("data", 2), ("daily", 2)),
     ),
     GroupSpec(
@@ -149,7 +149,7 @@ GROUPS: Final[tuple[GroupSpec, ...]] = (
             "zhaojianguo",
             "hejia",
         ),
-        daily_conversations=18.5,
+        daily_conversations=19,
         topics=(("review", 5), ("release", 4), ("data", 2), ("daily", 2)),
     ),
     GroupSpec(
@@ -173,7 +173,7 @@ GROUPS: Final[tuple[GroupSpec, ...]] = (
             "lijing",
             "hejia",
         ),
-        daily_conversations=17.5,
+        daily_conversations=18,
         topics=(("campaign", 5), ("channel", 3), ("data", 3), ("daily", 2)),
     ),
     GroupSpec(

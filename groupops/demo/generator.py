@@ -39,6 +39,7 @@ SINCE: Final = datetime(2026, 10, 24, tzinfo=TZ)
 UNTIL: Final = datetime(2026, 11, 21, tzinfo=TZ)
 AS_OF: Final = datetime(2026, 11, 20, 18, 0, tzinfo=TZ)
 POLICY: Final = Policy()  # the defaults, which data/policy.toml repeats
+END_OF_DAY: Final = POLICY.working_time.periods[-1][1]  # "本周五前" = that Friday at 18:00
 SYSTEM_SENDER: Final = "system"
 WEEKDAYS: Final = "一二三四五六日"
 
@@ -47,6 +48,8 @@ FOLLOWUP_WEIGHTS: Final = (14, 24, 24, 16, 10, 6, 4, 2)
 P_MENTION: Final = 0.14  # a conversation opens with an @question
 P_REPLY: Final = 0.35  # a follow-up is sent as a reply to the opener
 P_MEDIA: Final = 0.07  # a chatter message is an image/file/link/voice/video
+ANSWER_DELAYS: Final = ((1, 20), (20, 150), (240, 1200))  # minutes
+ANSWER_DELAY_WEIGHTS: Final = (62, 30, 8)
 P_EVENING: Final = 0.08  # a working-day conversation happens in the evening
 WEEKEND_SHARE: Final = 0.15  # conversations on a day off, relative to a working day
 MIN_MESSAGES: Final = 4  # every active member writes at least this many in each group …
@@ -132,8 +135,8 @@ DAY_PARTS: Final[dict[str, Callable[[date, Any], tuple[str, date]]]] = {
     "iso": lambda d, md: (f"{d.year}-{md[0]:02d}-{md[1]:02d} ", date(d.year, md[0], md[1])),
 }
 TIME_PARTS: Final[dict[str, Callable[[Any], tuple[str, time]]]] = {
-    "end": lambda _: ("", time(18, 0)),
-    "eod": lambda _: ("下班", time(18, 0)),
+    "end": lambda _: ("", END_OF_DAY),
+    "eod": lambda _: ("下班", END_OF_DAY),
     "am": lambda h: (f"上午{h}点", time(h, 0)),
     "pm": lambda h: (f"下午{h}点", time(h + 12, 0)),
     "noon": lambda _: ("中午12点", time(12, 0)),
@@ -406,6 +409,12 @@ def _md(at: datetime) -> str:
     return f"{at.month}月{at.day}日"
 
 
+LEAVE_TEXTS: Final = (
+    "这次会我请假，{reason}，会后我找同事同步一下",
+    "抱歉，{reason}，这次会议我请假，需要我配合的会后找我",
+)
+
+
 def meeting_notice_text(m: scenario.Meeting) -> str:
     starts = local(m.starts)
     return "\n".join(
@@ -463,11 +472,11 @@ def plant_meetings(b: Builder) -> list[PlantedMeeting]:
                 m.group_id,
                 member,
                 local(stamp),
-                f"这次会我请假，{reason}，会后我找同事同步一下",
+                LEAVE_TEXTS[i % len(LEAVE_TEXTS)].format(reason=reason),
                 role="leave",
                 reply_to=notice.seq,
             )
-            for member, stamp, reason in m.leaves
+            for i, (member, stamp, reason) in enumerate(m.leaves)
         ]
         minutes = None
         if m.minutes_at is not None:
@@ -547,8 +556,10 @@ def chatter_text(rng: Random, templates: Sequence[str]) -> tuple[str, str]:
 
 
 def answer_delay(rng: Random) -> timedelta:
-    minutes = rng.choice((rng.uniform(1, 20), rng.uniform(1, 20), rng.uniform(20, 150)))
-    return timedelta(minutes=minutes)
+    """How long a mentioned member takes to answer: mostly minutes, sometimes hours, now and
+    then the next day (answered, but late)."""
+    low, high = rng.choices(ANSWER_DELAYS, weights=ANSWER_DELAY_WEIGHTS)[0]
+    return timedelta(minutes=rng.uniform(low, high))
 
 
 def chat_conversation(b: Builder, group: company.GroupSpec, start: datetime) -> None:
@@ -562,18 +573,19 @@ def chat_conversation(b: Builder, group: company.GroupSpec, start: datetime) -> 
     target = pick_member(b, group, start, exclude=[opener_by]) if rng.random() < P_MENTION else None
     answer_at = start + answer_delay(rng)
     if target is not None and answer_at < AS_OF and b.can_post(target, group.group_id, answer_at):
+        question, answers = rng.choice(topic.asks)
         opener = b.add(
             group.group_id,
             opener_by,
             start,
-            f"@{display(target)} {fill(rng.choice(topic.questions), rng)}",
+            f"@{display(target)} {fill(question, rng)}",
             mentions=(target,),
         )
         b.add(
             group.group_id,
             target,
             answer_at,
-            fill(rng.choice(topic.answers), rng),
+            fill(rng.choice(answers), rng),
             reply_to=opener.seq if rng.random() < 0.75 else None,
         )
     else:
