@@ -50,8 +50,8 @@ def _compute(
 
 
 def _local(value: object) -> str:
-    """An ISO instant from :func:`to_records` (already in the policy zone) as ``Y-m-d H:M``."""
-    return str(value)[:16].replace("T", " ") if value else ""
+    """An ISO instant from :func:`to_records` (already in the policy zone) as ``m-d H:M``."""
+    return str(value)[5:16].replace("T", " ") if value else ""
 
 
 def _duration(minutes: float) -> str:
@@ -72,6 +72,11 @@ def overdue(
     if as_json:
         typer.echo(json.dumps(to_records(ob.overdue, pol.tz), ensure_ascii=False, indent=2))
         return
+    print_overdue(ob, pol)
+
+
+def print_overdue(ob: Obligations, pol: Policy) -> None:
+    """The overdue items as a table (also used by ``groupops demo``)."""
     table = Table(title=f"Overdue at {ob.as_of.astimezone(pol.tz):%Y-%m-%d %H:%M} ({pol.timezone})")
     for col in (
         "kind",
@@ -84,7 +89,12 @@ def overdue(
         "late",
         "escalation",
     ):
-        table.add_column(col, justify="right" if col == "late" else "left")
+        table.add_column(
+            col,
+            justify="right" if col == "late" else "left",
+            overflow="fold",
+            no_wrap=col == "late",
+        )
     for r in to_records(ob.overdue, pol.tz):
         table.add_row(
             str(r["kind"]),
