@@ -370,7 +370,10 @@ def _dateparser_day(span: str, today: date) -> date | None:
     if parsed is None:
         return None
     if parsed < today - timedelta(days=60) and not re.search(r"\d{4}", span):
-        parsed = parsed.replace(year=parsed.year + 1)
+        try:
+            parsed = parsed.replace(year=parsed.year + 1)
+        except ValueError:  # 29 February: the next one is not a year later
+            return None
     return parsed
 
 

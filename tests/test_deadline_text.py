@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from groupops.deadline_text import find_deadline
 from groupops.policy import WorkingTime
@@ -102,6 +104,10 @@ NO_DEADLINE = [
     "done by Bob",
     "we have 3 options",
     "version 2.0 is out",
+    "by Feb 29",  # no 29 February in 2026 or 2027
+    "截止2月30日",
+    "by 2026-02-30",
+    "32号前",
     "",
 ]
 
@@ -132,3 +138,19 @@ def test_end_of_day_follows_the_policy_periods() -> None:
 def test_naive_sent_at_is_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
         find_deadline("明天", datetime(2026, 11, 24, 10), CLOCK)  # noqa: DTZ001
+
+
+_PIECES = st.sampled_from(
+    ["截止", "前", "之前", "明天", "下周", "周五", "月", "日", "号", "点", "半", "下午", "上午",
+     "2月29日", "13月45日", "32号", "99点", "2026-02-30", "by ", "before ", "Feb 29", "tomorrow",
+     "3pm", "25:00", "next ", "friday", "within ", "days", "工作日内", "小时内", "十", "两", "/"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.one_of(_PIECES, st.text(max_size=4), st.integers(0, 2100).map(str))))
+def test_any_text_gives_an_aware_instant_or_none(parts: list[str]) -> None:
+    found = find_deadline("".join(parts), SENT, CLOCK)
+    if found is not None:
+        assert found.at.tzinfo is not None
+        assert 0 <= found.start <= found.end
