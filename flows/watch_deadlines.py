@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, unmapped
 from prefect.artifacts import create_table_artifact
 from pydantic import BaseModel
 
@@ -90,7 +90,7 @@ def _deliver(db: str, sent: list[SentReminder]) -> int:
     keys = [s.outbox_key for s in sent if s.created and s.outbox_key]
     if keys and smtp_config() is not None:
         ids = sendable_emails(keys=keys, database_url=db)
-        for future in send_email.map(ids, database_url=db):
+        for future in send_email.map(ids, database_url=unmapped(db)):
             future.result(raise_on_failure=False)
     return len(keys)
 

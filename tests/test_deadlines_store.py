@@ -245,16 +245,29 @@ def test_deadline_commands_do_not_import_prefect(tmp_path: Path) -> None:
 
 @pytest.mark.flow
 @pytest.mark.usefixtures("prefect", "store")
-def test_watch_deadlines_flow() -> None:
+def test_watch_deadlines_flow(
+    smtp_server: tuple[str, int, list[tuple[str, list[str], bytes]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from flows.watch_deadlines import watch_deadlines
+
+    host, port, received = smtp_server
+    monkeypatch.setenv("GROUPOPS_SMTP_HOST", host)
+    monkeypatch.setenv("GROUPOPS_SMTP_PORT", str(port))
+    get_settings.cache_clear()
 
     dry = watch_deadlines(as_of=at(24, 16), dry_run=True)
     assert (dry.overdue, dry.reminders, dry.emails, dry.dry_run) == (1, 1, 0, True)
+    assert received == []
     first = watch_deadlines(as_of=at(24, 16))
     assert (first.overdue, first.reminders, first.emails) == (1, 1, 1)
+    assert [rcpt for _, rcpt, _ in received] == [["adm@example.com"]]
     again = watch_deadlines(as_of=at(24, 16, 30))
     assert (again.overdue, again.reminders, again.emails) == (1, 0, 0)
+    assert len(received) == 1
     weekend = watch_deadlines(as_of=at(28, 10))  # Saturday
     assert weekend.skipped == "outside working time"
     lunch = watch_deadlines(as_of=at(25, 12, 30))
     assert lunch.skipped == "outside working time"
+    makeup_saturday = watch_deadlines(as_of=datetime(2026, 10, 10, 10, tzinfo=TZ), dry_run=True)
+    assert makeup_saturday.skipped is None  # 调休: Sat 10/10 is a working day
