@@ -8,7 +8,7 @@ Rules:
 * a date without a time means the end of that working day (the last working period's end,
   18:00 by default); 上午 alone means 12:00, 下班前 the end of the day, 今晚 23:59;
 * a bare weekday (周五, Friday) is its next occurrence, today included; 本周五 is this week's
-  Friday, 下周一 next week's Monday (weeks start on Monday);
+  Friday, 下周一 next week's Monday (weeks start on Monday); 周末前 means by Friday;
 * a month and day without a year is the next such date unless it was at most 60 days ago
   (then it is that past date, and the task is simply late);
 * an hour from 1 to 7 without 上午/am is in the afternoon (下午), as people mean at work;
@@ -47,7 +47,8 @@ class Deadline:
 
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip
 _NUM = r"(?:\d{1,2}|[零一二两三四五六七八九十]{1,3})"
-_WEEKDAYS_CN = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
+# 周末前 (before the weekend) means by Friday.
+_WEEKDAYS_CN = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 4}
 _WEEKDAYS_EN = {
     "mon": 0, "tue": 1, "tues": 1, "wed": 2, "thu": 3, "thur": 3, "thurs": 3, "fri": 4, "sat": 5,
     "sun": 6, "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
@@ -84,7 +85,7 @@ _CN_DATE = re.compile(
     r"|(?P<md>(?P<m2>" + _NUM + r")\s*月\s*(?P<d2>" + _NUM + r")\s*[日号]?)"
     r"|(?P<slash>(?<![\d/])(?P<m3>\d{1,2})/(?P<d3>\d{1,2})(?![\d/]))"
     r"|(?P<rel>今天|今日|今晚|明天|明日|明早|明晚|大后天|后天)"
-    r"|(?P<wk>(?P<wkp>本|这个?|下下个?|下个?)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天]))"
+    r"|(?P<wk>(?P<wkp>本|这个?|下下个?|下个?)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天末]))"
     r"|(?P<eow>(?P<eowp>本周|这周|下周)(?:内|之内))"
     r"|(?P<eom>(?P<eomp>本月|这个?月|下个?月)?(?:月底|月末|底)|(?P<eom2>本月|这个?月)内)"
     r"|(?P<eoy>年底|年末)"
