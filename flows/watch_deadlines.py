@@ -44,20 +44,23 @@ def watch_deadlines(
     as_of: datetime | None = None,
     dry_run: bool = False,
     groups: list[str] | None = None,
-    only_in_working_time: bool = True,
+    only_in_working_time: bool | None = None,
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
 ) -> DeadlineWatch:
     """Remind, escalate and record what is overdue at ``as_of`` (default: now).
 
-    ``dry_run``: compute and report only (no reminders recorded, no emails, no violations)."""
+    ``dry_run``: compute and report only (no reminders recorded, no emails, no violations).
+    ``only_in_working_time``: return at once outside working time; by default only for runs
+    judging *now* (the schedule), not for an explicit ``as_of``."""
     settings = get_settings()
     db, policy_path = settings.database_url, str(settings.policy_path)
     policy = load_policy(policy_path)
     now = datetime.now(UTC)
+    check_clock = as_of is None if only_in_working_time is None else only_in_working_time
     as_of = (as_of or now).astimezone(policy.tz)
     log = get_run_logger()
 
-    if only_in_working_time and not WorkClock.from_policy(policy).is_working_instant(as_of):
+    if check_clock and not WorkClock.from_policy(policy).is_working_instant(as_of):
         log.info("%s is outside working time: nothing to do", as_of.isoformat())
         return DeadlineWatch(as_of=as_of, skipped="outside working time", dry_run=dry_run)
 

@@ -265,9 +265,13 @@ def test_watch_deadlines_flow(
     again = watch_deadlines(as_of=at(24, 16, 30))
     assert (again.overdue, again.reminders, again.emails) == (1, 0, 0)
     assert len(received) == 1
-    weekend = watch_deadlines(as_of=at(28, 10))  # Saturday
+    weekend = watch_deadlines(as_of=at(28, 10), only_in_working_time=True)  # Saturday
     assert weekend.skipped == "outside working time"
-    lunch = watch_deadlines(as_of=at(25, 12, 30))
+    lunch = watch_deadlines(as_of=at(25, 12, 30), only_in_working_time=True)
     assert lunch.skipped == "outside working time"
-    makeup_saturday = watch_deadlines(as_of=datetime(2026, 10, 10, 10, tzinfo=TZ), dry_run=True)
+    makeup_saturday = watch_deadlines(
+        as_of=datetime(2026, 10, 10, 10, tzinfo=TZ), dry_run=True, only_in_working_time=True
+    )
     assert makeup_saturday.skipped is None  # 调休: Sat 10/10 is a working day
+    explicit = watch_deadlines(as_of=at(28, 10), dry_run=True)  # an explicit as_of is judged
+    assert (explicit.skipped, explicit.overdue) == (None, 1)
