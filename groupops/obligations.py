@@ -130,10 +130,18 @@ class Obligations:
 
     @property
     def reminders(self) -> pd.DataFrame:
-        """Unresolved items whose escalation step is due: ``key`` and ``step`` (0, 1, 2)."""
+        """The escalation steps due for unresolved items, one row per step with ``key`` and
+        ``step``: 0 (the reminder) while not overdue; once overdue 1 (admins) and, when due, 2
+        (owner) — both, so admins hear of an item even if a first run finds it already at the
+        owner's step. Callers record each (key, step) so it goes out once."""
         items = self.items
         due = items[items["resolved_at"].isna() & (items["escalation"] >= 0)].copy()
-        due["step"] = due["escalation"]
+        due["step"] = [
+            list(range(1, esc + 1)) if late else [0]
+            for esc, late in zip(due["escalation"], due["overdue"], strict=True)
+        ]
+        due = due.explode("step")
+        due["step"] = due["step"].astype(int)
         due["key"] = obligation_keys(due)
         return due.reset_index(drop=True)
 

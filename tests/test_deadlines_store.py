@@ -138,6 +138,18 @@ def test_each_escalation_step_goes_out_once(engine: sa.Engine, tmp_path: Path) -
     assert "11月24日 15:30" in text and "30 分钟" in text and "报价单发我一下" in text
 
 
+def test_a_first_run_past_the_owner_step_tells_admins_and_owner(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    seed(engine)
+    sent = run(engine, at(26, 16), tmp_path / "outbox")
+    assert [(r.step, r.recipients, r.channel) for r in sent] == [  # type: ignore[attr-defined]
+        (1, ["adm"], "email"),
+        (2, ["boss"], "digest"),
+    ]
+    assert run(engine, at(26, 17), tmp_path / "outbox") == []
+
+
 def test_dry_run_writes_nothing(engine: sa.Engine, tmp_path: Path) -> None:
     seed(engine)
     would = run(engine, at(24, 16), tmp_path / "outbox", dry_run=True)
