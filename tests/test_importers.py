@@ -647,6 +647,46 @@ def test_wechat_group_csv() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("notice", "events"),
+    [
+        (
+            '"张三"邀请"李四、王五"加入了群聊',
+            [("wxid_li", "join", "wxid_zhang"), ("王五", "join", "wxid_zhang")],
+        ),
+        (
+            '"张三"邀请"李四"、"王五"加入了群聊',
+            [("wxid_li", "join", "wxid_zhang"), ("王五", "join", "wxid_zhang")],
+        ),
+        ("“张三”邀请你加入了群聊", [("self", "join", "wxid_zhang")]),
+        ('你邀请"王五"加入了群聊', [("王五", "join", "self")]),
+        ('"王五"通过扫描你分享的二维码加入群聊', [("王五", "join", "self")]),
+        ('"王五"通过扫描"张三"分享的二维码加入群聊', [("王五", "join", "wxid_zhang")]),
+        ('你将"李四"移出了群聊', [("wxid_li", "removed", "self")]),
+        ('"李四"退出了群聊', [("wxid_li", "leave", None)]),
+        ('"李四"撤回了一条消息', []),
+        ('"张三"修改群名为"运营群"', []),
+    ],
+)
+def test_wechat_membership_notices(
+    tmp_path: Path, notice: str, events: list[tuple[str, str, str | None]]
+) -> None:
+    path = tmp_path / "群_utf8.csv"
+    rows_ = [
+        ["localId", "Type", "IsSender", "CreateTime", "StrContent", "NickName", "Sender"],
+        ["1", "1", "0", "1793581200", "hi", "张三", "wxid_zhang"],
+        ["2", "1", "0", "1793581260", "hi", "李四", "wxid_li"],
+        ["3", "10000", "0", "1793581320", notice, "", ""],
+    ]
+    path.write_text(
+        "\n".join(",".join(f'"{v.replace(chr(34), chr(34) * 2)}"' for v in r) for r in rows_),
+        encoding="utf-8",
+    )
+    assert (
+        rows(WeChatCsvExport(path), "memberships", ("member_id", "event", "approved_by")) == events
+    )
+
+
 def test_wechat_gbk_one_to_one_chat() -> None:
     assert detect_encoding(WECHAT_GBK) == "gb18030"
     assert detect_encoding(WECHAT_GROUP) == "utf-8-sig"

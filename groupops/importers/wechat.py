@@ -56,14 +56,25 @@ TYPE_KINDS: dict[int, str] = {
 #: programs, chat records, transfers ... (kind ``link``).
 APP_SUBTYPE_KINDS: dict[int, str] = {6: "file", 57: "text"}
 
-_Q = '["“”「」]'
-_INVITE = re.compile(rf"^{_Q}?(?P<actor>[^\"“”]+?){_Q}?邀请{_Q}(?P<who>.+?){_Q}加入了群聊")
-_QR_JOIN = re.compile(rf"^{_Q}(?P<who>.+?){_Q}通过扫描{_Q}(?P<actor>.+?){_Q}分享的二维码加入群聊")
-_REMOVE = re.compile(rf"^{_Q}?(?P<actor>[^\"“”]+?){_Q}?将{_Q}(?P<who>.+?){_Q}移出了群聊")
-_LEAVE = re.compile(rf"^{_Q}(?P<who>.+?){_Q}退出了群聊")
+# A party in a notice: a quoted name (ASCII, Chinese or corner quotes) or 你 (the exporter).
+_PARTY = r"(?:[\"“「][^\"“”「」]+[\"”」]|你)"
+_PARTIES = rf"{_PARTY}(?:[、,，]{_PARTY})*"
+_INVITE = re.compile(rf"^(?P<actor>{_PARTY})邀请(?P<who>{_PARTIES})加入了群聊")
+_QR_JOIN = re.compile(rf"^(?P<who>{_PARTY})通过扫描(?P<actor>{_PARTY})分享的二维码加入群聊")
+_REMOVE = re.compile(rf"^(?P<actor>{_PARTY})将(?P<who>{_PARTIES})移出了群聊")
+_LEAVE = re.compile(rf"^(?P<who>{_PARTY})退出了群聊")
 _NAME_SPLIT = re.compile(r"[、,，]\s*")
 _MENTION = re.compile(r"@([^\s@\u2005]{1,40})[\u2005 ]")
 _SELF_WORDS = frozenset({"你", "您"})
+
+
+def _unquote(party: str) -> str:
+    return party.strip('"“”「」').strip()
+
+
+def _split(parties: str) -> list[str]:
+    """``"乙、丙"`` or ``"乙"、"丙"`` → the names."""
+    return [name for p in _NAME_SPLIT.split(parties) if (name := _unquote(p))]
 
 
 def detect_encoding(path: Path, chunk_size: int = 1 << 20) -> str:
@@ -288,18 +299,19 @@ class WeChatCsvExport(ExportSource):
     def _membership(
         self, source: str, line: int, raw: str, text: str, at: str, names: Mapping[str, str]
     ) -> Iterator[RawRecord]:
-        """Join and removal notices (``"甲"邀请"乙、丙"加入了群聊``, ``"乙"通过扫描"甲"分享
-        的二维码加入群聊``, ``"甲"将"乙"移出了群聊``, ``"乙"退出了群聊``)."""
+        """Join and removal notices (``"甲"邀请"乙、丙"加入了群聊``, ``"甲"邀请你加入了群聊``,
+        ``"乙"通过扫描"甲"分享的二维码加入群聊``, ``"甲"将"乙"移出了群聊``, ``"乙"退出了群聊``;
+        你 is the exporting account)."""
         events: list[tuple[str, str, str | None]] = []
         text = text.strip()
         if m := _QR_JOIN.match(text):
-            events.append((m["who"], "join", m["actor"]))
+            events.append((_unquote(m["who"]), "join", _unquote(m["actor"])))
         elif m := _INVITE.match(text):
-            events += [(w, "join", m["actor"]) for w in _NAME_SPLIT.split(m["who"]) if w]
+            events += [(w, "join", _unquote(m["actor"])) for w in _split(m["who"])]
         elif m := _REMOVE.match(text):
-            events += [(w, "removed", m["actor"]) for w in _NAME_SPLIT.split(m["who"]) if w]
+            events += [(w, "removed", _unquote(m["actor"])) for w in _split(m["who"])]
         elif m := _LEAVE.match(text):
-            events.append((m["who"], "leave", None))
+            events.append((_unquote(m["who"]), "leave", None))
         for who, event, actor in events:
             member = self._who(who, names)
             yield self.member(
