@@ -543,6 +543,38 @@ def test_whatsapp_repeated_identical_lines_get_distinct_ids(tmp_path: Path) -> N
     assert len(ids) == 2 and ids[1] == ids[0] + "-1"
 
 
+@pytest.mark.parametrize(
+    ("line", "events"),
+    [
+        ("Dmitry S added you", [("me", "join", "dmitry-s")]),
+        (
+            "You added Alice, Bob and 张三",
+            [("alice", "join", "me"), ("bob", "join", "me"), ("张三", "join", "me")],
+        ),
+        ("张三 添加了 李四、王五", [("李四", "join", "张三"), ("王五", "join", "张三")]),
+        ("You removed +7 999 999-99-99", [("+7-999-999-99-99", "removed", "me")]),
+        ("Alice left", [("alice", "leave", None)]),
+        ("You left", [("me", "leave", None)]),
+        (
+            "+7 999 999-99-99 joined using this group's invite link",
+            [("+7-999-999-99-99", "join", None)],
+        ),
+        ("赵六 通过邀请链接加入了群组", [("赵六", "join", None)]),
+        ("Dmitry S changed the group description", []),
+        ("Messages and calls are end-to-end encrypted.", []),
+    ],
+)
+def test_whatsapp_membership_lines(
+    tmp_path: Path, line: str, events: list[tuple[str, str, str | None]]
+) -> None:
+    chat = tmp_path / "g.txt"
+    chat.write_text(f"02/11/2026, 09:00 - {line}\n", encoding="utf-8")
+    src = WhatsAppExport(chat, self_name="Me")
+    assert rows(src, "memberships", ("member_id", "event", "approved_by")) == events
+    senders = column(src, "messages", "sender_id")
+    assert senders == [events[0][2] or events[0][0]] if events else senders == ["system"]
+
+
 def test_whatsapp_mentions_resolve_to_senders_of_the_chat(tmp_path: Path) -> None:
     chat = tmp_path / "群.txt"
     chat.write_text(
