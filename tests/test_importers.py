@@ -575,6 +575,24 @@ def test_whatsapp_membership_lines(
     assert senders == [events[0][2] or events[0][0]] if events else senders == ["system"]
 
 
+def test_whatsapp_edited_note_is_dropped_from_the_text(tmp_path: Path) -> None:
+    chat = tmp_path / "g.txt"
+    chat.write_text(
+        "[02/11/2026, 09:00:00] A: 周会改到周三 \u200e<This message was edited>\n"
+        "[02/11/2026, 09:01:00] A: 第一行\n第二行 <This message was edited>\n"
+        "[02/11/2026, 09:02:00] A: plain\n",
+        encoding="utf-8",
+    )
+    got = [
+        (r.data["text"], dict(r.extra)) for r in WhatsAppExport(chat).records("messages") if r.data
+    ]
+    assert got == [
+        ("周会改到周三", {"edited": True}),
+        ("第一行\n第二行", {"edited": True}),
+        ("plain", {}),
+    ]
+
+
 def test_whatsapp_mentions_resolve_to_senders_of_the_chat(tmp_path: Path) -> None:
     chat = tmp_path / "群.txt"
     chat.write_text(

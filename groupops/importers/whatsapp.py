@@ -145,6 +145,8 @@ _LEFT = re.compile(r"^(?P<who>.+?) left$|^(?P<who2>.+?) 已退出$")
 _AT = re.compile(r"(?<![\w@])@")
 _TRAILING = ".,!?:;，。！？：；、)"
 _PHONE = re.compile(r"\+?[\d\s\-()]{6,}")
+# Newer exports end an edited message with this note (after a direction mark on iOS).
+_EDITED = re.compile(r"\s*<(?:This message was edited|已编辑此消息|此消息已编辑)>$")
 _MARKED_BODY = re.compile(r":\s[\u200e\u200f]")
 _LIST_SPLIT = re.compile(r",\s*|\s+and\s+|\s*、\s*|\s*和\s*")
 
@@ -469,10 +471,15 @@ class WhatsAppExport(ExportSource):
             marked = bool(_MARKED_BODY.search(entry.lines[0]))
             body = clean_text(body_raw).strip()
             text = body + ("\n" + continuation if continuation else "")
+            edited = _EDITED.search(text)
+            if edited is not None:
+                text = text[: edited.start()].rstrip()
+                body = _EDITED.sub("", body)
             kind = media_kind(body, marked)
             if kind is None:
                 kind = "system" if marked else ("link" if is_link_only(text) else "text")
         else:
+            edited = None
             text = clean_text(rest).strip() + ("\n" + continuation if continuation else "")
             kind = "system"
             memberships = list(self._membership(source, header.line, raw, text, sent_at))
@@ -507,6 +514,7 @@ class WhatsAppExport(ExportSource):
             mentions=self.mentions(text) if sender_match is not None else [],
             mention_all=False,
             pinned=False,
+            extra={"edited": True} if edited is not None else None,
         )
 
     def _member_id(self, name: str) -> str:
