@@ -142,3 +142,30 @@ def test_flow_ingests_an_export_with_importer_options(store: str) -> None:
         "2025-02-02",
         "2025-12-01",
     ]
+
+
+def test_a_later_whatsapp_export_updates_edited_and_deleted_messages_in_place(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    first_export = [
+        "02/11/2026, 09:00 - 张三: 周会改到周三",
+        "02/11/2026, 09:00 - 张三: 请大家确认",
+        "02/11/2026, 09:05 - 李四: 收到",
+    ]
+    later_export = [
+        "02/11/2026, 09:00 - 张三: 周会改到周四 <This message was edited>",
+        "02/11/2026, 09:00 - 张三: 请大家确认",
+        "02/11/2026, 09:05 - 李四: This message was deleted",
+        "02/11/2026, 09:30 - 王五: 新消息",
+    ]
+    chat = tmp_path / "WhatsApp Chat with 项目群.txt"
+    chat.write_text("\n".join(first_export) + "\n", encoding="utf-8")
+    run_ingest(open_source(chat)[0], engine, Policy(), now=NOW)
+    chat.write_text("\n".join(later_export) + "\n", encoding="utf-8")
+    summary = run_ingest(open_source(chat)[0], engine, Policy(), now=NOW)
+    by_entity = {e.entity: (e.loaded, e.updated, e.unchanged) for e in summary.entities}
+    assert by_entity["messages"] == (1, 2, 1)
+    texts = load_messages(engine).sort_values(["sent_at", "message_id"])["text"].tolist()
+    assert sorted(texts) == sorted(
+        ["周会改到周四", "请大家确认", "This message was deleted", "新消息"]
+    )

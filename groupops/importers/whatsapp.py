@@ -494,7 +494,9 @@ class WhatsAppExport(ExportSource):
                 yield self.system_member(source)
             if entity != "messages":
                 return
-        key = f"{header.stamp}|{sender}|{text}"
+        # Time and sender, numbered within the same minute (or second): an edited or deleted
+        # message keeps its id in a later export, so re-ingesting updates it in place.
+        key = f"{header.stamp}|{sender}"
         digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
         count = seen_ids.get(digest, 0)
         seen_ids[digest] = count + 1
