@@ -811,6 +811,7 @@ def test_detect_canonical_bundle(tmp_path: Path) -> None:
     ("name", "content"),
     [
         ("notes.txt", "just some notes\nnothing to see\n"),
+        ("agenda.txt", "Meeting notes 12:00 - 13:00\nRoom 3\n"),
         ("api.json", '{"ok": true, "messages": [{"ts": "1.2"}]}'),
         ("table.csv", "a,b\n1,2\n"),
     ],

@@ -30,11 +30,6 @@ OPTIONS: Final[dict[str, tuple[str, ...]]] = {
 _HEAD_BYTES = 64 * 1024
 _SLACK_MARKERS = ("channels.json", "users.json")
 _CANONICAL_STEMS = set(ENTITIES)
-# Loose on purpose: the importer itself is strict; this only has to tell formats apart.
-_WHATSAPP_HEAD = re.compile(
-    r"^[\u200e\u200f\ufeff]*(?:\[[^\]\n]{6,40}\d[^\]\n]*\]\s?|\S{6,12},?\s[^\n-]{3,14}\s[-–]\s)",
-    re.MULTILINE,
-)
 _TELEGRAM_DATE = re.compile(r'"date"\s*:\s*"\d{4}-\d{2}-\d{2}T')
 _WECHAT_COLUMNS = ("localid", "strcontent", "issender")
 
@@ -64,9 +59,18 @@ def detect_format(path: str | Path) -> str:
         if all(c in first_line for c in _WECHAT_COLUMNS):
             return "wechat-csv"
         raise UnknownFormatError(f"{p}: a CSV file without the MemoTrace columns {_WECHAT_COLUMNS}")
-    if _WHATSAPP_HEAD.search("\n".join(head.splitlines()[:20])):
+    if _looks_like_whatsapp(head):
         return "whatsapp"
     raise UnknownFormatError(f"{p}: not an export this version reads")
+
+
+def _looks_like_whatsapp(head: str) -> bool:
+    """One of the first five non-empty lines is a WhatsApp message header (the importer's own
+    header grammar)."""
+    from groupops.importers.whatsapp import match_header
+
+    lines = [line for line in head.splitlines()[:50] if line.strip()][:5]
+    return any(match_header(line) is not None for line in lines)
 
 
 def _head(path: Path) -> str:
