@@ -593,6 +593,22 @@ def test_whatsapp_edited_note_is_dropped_from_the_text(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("This message was deleted", "system"),
+        ("此消息已删除", "system"),
+        ("Missed voice call", "system"),
+        ("我删了那条消息", "text"),
+        ("https://example.com/a", "link"),
+    ],
+)
+def test_whatsapp_android_generated_texts_are_system(tmp_path: Path, text: str, kind: str) -> None:
+    chat = tmp_path / "g.txt"
+    chat.write_text(f"02/11/2026, 09:00 - 张三: {text}\n", encoding="utf-8")
+    assert column(WhatsAppExport(chat), "messages", "kind") == [kind]
+
+
 def test_whatsapp_mentions_resolve_to_senders_of_the_chat(tmp_path: Path) -> None:
     chat = tmp_path / "群.txt"
     chat.write_text(

@@ -145,6 +145,21 @@ _LEFT = re.compile(r"^(?P<who>.+?) left$|^(?P<who2>.+?) 已退出$")
 _AT = re.compile(r"(?<![\w@])@")
 _TRAILING = ".,!?:;，。！？：；、)"
 _PHONE = re.compile(r"\+?[\d\s\-()]{6,}")
+#: Texts WhatsApp writes in a person's name on Android (iOS marks them with U+200E).
+GENERATED_TEXTS = frozenset(
+    {
+        "this message was deleted",
+        "you deleted this message",
+        "missed voice call",
+        "missed video call",
+        "waiting for this message",
+        "此消息已删除",
+        "你删除了此消息",
+        "您删除了此消息",
+        "语音通话未接听",
+        "视频通话未接听",
+    }
+)
 # Newer exports end an edited message with this note (after a direction mark on iOS).
 _EDITED = re.compile(r"\s*<(?:This message was edited|已编辑此消息|此消息已编辑)>$")
 _MARKED_BODY = re.compile(r":\s[\u200e\u200f]")
@@ -477,7 +492,8 @@ class WhatsAppExport(ExportSource):
                 body = _EDITED.sub("", body)
             kind = media_kind(body, marked)
             if kind is None:
-                kind = "system" if marked else ("link" if is_link_only(text) else "text")
+                generated = marked or text.casefold().rstrip(".。") in GENERATED_TEXTS
+                kind = "system" if generated else ("link" if is_link_only(text) else "text")
         else:
             edited = None
             text = clean_text(rest).strip() + ("\n" + continuation if continuation else "")
