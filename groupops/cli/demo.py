@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -51,10 +53,30 @@ def demo(
         shutil.rmtree(out)
     out.mkdir(parents=True)
     db = out / "groupops.db"
-    os.environ["GROUPOPS_DATABASE_URL"] = f"sqlite:///{db}"
-    os.environ["GROUPOPS_OUTBOX_DIR"] = str(out / "outbox")
-    get_settings.cache_clear()
+    with _settings(
+        {"GROUPOPS_DATABASE_URL": f"sqlite:///{db}", "GROUPOPS_OUTBOX_DIR": str(out / "outbox")}
+    ):
+        _run_demo(bundle, out, db)
 
+
+@contextmanager
+def _settings(env: dict[str, str]) -> Iterator[None]:
+    """Point the settings (read by the flows in this process) at the demo store, then back."""
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()
+
+
+def _run_demo(bundle: Path, out: Path, db: Path) -> None:
     console.rule("[bold]groupops demo")
     console.print(f"bundle: {bundle}   store: {db}   (starting Prefect…)")
     as_of = demo_as_of(bundle)
