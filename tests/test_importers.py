@@ -271,20 +271,24 @@ def test_telegram_both_from_id_shapes(value: object, expected: str | None) -> No
     assert telegram_user_id(value) == expected
 
 
-def test_telegram_whole_account_export_reads_every_chat() -> None:
+def test_telegram_whole_account_export_reads_every_group_chat() -> None:
     src = TelegramExport(TELEGRAM_ACCOUNT)
     assert rows(src, "groups", ("group_id", "name")) == [
         ("1700000002", "市场部"),
-        ("1002", "Li Si"),
         ("1700000003", "旧项目群"),
     ]
     assert rejected(src, "groups") == [(3, "(record)", "chat is not an object")]
     assert rows(src, "messages", ("group_id", "message_id", "reply_to")) == [
         ("1700000002", "1", None),
         ("1700000002", "2", "1"),
-        ("1002", "1", None),
         ("1700000003", "7", None),
     ]
+
+
+def test_telegram_personal_chats_only_when_asked() -> None:
+    src = TelegramExport(TELEGRAM_ACCOUNT, include_personal="true")
+    assert ("1002", "Li Si") in rows(src, "groups", ("group_id", "name"))
+    assert ("1002", "1", None) in rows(src, "messages", ("group_id", "message_id", "reply_to"))
 
 
 def test_telegram_chat_without_an_id_is_named_from_its_folder(tmp_path: Path) -> None:

@@ -63,7 +63,11 @@ def _telegram_count(path: Path) -> int:
     doc = json.loads(path.read_bytes())
     if "chats" in doc:
         chats = doc["chats"]["list"] + doc.get("left_chats", {}).get("list", [])
-        return sum(len(c["messages"]) for c in chats)
+        # One-to-one chats of a whole-account export stay out by default (privacy).
+        groups = [
+            c for c in chats if c.get("type") not in {"personal_chat", "bot_chat", "saved_messages"}
+        ]
+        return sum(len(c["messages"]) for c in groups)
     return len(doc["messages"])
 
 

@@ -22,7 +22,7 @@ FORMATS: Final[tuple[str, ...]] = (
 OPTIONS: Final[dict[str, tuple[str, ...]]] = {
     "canonical": (),
     "slack": (),
-    "telegram": (),
+    "telegram": ("include_personal",),
     "whatsapp": ("date_order", "group_id", "group_name", "self_name"),
     "discord": (),
     "wechat-csv": ("encoding", "group_id", "group_name", "self_id", "self_name"),

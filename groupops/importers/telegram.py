@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from groupops.canonical import Entity, RawRecord
 from groupops.importers._common import (
@@ -37,6 +37,10 @@ JOIN_ACTIONS = frozenset({"invite_members", "create_group", "join_group_by_link"
 JOIN_SELF_ACTIONS = frozenset({"join_group_by_link", "join_group_by_request"})
 
 
+#: Chat types of a whole-account export that are not groups (skipped unless include_personal).
+PERSONAL_CHAT_TYPES: Final = frozenset({"personal_chat", "bot_chat", "saved_messages"})
+
+
 def telegram_user_id(value: Any) -> str | None:
     """Both ``from_id`` shapes as one id: ``"user123"`` stays, a bare ``123`` becomes
     ``"user123"``."""
@@ -56,11 +60,14 @@ class TelegramExport(ExportSource):
     format = "telegram"
     platform = "telegram"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, include_personal: str | bool = False) -> None:
         path = Path(path)
         if path.is_dir():
             path = path / "result.json"
         super().__init__(path)
+        # A whole-account export also holds people's one-to-one chats: groupops is about group
+        # chats, so those stay out unless asked for (a single-chat export is always read).
+        self.include_personal = str(include_personal).strip().lower() in {"1", "true", "yes"}
 
     def _records(self, entity: Entity) -> Iterator[RawRecord]:
         source = str(self.path)
@@ -83,6 +90,8 @@ class TelegramExport(ExportSource):
                     yield bad(
                         "groups", source, pos, dumps(chat), "(record)", "chat is not an object"
                     )
+                    continue
+                if chat.get("type") in PERSONAL_CHAT_TYPES and not self.include_personal:
                     continue
                 yield from self._chat(source, chat, pos, entity)
         else:
