@@ -231,19 +231,18 @@ def test_pin_redact_mute_kick_and_post(room: Room) -> None:
     assert [m["text"] for m in new.values()] == ["before", "after", "请按时提交周报"]
 
 
-def test_errors_are_typed_and_capabilities_declared(
-    room: Room, synapse_server: SynapseServer
-) -> None:  # noqa: F811
+def test_errors_are_typed_and_capabilities_declared(room: Room) -> None:
+    server = room.server
     assert MatrixConnector.capabilities == ALL_CAPABILITIES
-    outsider = synapse_server.register(f"outsider{next(_counter)}")
-    with MatrixConnector(synapse_server.base_url, SecretStr(outsider.access_token)) as conn:
+    outsider = server.register(f"outsider{next(_counter)}")
+    with MatrixConnector(server.base_url, SecretStr(outsider.access_token)) as conn:
         with pytest.raises(PlatformError) as info:
             conn.pull(room.room_id, None, now=NOW)
         assert info.value.status == 403
         with pytest.raises(PlatformError) as info:
             conn.remove_member(room.room_id, room.alice.user_id)
         assert info.value.code == "M_FORBIDDEN" and not info.value.transient
-    with MatrixConnector(synapse_server.base_url, SecretStr("wrong-token")) as conn:
+    with MatrixConnector(server.base_url, SecretStr("wrong-token")) as conn:
         assert "wrong-token" not in repr(conn)
         with pytest.raises(PlatformError) as info:
             conn.list_pins(room.room_id)
