@@ -133,14 +133,13 @@ def membership_record(room_id: str, event: Mapping[str, Any]) -> dict[str, Any] 
         kind = "removed"
     else:
         return None
-    removed_by = event.get("sender") if kind == "removed" else None
     return {
         "platform": PLATFORM,
         "group_id": room_id,
         "member_id": member,
         "event": kind,
         "at": _ms_to_iso(int(event["origin_server_ts"])),
-        "approved_by": removed_by,
+        "approved_by": None,
         "reason": content.get("reason"),
     }
 
