@@ -127,13 +127,12 @@ class Pull:
     batches: dict[Entity, list[RawRecord]] = field(default_factory=dict)
     skipped: int = 0  # platform events that are not messages (redacted, edits, recalled)
 
-    @property
-    def name(self) -> str:
-        return f"{self.platform}:{self.group_id}"
+    name: str = field(init=False)  # what the ingest run records: ``platform:group``
+    format: str = field(init=False)
 
-    @property
-    def format(self) -> str:
-        return f"{self.platform}-api"
+    def __post_init__(self) -> None:
+        self.name = f"{self.platform}:{self.group_id}"
+        self.format = f"{self.platform}-api"
 
     def records(self, entity: Entity) -> Iterator[RawRecord]:
         yield from self.batches.get(entity, ())

@@ -53,6 +53,8 @@ class _Source(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+    # A disabled source is listed but not pulled.
+    enabled: bool = True
     base_url: str = Field(pattern=r"^https?://")
     groups: list[str] = Field(min_length=1)
     page_size: int = Field(default=50, ge=1, le=1000)
@@ -111,6 +113,10 @@ class SourcesFile(BaseModel):
         return self
 
 
+#: Keys that hold a credential reference: their values are never echoed in an error.
+SECRET_KEYS = frozenset({"access_token", "app_secret", "token"})
+
+
 def _format_errors(path: Path, exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
@@ -121,6 +127,10 @@ def _format_errors(path: Path, exc: ValidationError) -> str:
             msg = "unknown key"
         got = err.get("input")
         show = got is not None and err["type"] != "extra_forbidden" and not isinstance(got, dict)
+        if SECRET_KEYS & set(loc):
+            show = False
+            if err["type"] != "missing":
+                msg = 'give a reference, { env = "VAR" } or { block = "name" }, not the secret'
         lines.append(f"{path}: {key}: {msg}{f' (got {got!r})' if show else ''}")
     return "\n".join(lines)
 
