@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -103,14 +104,15 @@ class SourcesFile(BaseModel):
 
     sources: list[SourceConfig] = []
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> SourcesFile:
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
         seen: set[str] = set()
-        for src in self.sources:
+        for src in sources:
             if src.name in seen:
                 raise ValueError(f"source name {src.name!r} is used twice")
             seen.add(src.name)
-        return self
+        return sources
 
 
 #: Keys that hold a credential reference: their values are never echoed in an error.
@@ -129,7 +131,7 @@ def _format_errors(path: Path, exc: ValidationError) -> str:
         show = got is not None and err["type"] != "extra_forbidden" and not isinstance(got, dict)
         if SECRET_KEYS & set(loc):
             show = False
-            if err["type"] != "missing":
+            if err["type"] != "missing" and not isinstance(got, dict):
                 msg = 'give a reference, { env = "VAR" } or { block = "name" }, not the secret'
         lines.append(f"{path}: {key}: {msg}{f' (got {got!r})' if show else ''}")
     return "\n".join(lines)
