@@ -28,6 +28,7 @@ from groupops.policy import load_policy
 MAX_RATE_LIMIT_SLEEP_S = 300.0
 PULL_RETRIES = 4
 PULL_BACKOFF_S = 10
+_sleep = time.sleep  # replaced in tests to observe the waits
 
 
 def load_secret_block(name: str) -> str:
@@ -92,7 +93,7 @@ def pull_group(
             get_run_logger().warning(
                 "%s %s rate limited: waiting %.1f s before the retry", source_name, group_id, wait
             )
-            time.sleep(wait)
+            _sleep(wait)
             raise
     get_run_logger().info("%s %s: pulled %s", source_name, group_id, pulled.summary())
     return pulled

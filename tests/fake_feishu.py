@@ -161,6 +161,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(99991663, "Invalid access token for authorization.", 400)
             return
         parts = path.split("/")
+        chat_param = query.get("chat_id") or query.get("container_id")
+        if chat_param is not None and chat_param not in fake.chats:
+            self._error(230002, "The bot can not be outside the group.")
+            return
         if path == "/open-apis/im/v1/messages" and method == "GET":
             self._list_messages(query)
         elif path == "/open-apis/im/v1/messages" and method == "POST":
@@ -257,17 +261,23 @@ class _Handler(BaseHTTPRequestHandler):
             selected = selected[::-1]
         self._ok(_page(selected, query))
 
+    def _safe(self, method: str) -> None:
+        try:
+            self._handle(method)
+        except Exception as exc:  # a bug in the fake must not look like a network failure
+            self._reply(500, {"code": -1, "msg": f"fake server error: {exc!r}"})
+
     def do_GET(self) -> None:
-        self._handle("GET")
+        self._safe("GET")
 
     def do_POST(self) -> None:
-        self._handle("POST")
+        self._safe("POST")
 
     def do_PUT(self) -> None:
-        self._handle("PUT")
+        self._safe("PUT")
 
     def do_DELETE(self) -> None:
-        self._handle("DELETE")
+        self._safe("DELETE")
 
 
 @pytest.fixture
