@@ -125,3 +125,28 @@ def test_rate_limited_pull_waits_retry_after_then_retries(
     (result,) = flow_module.pull_activity(path, now=NOW)
     assert waits == [2.0, 2.0]  # x-ogw-ratelimit-reset, before each retry
     assert result.messages == 5 and messages_in(store) == 5
+
+
+def test_cli_pull_runs_the_flow_and_lists_the_watermark(
+    store: sa.Engine,
+    feishu_server: FakeFeishu,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from groupops.cli import app
+
+    seed(feishu_server)
+    monkeypatch.setenv("FEISHU_TEST_SECRET", APP_SECRET)
+    path = sources_file(tmp_path, feishu_server.base_url, [CHAT], '{ env = "FEISHU_TEST_SECRET" }')
+    runner = CliRunner()
+    pulled = runner.invoke(app, ["sources", "pull", "--path", path, "--json"])
+    assert pulled.exit_code == 0, pulled.output
+    assert [(r["group_id"], r["messages"]) for r in json.loads(pulled.stdout)] == [(CHAT, 5)]
+    listed = runner.invoke(app, ["sources", "list", "--path", path, "--json"])
+    (row,) = json.loads(listed.stdout)
+    assert row["watermark"] == datetime.fromtimestamp((T0_MS + 300_000) / 1000, UTC).isoformat()
+    assert APP_SECRET not in pulled.output + listed.output

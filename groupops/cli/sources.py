@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from groupops.cli import common
-from groupops.cli.app import app, console
+from groupops.cli.app import app, console, err_console
 from groupops.connectors.base import ALL_CAPABILITIES, capability_names
 from groupops.connectors.config import SourcesError, load_sources
 from groupops.connectors.registry import capabilities_of
@@ -115,5 +115,45 @@ def sources_list(
             ", ".join(f"{k}={v}" for k, v in row.credentials.items()),
             _capabilities_cell(row.capabilities),
             at.isoformat() if at else "-",
+        )
+    console.print(table)
+
+
+@sources_app.command("pull")
+def sources_pull(
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Pull only this source (repeatable).")
+    ] = None,
+    path: Annotated[
+        Path | None, typer.Option("--path", help="Sources file (default: settings.sources_path).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Pull every enabled source now (the ``pull-activity`` flow): from each group's watermark,
+    ingest, then advance the watermark. Exit code 1 when a group failed."""
+    from flows.pull_activity import PullFailed, pull_activity
+
+    try:
+        results = pull_activity(str(path) if path else None, only=only or None)
+    except PullFailed as exc:
+        err_console.print(f"[red]✗[/] {exc}")
+        raise typer.Exit(1) from exc
+    except SourcesError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--path") from exc
+    if as_json:
+        console.print_json(json.dumps([asdict(r) for r in results], ensure_ascii=False))
+        return
+    table = Table(title="Pulled")
+    for column in ("source", "group", "messages", "loaded", "updated", "quarantined", "watermark"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(
+            r.source,
+            r.group_id,
+            str(r.messages),
+            str(r.loaded),
+            str(r.updated),
+            str(r.quarantined),
+            r.watermark or "-",
         )
     console.print(table)
