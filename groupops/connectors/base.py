@@ -39,9 +39,7 @@ class Capability(enum.Flag):
     POST_MESSAGE = enum.auto()
 
 
-ALL_CAPABILITIES: Capability = Capability(0)
-for _cap in Capability:
-    ALL_CAPABILITIES |= _cap
+ALL_CAPABILITIES: Capability = ~Capability(0)
 
 
 def capability_names(caps: Capability) -> list[str]:
