@@ -39,6 +39,7 @@ class FakeFeishu:
     requests: list[Seen] = field(default_factory=list)
     rate_limit: dict[str, int] = field(default_factory=dict)  # path -> how many 429s to send
     tokens_issued: int = 0
+    token: str = TOKEN  # the tenant token the server currently issues and accepts
     _next_id: int = 0
 
     def add_chat(self, chat_id: str, name: str, owner: str, managers: list[str]) -> None:
@@ -155,9 +156,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self._error(10003, "invalid param")
                 return
             fake.tokens_issued += 1
-            self._reply(200, {"code": 0, "msg": "ok", "tenant_access_token": TOKEN, "expire": 7200})
+            self._reply(
+                200, {"code": 0, "msg": "ok", "tenant_access_token": fake.token, "expire": 7200}
+            )
             return
-        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+        if self.headers.get("Authorization") != f"Bearer {fake.token}":
             self._error(99991663, "Invalid access token for authorization.", 400)
             return
         parts = path.split("/")

@@ -228,3 +228,25 @@ def test_naive_times_are_refused(feishu_server: FakeFeishu) -> None:  # noqa: F8
     seed(feishu_server)
     with connector(feishu_server) as conn, pytest.raises(ValueError, match="aware"):
         conn.pull(CHAT, None, now=NOW.replace(tzinfo=None))
+
+
+def test_tenant_token_is_cached_renewed_on_expiry_and_when_refused(
+    feishu_server: FakeFeishu,  # noqa: F811
+) -> None:
+    seed(feishu_server)
+    clock = [0.0]
+    with connector(feishu_server, clock=lambda: clock[0]) as conn:
+        conn.list_pins(CHAT)
+        conn.list_pins(CHAT)
+        assert feishu_server.tokens_issued == 1
+        clock[0] = 7200 - 300  # within five minutes of the documented expiry: renew first
+        conn.list_pins(CHAT)
+        assert feishu_server.tokens_issued == 2
+        feishu_server.token = "t-rotated"  # the platform revoked the cached token
+        assert conn.list_pins(CHAT) == [feishu_server.pins[CHAT][0]]
+    assert feishu_server.tokens_issued == 3
+    refused = [r for r in feishu_server.requests if r.path == "/open-apis/im/v1/pins"]
+    assert [r.headers["Authorization"] for r in refused[-2:]] == [
+        "Bearer t-tenant-token-1",
+        "Bearer t-rotated",
+    ]
