@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,10 @@ from groupops.connectors.watermarks import load_watermark
 from groupops.db.models import Message
 from groupops.settings import get_settings
 from tests.fake_feishu import APP_SECRET, FakeFeishu, feishu_server  # noqa: F401
+from tests.synapse import synapse_server  # noqa: F401
 from tests.test_connector_feishu import CHAT, T0_MS, seed
+from tests.test_connector_matrix import T0 as MATRIX_T0
+from tests.test_connector_matrix import Room, room  # noqa: F401
 
 NOW = datetime(2025, 11, 3, tzinfo=UTC)
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect")]
@@ -150,3 +153,34 @@ def test_cli_pull_runs_the_flow_and_lists_the_watermark(
     (row,) = json.loads(listed.stdout)
     assert row["watermark"] == datetime.fromtimestamp((T0_MS + 300_000) / 1000, UTC).isoformat()
     assert APP_SECRET not in pulled.output + listed.output
+
+
+@pytest.mark.synapse
+def test_pull_activity_from_a_real_matrix_homeserver(
+    store: sa.Engine,
+    room: Room,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.pull_activity import pull_activity
+
+    monkeypatch.setenv("MATRIX_TEST_TOKEN", room.bot.access_token)
+    path = tmp_path / "sources.toml"
+    path.write_text(
+        "[[sources]]\n"
+        'name = "matrix-test"\n'
+        'kind = "matrix"\n'
+        f'base_url = "{room.server.base_url}"\n'
+        f'groups = ["{room.room_id}"]\n'
+        'access_token = { env = "MATRIX_TEST_TOKEN" }\n'
+        "page_size = 2\n"
+    )
+    (first,) = pull_activity(str(path))
+    assert (first.messages, first.quarantined, first.error) == (4, 0, None)
+    (second,) = pull_activity(str(path))
+    assert (second.messages, second.loaded, second.updated) == (0, 0, 0)
+    room.send(room.carol, {"msgtype": "m.text", "body": "第三次"}, MATRIX_T0 + timedelta(days=2))
+    (third,) = pull_activity(str(path))
+    assert (third.messages, messages_in(store)) == (1, 5)
+    mark = load_watermark(store, "matrix-test", room.room_id)
+    assert mark is not None and mark.at == MATRIX_T0 + timedelta(days=2)
