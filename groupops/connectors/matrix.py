@@ -280,33 +280,32 @@ class MatrixConnector(Connector):
             token = page.get("end")
         return events[::-1]
 
-    def _pull(self, group_id: str, watermark: Watermark | None, *, now: datetime) -> Pull:
-        since = watermark.cursor if watermark else None
-        body = self._sync(group_id, since)
-        room = ((body.get("rooms") or {}).get("join") or {}).get(group_id)
+    def _events_since(self, room_id: str, since: str | None) -> tuple[list[dict[str, Any]], str]:
+        """Filtered timeline events after the ``since`` token (the room's recent history when
+        ``None``), oldest first, and the new ``next_batch`` token."""
+        body = self._sync(room_id, since)
+        room = ((body.get("rooms") or {}).get("join") or {}).get(room_id)
         if room is None and since is None:
-            raise PlatformError(f"matrix: not joined to {group_id}", status=403, code="M_FORBIDDEN")
-        events: list[dict[str, Any]] = []
-        if room is not None:
-            timeline = room.get("timeline") or {}
-            events = list(timeline.get("events") or [])
-            if timeline.get("limited") and timeline.get("prev_batch"):
-                budget = None if since else max(self.max_messages - len(events), 0)
-                older = (
-                    self._backfill(
-                        group_id, timeline["prev_batch"], stop_token=since, budget=budget
-                    )
-                    if budget != 0
-                    else []
+            raise PlatformError(f"matrix: not joined to {room_id}", status=403, code="M_FORBIDDEN")
+        timeline = (room or {}).get("timeline") or {}
+        events = list(timeline.get("events") or [])
+        if timeline.get("limited") and timeline.get("prev_batch"):
+            budget = None if since else max(self.max_messages - len(events), 0)
+            if budget != 0:
+                older = self._backfill(
+                    room_id, timeline["prev_batch"], stop_token=since, budget=budget
                 )
                 seen = {e.get("event_id") for e in events}
                 events = [e for e in older if e.get("event_id") not in seen] + events
         if since is None and self.history_since is not None:
             since_ms = int(self.history_since.timestamp() * 1000)
             events = [e for e in events if int(e.get("origin_server_ts", 0)) >= since_ms]
+        return events, str(body["next_batch"])
 
+    def _pull(self, group_id: str, watermark: Watermark | None, *, now: datetime) -> Pull:
+        events, next_batch = self._events_since(group_id, watermark.cursor if watermark else None)
         state = self._state(group_id)
-        pull = Pull(PLATFORM, group_id, watermark=Watermark(str(body["next_batch"]), None))
+        pull = Pull(PLATFORM, group_id, watermark=Watermark(next_batch, None))
         info = self._info_from_state(group_id, state)
         members = self._members_from_state(state)
         pinned = set(self._pins_from_state(state))
@@ -350,7 +349,7 @@ class MatrixConnector(Connector):
                 {"user_id": user_id},
                 {"platform": PLATFORM, "member_id": user_id, "display_name": member.display_name},
             )
-        pull.watermark = Watermark(str(body["next_batch"]), newest)
+        pull.watermark = Watermark(next_batch, newest)
         return pull
 
     def _state(self, room_id: str) -> dict[tuple[str, str], dict[str, Any]]:
