@@ -184,3 +184,10 @@ def test_pull_activity_from_a_real_matrix_homeserver(
     assert (third.messages, messages_in(store)) == (1, 5)
     mark = load_watermark(store, "matrix-test", room.room_id)
     assert mark is not None and mark.at == MATRIX_T0 + timedelta(days=2)
+
+
+def test_the_shipped_sources_file_pulls_nothing(store: sa.Engine) -> None:
+    from flows.pull_activity import pull_activity
+
+    assert pull_activity("data/sources.toml") == []  # its examples are disabled
+    assert messages_in(store) == 0
