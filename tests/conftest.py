@@ -108,3 +108,36 @@ def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         prefect_test_harness(server_startup_timeout=120),
     ):
         yield
+
+
+class _CollectingHandler:
+    """aiosmtpd handler keeping every delivered envelope."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        self.envelopes.append(
+            (envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))  # type: ignore[attr-defined]
+        )
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[str, int, list[tuple[str, list[str], bytes]]]]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 and a free port: ``(host, port, received)``,
+    ``received`` being ``(mail_from, rcpt_tos, raw bytes)`` per delivered message."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = _CollectingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield "127.0.0.1", port, handler.envelopes
+    finally:
+        controller.stop()

@@ -1,7 +1,7 @@
 """connectors: per-source, per-group pull watermarks
 
 Revision ID: connectors_0001
-Revises: 0001
+Revises: deadlines_0001
 Create Date: 2026-11-24 12:35:00
 """
 
@@ -16,7 +16,7 @@ import groupops.db.types
 
 
 revision: str = "connectors_0001"
-down_revision: str | None = "0001"
+down_revision: str | None = "deadlines_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

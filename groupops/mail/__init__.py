@@ -1,0 +1,50 @@
+"""Email: rendering (:mod:`.render`), the outbox (:mod:`.outbox`) and SMTP sending (:mod:`.smtp`).
+
+Every email goes the same way, whatever produced it (digests, deadline reminders, minutes)::
+
+    from groupops.mail import Recipient, enqueue, render_email
+
+    email = render_email("reminder", {"item": ...}, language=policy.language)
+    result = enqueue(
+        engine, email,
+        key="reminder:task:wecom:g001:m123:step1",   # idempotency key, unique
+        kind="reminder",
+        to=[Recipient("li.lei@example.com", "李雷")],
+        sender=settings.mail_from,
+        outbox_dir=settings.outbox_dir,
+    )
+    # result.created is False when that key was already enqueued (nothing new stored)
+
+Sending is separate (``send_entry`` with an ``SmtpTransport``; the Prefect task in
+``tasks/mail.py`` adds retries with backoff). With no SMTP host configured, emails simply stay
+in the outbox.
+"""
+
+from groupops.mail.outbox import (
+    EnqueueResult,
+    OutboxEntry,
+    Recipient,
+    build_message,
+    enqueue,
+    get_entry,
+    pending_entries,
+    send_entry,
+)
+from groupops.mail.render import RenderedEmail, render_email
+from groupops.mail.smtp import SmtpConfig, SmtpTransport, Transport
+
+__all__ = [
+    "EnqueueResult",
+    "OutboxEntry",
+    "Recipient",
+    "RenderedEmail",
+    "SmtpConfig",
+    "SmtpTransport",
+    "Transport",
+    "build_message",
+    "enqueue",
+    "get_entry",
+    "pending_entries",
+    "render_email",
+    "send_entry",
+]

@@ -1,0 +1,274 @@
+"""The outbox: every email is stored, as a database row (table ``outbox``) and an ``.eml``
+file in ``Settings.outbox_dir``, before any attempt to send it.
+
+* :func:`build_message` makes the MIME message with the standard :mod:`email` package::
+
+      multipart/alternative
+      ├── text/plain            (the .txt rendering)
+      └── multipart/related
+          ├── text/html         (the .html rendering)
+          └── image/png …       (inline images, by Content-ID)
+
+* :func:`enqueue` stores it under an idempotency key (unique): enqueuing a key that exists
+  stores nothing and returns the existing entry with ``created=False``; ``force=True`` replaces
+  it (new ``.eml``, status back to ``pending``) so it is sent again.
+* :func:`send_entry` sends one stored ``.eml`` byte for byte through a
+  :class:`~groupops.mail.smtp.Transport`, records the attempt, marks it ``sent``, or ``failed``
+  with the error and re-raises (the caller retries; the email is never lost).
+  A ``sent`` entry is never sent again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from groupops.db.models import OutboxEmail
+from groupops.mail.render import RenderedEmail
+from groupops.mail.smtp import Transport
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+SENDABLE = (PENDING, FAILED)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """An address with an optional display name (may be Chinese)."""
+
+    address: str
+    name: str | None = None
+
+    def header(self) -> Address:
+        username, _, domain = self.address.partition("@")
+        if not username or not domain:
+            raise ValueError(f"not an email address: {self.address!r}")
+        return Address(display_name=self.name or "", username=username, domain=domain)
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    id: int
+    key: str
+    kind: str
+    subject: str
+    recipients: list[str]
+    eml_path: Path
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EnqueueResult:
+    entry: OutboxEntry
+    created: bool  # False: the key was already in the outbox and nothing was stored
+
+
+def _recipients(to: Sequence[Recipient] | Mapping[str, str | None]) -> list[Recipient]:
+    if isinstance(to, Mapping):
+        return [Recipient(addr, name) for addr, name in to.items()]
+    return list(to)
+
+
+def build_message(
+    email: RenderedEmail,
+    *,
+    sender: Recipient | str,
+    to: Sequence[Recipient] | Mapping[str, str | None],
+    key: str | None = None,
+    now: datetime | None = None,
+) -> EmailMessage:
+    """A ``multipart/alternative`` message: text/plain, then text/html with its inline
+    images in ``multipart/related``."""
+    sender_r = Recipient(sender) if isinstance(sender, str) else sender
+    recipients = _recipients(to)
+    if not recipients:
+        raise ValueError("an email needs at least one recipient")
+    msg = EmailMessage()
+    msg["Subject"] = email.subject
+    msg["From"] = sender_r.header()
+    msg["To"] = [r.header() for r in recipients]
+    msg["Date"] = format_datetime(now or datetime.now(UTC))
+    msg["Message-ID"] = make_msgid(domain=sender_r.address.partition("@")[2] or None)
+    msg["Content-Language"] = email.language
+    if key:
+        msg["X-Groupops-Key"] = key
+    msg.set_content(email.text, subtype="plain", charset="utf-8")
+    msg.add_alternative(email.html, subtype="html", charset="utf-8")
+    if email.images:
+        html_part = list(msg.iter_parts())[1]
+        assert isinstance(html_part, EmailMessage)
+        for cid, data in email.images.items():
+            html_part.add_related(
+                data,
+                maintype="image",
+                subtype="png",
+                cid=f"<{cid}>",
+                filename=f"{cid}.png",
+                disposition="inline",
+            )
+    return msg
+
+
+def _slug(key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("_")[:150]
+
+
+def _entry(row: OutboxEmail) -> OutboxEntry:
+    return OutboxEntry(
+        id=row.id,
+        key=row.key,
+        kind=row.kind,
+        subject=row.subject,
+        recipients=list(row.recipients),
+        eml_path=Path(row.eml_path),
+        status=row.status,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+    )
+
+
+def enqueue(
+    engine: sa.Engine,
+    email: RenderedEmail,
+    *,
+    key: str,
+    to: Sequence[Recipient] | Mapping[str, str | None],
+    sender: Recipient | str,
+    outbox_dir: Path,
+    kind: str = "email",
+    force: bool = False,
+    now: datetime | None = None,
+) -> EnqueueResult:
+    """Store ``email`` under ``key`` (row + ``.eml``), ready to send; see the module doc."""
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    with engine.connect() as conn:
+        existing = conn.execute(sa.select(OutboxEmail.id).where(OutboxEmail.key == key)).first()
+    if existing is not None and not force:
+        found = get_entry(engine, existing[0])
+        return EnqueueResult(found, created=False)
+
+    recipients = _recipients(to)
+    message = build_message(email, sender=sender, to=recipients, key=key, now=now)
+    outbox_dir.mkdir(parents=True, exist_ok=True)
+    path = outbox_dir / f"{now.astimezone(UTC):%Y%m%dT%H%M%S%f}-{_slug(key)}.eml"
+    path.write_bytes(message.as_bytes(policy=SMTP))
+    values = {
+        "kind": kind,
+        "template": email.template,
+        "language": email.language,
+        "subject": email.subject,
+        "sender": sender if isinstance(sender, str) else sender.address,
+        "recipients": [r.address for r in recipients],
+        "eml_path": str(path),
+        "status": PENDING,
+        "attempts": 0,
+        "last_error": None,
+        "updated_at": now,
+        "sent_at": None,
+    }
+    table = OutboxEmail.__table__
+    assert isinstance(table, sa.Table)
+    try:
+        with engine.begin() as conn:
+            if existing is not None:
+                conn.execute(table.update().where(table.c.key == key).values(**values))
+                entry_id = existing[0]
+            else:
+                result = conn.execute(table.insert().values(key=key, created_at=now, **values))
+                pk = result.inserted_primary_key
+                assert pk is not None
+                entry_id = int(pk[0])
+    except IntegrityError:
+        # Another run stored the same key first: keep theirs.
+        path.unlink(missing_ok=True)
+        with engine.connect() as conn:
+            entry_id = conn.execute(sa.select(OutboxEmail.id).where(OutboxEmail.key == key)).one()[
+                0
+            ]
+        return EnqueueResult(get_entry(engine, entry_id), created=False)
+    return EnqueueResult(get_entry(engine, entry_id), created=True)
+
+
+def get_entry(engine: sa.Engine, entry_id: int) -> OutboxEntry:
+    with Session(engine) as session:
+        return _entry(
+            session.execute(sa.select(OutboxEmail).where(OutboxEmail.id == entry_id)).scalar_one()
+        )
+
+
+def pending_entries(
+    engine: sa.Engine, *, kind: str | None = None, keys: Sequence[str] | None = None
+) -> list[OutboxEntry]:
+    """Entries still to send (``pending`` or ``failed``), oldest first."""
+    stmt = sa.select(OutboxEmail).where(OutboxEmail.status.in_(SENDABLE))
+    if kind is not None:
+        stmt = stmt.where(OutboxEmail.kind == kind)
+    if keys is not None:
+        stmt = stmt.where(OutboxEmail.key.in_(list(keys)))
+    with Session(engine) as session:
+        return [_entry(r) for r in session.execute(stmt.order_by(OutboxEmail.id)).scalars()]
+
+
+def send_entry(
+    engine: sa.Engine, entry_id: int, transport: Transport, *, now: datetime | None = None
+) -> OutboxEntry:
+    """Send one stored email if it is still sendable; returns its new state.
+
+    On failure the row becomes ``failed`` with the attempt counted and the error recorded, and
+    the exception is re-raised for the caller's retry policy."""
+    entry = get_entry(engine, entry_id)
+    if entry.status == SENT:
+        return entry
+    table = OutboxEmail.__table__
+    assert isinstance(table, sa.Table)
+    data = entry.eml_path.read_bytes()
+    with engine.connect() as conn:
+        sender = conn.execute(sa.select(table.c.sender).where(table.c.id == entry_id)).scalar_one()
+    try:
+        transport.send(data, sender=sender, recipients=entry.recipients)
+    except Exception as exc:
+        stamp = now or datetime.now(UTC)
+        with engine.begin() as conn:
+            conn.execute(
+                table.update()
+                .where(table.c.id == entry_id)
+                .values(
+                    status=FAILED,
+                    attempts=table.c.attempts + 1,
+                    last_error=f"{type(exc).__name__}: {exc}"[:2000],
+                    updated_at=stamp,
+                )
+            )
+        raise
+    stamp = now or datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            table.update()
+            .where(table.c.id == entry_id)
+            .values(
+                status=SENT,
+                attempts=table.c.attempts + 1,
+                last_error=None,
+                updated_at=stamp,
+                sent_at=stamp,
+            )
+        )
+    return get_entry(engine, entry_id)

@@ -1,0 +1,135 @@
+"""Render an email from one context into subject, plain text and HTML.
+
+``render_email("digest", context, language="zh-CN")`` renders ``templates/digest.subject.txt``,
+``templates/digest.txt`` and ``templates/digest.html`` with Jinja2:
+
+* HTML is autoescaped, text is not; undefined variables are errors (``StrictUndefined``).
+* Shared pieces: ``_base.html`` / ``_base.txt`` (layout: ``{% extends "_base.html" %}`` and fill
+  ``title`` / ``content``) and ``_macros.html`` (figure cards, change badges, tables).
+* Translations: ``{{ t("key", name=value) }}`` looks the key up in
+  :data:`groupops.mail.i18n.CATALOGUE` for the email's ``language``; filters ``num``, ``pct``,
+  ``minutes``, ``date``, ``datetime`` format numbers and local times for it. ``language`` is
+  also available to the templates as a variable.
+* Inline images: pass ``images={"chart-daily": png_bytes}`` and refer to them in HTML as
+  ``<img src="cid:chart-daily">``; :func:`groupops.mail.outbox.build_message` attaches them
+  by Content-ID.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from groupops.mail import i18n
+from groupops.mail.i18n import Language
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """An email ready for the outbox: one-line subject, text and HTML bodies, inline images
+    (Content-ID without angle brackets → PNG bytes)."""
+
+    template: str
+    language: Language
+    subject: str
+    text: str
+    html: str
+    images: Mapping[str, bytes] = field(default_factory=dict)
+
+
+def _language(ctx: jinja2.runtime.Context) -> Language:
+    return i18n.check_language(str(ctx["language"]))
+
+
+@jinja2.pass_context
+def _t(ctx: jinja2.runtime.Context, key: str, **kwargs: object) -> str:
+    return i18n.translate(key, _language(ctx), **kwargs)
+
+
+@jinja2.pass_context
+def _num(ctx: jinja2.runtime.Context, value: float | None) -> str:
+    return i18n.fmt_num(value, _language(ctx))
+
+
+@jinja2.pass_context
+def _pct(ctx: jinja2.runtime.Context, value: float | None, digits: int = 0) -> str:
+    return i18n.fmt_pct(value, _language(ctx), digits)
+
+
+@jinja2.pass_context
+def _minutes(ctx: jinja2.runtime.Context, value: float | None) -> str:
+    return i18n.fmt_minutes(value, _language(ctx))
+
+
+@jinja2.pass_context
+def _date(ctx: jinja2.runtime.Context, value: date | None, weekday: bool = False) -> str:
+    return i18n.fmt_date(value, _language(ctx), weekday=weekday)
+
+
+@jinja2.pass_context
+def _datetime(ctx: jinja2.runtime.Context, value: datetime | None) -> str:
+    return i18n.fmt_datetime(value, _language(ctx))
+
+
+@lru_cache(maxsize=8)
+def _environment(templates_dir: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals["t"] = _t
+    env.filters.update(num=_num, pct=_pct, minutes=_minutes, date=_date, datetime=_datetime)
+    return env
+
+
+def render_email(
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    language: str,
+    images: Mapping[str, bytes] | None = None,
+    templates_dir: Path | None = None,
+) -> RenderedEmail:
+    """Render ``<template>.subject.txt``, ``.txt`` and ``.html`` from one context.
+
+    Raises ``jinja2.TemplateNotFound`` for a missing part, ``jinja2.UndefinedError`` for a
+    variable the context lacks, ``ValueError`` for an unsupported language."""
+    lang = i18n.check_language(language)
+    if "language" in context and context["language"] != lang:
+        raise ValueError(f"context language {context['language']!r} differs from {lang!r}")
+    env = _environment((templates_dir or TEMPLATES_DIR).resolve())
+    ctx = {**context, "language": lang}
+    subject = env.get_template(f"{template}.subject.txt").render(ctx)
+    text = env.get_template(f"{template}.txt").render(ctx)
+    html = env.get_template(f"{template}.html").render(ctx)
+    return RenderedEmail(
+        template=template,
+        language=lang,
+        subject=" ".join(subject.split()),
+        text=_tidy_text(text),
+        html=html,
+        images=dict(images or {}),
+    )
+
+
+def _tidy_text(text: str) -> str:
+    """Trailing spaces off, at most one blank line in a row, one final newline."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if not line and (not out or not out[-1]):
+            continue
+        out.append(line)
+    return "\n".join(out).strip("\n") + "\n"
