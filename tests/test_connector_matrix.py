@@ -273,3 +273,32 @@ def test_pulled_records_pass_the_validated_ingest_and_a_repull_adds_nothing(
     assert by_entity["members"].loaded == 4 and by_entity["memberships"].loaded >= 3
     assert (again.total("loaded"), again.total("updated"), again.total("quarantined")) == (0, 0, 0)
     assert loaded.source == f"matrix:{room.room_id}" and loaded.format == "matrix-api"
+
+
+def _edit(original: str, text: str) -> dict[str, object]:
+    return {
+        "msgtype": "m.text",
+        "body": f"* {text}",
+        "m.new_content": {"msgtype": "m.text", "body": text},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": original},
+    }
+
+
+def test_edits_update_the_original_message(room: Room) -> None:
+    with room.connector(page_size=2) as conn:
+        first = conn.pull(room.room_id, None, now=NOW)
+        later = T0 + timedelta(days=3)
+        room.send(room.alice, _edit(room.seeded["notice"], "本周例会改到周四"), later)
+        room.send(room.bob, _edit(room.seeded["notice"], "冒充的修改"), later)  # not the sender
+        fresh = room.send(room.carol, {"msgtype": "m.text", "body": "草稿"}, later)
+        room.send(room.carol, _edit(fresh, "定稿"), later + timedelta(minutes=1))
+        room.send(room.carol, _edit(fresh, "终稿"), later + timedelta(minutes=2))
+        second = conn.pull(room.room_id, first.watermark, now=NOW)
+    got = messages(second)
+    assert set(got) == {room.seeded["notice"], fresh}
+    notice = got[room.seeded["notice"]]
+    assert notice["text"] == "本周例会改到周四"  # the edit by someone else is ignored
+    assert notice["sent_at"] == "2026-11-02T09:00:00.000+00:00"  # the original's time
+    assert notice["sender_id"] == room.alice.user_id
+    assert got[fresh]["text"] == "终稿"  # edited twice in the same window: the last one wins
+    assert second.skipped == 4  # the four edit events

@@ -7,8 +7,8 @@ watermark's cursor. When the timeline is ``limited`` the gap is read backwards w
 incremental pull returns exactly the events since the last stored token. The first pull of a
 room reads back to ``history_since`` or at most ``max_messages`` messages.
 
-Redacted messages (``unsigned.redacted_because``, empty content) and edits (``m.replace``) are
-skipped; replies come from ``m.relates_to.m.in_reply_to``, mentions from ``m.mentions`` and from
+Redacted messages (``unsigned.redacted_because``, empty content) are skipped; an edit
+(``m.replace``) re-emits the original message (same id, sender and time) with the new content; replies come from ``m.relates_to.m.in_reply_to``, mentions from ``m.mentions`` and from
 ``matrix.to`` pills in ``formatted_body``; ``m.mentions.room`` (or a legacy ``@room``) is a
 mention of everyone. Membership events become joins, leaves and removals (kick/ban).
 
@@ -114,6 +114,28 @@ def message_record(room_id: str, event: Mapping[str, Any]) -> dict[str, Any] | N
         "mention_all": mention_all,
         "pinned": False,
     }
+
+
+def edit_target(event: Mapping[str, Any]) -> str | None:
+    """The event id an edit (``m.replace``) replaces; ``None`` for other events."""
+    relates = (event.get("content") or {}).get("m.relates_to") or {}
+    if relates.get("rel_type") == "m.replace" and relates.get("event_id"):
+        return str(relates["event_id"])
+    return None
+
+
+def apply_edit(
+    room_id: str, original: Mapping[str, Any], edit: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The original message with the edit's ``m.new_content`` (same id, sender and time);
+    ``None`` when the original is gone or the edit is not by its sender (invalid per spec)."""
+    if edit.get("sender") != original.get("sender"):
+        return None
+    new_content = dict((edit.get("content") or {}).get("m.new_content") or {})
+    relates = (original.get("content") or {}).get("m.relates_to")
+    if relates:
+        new_content["m.relates_to"] = relates
+    return message_record(room_id, {**original, "content": new_content}) if new_content else None
 
 
 def membership_record(room_id: str, event: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -324,6 +346,8 @@ class MatrixConnector(Connector):
         )
         newest = watermark.at if watermark else None
         senders: set[str] = set()
+        messages: dict[str, tuple[Mapping[str, Any], dict[str, Any]]] = {}
+        edits: dict[str, list[Mapping[str, Any]]] = {}
         for event in events:
             if event.get("type") == "m.room.member":
                 record = membership_record(group_id, event)
@@ -331,15 +355,33 @@ class MatrixConnector(Connector):
                     pull.add("memberships", f"{source}/messages", event, record)
                     senders.add(record["member_id"])
                 continue
+            target = edit_target(event)
+            if target is not None:
+                edits.setdefault(target, []).append(event)  # oldest first
+                continue
             msg = message_record(group_id, event)
             if msg is None:
                 pull.skipped += 1
                 continue
-            msg["pinned"] = msg["message_id"] in pinned
-            pull.add("messages", f"{source}/messages", event, msg)
-            senders.add(msg["sender_id"])
+            messages[msg["message_id"]] = (event, msg)
             at = datetime.fromtimestamp(int(event["origin_server_ts"]) / 1000, UTC)
             newest = at if newest is None or at > newest else newest
+        for original_id, replacements in edits.items():
+            pull.skipped += len(replacements)  # edit events are not messages themselves
+            original: Mapping[str, Any] | None = (
+                messages[original_id][0]
+                if original_id in messages
+                else self._event(group_id, original_id)
+            )
+            if original is None:
+                continue
+            valid = [r for r in (apply_edit(group_id, original, e) for e in replacements) if r]
+            if valid:
+                messages[original_id] = (original, valid[-1])  # the last valid edit wins
+        for raw, msg in messages.values():
+            msg["pinned"] = msg["message_id"] in pinned
+            pull.add("messages", f"{source}/messages", raw, msg)
+            senders.add(msg["sender_id"])
         known = {m.member_id: m for m in members}
         for user_id in sorted(set(known) | senders):
             member = known.get(user_id) or MemberInfo(user_id, _localpart(user_id))
@@ -351,6 +393,12 @@ class MatrixConnector(Connector):
             )
         pull.watermark = Watermark(next_batch, newest)
         return pull
+
+    def _event(self, room_id: str, event_id: str) -> dict[str, Any] | None:
+        """One event by id (``None`` when the server does not know it)."""
+        path = f"{self._room(room_id)}/event/{quote(event_id, safe='')}"
+        event = self._call("GET", path, missing_ok=True)
+        return dict(event) if event else None
 
     def _state(self, room_id: str) -> dict[tuple[str, str], dict[str, Any]]:
         events = self._call("GET", f"{self._room(room_id)}/state") or []
