@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from groupops.connectors.base import PlatformError, Pull, RateLimited, Watermark
+from groupops.connectors.base import (
+    PlatformError,
+    Pull,
+    RateLimited,
+    Watermark,
+    decode_cursor,
+    encode_cursor,
+)
 from groupops.connectors.feishu import FeishuConnector
 from tests.fake_feishu import APP_ID, APP_SECRET, FakeFeishu, feishu_server  # noqa: F401
 
@@ -121,7 +128,8 @@ def test_pull_reads_every_page_with_documented_units(feishu_server: FakeFeishu) 
         r.data["member_id"]: r.data["display_name"] for r in pull.records("members") if r.data
     } == {"ou_owner": "张总", "ou_mgr": "李经理", "ou_a": "王五", "ou_b": "赵六"}
     assert pull.watermark == Watermark(
-        ids["gone"], datetime.fromtimestamp((T0_MS + 300_000) / 1000, UTC)
+        encode_cursor(ids["gone"], [ids["all"]]),
+        datetime.fromtimestamp((T0_MS + 300_000) / 1000, UTC),
     )
     assert feishu_server.tokens_issued == 1  # cached across calls
 
@@ -140,11 +148,12 @@ def test_incremental_pull_from_the_watermark(feishu_server: FakeFeishu) -> None:
         new = conn.pull(CHAT, first.watermark, now=NOW)
     assert list(msgs(new)) == [same_second, later]
     assert ids["gone"] not in msgs(new)
-    assert new.watermark.cursor == later
+    assert decode_cursor(new.watermark.cursor) == (later, frozenset({ids["all"]}))
 
 
 def test_max_messages_bounds_a_pull_and_the_next_one_resumes(feishu_server: FakeFeishu) -> None:  # noqa: F811
     seed(feishu_server)
+    feishu_server.pins[CHAT].clear()
     seen: list[str] = []
     watermark = None
     with connector(feishu_server, page_size=2, max_messages=2) as conn:
@@ -250,3 +259,19 @@ def test_tenant_token_is_cached_renewed_on_expiry_and_when_refused(
         "Bearer t-tenant-token-1",
         "Bearer t-rotated",
     ]
+
+
+def test_pin_changes_re_emit_older_messages(feishu_server: FakeFeishu) -> None:  # noqa: F811
+    ids = seed(feishu_server)
+    with connector(feishu_server) as conn:
+        first = conn.pull(CHAT, None, now=NOW)
+        conn.pin(CHAT, ids["hello"])
+        conn.unpin(CHAT, ids["all"])
+        second = conn.pull(CHAT, first.watermark, now=NOW)
+        third = conn.pull(CHAT, second.watermark, now=NOW)
+    got = msgs(second)
+    assert {k: v["pinned"] for k, v in got.items()} == {ids["hello"]: True, ids["all"]: False}
+    assert got[ids["hello"]]["text"] == "@王五 请今天下班前提交周报"  # GET messages/{id}
+    assert feishu_server.seen(f"/open-apis/im/v1/messages/{ids['hello']}")
+    assert msgs(third) == {}
+    assert second.watermark.at == first.watermark.at

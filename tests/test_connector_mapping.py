@@ -9,6 +9,7 @@ import pytest
 
 from groupops.connectors import feishu, matrix, slack
 from groupops.connectors._http import retry_after_seconds
+from groupops.connectors.base import decode_cursor, encode_cursor, pin_changes
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -181,3 +182,35 @@ def test_slack_ts(ts: str, iso: str) -> None:
 def test_slack_mentions(text: str, mentions: list[str], mention_all: bool) -> None:
     got = slack.message_record("C1", {"ts": "1.0", "user": "U0SELF", "text": text})
     assert got is not None and (got["mentions"], got["mention_all"]) == (mentions, mention_all)
+
+
+@pytest.mark.parametrize(
+    ("cursor", "position", "pins"),
+    [
+        (None, None, None),
+        ("s72_1234_5", "s72_1234_5", None),  # a bare platform cursor
+        ("1767225600.000100", "1767225600.000100", None),  # a Slack ts is JSON too: still bare
+        ('{"position":"om_9","pins":["om_1","om_2"]}', "om_9", frozenset({"om_1", "om_2"})),
+        ('{"position":null,"pins":[]}', None, frozenset()),
+    ],
+)
+def test_cursor_decoding(
+    cursor: str | None, position: str | None, pins: frozenset[str] | None
+) -> None:
+    assert decode_cursor(cursor) == (position, pins)
+    if pins is not None:
+        assert decode_cursor(encode_cursor(position, pins)) == (position, pins)
+
+
+@pytest.mark.parametrize(
+    ("previous", "current", "changed"),
+    [
+        (None, {"a", "b"}, {"a", "b"}),  # first pull: every current pin
+        (frozenset({"a"}), {"a"}, set()),
+        (frozenset({"a"}), {"a", "b"}, {"b"}),  # pinned since
+        (frozenset({"a", "b"}), {"b"}, {"a"}),  # unpinned since
+        (frozenset(), set(), set()),
+    ],
+)
+def test_pin_changes(previous: frozenset[str] | None, current: set[str], changed: set[str]) -> None:
+    assert pin_changes(previous, current) == changed

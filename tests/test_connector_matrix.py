@@ -231,7 +231,12 @@ def test_pin_redact_mute_kick_and_post(room: Room) -> None:
     new = messages(later)
     assert new[posted]["sender_id"] == room.bot.user_id
     assert new[posted]["mentions"] == [room.alice.user_id]
-    assert [m["text"] for m in new.values()] == ["before", "after", "请按时提交周报"]
+    assert [m["text"] for m in new.values() if m["message_id"] != room.seeded["notice"]] == [
+        "before",
+        "after",
+        "请按时提交周报",
+    ]
+    assert new[room.seeded["notice"]]["pinned"] is False  # unpinned since the last pull
 
 
 def test_errors_are_typed_and_capabilities_declared(room: Room) -> None:
@@ -302,3 +307,16 @@ def test_edits_update_the_original_message(room: Room) -> None:
     assert notice["sender_id"] == room.alice.user_id
     assert got[fresh]["text"] == "终稿"  # edited twice in the same window: the last one wins
     assert second.skipped == 4  # the four edit events
+
+
+def test_pinning_an_older_message_re_emits_it(room: Room) -> None:
+    with room.connector() as conn:
+        first = conn.pull(room.room_id, None, now=NOW)
+        assert not any(m["pinned"] for m in messages(first).values())
+        conn.pin(room.room_id, room.seeded["reply"])
+        second = conn.pull(room.room_id, first.watermark, now=NOW)
+        third = conn.pull(room.room_id, second.watermark, now=NOW)
+    got = messages(second)
+    assert list(got) == [room.seeded["reply"]] and got[room.seeded["reply"]]["pinned"] is True
+    assert got[room.seeded["reply"]]["reply_to"] == room.seeded["notice"]  # the full event
+    assert messages(third) == {}

@@ -14,6 +14,7 @@ from groupops.connectors.base import (
     Pull,
     RateLimited,
     UnsupportedCapability,
+    decode_cursor,
 )
 from groupops.connectors.slack import SlackConnector, ts_to_datetime
 from tests.fake_slack import TOKEN, FakeSlack, slack_server  # noqa: F401
@@ -84,7 +85,7 @@ def test_pull_pages_threads_mentions_and_members(slack_server: FakeSlack) -> Non
     )  # fmt: skip
     names = {r.data["member_id"]: r.data["display_name"] for r in pull.records("members") if r.data}
     assert names == {"U1": "林总", "U2": "吴敏", "U3": "阿磊", "U4": "徐静", "B9": "B9"}
-    assert pull.watermark.cursor == ids["bot"]
+    assert decode_cursor(pull.watermark.cursor) == (ids["bot"], frozenset({ids["all"]}))
     assert pull.watermark.at == ts_to_datetime(ids["bot"])
 
 
@@ -95,7 +96,10 @@ def test_incremental_pull_starts_after_the_watermark(slack_server: FakeSlack) ->
         again = conn.pull(C, first.watermark, now=NOW)
         assert msgs(again) == {} and again.watermark == first.watermark
         call = slack_server.called("conversations.history")[-1].params
-        assert (call["oldest"], call["inclusive"]) == (first.watermark.cursor, "0")
+        assert (call["oldest"], call["inclusive"]) == (
+            decode_cursor(first.watermark.cursor)[0],
+            "0",
+        )
         new = conn.post(C, "新的一周", mentions=["U3"])
         later = conn.pull(C, first.watermark, now=NOW)
     assert list(msgs(later)) == [new]
@@ -104,6 +108,7 @@ def test_incremental_pull_starts_after_the_watermark(slack_server: FakeSlack) ->
 
 def test_max_messages_keeps_the_oldest_and_resumes(slack_server: FakeSlack) -> None:  # noqa: F811
     ids = seed(slack_server)
+    slack_server.pins[C].clear()
     seen: list[str] = []
     watermark = None
     with connector(slack_server, max_messages=2) as conn:
@@ -160,3 +165,23 @@ def test_token_is_masked_and_bad_token_is_a_typed_error(slack_server: FakeSlack)
     with bad, pytest.raises(PlatformError) as info:
         bad.list_pins(C)
     assert info.value.code == "invalid_auth" and not info.value.transient
+
+
+def test_pin_changes_re_emit_older_messages(slack_server: FakeSlack) -> None:  # noqa: F811
+    ids = seed(slack_server)
+    with connector(slack_server) as conn:
+        first = conn.pull(C, None, now=NOW)
+        conn.pin(C, ids["ask"])
+        conn.unpin(C, ids["all"])
+        second = conn.pull(C, first.watermark, now=NOW)
+        third = conn.pull(C, second.watermark, now=NOW)
+    got = msgs(second)
+    assert {k: v["pinned"] for k, v in got.items()} == {ids["ask"]: True, ids["all"]: False}
+    lookup = slack_server.called("conversations.history")[-2].params  # the unpinned message
+    assert (lookup["latest"], lookup["oldest"], lookup["inclusive"]) == (
+        ids["all"],
+        ids["all"],
+        "1",
+    )
+    assert msgs(third) == {}
+    assert second.watermark.at == first.watermark.at

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -96,6 +96,33 @@ class Watermark:
     def __post_init__(self) -> None:
         if self.at is not None and self.at.tzinfo is None:
             raise ValueError("Watermark.at must be timezone-aware")
+
+
+def encode_cursor(position: str | None, pins: Iterable[str]) -> str:
+    """A watermark cursor: the platform position plus the pinned message ids seen, so the next
+    pull can re-emit messages whose pin changed even when they are older than the window."""
+    return json.dumps({"position": position, "pins": sorted(pins)}, separators=(",", ":"))
+
+
+def decode_cursor(cursor: str | None) -> tuple[str | None, frozenset[str] | None]:
+    """``(position, pins)`` of a cursor; a bare platform cursor has no pins (``None``)."""
+    if cursor is None:
+        return None, None
+    try:
+        data = json.loads(cursor)
+    except ValueError:
+        return cursor, None
+    if isinstance(data, dict) and "position" in data:
+        position = data["position"]
+        return (None if position is None else str(position)), frozenset(data.get("pins") or ())
+    return cursor, None
+
+
+def pin_changes(previous: frozenset[str] | None, current: Iterable[str]) -> set[str]:
+    """Message ids whose pinned state may differ from what is stored: every current pin on a
+    first pull, otherwise the pins added or removed since the previous pull."""
+    now = set(current)
+    return now if previous is None else now ^ previous
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,9 @@ from groupops.connectors.base import (
     PlatformError,
     Pull,
     Watermark,
+    decode_cursor,
+    encode_cursor,
+    pin_changes,
 )
 
 PLATFORM = "feishu"
@@ -291,17 +294,19 @@ class FeishuConnector(Connector):
             params["start_time"] = str(math.floor(start.timestamp()))
         pull = Pull(PLATFORM, group_id, watermark=watermark or Watermark())
         source = f"{self.base_url}/open-apis/im/v1/messages?container_id={group_id}"
-        newest_ms, newest_id = after_ms, watermark.cursor if watermark else None
+        cursor, previous_pins = decode_cursor(watermark.cursor if watermark else None)
+        newest_ms, newest_id = after_ms, cursor
         pinned = set(self._list_pins(group_id))
         senders: set[str] = set()
+        seen: set[str] = set()
         taken = 0
-        cursor = watermark.cursor if watermark else None
         for item in self._pages("/open-apis/im/v1/messages", params):
             created = int(item["create_time"])
             if after_ms is not None and (
                 created < after_ms or (created == after_ms and item["message_id"] == cursor)
             ):
                 continue  # at or before the watermark: already stored
+            seen.add(str(item["message_id"]))
             record = message_record(group_id, item)
             if record is None:
                 pull.skipped += 1
@@ -315,6 +320,18 @@ class FeishuConnector(Connector):
             taken += 1
             if taken >= self.max_messages:
                 break
+        for message_id in sorted(pin_changes(previous_pins, pinned) - seen):
+            found = self._message(message_id)  # pinned or unpinned, older than the window
+            record = message_record(group_id, found) if found else None
+            if found and record:
+                record["pinned"] = message_id in pinned
+                pull.add(
+                    "messages",
+                    f"{self.base_url}/open-apis/im/v1/messages/{message_id}",
+                    found,
+                    record,
+                )
+                senders.add(str(record["sender_id"]))
         info = self._group_info(group_id)
         members = self._list_members(group_id)
         pull.add(
@@ -338,9 +355,21 @@ class FeishuConnector(Connector):
                 {"member_id": member_id, "name": member.display_name},
                 {"platform": PLATFORM, "member_id": member_id, "display_name": member.display_name},
             )
-        if newest_ms is not None:
-            pull.watermark = Watermark(newest_id, datetime.fromtimestamp(newest_ms / 1000, UTC))
+        at = datetime.fromtimestamp(newest_ms / 1000, UTC) if newest_ms is not None else None
+        pull.watermark = Watermark(encode_cursor(newest_id, pinned), at)
         return pull
+
+    def _message(self, message_id: str) -> dict[str, Any] | None:
+        """One message by id (``GET /open-apis/im/v1/messages/{message_id}``); ``None`` when
+        it is gone or not visible to the app."""
+        try:
+            data = self._call("GET", f"/open-apis/im/v1/messages/{quote(message_id, safe='')}")
+        except PlatformError as exc:
+            if exc.transient:
+                raise
+            return None
+        items = data.get("items") or []
+        return dict(items[0]) if items else None
 
     def _group_info(self, group_id: str) -> GroupInfo:
         data = self._call("GET", self._chat(group_id), params={"user_id_type": "open_id"})

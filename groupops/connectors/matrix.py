@@ -42,6 +42,9 @@ from groupops.connectors.base import (
     PlatformError,
     Pull,
     Watermark,
+    decode_cursor,
+    encode_cursor,
+    pin_changes,
 )
 
 PLATFORM = "matrix"
@@ -325,7 +328,8 @@ class MatrixConnector(Connector):
         return events, str(body["next_batch"])
 
     def _pull(self, group_id: str, watermark: Watermark | None, *, now: datetime) -> Pull:
-        events, next_batch = self._events_since(group_id, watermark.cursor if watermark else None)
+        since, previous_pins = decode_cursor(watermark.cursor if watermark else None)
+        events, next_batch = self._events_since(group_id, since)
         state = self._state(group_id)
         pull = Pull(PLATFORM, group_id, watermark=Watermark(next_batch, None))
         info = self._info_from_state(group_id, state)
@@ -378,6 +382,11 @@ class MatrixConnector(Connector):
             valid = [r for r in (apply_edit(group_id, original, e) for e in replacements) if r]
             if valid:
                 messages[original_id] = (original, valid[-1])  # the last valid edit wins
+        for event_id in sorted(pin_changes(previous_pins, pinned) - set(messages)):
+            pinned_event = self._event(group_id, event_id)  # older than the window
+            msg = message_record(group_id, pinned_event) if pinned_event else None
+            if pinned_event and msg:
+                messages[event_id] = (pinned_event, msg)
         for raw, msg in messages.values():
             msg["pinned"] = msg["message_id"] in pinned
             pull.add("messages", f"{source}/messages", raw, msg)
@@ -391,7 +400,7 @@ class MatrixConnector(Connector):
                 {"user_id": user_id},
                 {"platform": PLATFORM, "member_id": user_id, "display_name": member.display_name},
             )
-        pull.watermark = Watermark(next_batch, newest)
+        pull.watermark = Watermark(encode_cursor(next_batch, pinned), newest)
         return pull
 
     def _event(self, room_id: str, event_id: str) -> dict[str, Any] | None:

@@ -44,6 +44,9 @@ from groupops.connectors.base import (
     PlatformError,
     Pull,
     Watermark,
+    decode_cursor,
+    encode_cursor,
+    pin_changes,
 )
 
 PLATFORM = "slack"
@@ -186,7 +189,8 @@ class SlackConnector(Connector):
 
     # -- reading ------------------------------------------------------------------------------
     def _pull(self, group_id: str, watermark: Watermark | None, *, now: datetime) -> Pull:
-        oldest = watermark.cursor if watermark and watermark.cursor else None
+        position, previous_pins = decode_cursor(watermark.cursor if watermark else None)
+        oldest = position
         if oldest is None and self.history_since is not None:
             oldest = datetime_to_ts(self.history_since)
         params: dict[str, Any] = {
@@ -201,9 +205,12 @@ class SlackConnector(Connector):
         history = history[: self.max_messages]
         pull = Pull(PLATFORM, group_id, watermark=watermark or Watermark())
         source = f"{self.base_url}conversations.history?channel={group_id}"
-        pinned = set(self._list_pins(group_id))
+        pins = self._pinned_messages(group_id)
+        pinned = set(pins)
         senders: set[str] = set()
+        seen: set[str] = set()
         for message in history:
+            seen.add(str(message["ts"]))
             self._add(pull, group_id, message, source, pinned, senders)
             if int(message.get("reply_count") or 0) > 0:
                 replies_params: dict[str, Any] = {
@@ -215,6 +222,7 @@ class SlackConnector(Connector):
                     replies_params |= {"oldest": oldest, "inclusive": False}
                 for reply in self._paged("conversations.replies", "messages", **replies_params):
                     if reply["ts"] != message["ts"]:
+                        seen.add(str(reply["ts"]))
                         self._add(
                             pull,
                             group_id,
@@ -223,6 +231,10 @@ class SlackConnector(Connector):
                             pinned,
                             senders,
                         )
+        for ts in sorted(pin_changes(previous_pins, pinned) - seen):
+            older = pins.get(ts) or self._message_at(group_id, ts)  # outside the window
+            if older is not None:
+                self._add(pull, group_id, older, f"{self.base_url}pins.list", pinned, senders)
         info = self._group_info(group_id)
         pull.add(
             "groups",
@@ -238,9 +250,18 @@ class SlackConnector(Connector):
                     "real_name": member.real_name, "email": member.email}  # fmt: skip
             pull.add("members", f"{self.base_url}users.list", {"id": member_id}, data)
         if history:
-            newest = str(history[-1]["ts"])
-            pull.watermark = Watermark(newest, ts_to_datetime(newest))
+            position = str(history[-1]["ts"])
+        at = ts_to_datetime(position) if position else None
+        pull.watermark = Watermark(encode_cursor(position, pinned), at)
         return pull
+
+    def _message_at(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The top-level message with this ``ts`` (``None`` when deleted or a thread reply)."""
+        page = self._call(
+            "conversations.history", channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
+        )
+        found = [m for m in page.get("messages") or [] if str(m.get("ts")) == ts]
+        return dict(found[0]) if found else None
 
     @staticmethod
     def _add(
@@ -300,13 +321,17 @@ class SlackConnector(Connector):
             )
         return sorted(out, key=lambda m: m.member_id)
 
-    def _list_pins(self, group_id: str) -> list[str]:
+    def _pinned_messages(self, group_id: str) -> dict[str, dict[str, Any]]:
+        """The channel's pinned messages by ``ts`` (``pins.list`` returns them whole)."""
         items = self._call("pins.list", channel=group_id).get("items") or []
-        return [
-            str(i["message"]["ts"])
+        return {
+            str(i["message"]["ts"]): dict(i["message"])
             for i in items
             if i.get("type") == "message" and i.get("message")
-        ]
+        }
+
+    def _list_pins(self, group_id: str) -> list[str]:
+        return list(self._pinned_messages(group_id))
 
     # -- writing ------------------------------------------------------------------------------
     def _pin(self, group_id: str, message_id: str, *, pinned: bool) -> None:
