@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -182,9 +182,6 @@ class Pull:
 
     def summary(self) -> dict[str, int]:
         return {e: self.count(e) for e in ENTITIES} | {"skipped": self.skipped}
-
-
-Sleep = Callable[[float], None]
 
 
 class Connector:
