@@ -7,6 +7,7 @@ from groupops.cli import db as _db  # noqa: F401
 from groupops.cli import deadlines as _deadlines  # noqa: F401
 from groupops.cli import demo as _demo  # noqa: F401
 from groupops.cli import ingest as _ingest  # noqa: F401
+from groupops.cli import sources as _sources  # noqa: F401
 from groupops.cli.app import app
 
 

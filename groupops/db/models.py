@@ -163,6 +163,22 @@ class QuarantineRecord(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ConnectorWatermark(Base):
+    """Where the last successfully ingested pull of one group of one configured source stopped
+    (see groupops.connectors): an opaque platform cursor and the newest instant seen."""
+
+    __tablename__ = "connector_watermarks"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    cursor: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pulled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    ingest_run_id: Mapped[int | None] = mapped_column(Integer)
+
+
 class OutboxEmail(Base):
     """A rendered email, stored (row + ``.eml`` file) before any attempt to send it.
 
