@@ -178,7 +178,9 @@ class _Handler(BaseHTTPRequestHandler):
             message_id = fake.add_message(chat, "cli_test_app", newest + 1000, content)
             self._ok({"message_id": message_id, "chat_id": chat, "msg_type": body["msg_type"]})
         elif path.startswith("/open-apis/im/v1/messages/") and method == "GET":
-            found = [i for items in fake.messages.values() for i in items if i["message_id"] == parts[-1]]
+            found = [
+                i for items in fake.messages.values() for i in items if i["message_id"] == parts[-1]
+            ]
             if not found:
                 self._error(230001, "Your request contains an invalid request parameter.")
             else:
