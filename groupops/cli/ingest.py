@@ -59,7 +59,8 @@ def ingest(
             "-o",
             help="KEY=VALUE for the importer, repeatable: whatsapp date_order=dmy|mdy|ymd, "
             "group_id, group_name, self_name; wechat-csv encoding, group_id, group_name, "
-            "self_id, self_name.",
+            "self_id, self_name; telegram include_personal=true (one-to-one chats of a "
+            "whole-account export).",
         ),
     ] = None,
 ) -> None:
