@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -54,11 +55,7 @@ def build_connector(
         return MatrixConnector(
             source.base_url,
             secrets["access_token"],
-            page_size=source.page_size,
-            max_messages=source.max_messages,
-            history_since=source.history_since,
-            max_inline_wait_s=source.max_inline_wait_s,
-            timeout_s=source.timeout_s,
+            **_tuning(source),
             sleep=sleep,
         )
     if isinstance(source, FeishuSource):
@@ -66,25 +63,28 @@ def build_connector(
             source.base_url,
             source.app_id,
             secrets["app_secret"],
-            page_size=source.page_size,
-            max_messages=source.max_messages,
-            history_since=source.history_since,
-            max_inline_wait_s=source.max_inline_wait_s,
-            timeout_s=source.timeout_s,
+            **_tuning(source),
             sleep=sleep,
         )
     if isinstance(source, SlackSource):
         return SlackConnector(
             source.base_url,
             secrets["token"],
-            page_size=source.page_size,
-            max_messages=source.max_messages,
-            history_since=source.history_since,
-            max_inline_wait_s=source.max_inline_wait_s,
-            timeout_s=source.timeout_s,
+            **_tuning(source),
             sleep=sleep,
         )
     raise TypeError(f"no connector for {type(source).__name__}")
+
+
+def _tuning(source: SourceConfig) -> dict[str, Any]:
+    """Paging, limits and timeouts: the same keys for every platform."""
+    return {
+        "page_size": source.page_size,
+        "max_messages": source.max_messages,
+        "history_since": source.history_since,
+        "max_inline_wait_s": source.max_inline_wait_s,
+        "timeout_s": source.timeout_s,
+    }
 
 
 def open_connector(

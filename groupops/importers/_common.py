@@ -157,6 +157,12 @@ class ExportSource:
         raise NotImplementedError
 
     # -- small builders shared by the importers --------------------------------------------
+    def single_group(self, group_id: str, name: str) -> RawRecord:
+        """The one group of an export that holds a single chat (WhatsApp, WeChat CSV)."""
+        return ok(
+            "groups", str(self.path), 0, "", platform=self.platform, group_id=group_id, name=name
+        )
+
     def member(
         self,
         source: str,

@@ -170,15 +170,7 @@ class WeChatCsvExport(ExportSource):
 
     def _records(self, entity: Entity) -> Iterator[RawRecord]:
         source = str(self.path)
-        yield ok(
-            "groups",
-            source,
-            0,
-            "",
-            platform=self.platform,
-            group_id=self.group_id,
-            name=self.group_name,
-        )
+        yield self.single_group(self.group_id, self.group_name)
         if entity == "groups":
             return
         names = self._names()

@@ -422,15 +422,7 @@ class WhatsAppExport(ExportSource):
 
     def _records(self, entity: Entity) -> Iterator[RawRecord]:
         source = str(self.path)
-        yield ok(
-            "groups",
-            source,
-            0,
-            "",
-            platform=self.platform,
-            group_id=self.group_id,
-            name=self.group_name,
-        )
+        yield self.single_group(self.group_id, self.group_name)
         if entity == "groups":
             return
         order = self.detect_order()
