@@ -376,3 +376,123 @@ def _replies(
     merged["answered_at"] = pd.to_datetime(merged["answered_at"], utc=True)
     merged["minutes"] = duration(merged["mentioned_at"], merged["answered_at"]).astype("float64")
     return merged.reset_index(drop=True)
+
+
+def _iso(value: object, period: Period) -> str | None:
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return None
+    return pd.Timestamp(value).tz_convert(period.tz).isoformat()  # type: ignore[arg-type]
+
+
+def _number(value: object) -> float | int | None:
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    as_float = float(value)  # type: ignore[arg-type]
+    return int(as_float) if as_float.is_integer() and not isinstance(value, float) else as_float
+
+
+def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) -> dict[str, object]:
+    """The statistics as plain JSON data (``groupops stats --json``)::
+
+        {"period": {"since", "until", "timezone", "label", "previous": {"since", "until"}},
+         "groups": [{"group_id", "platform", "name", "owner_id", "messages", "active_members",
+                     "members", "inactive_members": [ids], "new_members": [ids],
+                     "departed_members": [ids], "mentions", "mentions_answered", "answer_rate",
+                     "reply_median_minutes", "reply_p90_minutes",
+                     "previous": {figure: number}, "change": {figure: number},
+                     "messages_per_day": {"YYYY-MM-DD": n}, "heatmap": 7 × 24 counts,
+                     "members": [{"member_id", "display_name", "messages", "active_days",
+                                  "share", "first_at", "last_at", "mentions_received",
+                                  "mentions_answered", "reply_median_minutes",
+                                  "reply_p90_minutes", "is_member", "joined", "departed",
+                                  "inactive", "messages_prev",
+                                  "messages_per_day": {day: n}, "hours": [[weekday, hour, n]]}]}]}
+
+    In ``previous`` and ``change`` every figure is a number (member lists become counts).
+    Instants are ISO 8601 in the policy zone; a missing value is ``null``."""
+    period = stats.period
+    members = stats.members
+    if directory is not None and len(directory):
+        names = directory[["platform", "member_id", "display_name"]]
+        members = members.merge(names, on=["platform", "member_id"], how="left")
+    else:
+        members = members.assign(display_name=None)
+    members = members.sort_values(
+        [*GROUP_KEYS, "messages", "member_id"], ascending=[True, True, False, True]
+    )
+    daily = stats.daily.assign(day=stats.daily["day"].dt.strftime("%Y-%m-%d"))
+    member_days = {
+        key: dict(zip(frame["day"], frame["messages"].astype(int), strict=True))
+        for key, frame in daily.groupby(MEMBER_KEYS)
+    }
+    member_hours = {
+        key: frame[["weekday", "hour", "messages"]].astype(int).to_numpy().tolist()
+        for key, frame in stats.heatmap.groupby(MEMBER_KEYS)
+    }
+    by_group = dict(iter(members.groupby(GROUP_KEYS)))
+    member_fields = ["member_id", "display_name", "messages", "active_days", "share",
+                     "mentions_received", "mentions_answered", "reply_median_minutes",
+                     "reply_p90_minutes", "is_member", "joined", "departed", "inactive",
+                     "messages_prev"]  # fmt: skip
+    groups_out: list[dict[str, object]] = []
+    for row in stats.groups.to_dict("records"):
+        key = (row["platform"], row["group_id"])
+        frame = by_group.get(key, members.iloc[0:0])
+        member_list: list[dict[str, object]] = []
+        for m in frame.to_dict("records"):
+            item: dict[str, object] = {}
+            for field in member_fields:
+                value = m[field]
+                if field in ("member_id", "display_name"):
+                    item[field] = None if value is None or pd.isna(value) else str(value)
+                elif field in ("is_member", "joined", "departed", "inactive"):
+                    item[field] = bool(value)
+                else:
+                    item[field] = _number(value)
+            item["first_at"] = _iso(m["first_at"], period)
+            item["last_at"] = _iso(m["last_at"], period)
+            mkey = (*key, m["member_id"])
+            item["messages_per_day"] = member_days.get(mkey, {})
+            item["hours"] = member_hours.get(mkey, [])
+            member_list.append(item)
+
+        def ids(flag: str, frame: pd.DataFrame = frame) -> list[str]:
+            return sorted(str(v) for v in frame.loc[frame[flag], "member_id"])
+
+        per_day = stats.group_daily([key])
+        group: dict[str, object] = {
+            "group_id": row["group_id"],
+            "platform": row["platform"],
+            "name": row.get("name"),
+            "owner_id": row.get("owner_id"),
+        }
+        for figure in COMPARED:
+            group[figure] = _number(row[figure])
+        group["inactive_members"] = ids("inactive")
+        group["new_members"] = ids("joined")
+        group["departed_members"] = ids("departed")
+        group["previous"] = {f: _number(row[f"{f}_prev"]) for f in COMPARED}
+        group["change"] = {f: _number(row[f"{f}_delta"]) for f in COMPARED}
+        group["messages_per_day"] = dict(
+            zip(
+                pd.DatetimeIndex(per_day.index).strftime("%Y-%m-%d"),
+                per_day.astype(int).tolist(),
+                strict=True,
+            )
+        )
+        group["heatmap"] = stats.group_heatmap([key]).to_numpy().tolist()
+        group["members"] = member_list
+        groups_out.append(group)
+    previous = stats.previous
+    return {
+        "period": {
+            "since": period.since.isoformat(),
+            "until": period.until.isoformat(),
+            "timezone": str(period.tz),
+            "label": period.label,
+            "previous": {"since": previous.since.isoformat(), "until": previous.until.isoformat()},
+        },
+        "groups": groups_out,
+    }
