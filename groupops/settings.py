@@ -24,7 +24,6 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{LOCAL_DIR / 'groupops.db'}"
     policy_path: Path = Path("data/policy.toml")
     outbox_dir: Path = LOCAL_DIR / "outbox"
-    quarantine_dir: Path = LOCAL_DIR / "quarantine"
     sources_path: Path = Path("data/sources.toml")
 
     smtp_host: str | None = None

@@ -26,9 +26,7 @@ def parse_instant(value: str | int | float, tz: ZoneInfo) -> datetime:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError as exc:
-        raise ValueError(
-            f"not an ISO 8601 time or epoch seconds/milliseconds: {value!r}"
-        ) from exc
+        raise ValueError(f"not an ISO 8601 time or epoch seconds/milliseconds: {value!r}") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed

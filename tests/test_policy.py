@@ -26,12 +26,21 @@ def test_defaults() -> None:
     ("toml", "expected"),
     [
         ('timezone = "Mars/Olympus"', "timezone: Value error, unknown time zone 'Mars/Olympus'"),
-        ("[replies]\ndeadline_working_hours = -1", "replies.deadline_working_hours: Input should be greater than 0"),
+        (
+            "[replies]\ndeadline_working_hours = -1",
+            "replies.deadline_working_hours: Input should be greater than 0",
+        ),
         ("[replies]\nreply_mod = 'x'", "replies.reply_mod: unknown key"),
         ('language = "fr"', "language: Input should be 'zh-CN' or 'en'"),
         ("[tasks]\nmarkers = []", "tasks.markers: List should have at least 1 item"),
-        ("[tasks]\nreminder_fraction = 1.5", "tasks.reminder_fraction: Input should be less than 1"),
-        ('[working_time]\nperiods = [["12:00", "09:00"]]', "period 12:00-09:00 ends before it starts"),
+        (
+            "[tasks]\nreminder_fraction = 1.5",
+            "tasks.reminder_fraction: Input should be less than 1",
+        ),
+        (
+            '[working_time]\nperiods = [["12:00", "09:00"]]',
+            "period 12:00-09:00 ends before it starts",
+        ),
         (
             '[working_time]\nextra_days_off = ["2026-12-31"]\nextra_workdays = ["2026-12-31"]',
             "days both off and on: 2026-12-31",
@@ -39,7 +48,9 @@ def test_defaults() -> None:
         ("timezone = ", "not valid TOML"),
     ],
 )
-def test_invalid_policy_names_file_key_and_problem(tmp_path: Path, toml: str, expected: str) -> None:
+def test_invalid_policy_names_file_key_and_problem(
+    tmp_path: Path, toml: str, expected: str
+) -> None:
     path = tmp_path / "policy.toml"
     path.write_text(toml, encoding="utf-8")
     with pytest.raises(PolicyError) as info:

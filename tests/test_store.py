@@ -22,12 +22,29 @@ def test_aware_instants_round_trip_as_utc(engine: sa.Engine) -> None:
     sent = datetime(2026, 11, 2, 9, 30, tzinfo=shanghai)
     now = datetime.now(UTC)
     with session_scope(engine) as s:
-        s.add(Group(platform="wecom", group_id="g1", name="项目运营群", admin_ids=["a"], content_hash=1, updated_at=now))
+        s.add(
+            Group(
+                platform="wecom",
+                group_id="g1",
+                name="项目运营群",
+                admin_ids=["a"],
+                content_hash=1,
+                updated_at=now,
+            )
+        )
         s.flush()
         s.add(
             Message(
-                platform="wecom", group_id="g1", message_id="m1", sender_id="u1", sent_at=sent,
-                kind="text", text="你好", mentions=["u2"], content_hash=2, updated_at=now,
+                platform="wecom",
+                group_id="g1",
+                message_id="m1",
+                sender_id="u1",
+                sent_at=sent,
+                kind="text",
+                text="你好",
+                mentions=["u2"],
+                content_hash=2,
+                updated_at=now,
             )
         )
     with session_scope(engine) as s:
@@ -40,5 +57,14 @@ def test_aware_instants_round_trip_as_utc(engine: sa.Engine) -> None:
 
 def test_naive_instants_are_refused(engine: sa.Engine) -> None:
     with pytest.raises(sa.exc.StatementError, match="naive datetime"), session_scope(engine) as s:
-        s.add(Group(platform="x", group_id="g", name="n", admin_ids=[], content_hash=0, updated_at=datetime(2026, 1, 1)))  # noqa: DTZ001
+        s.add(
+            Group(
+                platform="x",
+                group_id="g",
+                name="n",
+                admin_ids=[],
+                content_hash=0,
+                updated_at=datetime(2026, 1, 1),  # noqa: DTZ001 (the point of the test)
+            )
+        )
         s.flush()

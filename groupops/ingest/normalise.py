@@ -1,0 +1,236 @@
+"""Normalise a chunk of raw records into a typed frame, column by column (vectorised).
+
+Values that cannot be read as their field's type (a time that is not a time, a boolean that is
+not one, a list that is not a list) reject the record here with the field and the reason;
+everything else is left to the validation suite (:mod:`groupops.ingest.expectations`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from groupops.canonical import FIELDS, Entity, FieldSpec, RawRecord
+from groupops.timeparse import EPOCH_MS_THRESHOLD
+
+META = ("_source", "_line", "_raw")
+_OFFSET = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f", ""}
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A record that will not be stored, and why."""
+
+    entity: Entity
+    source: str
+    line: int
+    field: str
+    reason: str
+    raw: str
+
+
+@dataclass(frozen=True)
+class Normalised:
+    frame: pd.DataFrame
+    rejected: list[Rejection]
+
+
+def rejection_at(
+    entity: Entity, frame: pd.DataFrame, idx: int, field: str, reason: str
+) -> Rejection:
+    """The rejection of row ``idx`` of a normalised frame."""
+    return Rejection(
+        entity,
+        str(frame.at[idx, "_source"]),
+        int(frame.at[idx, "_line"]),  # type: ignore[arg-type]
+        field,
+        reason,
+        str(frame.at[idx, "_raw"]),
+    )
+
+
+def group_key(platform: pd.Series, group_id: pd.Series) -> pd.Series:
+    """One string per (platform, group_id): what the known-group expectation checks."""
+    return platform.astype("string").fillna("") + "\x1f" + group_id.astype("string").fillna("")
+
+
+def normalise(entity: Entity, records: Sequence[RawRecord], tz: ZoneInfo) -> Normalised:
+    """Typed columns for ``entity`` plus ``_source``, ``_line``, ``_raw`` (and ``_ts_ms`` for the
+    entity's instant, ``_group_key`` where a group is named)."""
+    rejected: list[Rejection] = []
+    good: list[RawRecord] = []
+    for rec in records:
+        if rec.error is not None or rec.data is None:
+            err = rec.error
+            rejected.append(
+                Rejection(
+                    entity,
+                    rec.source,
+                    rec.line,
+                    err.field if err else "(record)",
+                    err.reason if err else "empty record",
+                    rec.raw,
+                )
+            )
+        else:
+            good.append(rec)
+    specs = FIELDS[entity]
+    frame = pd.DataFrame(
+        {spec.name: [rec.data.get(spec.name) for rec in good] for spec in specs},  # type: ignore[union-attr]
+        dtype=object,
+    )
+    frame["_source"] = [rec.source for rec in good]
+    frame["_line"] = np.fromiter((rec.line for rec in good), dtype=np.int64, count=len(good))
+    frame["_raw"] = [rec.raw for rec in good]
+
+    if frame.empty:
+        return Normalised(frame, rejected)
+    bad = pd.Series(False, index=frame.index)
+    for spec in specs:
+        column, errors = _coerce(spec, frame[spec.name], tz)
+        frame[spec.name] = column
+        if spec.type == "instant":
+            frame["_ts_ms"] = _epoch_ms(column)
+        fresh = errors.notna() & ~bad
+        for idx in errors.index[fresh]:
+            rejected.append(rejection_at(entity, frame, idx, spec.name, str(errors.at[idx])))
+        bad |= errors.notna()
+    frame = frame.loc[~bad].reset_index(drop=True)
+    if "group_id" in frame:
+        frame["_group_key"] = group_key(frame["platform"], frame["group_id"])
+    return Normalised(frame, rejected)
+
+
+def _coerce(spec: FieldSpec, values: pd.Series, tz: ZoneInfo) -> tuple[pd.Series, pd.Series]:
+    """(typed column, per-row error message or NA)."""
+    no_error = pd.Series(pd.NA, index=values.index, dtype=object)
+    if spec.type in ("id", "str", "enum"):
+        return _strings(values, spec), no_error
+    if spec.type == "instant":
+        return _instants(values, tz)
+    if spec.type == "bool":
+        return _booleans(values)
+    return _id_lists(values)
+
+
+def _strings(values: pd.Series, spec: FieldSpec) -> pd.Series:
+    numeric = values.map(lambda v: isinstance(v, float) and v.is_integer())
+    if numeric.any():  # 12345.0 from a JSON number is the id "12345"
+        values = values.where(~numeric, values[numeric].map(lambda v: str(int(v))))
+    text = values.astype("string")
+    if spec.type in ("id", "enum"):
+        text = text.str.strip()
+    if spec.type == "enum":
+        text = text.str.lower()
+    text = text.mask(text == "")
+    if spec.name == "text":
+        text = text.fillna("")
+    return text.astype(object).where(text.notna(), None)
+
+
+def _instants(values: pd.Series, tz: ZoneInfo) -> tuple[pd.Series, pd.Series]:
+    result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    errors = pd.Series(pd.NA, index=values.index, dtype=object)
+    present = values.map(lambda v: v is not None and v == v and str(v).strip() != "").astype(bool)
+    is_bool = values.map(lambda v: isinstance(v, bool)).astype(bool)
+    numbers = pd.to_numeric(values.where(present & ~is_bool), errors="coerce")
+    numeric = numbers.notna()
+    if numeric.any():
+        n = numbers[numeric].astype("float64")
+        ms = n.where(n.abs() >= EPOCH_MS_THRESHOLD, n * 1000)
+        result[numeric] = pd.to_datetime(
+            ms.round().astype("int64"), unit="ms", utc=True, errors="coerce"
+        )
+    textual = present & ~numeric & ~is_bool
+    if textual.any():
+        text = values[textual].astype("string").str.strip()
+        aware = text.str.contains(_OFFSET, regex=True)
+        if aware.any():
+            result[aware[aware].index] = pd.to_datetime(
+                text[aware], format="ISO8601", utc=True, errors="coerce"
+            )
+        naive = ~aware
+        if naive.any():
+            local = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
+            result[naive[naive].index] = local.dt.tz_localize(
+                tz, ambiguous="NaT", nonexistent="NaT"
+            ).dt.tz_convert("UTC")
+    unreadable = present & result.isna().to_numpy()
+    if unreadable.any():
+        errors[unreadable] = values[unreadable].map(
+            lambda v: f"not an ISO 8601 time or epoch seconds/milliseconds: {v!r}"
+        )
+    return result, errors
+
+
+def _epoch_ms(column: pd.Series) -> pd.Series:
+    """Epoch milliseconds as float (NaN where missing): what the plausibility range checks."""
+    out = pd.Series(np.nan, index=column.index, dtype="float64")
+    present = column.notna()
+    out[present] = column[present].astype("datetime64[ms, UTC]").astype("int64").astype("float64")
+    return out
+
+
+def _boolean(value: Any) -> bool | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return None
+
+
+def _booleans(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    mapped = values.map(_boolean)
+    errors = pd.Series(pd.NA, index=values.index, dtype=object)
+    bad = mapped.isna()
+    errors[bad] = values[bad].map(lambda v: f"not a boolean (true/false): {v!r}")
+    return mapped.where(~bad, False).astype(bool), errors
+
+
+def _id_list(value: Any) -> list[str] | str:
+    """A list of ids, or an error message."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            try:
+                value = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                return f"not a JSON list of ids: {value!r}"
+        else:
+            return [part.strip() for part in text.replace(",", ";").split(";") if part.strip()]
+    if isinstance(value, list | tuple):
+        out = []
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, str | int):
+                return f"not a list of ids: {value!r}"
+            if str(item).strip():
+                out.append(str(item).strip())
+        return out
+    return f"not a list of ids: {value!r}"
+
+
+def _id_lists(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    mapped = values.map(_id_list)
+    bad = mapped.map(lambda v: isinstance(v, str))
+    errors = pd.Series(pd.NA, index=values.index, dtype=object)
+    errors[bad] = mapped[bad]
+    return mapped.where(~bad, None), errors

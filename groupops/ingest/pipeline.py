@@ -1,0 +1,226 @@
+"""The validated, idempotent ingest of any :class:`~groupops.canonical.Source`.
+
+Per entity, in load order, records stream in chunks of ``chunk_size``: normalise → validate
+(Great Expectations) → upsert the good rows → quarantine the rest. Each chunk commits on its own,
+together with the run's counters, so memory is bounded by the chunk and a crash loses nothing
+already committed (and a re-run is idempotent).
+
+The Prefect flow (``flows/ingest_activity.py``) calls :func:`begin_run`,
+:func:`ingest_entity` for each entity and :func:`finish_run` as tasks; :func:`run_ingest` does
+the same in one call for scripts and tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import TypeVar
+
+import sqlalchemy as sa
+
+from groupops.canonical import ENTITIES, Entity, RawRecord, Source
+from groupops.db import session_scope
+from groupops.db.models import IngestRun
+from groupops.ingest.expectations import Bounds, validate
+from groupops.ingest.normalise import normalise
+from groupops.ingest.store import UpsertCounts, known_groups, quarantine, upsert
+from groupops.policy import Policy
+
+DEFAULT_CHUNK_SIZE = 50_000
+T = TypeVar("T")
+
+#: Called after each chunk with (entity, records read so far in this entity); the CLI sets it
+#: to drive a progress bar.
+ProgressHook = Callable[[Entity, int], None]
+_progress: ContextVar[ProgressHook | None] = ContextVar("groupops_ingest_progress", default=None)
+
+
+@contextlib.contextmanager
+def reporting_progress(hook: ProgressHook) -> Iterator[None]:
+    token = _progress.set(hook)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
+
+
+@dataclass
+class EntitySummary:
+    entity: Entity
+    loaded: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+
+    @property
+    def read(self) -> int:
+        return self.loaded + self.updated + self.unchanged + self.quarantined
+
+
+@dataclass
+class IngestSummary:
+    run_id: int
+    source: str
+    format: str
+    status: str
+    entities: list[EntitySummary] = field(default_factory=list)
+    watermark: datetime | None = None
+
+    def total(self, name: str) -> int:
+        return sum(int(getattr(e, name)) for e in self.entities)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when everything loaded cleanly, 2 when anything went to quarantine."""
+        return 2 if self.total("quarantined") else 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "source": self.source,
+            "format": self.format,
+            "status": self.status,
+            "watermark": self.watermark.isoformat() if self.watermark else None,
+            **{k: self.total(k) for k in ("loaded", "updated", "unchanged", "quarantined")},
+            "entities": {
+                e.entity: {
+                    "loaded": e.loaded,
+                    "updated": e.updated,
+                    "unchanged": e.unchanged,
+                    "quarantined": e.quarantined,
+                }
+                for e in self.entities
+            },
+        }
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def plausible_bounds(policy: Policy, now: datetime) -> Bounds:
+    earliest = datetime(policy.ingest.earliest_year, 1, 1, tzinfo=policy.tz)
+    return Bounds.between(earliest, now + timedelta(days=policy.ingest.max_future_days))
+
+
+def begin_run(engine: sa.Engine, source: str, format_: str, *, now: datetime) -> int:
+    """Record a new ingest run; its id."""
+    with engine.begin() as conn:
+        run_id = conn.execute(
+            sa.insert(IngestRun)
+            .values(
+                source=source,
+                format=format_,
+                status="running",
+                started_at=now,
+                loaded=0,
+                updated=0,
+                unchanged=0,
+                quarantined=0,
+            )
+            .returning(IngestRun.id)
+        ).scalar_one()
+    return int(run_id)
+
+
+def ingest_entity(
+    engine: sa.Engine,
+    source: Source,
+    entity: Entity,
+    policy: Policy,
+    *,
+    run_id: int,
+    now: datetime,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> EntitySummary:
+    """Stream one entity of ``source`` into the store (see the module docstring)."""
+    summary = EntitySummary(entity)
+    bounds = plausible_bounds(policy, now)
+    hook = _progress.get()
+    records: Iterator[RawRecord] = source.records(entity)
+    for chunk in _chunks(records, chunk_size):
+        with engine.begin() as conn:
+            groups = known_groups(conn) if entity in ("messages", "memberships") else set()
+            normalised = normalise(entity, chunk, policy.tz)
+            valid, rejected = validate(entity, normalised.frame, bounds=bounds, known_groups=groups)
+            counts = upsert(conn, entity, valid, now=now, run_id=run_id)
+            rejections = normalised.rejected + rejected
+            quarantine(conn, rejections, now=now, run_id=run_id)
+            watermark = valid["sent_at"].max() if entity == "messages" and len(valid) else None
+            _add_to_run(conn, run_id, counts, len(rejections), watermark)
+        summary.loaded += counts.loaded
+        summary.updated += counts.updated
+        summary.unchanged += counts.unchanged
+        summary.quarantined += len(rejections)
+        if hook is not None:
+            hook(entity, summary.read)
+    return summary
+
+
+def _add_to_run(
+    conn: sa.Connection, run_id: int, counts: UpsertCounts, quarantined: int, watermark: object
+) -> None:
+    values: dict[str, object] = {
+        "loaded": IngestRun.loaded + counts.loaded,
+        "updated": IngestRun.updated + counts.updated,
+        "unchanged": IngestRun.unchanged + counts.unchanged,
+        "quarantined": IngestRun.quarantined + quarantined,
+    }
+    if watermark is not None:
+        current = conn.execute(
+            sa.select(IngestRun.watermark).where(IngestRun.id == run_id)
+        ).scalar_one()
+        mark = watermark.to_pydatetime() if hasattr(watermark, "to_pydatetime") else watermark
+        assert isinstance(mark, datetime)
+        if current is None or mark > current:
+            values["watermark"] = mark
+    conn.execute(sa.update(IngestRun).where(IngestRun.id == run_id).values(values))
+
+
+def finish_run(
+    engine: sa.Engine,
+    run_id: int,
+    entities: list[EntitySummary],
+    *,
+    now: datetime | None = None,
+    error: str | None = None,
+) -> IngestSummary:
+    """Close the run: status ``clean``, ``quarantined`` or ``failed``; its summary."""
+    with session_scope(engine) as session:
+        run = session.get_one(IngestRun, run_id)
+        run.status = "failed" if error else ("quarantined" if run.quarantined else "clean")
+        run.finished_at = now or datetime.now(UTC)
+        run.error = error
+        status = run.status
+    return IngestSummary(run_id, run.source, run.format, status, entities, run.watermark)
+
+
+def run_ingest(
+    source: Source,
+    engine: sa.Engine,
+    policy: Policy,
+    *,
+    now: datetime | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> IngestSummary:
+    """Ingest every entity of ``source``; the run's summary (see :attr:`IngestSummary.exit_code`)."""
+    now = now or datetime.now(UTC)
+    run_id = begin_run(engine, source.name, source.format, now=now)
+    entities: list[EntitySummary] = []
+    try:
+        for entity in ENTITIES:
+            entities.append(
+                ingest_entity(
+                    engine, source, entity, policy, run_id=run_id, now=now, chunk_size=chunk_size
+                )
+            )
+    except Exception as exc:
+        finish_run(engine, run_id, entities, error=f"{type(exc).__name__}: {exc}")
+        raise
+    return finish_run(engine, run_id, entities)

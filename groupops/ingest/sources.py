@@ -1,0 +1,22 @@
+"""Open any supported input as a :class:`~groupops.canonical.Source`."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import cast
+
+from groupops.canonical import Source
+from groupops.ingest.bundle import open_bundle
+
+
+def open_source(path: str | Path, format_: str) -> Source:
+    """The reader for ``path``: the canonical bundle reader, or an export importer (issue 5)."""
+    if format_ == "canonical":
+        return open_bundle(Path(path))
+    try:
+        importers = importlib.import_module("groupops.importers")
+    except ImportError as exc:
+        raise ValueError(f"format {format_!r} is not supported by this installation") from exc
+    source, _chosen = importers.open_source(Path(path), format_)
+    return cast(Source, source)

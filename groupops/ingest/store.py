@@ -1,0 +1,179 @@
+"""Idempotent upserts of normalised frames, and the quarantine.
+
+Each chunk goes to a temporary staging table in one executemany; then, inside the database,
+rows whose natural key is new are inserted and rows whose content hash differs are updated
+(``UPDATE … FROM``, on SQLite and PostgreSQL). Re-ingesting the same input therefore touches
+nothing, and an edited message is updated in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+import numpy as np
+import orjson
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from groupops.canonical import FIELDS, KEYS, Entity
+from groupops.db.models import Base, Group, QuarantineRecord
+from groupops.ingest.normalise import Rejection, group_key
+
+TABLES: dict[Entity, str] = {
+    "groups": "groups",
+    "members": "members",
+    "memberships": "membership_events",
+    "messages": "messages",
+}
+# A fixed key keeps content hashes stable between runs and processes.
+_HASH_KEY = "groupops-content"
+
+
+@dataclass
+class UpsertCounts:
+    loaded: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: UpsertCounts) -> UpsertCounts:
+        self.loaded += other.loaded
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+def content_hash(entity: Entity, frame: pd.DataFrame) -> pd.Series:
+    """A signed 64-bit hash of each row's canonical fields (vectorised)."""
+    cols: dict[str, pd.Series] = {}
+    for spec in FIELDS[entity]:
+        col = frame[spec.name]
+        if spec.type == "ids":
+            col = col.map(lambda v: orjson.dumps(v).decode())
+        elif spec.type == "instant":
+            col = col.astype("datetime64[ms, UTC]").astype("int64")
+        cols[spec.name] = col.astype("string").fillna("\x00")
+    hashed = pd.util.hash_pandas_object(pd.DataFrame(cols), index=False, hash_key=_HASH_KEY)
+    return pd.Series(hashed.to_numpy().view(np.int64), index=frame.index)
+
+
+def _table(entity: Entity) -> sa.Table:
+    return Base.metadata.tables[TABLES[entity]]
+
+
+def _staging(conn: sa.Connection, entity: Entity) -> sa.Table:
+    target = _table(entity)
+    meta = sa.MetaData()
+    stage = sa.Table(
+        f"_stage_{target.name}",
+        meta,
+        *(sa.Column(c.name, c.type) for c in target.columns),
+        prefixes=["TEMPORARY"],
+    )
+    stage.create(conn, checkfirst=True)
+    conn.execute(stage.delete())
+    return stage
+
+
+def _records(
+    entity: Entity, frame: pd.DataFrame, columns: Sequence[str]
+) -> list[dict[str, object]]:
+    out = frame[list(columns)].copy()
+    for spec in FIELDS[entity]:
+        if spec.type == "instant":
+            out[spec.name] = out[spec.name].dt.to_pydatetime().tolist() if len(out) else []
+    records = out.astype(object).where(out.notna(), None).to_dict("records")
+    return cast(list[dict[str, object]], records)
+
+
+def upsert(
+    conn: sa.Connection, entity: Entity, frame: pd.DataFrame, *, now: datetime, run_id: int | None
+) -> UpsertCounts:
+    """Insert new rows, update changed ones, count the unchanged; all in ``conn``'s transaction."""
+    if frame.empty:
+        return UpsertCounts()
+    target = _table(entity)
+    frame = frame.assign(content_hash=content_hash(entity, frame), updated_at=now)
+    if "ingest_run_id" in target.c:
+        frame = frame.assign(ingest_run_id=run_id)
+    columns = [c.name for c in target.columns]
+    stage = _staging(conn, entity)
+    conn.execute(stage.insert(), _records(entity, frame, columns))
+
+    keys = KEYS[entity]
+    same_key = sa.and_(*(target.c[k] == stage.c[k] for k in keys))
+    exists = sa.exists().where(same_key)
+    new = conn.execute(sa.select(sa.func.count()).select_from(stage).where(~exists)).scalar_one()
+    changed = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(stage.join(target, same_key))
+        .where(target.c.content_hash != stage.c.content_hash)
+    ).scalar_one()
+    if changed:
+        conn.execute(
+            sa.update(target)
+            .where(same_key, target.c.content_hash != stage.c.content_hash)
+            .values({c: stage.c[c] for c in columns if c not in keys})
+        )
+    if new:
+        conn.execute(
+            target.insert().from_select(
+                columns, sa.select(*(stage.c[c] for c in columns)).where(~exists)
+            )
+        )
+    conn.execute(stage.delete())
+    return UpsertCounts(loaded=new, updated=changed, unchanged=len(frame) - new - changed)
+
+
+def known_groups(conn: sa.Connection) -> set[str]:
+    """Every stored group as its ``_group_key``."""
+    rows = conn.execute(sa.select(Group.platform, Group.group_id)).all()
+    if not rows:
+        return set()
+    frame = pd.DataFrame(rows, columns=["platform", "group_id"])
+    return set(group_key(frame["platform"], frame["group_id"]))
+
+
+def _fingerprint(raw: str) -> str:
+    return hashlib.sha1(raw.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
+
+
+def quarantine(
+    conn: sa.Connection, rejections: Iterable[Rejection], *, now: datetime, run_id: int | None
+) -> int:
+    """Store rejections; the same record rejected again only refreshes ``last_seen_at``."""
+    rows = [
+        {
+            "run_id": run_id,
+            "source_file": r.source,
+            "line": r.line,
+            "entity": r.entity,
+            "field": r.field,
+            "reason": r.reason,
+            "raw": r.raw,
+            "fingerprint": _fingerprint(r.raw),
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+        for r in rejections
+    ]
+    if not rows:
+        return 0
+    table = QuarantineRecord.__table__
+    assert isinstance(table, sa.Table)
+    dialect = conn.dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    stmt = insert.on_conflict_do_update(
+        index_elements=["source_file", "line", "entity", "field", "fingerprint"],
+        set_={
+            "last_seen_at": insert.excluded.last_seen_at,
+            "run_id": insert.excluded.run_id,
+            "reason": insert.excluded.reason,
+        },
+    )
+    conn.execute(stmt, rows)
+    return len(rows)

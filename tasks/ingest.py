@@ -1,0 +1,63 @@
+"""Prefect tasks around the validated ingest. Local work (no network): no retries.
+
+Tasks take plain values (paths, URLs, ids), never engines or open sources, so Prefect can record
+their parameters; each opens what it needs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from groupops.canonical import Entity
+from groupops.db import make_engine, upgrade
+from groupops.ingest import pipeline
+from groupops.ingest.pipeline import EntitySummary, IngestSummary
+from groupops.ingest.sources import open_source
+from groupops.policy import load_policy
+
+
+@task(name="migrate-store", cache_policy=NO_CACHE)
+def migrate_store(database_url: str) -> None:
+    upgrade(database_url)
+
+
+@task(name="begin-ingest-run", cache_policy=NO_CACHE)
+def begin_run(database_url: str, path: str, format_: str, now: datetime) -> int:
+    source = open_source(path, format_)
+    return pipeline.begin_run(make_engine(database_url), source.name, source.format, now=now)
+
+
+@task(name="ingest-entity", task_run_name="ingest-{entity}", cache_policy=NO_CACHE)
+def ingest_entity(
+    database_url: str,
+    policy_path: str,
+    path: str,
+    format_: str,
+    entity: Entity,
+    run_id: int,
+    now: datetime,
+    chunk_size: int,
+) -> EntitySummary:
+    engine = make_engine(database_url)
+    try:
+        return pipeline.ingest_entity(
+            engine,
+            open_source(path, format_),
+            entity,
+            load_policy(policy_path),
+            run_id=run_id,
+            now=now,
+            chunk_size=chunk_size,
+        )
+    finally:
+        engine.dispose()
+
+
+@task(name="finish-ingest-run", cache_policy=NO_CACHE)
+def finish_run(
+    database_url: str, run_id: int, entities: list[EntitySummary], error: str | None = None
+) -> IngestSummary:
+    return pipeline.finish_run(make_engine(database_url), run_id, entities, error=error)
