@@ -72,7 +72,8 @@ class ActivityStats:
       ``_delta``, plus ``name``, ``owner_id``, ``admin_ids`` when the groups frame was given.
     * ``daily``: (platform, group_id, member_id, day, messages) for days with messages.
     * ``heatmap``: (platform, group_id, member_id, weekday 0=Monday, hour, messages).
-    * ``replies``: every mention in the period: requester, target, times, ``minutes``.
+    * ``replies``: every mention in the period: requester, target, times, ``minutes``;
+      ``replies_prev`` the same for the previous period.
     """
 
     period: Period
@@ -82,6 +83,7 @@ class ActivityStats:
     daily: pd.DataFrame
     heatmap: pd.DataFrame
     replies: pd.DataFrame
+    replies_prev: pd.DataFrame
 
     def group_daily(self, keys: Sequence[tuple[str, str]]) -> pd.Series:
         """Messages per local day of the period (every day, zeros included) over the given
@@ -201,6 +203,7 @@ def compute_stats(
         daily=daily,
         heatmap=heatmap,
         replies=current.replies,
+        replies_prev=previous.replies,
     )
 
 
