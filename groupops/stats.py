@@ -350,6 +350,10 @@ def _replies(
     mentions = mentions.drop_duplicates([*GROUP_KEYS, "message_id", "target_id"])
     mentions["target_id"] = mentions["target_id"].astype(str)
 
+    if mentions.empty:
+        return mentions.assign(
+            answered_at=pd.Series(dtype="datetime64[ns, UTC]"), minutes=pd.Series(dtype=float)
+        ).reset_index(drop=True)
     answers = msgs[msgs["sent_at"] < until]
     if policy.replies.reply_mode == "any_message":
         right = answers[[*GROUP_KEYS, "sender_id", "sent_at"]].rename(

@@ -249,3 +249,13 @@ def test_load_stats_from_the_store_matches_the_frames(engine: sa.Engine) -> None
         from_store.groups.drop(columns=["admin_ids"]),
         from_frames.groups.drop(columns=["admin_ids"]),
     )
+
+
+def test_a_period_without_messages_gives_zeros() -> None:
+    empty = messages_frame().iloc[0:0]
+    result = compute_stats(empty, memberships_frame(), WEEK, Policy(), groups=GROUPS)
+    g1 = result.groups.set_index("group_id").loc["g1"]
+    assert (g1["messages"], g1["active_members"], g1["mentions"]) == (0, 0, 0)
+    assert g1["members"] == 4  # a, b, c, d on the roster; e left
+    assert g1["new_members"] == 1 and g1["departed_members"] == 1
+    assert result.replies.empty and list(result.group_daily([("wecom", "g1")])) == [0] * 7

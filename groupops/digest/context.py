@@ -300,7 +300,7 @@ def activity_section(
     if has_content:
         names = {grp["group_id"]: grp["name"] for grp in groups}
         series = {names[gid]: stats.group_daily([(scope.platform, gid)]) for gid in scope.groups}
-        images[CHART_DAILY] = daily_chart(series, language)
+        images[CHART_DAILY] = daily_chart(series, language, fallback_labels=list(scope.groups))
         images[CHART_HEATMAP] = heatmap_chart(stats.group_heatmap(scope.group_keys), language)
     return Section(
         id="activity",
