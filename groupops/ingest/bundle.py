@@ -127,21 +127,26 @@ def open_bundle(path: Path | str) -> BundleSource:
 def _jsonl_records(entity: Entity, label: str, stream: IO[bytes]) -> Iterator[RawRecord]:
     for number, raw_bytes in enumerate(stream, start=1):
         raw_bytes = raw_bytes.rstrip(b"\r\n")
+        if number == 1 and raw_bytes.startswith(codecs.BOM_UTF8):
+            raw_bytes = raw_bytes[len(codecs.BOM_UTF8) :]
         if not raw_bytes.strip():
             continue
-        text, decode_error = _decode_line(raw_bytes)
-        if text is None:
-            raw = raw_bytes.decode("utf-8", errors="replace")
-            yield RawRecord(
-                entity, label, number, raw, error=RecordError("(line)", str(decode_error))
-            )
-            continue
+        try:  # the fast path: UTF-8, decoded once (orjson reads the same bytes)
+            text = raw_bytes.decode("utf-8")
+        except UnicodeDecodeError:
+            decoded, decode_error = _decode_line(raw_bytes)
+            if decoded is None:
+                raw = raw_bytes.decode("utf-8", errors="replace")
+                yield RawRecord(
+                    entity, label, number, raw, error=RecordError("(line)", str(decode_error))
+                )
+                continue
+            text = decoded
         try:
             data = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            yield RawRecord(
-                entity, label, number, text, error=RecordError("(line)", f"not valid JSON: {exc}")
-            )
+            reason = f"not valid JSON: {exc}"
+            yield RawRecord(entity, label, number, text, error=RecordError("(line)", reason))
             continue
         if not isinstance(data, dict):
             reason = f"expected a JSON object, got {type(data).__name__}"

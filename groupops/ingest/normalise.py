@@ -83,10 +83,12 @@ def normalise(entity: Entity, records: Sequence[RawRecord], tz: ZoneInfo) -> Nor
         else:
             good.append(rec)
     specs = FIELDS[entity]
-    frame = pd.DataFrame(
-        {spec.name: [rec.data.get(spec.name) for rec in good] for spec in specs},  # type: ignore[union-attr]
-        dtype=object,
-    )
+    names = [spec.name for spec in specs]
+    frame = pd.DataFrame.from_records(
+        [rec.data for rec in good],  # type: ignore[arg-type]
+        columns=names,
+        nrows=len(good),
+    ).astype(object)
     frame["_source"] = [rec.source for rec in good]
     frame["_line"] = np.fromiter((rec.line for rec in good), dtype=np.int64, count=len(good))
     frame["_raw"] = [rec.raw for rec in good]
@@ -122,9 +124,10 @@ def _coerce(spec: FieldSpec, values: pd.Series, tz: ZoneInfo) -> tuple[pd.Series
 
 
 def _strings(values: pd.Series, spec: FieldSpec) -> pd.Series:
-    numeric = values.map(lambda v: isinstance(v, float) and v.is_integer())
-    if numeric.any():  # 12345.0 from a JSON number is the id "12345"
-        values = values.where(~numeric, values[numeric].map(lambda v: str(int(v))))
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        numeric = values.map(lambda v: isinstance(v, float) and v.is_integer())
+        if numeric.any():  # 12345.0 from a JSON number is the id "12345"
+            values = values.where(~numeric, values[numeric].map(lambda v: str(int(v))))
     text = values.astype("string")
     if spec.type in ("id", "enum"):
         text = text.str.strip()
@@ -139,8 +142,15 @@ def _strings(values: pd.Series, spec: FieldSpec) -> pd.Series:
 def _instants(values: pd.Series, tz: ZoneInfo) -> tuple[pd.Series, pd.Series]:
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     errors = pd.Series(pd.NA, index=values.index, dtype=object)
-    present = values.map(lambda v: v is not None and v == v and str(v).strip() != "").astype(bool)
-    is_bool = values.map(lambda v: isinstance(v, bool)).astype(bool)
+    inferred = pd.api.types.infer_dtype(values, skipna=True)
+    if inferred == "integer":  # the fast path: epoch numbers, none missing
+        present = values.notna().astype(bool)
+        is_bool = pd.Series(False, index=values.index)
+    else:
+        present = values.map(lambda v: v is not None and v == v and str(v).strip() != "").astype(
+            bool
+        )
+        is_bool = values.map(lambda v: isinstance(v, bool)).astype(bool)
     numbers = pd.to_numeric(values.where(present & ~is_bool), errors="coerce")
     numeric = numbers.notna()
     if numeric.any():
@@ -195,6 +205,8 @@ def _boolean(value: Any) -> bool | None:
 
 
 def _booleans(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if pd.api.types.infer_dtype(values, skipna=False) == "boolean":
+        return values.astype(bool), pd.Series(pd.NA, index=values.index, dtype=object)
     mapped = values.map(_boolean)
     errors = pd.Series(pd.NA, index=values.index, dtype=object)
     bad = mapped.isna()
@@ -204,6 +216,8 @@ def _booleans(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _id_list(value: Any) -> list[str] | str:
     """A list of ids, or an error message."""
+    if type(value) is list and all(type(item) is str and item for item in value):
+        return value  # the common case, already canonical
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return []
     if isinstance(value, str):

@@ -79,54 +79,75 @@ def _staging(conn: sa.Connection, entity: Entity) -> sa.Table:
     return stage
 
 
-def _records(
-    entity: Entity, frame: pd.DataFrame, columns: Sequence[str]
-) -> list[dict[str, object]]:
-    out = frame[list(columns)].copy()
-    for spec in FIELDS[entity]:
-        if spec.type == "instant":
-            out[spec.name] = out[spec.name].dt.to_pydatetime().tolist() if len(out) else []
-    records = out.astype(object).where(out.notna(), None).to_dict("records")
-    return cast(list[dict[str, object]], records)
+def _column_values(entity: Entity, name: str, column: pd.Series, dialect: str) -> list[object]:
+    """One column as DBAPI values, converted vectorised (no per-row SQLAlchemy processing)."""
+    specs = {spec.name: spec for spec in FIELDS[entity]}
+    spec = specs.get(name)
+    if name == "updated_at" or (spec is not None and spec.type == "instant"):
+        utc = column.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+        text = np.char.replace(np.datetime_as_string(utc, unit="us"), "T", " ")
+        if dialect != "sqlite":  # SQLite stores naive UTC text; PostgreSQL a timestamptz
+            text = np.char.add(text, "+00:00")
+        return cast(list[object], text.tolist())
+    if spec is not None and spec.type == "ids":
+        return [orjson.dumps(v).decode() for v in column]
+    if spec is not None and spec.type == "bool":
+        return cast(list[object], column.astype(bool).tolist())
+    if name in ("content_hash", "ingest_run_id"):
+        return [None if pd.isna(v) else int(v) for v in column]
+    return cast(list[object], column.astype(object).where(column.notna(), None).tolist())
+
+
+def _load_stage(
+    conn: sa.Connection, stage: sa.Table, rows: list[tuple[object, ...]], columns: Sequence[str]
+) -> None:
+    """Bulk-load the staging table: COPY on PostgreSQL, executemany on SQLite."""
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        dbapi = conn.connection.driver_connection
+        assert dbapi is not None
+        with (
+            dbapi.cursor() as cursor,
+            cursor.copy(f"COPY {stage.name} ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in columns)
+    conn.exec_driver_sql(f"INSERT INTO {stage.name} ({names}) VALUES ({marks})", rows)
 
 
 def upsert(
     conn: sa.Connection, entity: Entity, frame: pd.DataFrame, *, now: datetime, run_id: int | None
 ) -> UpsertCounts:
-    """Insert new rows, update changed ones, count the unchanged; all in ``conn``'s transaction."""
+    """Update changed rows, insert new ones, count the unchanged (from the statements' row
+    counts); all in ``conn``'s transaction."""
     if frame.empty:
         return UpsertCounts()
     target = _table(entity)
-    frame = frame.assign(content_hash=content_hash(entity, frame), updated_at=now)
+    frame = frame.assign(content_hash=content_hash(entity, frame), updated_at=pd.Timestamp(now))
     if "ingest_run_id" in target.c:
         frame = frame.assign(ingest_run_id=run_id)
     columns = [c.name for c in target.columns]
     stage = _staging(conn, entity)
-    conn.execute(stage.insert(), _records(entity, frame, columns))
+    dialect = conn.dialect.name
+    values = [_column_values(entity, c, frame[c], dialect) for c in columns]
+    _load_stage(conn, stage, list(zip(*values, strict=True)), columns)
 
     keys = KEYS[entity]
     same_key = sa.and_(*(target.c[k] == stage.c[k] for k in keys))
-    exists = sa.exists().where(same_key)
-    new = conn.execute(sa.select(sa.func.count()).select_from(stage).where(~exists)).scalar_one()
-    changed = conn.execute(
-        sa.select(sa.func.count())
-        .select_from(stage.join(target, same_key))
-        .where(target.c.content_hash != stage.c.content_hash)
-    ).scalar_one()
-    if changed:
-        conn.execute(
-            sa.update(target)
-            .where(same_key, target.c.content_hash != stage.c.content_hash)
-            .values({c: stage.c[c] for c in columns if c not in keys})
-        )
-    if new:
-        conn.execute(
-            target.insert().from_select(
-                columns, sa.select(*(stage.c[c] for c in columns)).where(~exists)
-            )
-        )
+    updated = conn.execute(
+        sa.update(target)
+        .where(same_key, target.c.content_hash != stage.c.content_hash)
+        .values({c: stage.c[c] for c in columns if c not in keys})
+    ).rowcount
+    insert = target.insert().from_select(
+        columns, sa.select(*(stage.c[c] for c in columns)).where(~sa.exists().where(same_key))
+    )
+    # Run as plain SQL: SQLAlchemy reports rowcount -1 for INSERT … SELECT on psycopg.
+    new = conn.exec_driver_sql(str(insert.compile(dialect=conn.dialect))).rowcount
     conn.execute(stage.delete())
-    return UpsertCounts(loaded=new, updated=changed, unchanged=len(frame) - new - changed)
+    return UpsertCounts(loaded=new, updated=updated, unchanged=len(frame) - new - updated)
 
 
 def known_groups(conn: sa.Connection) -> set[str]:
