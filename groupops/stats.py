@@ -400,12 +400,17 @@ def _number(value: object) -> float | int | None:
     return int(as_float) if as_float.is_integer() and not isinstance(value, float) else as_float
 
 
+def _json_name(figure: str) -> str:
+    """``members`` is the member list in the report; its count is ``member_count``."""
+    return "member_count" if figure == "members" else figure
+
+
 def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) -> dict[str, object]:
     """The statistics as plain JSON data (``groupops stats --json``)::
 
         {"period": {"since", "until", "timezone", "label", "previous": {"since", "until"}},
          "groups": [{"group_id", "platform", "name", "owner_id", "messages", "active_members",
-                     "members", "inactive_members": [ids], "new_members": [ids],
+                     "member_count", "inactive_members": [ids], "new_members": [ids],
                      "departed_members": [ids], "mentions", "mentions_answered", "answer_rate",
                      "reply_median_minutes", "reply_p90_minutes",
                      "previous": {figure: number}, "change": {figure: number},
@@ -476,12 +481,12 @@ def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) ->
             "owner_id": row.get("owner_id"),
         }
         for figure in COMPARED:
-            group[figure] = _number(row[figure])
+            group[_json_name(figure)] = _number(row[figure])
         group["inactive_members"] = ids("inactive")
         group["new_members"] = ids("joined")
         group["departed_members"] = ids("departed")
-        group["previous"] = {f: _number(row[f"{f}_prev"]) for f in COMPARED}
-        group["change"] = {f: _number(row[f"{f}_delta"]) for f in COMPARED}
+        group["previous"] = {_json_name(f): _number(row[f"{f}_prev"]) for f in COMPARED}
+        group["change"] = {_json_name(f): _number(row[f"{f}_delta"]) for f in COMPARED}
         group["messages_per_day"] = dict(
             zip(
                 pd.DatetimeIndex(per_day.index).strftime("%Y-%m-%d"),

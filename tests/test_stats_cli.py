@@ -69,6 +69,9 @@ def test_stats_json_matches_pandas(cli_env: None) -> None:
             assert m["first_at"] == row["first_at"].isoformat()
             assert m["last_at"] == row["last_at"].isoformat()
             assert m["share"] == pytest.approx(row["messages"] / g["messages"])
+    roster = {"proj": 7, "mkt": 4, "prod": 4}  # founders, + u11 in proj, - u12 in mkt
+    assert {gid: g["member_count"] for gid, g in groups.items()} == roster
+    assert groups["proj"]["change"]["member_count"] == 1
     assert groups["proj"]["new_members"] == ["u11"]
     assert groups["mkt"]["departed_members"] == ["u12"]
     assert "u09" in groups["proj"]["inactive_members"]  # never writes
@@ -82,6 +85,7 @@ def test_stats_table_and_group_filter(cli_env: None) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "产品运营群" in result.output and "项目运营群" not in result.output
+    assert "'member_id'" not in result.output  # counts, not lists, in the table
 
 
 def test_stats_rejects_an_empty_period(cli_env: None) -> None:

@@ -78,7 +78,7 @@ def _print_tables(report: dict[str, object], language: str) -> None:
             f"{g['name'] or g['group_id']} [dim]{g['platform']}:{g['group_id']}[/]",
             f"{g['messages']:,}{_delta(ch['messages'])}",
             f"{g['active_members']}{_delta(ch['active_members'])}",
-            f"{g['members']}{_delta(ch['members'])}",
+            f"{g['member_count']}{_delta(ch['member_count'])}",
             f"{len(g['inactive_members'])}{_delta(ch['inactive_members'])}",
             str(len(g["new_members"])),
             str(len(g["departed_members"])),
