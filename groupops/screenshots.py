@@ -16,6 +16,10 @@ import sys
 import tempfile
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from groupops.digest import Digest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = (
@@ -77,6 +81,14 @@ def photograph(html_path: Path, png_path: Path, *, width: int = WIDTH) -> None:
     image.crop((0, 0, width, bottom)).save(png_path, optimize=True)
 
 
+def _richness(digest: Digest) -> tuple[int, int, int]:
+    """Groups, then listed people (inactive, new, departed), then messages: the fullest digest."""
+    groups = digest.context["sections"][0]["data"]["groups"]
+    listed = sum(len(g[k]) for g in groups for k in ("inactive_members", "new_members",
+                                                      "departed_members"))  # fmt: skip
+    return len(groups), listed, int(digest.context["messages_total"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bundle", type=Path, default=Path("data/demo"))
@@ -121,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             if not owners:
                 print(f"nothing to show for {period.label}", file=sys.stderr)
                 return 1
-            digest = max(owners, key=lambda d: (len(d.scope.groups), d.context["messages_total"]))
+            digest = max(owners, key=_richness)
             rendered = render_email("digest", digest.context, language=language,
                                     images=digest.images)  # fmt: skip
             html_path = Path(tmp) / f"digest-{language}.html"
