@@ -9,7 +9,7 @@ export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_LOGGING_LEVEL ?= WARNING
 
-.PHONY: help bootstrap demo test check lint typecheck format bench screenshots clean
+.PHONY: help bootstrap demo demo-data test check lint typecheck format bench screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | column -t -s $$'\t'
@@ -41,6 +41,9 @@ bench: bootstrap  ## benchmarks: ingest + statistics on a generated 1M-message b
 
 screenshots: bootstrap  ## render the demo digests with headless Chromium into docs/
 	$(RUN) python -m groupops.screenshots
+
+demo-data: bootstrap  ## regenerate the demo bundle in data/demo from its seed (byte for byte)
+	$(RUN) python -m groupops.demo.generator --out data/demo --seed 20261120
 
 clean:  ## remove local state (the SQLite store, the outbox)
 	rm -rf data/local

@@ -22,7 +22,16 @@ def test_names_are_unique_and_flow_files_are_not_named_like_packages() -> None:
     for d in DEPLOYMENTS:
         path = Path(d["entrypoint"].split(":")[0])
         assert path.parts[0] == "flows"
-        assert path.stem not in {"email", "tasks", "flows", "prefect", "groupops", "logging", "json", "csv"}
+        assert path.stem not in {
+            "email",
+            "tasks",
+            "flows",
+            "prefect",
+            "groupops",
+            "logging",
+            "json",
+            "csv",
+        }
 
 
 @pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=lambda d: d["name"])

@@ -67,12 +67,12 @@ def test_cli_exit_codes_and_quarantine_listing(tmp_path: Path) -> None:
     )
     result = runner.invoke(app, ["ingest", str(bad), "--json"])
     assert result.exit_code == 2, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert (summary["loaded"], summary["updated"], summary["quarantined"]) == (0, 0, 2)
 
     listing = runner.invoke(app, ["quarantine", "list", "--json"])
     assert listing.exit_code == 0
-    rows = [json.loads(line) for line in listing.output.splitlines()]
+    rows = [json.loads(line) for line in listing.stdout.splitlines()]
     assert [(Path(r["source_file"]).name, r["line"], r["field"]) for r in rows] == [
         ("messages.jsonl", 5, "group_id"),
         ("messages.jsonl", 6, "(line)"),
@@ -85,7 +85,7 @@ def test_cli_local_mode_needs_no_prefect(tmp_path: Path) -> None:
         app, ["ingest", str(write_bundle(tmp_path / "b")), "--local", "--json"]
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["loaded"] == 11
+    assert json.loads(result.stdout)["loaded"] == 11
 
 
 def test_cli_missing_path_is_a_clear_error(tmp_path: Path) -> None:
@@ -109,3 +109,16 @@ def test_read_only_commands_do_not_import_prefect(tmp_path: Path) -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.usefixtures("prefect", "store")
+def test_demo_bundle_ingests_cleanly_and_the_second_run_adds_nothing() -> None:
+    runner = CliRunner()
+    first = runner.invoke(app, ["ingest", "data/demo", "--json"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["quarantined"] == 0
+    second = runner.invoke(app, ["ingest", "data/demo", "--json"])
+    assert second.exit_code == 0, second.output
+    again = json.loads(second.stdout)
+    assert (again["loaded"], again["updated"], again["quarantined"]) == (0, 0, 0)
+    assert again["unchanged"] == json.loads(first.stdout)["loaded"]
