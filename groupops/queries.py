@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+import orjson
 import pandas as pd
 import sqlalchemy as sa
 
 from groupops.db.models import Group, Member, MembershipEvent, Message
+from groupops.db.types import JSONList, UTCDateTime
 
 MESSAGE_COLUMNS = (
     "platform",
@@ -48,7 +51,7 @@ def load_messages(
     ``mentions`` is a list per row; ``groups`` filters by group_id."""
     table = Message.__table__
     assert isinstance(table, sa.Table)
-    stmt: sa.Select[tuple[object, ...]] = sa.select(*(table.c[c] for c in columns))
+    stmt: sa.Select[tuple[object, ...]] = sa.select(*(_raw(table.c[c]) for c in columns))
     if since is not None:
         stmt = stmt.where(table.c.sent_at >= since)
     if until is not None:
@@ -56,12 +59,25 @@ def load_messages(
     stmt = _group_filter(stmt, table, groups).order_by(table.c.sent_at, table.c.message_id)
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
-    frame = pd.DataFrame(rows, columns=list(columns))
+    # Column by column: building from Row objects makes pandas probe each row's attributes.
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    frame = pd.DataFrame({name: list(col) for name, col in zip(columns, values, strict=True)})
     if "sent_at" in frame:
-        frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True)
+        frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True, format="ISO8601")
     if "mentions" in frame:
-        frame["mentions"] = frame["mentions"].map(lambda v: list(v) if v is not None else [])
+        frame["mentions"] = [
+            orjson.loads(v) if v and v != "[]" else [] for v in frame["mentions"].tolist()
+        ]
     return frame
+
+
+def _raw(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    """The instant and JSON-list columns as the driver returns them (no per-row Python
+    conversion; the frame is converted in bulk): SQLite's naive UTC text or PostgreSQL's aware
+    datetimes for ``sent_at``, JSON text for ``mentions``."""
+    if isinstance(column.type, JSONList | UTCDateTime):
+        return sa.type_coerce(column, sa.Text()).label(column.name)
+    return column
 
 
 def _load_table(

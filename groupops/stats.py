@@ -254,12 +254,13 @@ def _figures(
     )
 
     replies = _replies(msgs, in_p, until, policy, duration)
-    received = replies.groupby([*GROUP_KEYS, "target_id"]).agg(
+    by_target = replies.groupby([*GROUP_KEYS, "target_id"])
+    received = by_target.agg(
         mentions_received=("message_id", "size"),
         mentions_answered=("answered_at", "count"),
         reply_median_minutes=("minutes", "median"),
-        reply_p90_minutes=("minutes", lambda s: s.quantile(0.9)),
     )
+    received["reply_p90_minutes"] = by_target["minutes"].quantile(0.9)
     received = received.rename_axis(index={"target_id": "member_id"})
 
     roster = _roster(memberships, upto, until)
@@ -299,9 +300,10 @@ def _figures(
         silent | (members["messages"] < policy.activity.min_messages)
     )
 
+    members["active"] = members["messages"] > 0
     groups = members.groupby(GROUP_KEYS).agg(
         messages=("messages", "sum"),
-        active_members=("messages", lambda s: int((s > 0).sum())),
+        active_members=("active", "sum"),
         members=("is_member", "sum"),
         inactive_members=("inactive", "sum"),
         new_members=("joined", "sum"),
@@ -309,14 +311,15 @@ def _figures(
         mentions=("mentions_received", "sum"),
         mentions_answered=("mentions_answered", "sum"),
     )
-    group_replies = replies.groupby(GROUP_KEYS)["minutes"].agg(
-        reply_median_minutes="median", reply_p90_minutes=lambda s: s.quantile(0.9)
+    by_group = replies.groupby(GROUP_KEYS)["minutes"]
+    group_replies = pd.DataFrame(
+        {"reply_median_minutes": by_group.median(), "reply_p90_minutes": by_group.quantile(0.9)}
     )
     groups = groups.join(group_replies, how="left").reset_index()
     groups["answer_rate"] = groups["mentions_answered"] / groups["mentions"].where(
         groups["mentions"] > 0
     )
-    return _Figures(members=members, groups=groups, replies=replies)
+    return _Figures(members=members.drop(columns="active"), groups=groups, replies=replies)
 
 
 def _roster(memberships: pd.DataFrame, upto: pd.DataFrame, until: pd.Timestamp) -> pd.Series:
@@ -400,6 +403,19 @@ def _number(value: object) -> float | int | None:
     return int(as_float) if as_float.is_integer() and not isinstance(value, float) else as_float
 
 
+def _grouped_rows(
+    frame: pd.DataFrame, columns: list[str]
+) -> dict[tuple[object, ...], list[tuple[object, ...]]]:
+    """``{(platform, group_id, member_id): [row tuples of columns]}`` in one pass (no per-group
+    frames: a report covers tens of thousands of members)."""
+    out: dict[tuple[object, ...], list[tuple[object, ...]]] = {}
+    keys = zip(*(frame[k].tolist() for k in MEMBER_KEYS), strict=True)
+    values = zip(*(frame[c].tolist() for c in columns), strict=True)
+    for key, value in zip(keys, values, strict=True):
+        out.setdefault(key, []).append(value)
+    return out
+
+
 def _json_name(figure: str) -> str:
     """``members`` is the member list in the report; its count is ``member_count``."""
     return "member_count" if figure == "members" else figure
@@ -435,13 +451,13 @@ def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) ->
         [*GROUP_KEYS, "messages", "member_id"], ascending=[True, True, False, True]
     )
     daily = stats.daily.assign(day=stats.daily["day"].dt.strftime("%Y-%m-%d"))
-    member_days = {
-        key: dict(zip(frame["day"], frame["messages"].astype(int), strict=True))
-        for key, frame in daily.groupby(MEMBER_KEYS)
+    member_days: dict[tuple[object, ...], dict[object, object]] = {
+        key: {r[0]: r[1] for r in rows}
+        for key, rows in _grouped_rows(daily, ["day", "messages"]).items()
     }
     member_hours = {
-        key: frame[["weekday", "hour", "messages"]].astype(int).to_numpy().tolist()
-        for key, frame in stats.heatmap.groupby(MEMBER_KEYS)
+        key: [list(r) for r in rows]
+        for key, rows in _grouped_rows(stats.heatmap, ["weekday", "hour", "messages"]).items()
     }
     by_group = dict(iter(members.groupby(GROUP_KEYS)))
     member_fields = ["member_id", "display_name", "messages", "active_days", "share",
