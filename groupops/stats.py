@@ -33,7 +33,8 @@ from groupops.policy import Policy
 from groupops.queries import load_groups, load_memberships, load_messages
 
 DurationFn = Callable[[pd.Series, pd.Series], pd.Series]
-"""``(start, end)`` aware UTC instants → minutes between them (float)."""
+"""``(start, end)`` aware UTC instants (never NaT) → minutes between them (float), e.g. the
+working clock's ``WorkClock.working_minutes_between_series``."""
 
 GROUP_KEYS = ["platform", "group_id"]
 MEMBER_KEYS = ["platform", "group_id", "member_id"]
@@ -384,8 +385,16 @@ def _replies(
         )
         merged = mentions.merge(first, on=[*GROUP_KEYS, "message_id", "target_id"], how="left")
     merged["answered_at"] = pd.to_datetime(merged["answered_at"], utc=True)
-    merged["minutes"] = duration(merged["mentioned_at"], merged["answered_at"]).astype("float64")
-    return merged.reset_index(drop=True)
+    merged = merged.reset_index(drop=True)
+    answered = merged["answered_at"].notna()
+    minutes = pd.Series(float("nan"), index=merged.index, dtype="float64")
+    if answered.any():  # the clock only ever sees complete (start, end) pairs
+        measured = duration(
+            merged.loc[answered, "mentioned_at"], merged.loc[answered, "answered_at"]
+        )
+        minutes[answered] = measured.to_numpy(dtype="float64")
+    merged["minutes"] = minutes
+    return merged
 
 
 def _iso(value: object, period: Period) -> str | None:

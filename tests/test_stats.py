@@ -188,6 +188,7 @@ def test_reply_only_mode_counts_explicit_replies() -> None:
 
 def test_reply_time_uses_the_given_clock() -> None:
     def half_speed(start: pd.Series, end: pd.Series) -> pd.Series:
+        assert start.notna().all() and end.notna().all()  # only answered mentions are measured
         return (end - start).dt.total_seconds() / 120.0
 
     result = compute_stats(
