@@ -30,6 +30,9 @@ MESSAGE_COLUMNS = (
 )
 
 
+FETCH_CHUNK = 100_000
+
+
 def _group_filter(
     stmt: sa.Select[tuple[object, ...]], table: sa.Table, groups: Sequence[str] | None
 ) -> sa.Select[tuple[object, ...]]:
@@ -56,12 +59,27 @@ def load_messages(
         stmt = stmt.where(table.c.sent_at >= since)
     if until is not None:
         stmt = stmt.where(table.c.sent_at < until)
-    stmt = _group_filter(stmt, table, groups).order_by(table.c.sent_at, table.c.message_id)
+    stmt = _group_filter(stmt, table, groups)
+    frames: list[pd.DataFrame] = []
     with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    # Column by column: building from Row objects makes pandas probe each row's attributes.
-    values = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
-    frame = pd.DataFrame({name: list(col) for name, col in zip(columns, values, strict=True)})
+        # Streamed in chunks: only one chunk of rows is ever held as Python objects.
+        result = conn.execution_options(yield_per=FETCH_CHUNK).execute(stmt)
+        for part in result.partitions():
+            frames.append(_messages_frame([tuple(row) for row in part], columns))
+    frame = (
+        _messages_frame([], columns)
+        if not frames
+        else pd.concat(frames, ignore_index=True)
+        if len(frames) > 1
+        else frames[0]
+    )
+    order = [c for c in ("sent_at", "message_id") if c in frame]
+    return frame.sort_values(order, kind="stable", ignore_index=True) if order else frame
+
+
+def _messages_frame(rows: list[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
+    # From plain tuples: pandas converts them in C; Row objects would be probed one by one.
+    frame = pd.DataFrame.from_records(rows, columns=list(columns))
     if "sent_at" in frame:
         frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True, format="ISO8601")
     if "mentions" in frame:

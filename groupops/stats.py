@@ -469,6 +469,17 @@ def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) ->
         for key, rows in _grouped_rows(stats.heatmap, ["weekday", "hour", "messages"]).items()
     }
     by_group = dict(iter(members.groupby(GROUP_KEYS)))
+    days = pd.DatetimeIndex([pd.Timestamp(d) for d in period.days()])
+    day_labels = list(days.strftime("%Y-%m-%d"))
+    group_days = (
+        stats.daily.groupby([*GROUP_KEYS, "day"])["messages"].sum().unstack("day", fill_value=0)
+        .reindex(columns=days, fill_value=0)
+    )  # fmt: skip
+    group_heat = (
+        stats.heatmap.groupby([*GROUP_KEYS, "weekday", "hour"])["messages"].sum()
+        .unstack(["weekday", "hour"], fill_value=0)
+        .reindex(columns=pd.MultiIndex.from_product([range(7), range(24)]), fill_value=0)
+    )  # fmt: skip
     member_fields = ["member_id", "display_name", "messages", "active_days", "share",
                      "mentions_received", "mentions_answered", "reply_median_minutes",
                      "reply_p90_minutes", "is_member", "joined", "departed", "inactive",
@@ -498,7 +509,6 @@ def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) ->
         def ids(flag: str, frame: pd.DataFrame = frame) -> list[str]:
             return sorted(str(v) for v in frame.loc[frame[flag], "member_id"])
 
-        per_day = stats.group_daily([key])
         group: dict[str, object] = {
             "group_id": row["group_id"],
             "platform": row["platform"],
@@ -512,14 +522,12 @@ def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) ->
         group["departed_members"] = ids("departed")
         group["previous"] = {_json_name(f): _number(row[f"{f}_prev"]) for f in COMPARED}
         group["change"] = {_json_name(f): _number(row[f"{f}_delta"]) for f in COMPARED}
-        group["messages_per_day"] = dict(
-            zip(
-                pd.DatetimeIndex(per_day.index).strftime("%Y-%m-%d"),
-                per_day.astype(int).tolist(),
-                strict=True,
-            )
+        counts = group_days.loc[key].astype(int).tolist() if key in group_days.index else None
+        group["messages_per_day"] = dict(zip(day_labels, counts or [0] * len(days), strict=True))
+        heat = group_heat.loc[key].to_numpy() if key in group_heat.index else None
+        group["heatmap"] = (
+            heat.reshape(7, 24).astype(int).tolist() if heat is not None else [[0] * 24] * 7
         )
-        group["heatmap"] = stats.group_heatmap([key]).to_numpy().tolist()
         group["members"] = member_list
         groups_out.append(group)
     previous = stats.previous
