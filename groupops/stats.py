@@ -39,6 +39,10 @@ working clock's ``WorkClock.working_minutes_between_series``."""
 GROUP_KEYS = ["platform", "group_id"]
 MEMBER_KEYS = ["platform", "group_id", "member_id"]
 
+#: The message columns the statistics read.
+STATS_COLUMNS = ("platform", "group_id", "message_id", "sender_id", "sent_at", "kind", "reply_to",
+                 "mentions")  # fmt: skip
+
 #: Group figures compared with the previous period (``<name>_prev``, ``<name>_delta``).
 COMPARED = (
     "messages",
@@ -131,9 +135,8 @@ def load_stats(
         since=since.to_pydatetime(),
         until=until.to_pydatetime(),
         groups=groups,
-        columns=("platform", "group_id", "message_id", "sender_id", "sent_at", "kind",
-                 "reply_to", "mentions"),
-    )  # fmt: skip
+        columns=STATS_COLUMNS,
+    )
     memberships = load_memberships(engine)
     group_frame = load_groups(engine)
     if groups:
