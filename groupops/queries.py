@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+import orjson
 import pandas as pd
 import sqlalchemy as sa
 
 from groupops.db.models import Group, Member, MembershipEvent, Message
+from groupops.db.types import JSONList, UTCDateTime
 
 MESSAGE_COLUMNS = (
     "platform",
@@ -25,6 +28,9 @@ MESSAGE_COLUMNS = (
     "mention_all",
     "pinned",
 )
+
+
+FETCH_CHUNK = 100_000
 
 
 def _group_filter(
@@ -48,20 +54,48 @@ def load_messages(
     ``mentions`` is a list per row; ``groups`` filters by group_id."""
     table = Message.__table__
     assert isinstance(table, sa.Table)
-    stmt: sa.Select[tuple[object, ...]] = sa.select(*(table.c[c] for c in columns))
+    stmt: sa.Select[tuple[object, ...]] = sa.select(*(_raw(table.c[c]) for c in columns))
     if since is not None:
         stmt = stmt.where(table.c.sent_at >= since)
     if until is not None:
         stmt = stmt.where(table.c.sent_at < until)
-    stmt = _group_filter(stmt, table, groups).order_by(table.c.sent_at, table.c.message_id)
+    stmt = _group_filter(stmt, table, groups)
+    frames: list[pd.DataFrame] = []
     with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    frame = pd.DataFrame(rows, columns=list(columns))
+        # Streamed in chunks: only one chunk of rows is ever held as Python objects.
+        result = conn.execution_options(yield_per=FETCH_CHUNK).execute(stmt)
+        for part in result.partitions():
+            frames.append(_messages_frame([tuple(row) for row in part], columns))
+    frame = (
+        _messages_frame([], columns)
+        if not frames
+        else pd.concat(frames, ignore_index=True)
+        if len(frames) > 1
+        else frames[0]
+    )
+    order = [c for c in ("sent_at", "message_id") if c in frame]
+    return frame.sort_values(order, kind="stable", ignore_index=True) if order else frame
+
+
+def _messages_frame(rows: list[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
+    # From plain tuples: pandas converts them in C; Row objects would be probed one by one.
+    frame = pd.DataFrame.from_records(rows, columns=list(columns))
     if "sent_at" in frame:
-        frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True)
+        frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True, format="ISO8601")
     if "mentions" in frame:
-        frame["mentions"] = frame["mentions"].map(lambda v: list(v) if v is not None else [])
+        frame["mentions"] = [
+            orjson.loads(v) if v and v != "[]" else [] for v in frame["mentions"].tolist()
+        ]
     return frame
+
+
+def _raw(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    """The instant and JSON-list columns as the driver returns them (no per-row Python
+    conversion; the frame is converted in bulk): SQLite's naive UTC text or PostgreSQL's aware
+    datetimes for ``sent_at``, JSON text for ``mentions``."""
+    if isinstance(column.type, JSONList | UTCDateTime):
+        return sa.type_coerce(column, sa.Text()).label(column.name)
+    return column
 
 
 def _load_table(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import cast
 
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 from pydantic import SecretStr
 
@@ -41,6 +42,7 @@ def smtp_config(settings: Settings | None = None) -> SmtpConfig | None:
     retry_delay_seconds=exponential_backoff(backoff_factor=10),
     retry_jitter_factor=0.3,
     task_run_name="send-email-{entry_id}",
+    cache_policy=NO_CACHE,
 )
 def send_email(entry_id: int, database_url: str | None = None) -> str:
     """Send one outbox entry (already sent: nothing happens); returns its status.
@@ -62,7 +64,7 @@ def send_email(entry_id: int, database_url: str | None = None) -> str:
     return entry.status
 
 
-@task(name="sendable-emails")
+@task(name="sendable-emails", cache_policy=NO_CACHE)
 def sendable_emails(
     keys: list[str] | None = None, kind: str | None = None, database_url: str | None = None
 ) -> list[int]:

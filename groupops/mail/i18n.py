@@ -27,7 +27,11 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
     "digest.period.month": {"zh-CN": "月报", "en": "monthly digest"},
     "digest.subject.owner": {
         "zh-CN": "【群运营{period_name}】{label}：{groups} 个群，{messages} 条消息",
-        "en": "Group {period_name} {label}: {groups} groups, {messages} messages",
+        "en": "Group {period_name} {label}: {messages} messages in {groups} groups",
+    },
+    "digest.subject.owner.one": {
+        "zh-CN": "【群运营{period_name}】{label}：{group}，{messages} 条消息",
+        "en": "Group {period_name} {label}: {messages} messages in {group}",
     },
     "digest.subject.admin": {
         "zh-CN": "【群管理{period_name}】{group}（{label}）",
@@ -39,6 +43,10 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
     "digest.intro.owner": {
         "zh-CN": "以下是您负责的 {groups} 个群在 {since} 至 {until} 的活跃情况。",
         "en": "Here is the activity of your {groups} groups from {since} to {until}.",
+    },
+    "digest.intro.owner.one": {
+        "zh-CN": "以下是您负责的群“{group}”在 {since} 至 {until} 的活跃情况。",
+        "en": "Here is the activity of your group “{group}” from {since} to {until}.",
     },
     "digest.intro.admin": {
         "zh-CN": "以下是您管理的群“{group}”在 {since} 至 {until} 的活跃情况。",

@@ -1,0 +1,385 @@
+"""Digest scopes and contexts: who gets which digest, and the one context dict its three
+templates render from.
+
+A digest is a list of **sections**, each rendered by its own partial
+(``templates/sections/<template>.html`` and ``.txt``) from ``section.data``. This issue fills the
+``activity`` section; later features add theirs (overdue items, appeals, purges, meetings) with a
+:data:`SectionProvider`: a callable ``(scope, language) -> Section | None`` passed to
+:func:`build_digest`. A digest is sent only when some section ``has_content``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+import pandas as pd
+
+from groupops.digest.charts import daily_chart, heatmap_chart
+from groupops.mail import Recipient
+from groupops.mail.i18n import Language, translate
+from groupops.periods import Period
+from groupops.policy import Policy
+from groupops.stats import ActivityStats
+
+Audience = Literal["owner", "admin"]
+TOP_MEMBERS = 5
+CHART_DAILY, CHART_HEATMAP = "chart-daily", "chart-heatmap"
+
+
+@dataclass(frozen=True)
+class DigestScope:
+    """One digest: an owner's groups, or one group for its admins."""
+
+    audience: Audience
+    platform: str
+    subject_id: str  # the owner's member id, or the group id for an admin digest
+    recipient_ids: tuple[str, ...]
+    groups: tuple[str, ...]
+    period: Period
+
+    @property
+    def key(self) -> str:
+        """Idempotency key, e.g. ``digest:week:2026-W47:owner:wecom:u001``."""
+        p = self.period
+        return f"digest:{p.kind}:{p.label}:{self.audience}:{self.platform}:{self.subject_id}"
+
+    @property
+    def group_keys(self) -> list[tuple[str, str]]:
+        return [(self.platform, g) for g in self.groups]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One block of a digest, rendered by ``templates/sections/<template>.{html,txt}``."""
+
+    id: str
+    template: str
+    title: str
+    data: Mapping[str, Any]
+    has_content: bool
+    images: Mapping[str, bytes] = field(default_factory=dict)
+
+
+SectionProvider = Callable[[DigestScope, Language], Section | None]
+
+
+@dataclass(frozen=True)
+class Digest:
+    scope: DigestScope
+    language: Language
+    context: dict[str, Any]
+    images: dict[str, bytes]
+    recipients: list[Recipient]
+    has_content: bool
+
+    @property
+    def key(self) -> str:
+        return self.scope.key
+
+
+def plan_digests(
+    stats: ActivityStats, *, owner: str | None = None, admins: bool = True
+) -> list[DigestScope]:
+    """One owner digest per (platform, owner) over all their groups, and one admin digest per
+    group with admins. ``owner`` keeps only that owner's digest and the admin digests of their
+    groups."""
+    groups = stats.groups
+    if "owner_id" not in groups:
+        raise ValueError("stats were computed without the groups frame (owner and admins)")
+    scopes: list[DigestScope] = []
+    owned = groups[groups["owner_id"].notna()]
+    if owner is not None:
+        owned = owned[owned["owner_id"] == owner]
+    for (platform, owner_id), frame in owned.groupby(["platform", "owner_id"], sort=True):
+        scopes.append(
+            DigestScope("owner", str(platform), str(owner_id), (str(owner_id),),
+                        tuple(sorted(frame["group_id"].astype(str))), stats.period)
+        )  # fmt: skip
+    if admins:
+        for row in owned.sort_values(["platform", "group_id"]).to_dict("records"):
+            admin_ids = tuple(str(a) for a in (row["admin_ids"] or []))
+            if admin_ids:
+                scopes.append(
+                    DigestScope("admin", str(row["platform"]), str(row["group_id"]), admin_ids,
+                                (str(row["group_id"]),), stats.period)
+                )  # fmt: skip
+    return scopes
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _plain(value: object) -> Any:
+    if _is_missing(value) or value is pd.NaT:
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def change(
+    current: object, previous: object, *, higher_is_better: bool | None
+) -> dict[str, Any] | None:
+    """``{"current", "previous", "delta", "ratio", "direction", "good"}`` or ``None`` when
+    either side is missing. ``ratio`` is ``None`` when the previous value is 0."""
+    cur, prev = _plain(current), _plain(previous)
+    if cur is None or prev is None:
+        return None
+    delta = cur - prev
+    direction = "flat" if delta == 0 else ("up" if delta > 0 else "down")
+    good = None if higher_is_better is None or delta == 0 else (delta > 0) == higher_is_better
+    return {
+        "current": cur,
+        "previous": prev,
+        "delta": delta,
+        "ratio": (delta / prev) if prev else None,
+        "direction": direction,
+        "good": good,
+    }
+
+
+def _figure(
+    key: str, current: object, previous: object, fmt: str, better: bool | None
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        "label_key": f"digest.headline.{key}",
+        "value": _plain(current),
+        "change": change(current, previous, higher_is_better=better),
+        "fmt": fmt,
+    }
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _median(values: pd.Series) -> float | None:
+    clean = values.dropna()
+    return float(clean.median()) if len(clean) else None
+
+
+def _local(value: object, period: Period) -> datetime | None:
+    if _is_missing(value) or value is pd.NaT or value is None:
+        return None
+    return pd.Timestamp(value).tz_convert(period.tz).to_pydatetime()  # type: ignore[arg-type]
+
+
+class _People:
+    """Names and emails from the member directory."""
+
+    def __init__(self, directory: pd.DataFrame) -> None:
+        self._rows: dict[tuple[str, str], Mapping[Any, Any]] = {}
+        if len(directory):
+            for row in directory.to_dict("records"):
+                self._rows[(str(row["platform"]), str(row["member_id"]))] = row
+
+    def name(self, platform: str, member_id: str) -> str:
+        row = self._rows.get((platform, member_id))
+        if row is None:
+            return member_id
+        return str(row.get("display_name") or row.get("real_name") or member_id)
+
+    def department(self, platform: str, member_id: str) -> str | None:
+        row = self._rows.get((platform, member_id))
+        return None if row is None or _is_missing(row.get("department")) else str(row["department"])
+
+    def recipient(self, platform: str, member_id: str) -> Recipient | None:
+        row = self._rows.get((platform, member_id))
+        if row is None or _is_missing(row.get("email")) or not row.get("email"):
+            return None
+        name = row.get("real_name") or row.get("display_name")
+        return Recipient(str(row["email"]), None if _is_missing(name) else str(name))
+
+
+def _person(
+    people: _People, platform: str, row: Mapping[str, Any], period: Period
+) -> dict[str, Any]:
+    member_id = str(row["member_id"])
+    return {
+        "member_id": member_id,
+        "name": people.name(platform, member_id),
+        "department": people.department(platform, member_id),
+        "messages": int(row["messages"]),
+        "messages_prev": int(row["messages_prev"]),
+        "change": change(row["messages"], row["messages_prev"], higher_is_better=True),
+        "active_days": int(row["active_days"]),
+        "share": float(row["share"]),
+        "mentions_received": int(row["mentions_received"]),
+        "mentions_answered": int(row["mentions_answered"]),
+        "reply_median_minutes": _plain(row["reply_median_minutes"]),
+        "last_seen_at": _local(row["last_seen_at"], period),
+    }
+
+
+def _group_figures(row: Mapping[Any, Any]) -> list[dict[str, Any]]:
+    return [
+        _figure("messages", row["messages"], row["messages_prev"], "num", True),
+        _figure("active_members", row["active_members"], row["active_members_prev"], "num", True),
+        _figure("inactive_members", row["inactive_members"], row["inactive_members_prev"], "num", False),
+        _figure("answer_rate", row["answer_rate"], row["answer_rate_prev"], "pct", True),
+        _figure("reply_median", row["reply_median_minutes"], row["reply_median_minutes_prev"], "minutes", False),
+        _figure("new_members", row["new_members"], row["new_members_prev"], "num", None),
+        _figure("departed_members", row["departed_members"], row["departed_members_prev"], "num", None),
+    ]  # fmt: skip
+
+
+def activity_section(
+    scope: DigestScope,
+    stats: ActivityStats,
+    people: _People,
+    language: Language,
+) -> Section:
+    """Headline figures with their change, per group: top and inactive members, new and
+    departed members; two charts (messages per day, weekday × hour)."""
+    period = stats.period
+    g = stats.groups[
+        (stats.groups["platform"] == scope.platform) & stats.groups["group_id"].isin(scope.groups)
+    ]
+    m = stats.members[
+        (stats.members["platform"] == scope.platform) & stats.members["group_id"].isin(scope.groups)
+    ]
+    in_scope = (stats.replies["platform"] == scope.platform) & stats.replies["group_id"].isin(
+        scope.groups
+    )
+    prev_scope = (stats.replies_prev["platform"] == scope.platform) & stats.replies_prev[
+        "group_id"
+    ].isin(scope.groups)
+    summary = [
+        _figure("messages", g["messages"].sum(), g["messages_prev"].sum(), "num", True),
+        _figure("active_members", m.loc[m["messages"] > 0, "member_id"].nunique(),
+                m.loc[m["messages_prev"] > 0, "member_id"].nunique(), "num", True),
+        _figure("inactive_members", g["inactive_members"].sum(), g["inactive_members_prev"].sum(), "num", False),
+        _figure("answer_rate", _ratio(g["mentions_answered"].sum(), g["mentions"].sum()),
+                _ratio(g["mentions_answered_prev"].sum(), g["mentions_prev"].sum()), "pct", True),
+        _figure("reply_median", _median(stats.replies.loc[in_scope, "minutes"]),
+                _median(stats.replies_prev.loc[prev_scope, "minutes"]), "minutes", False),
+        _figure("new_members", g["new_members"].sum(), g["new_members_prev"].sum(), "num", None),
+        _figure("departed_members", g["departed_members"].sum(), g["departed_members_prev"].sum(), "num", None),
+    ]  # fmt: skip
+
+    groups: list[dict[str, Any]] = []
+    for row in g.sort_values(["messages", "group_id"], ascending=[False, True]).to_dict("records"):
+        members = m[m["group_id"] == row["group_id"]]
+        top = members[members["messages"] > 0].sort_values(
+            ["messages", "member_id"], ascending=[False, True]
+        )
+        inactive = members[members["inactive"]].sort_values(
+            ["last_seen_at", "member_id"], na_position="first"
+        )
+        owner_id = None if _is_missing(row.get("owner_id")) else str(row["owner_id"])
+        groups.append(
+            {
+                "group_id": str(row["group_id"]),
+                "platform": scope.platform,
+                "name": str(row.get("name") or row["group_id"]),
+                "owner": None if owner_id is None else {
+                    "member_id": owner_id, "name": people.name(scope.platform, owner_id)},
+                "members": int(row["members"]),
+                "figures": _group_figures(row),
+                "top_members": [_person(people, scope.platform, r, period)
+                                for r in top.head(TOP_MEMBERS).to_dict("records")],
+                "inactive_members": [_person(people, scope.platform, r, period)
+                                     for r in inactive.to_dict("records")],
+                "new_members": [_person(people, scope.platform, r, period)
+                                for r in members[members["joined"]].to_dict("records")],
+                "departed_members": [_person(people, scope.platform, r, period)
+                                     for r in members[members["departed"]].to_dict("records")],
+            }
+        )  # fmt: skip
+
+    has_content = bool(
+        g["messages"].sum() > 0 or g["new_members"].sum() > 0 or g["departed_members"].sum() > 0
+    )
+    images: dict[str, bytes] = {}
+    if has_content:
+        names = {grp["group_id"]: grp["name"] for grp in groups}
+        series = {names[gid]: stats.group_daily([(scope.platform, gid)]) for gid in scope.groups}
+        images[CHART_DAILY] = daily_chart(series, language, fallback_labels=list(scope.groups))
+        images[CHART_HEATMAP] = heatmap_chart(stats.group_heatmap(scope.group_keys), language)
+    return Section(
+        id="activity",
+        template="activity",
+        title=translate("digest.section.activity", language),
+        data={
+            "summary": summary,
+            "groups": groups,
+            "charts": {"daily": CHART_DAILY, "heatmap": CHART_HEATMAP} if images else None,
+        },
+        has_content=has_content,
+        images=images,
+    )
+
+
+def _join_names(names: Sequence[str], language: Language) -> str:
+    return ("、" if language == "zh-CN" else ", ").join(names)
+
+
+def _day(value: datetime) -> date:
+    return value.date()
+
+
+def build_digest(
+    scope: DigestScope,
+    stats: ActivityStats,
+    directory: pd.DataFrame,
+    policy: Policy,
+    *,
+    providers: Sequence[SectionProvider] = (),
+) -> Digest:
+    """The context (and inline images, recipients) of one digest."""
+    language: Language = policy.language
+    people = _People(directory)
+    sections = [activity_section(scope, stats, people, language)]
+    for provider in providers:
+        extra = provider(scope, language)
+        if extra is not None:
+            sections.append(extra)
+    images: dict[str, bytes] = {}
+    for section in sections:
+        images.update(section.images)
+    recipients = [
+        r for r in (people.recipient(scope.platform, mid) for mid in scope.recipient_ids) if r
+    ]
+    period, previous = stats.period, stats.previous
+    activity = sections[0].data
+    group_names = [grp["name"] for grp in activity["groups"]]
+    messages_total = activity["summary"][0]["value"]
+    context: dict[str, Any] = {
+        "company": policy.company,
+        "audience": scope.audience,
+        "key": scope.key,
+        "period": {
+            "kind": period.kind,
+            "label": period.label,
+            "since": _day(period.since),
+            "last_day": period.last_day,
+            "prev_since": _day(previous.since),
+            "prev_last_day": previous.last_day,
+        },
+        "recipient_names": _join_names(
+            [people.name(scope.platform, mid) for mid in scope.recipient_ids], language
+        ),
+        "group_names": group_names,
+        "messages_total": messages_total,
+        "activity": {"inactive_days": policy.activity.inactive_days,
+                     "min_messages": policy.activity.min_messages},
+        "sections": [
+            {"id": s.id, "template": s.template, "title": s.title, "data": s.data,
+             "has_content": s.has_content}
+            for s in sections
+        ],
+    }  # fmt: skip
+    return Digest(
+        scope=scope,
+        language=language,
+        context=context,
+        images=images,
+        recipients=recipients,
+        has_content=any(s.has_content for s in sections),
+    )

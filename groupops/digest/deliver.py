@@ -1,0 +1,166 @@
+"""Digests into the outbox, idempotently.
+
+:func:`prepare_digests` computes the period's statistics, plans the digests (one per owner,
+one per group for its admins), builds and renders each and stores it in the outbox. The
+``digest_log`` table records each decision per idempotency key:
+
+* ``queued``: in the outbox (``outbox_id``); later runs skip it (``already``) unless ``force``;
+* ``empty``: nothing to say (no message, no membership change, no other section) — not sent;
+* ``no_recipients``: nobody in scope has an email address in the member directory.
+
+``empty`` and ``no_recipients`` are re-evaluated on every run (late data may change them).
+Sending is separate: :func:`groupops.mail.send_entry` (``tasks/mail.py`` adds retries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import sqlalchemy as sa
+
+from groupops.db.models import DigestLog
+from groupops.digest.context import Digest, SectionProvider, build_digest, plan_digests
+from groupops.mail import enqueue, get_entry, render_email
+from groupops.periods import Period, last_complete
+from groupops.policy import Policy
+from groupops.queries import load_members
+from groupops.stats import DurationFn, load_stats, wall_minutes
+
+Outcome = Literal["queued", "already", "empty", "no_recipients"]
+
+
+@dataclass(frozen=True)
+class DigestOutcome:
+    key: str
+    audience: str
+    subject_id: str
+    outcome: Outcome
+    recipients: list[str]
+    outbox_id: int | None = None
+    eml_path: Path | None = None
+    subject: str | None = None
+
+
+def _log(
+    engine: sa.Engine, digest: Digest, outcome: str, outbox_id: int | None, now: datetime
+) -> None:
+    table = DigestLog.__table__
+    assert isinstance(table, sa.Table)
+    scope = digest.scope
+    values = {
+        "period": scope.period.kind,
+        "period_label": scope.period.label,
+        "period_start": scope.period.since,
+        "period_end": scope.period.until,
+        "audience": scope.audience,
+        "platform": scope.platform,
+        "subject_id": scope.subject_id,
+        "outcome": outcome,
+        "outbox_id": outbox_id,
+        "updated_at": now,
+    }
+    with engine.begin() as conn:
+        found = conn.execute(sa.select(table.c.id).where(table.c.key == digest.key)).first()
+        if found is None:
+            conn.execute(table.insert().values(key=digest.key, created_at=now, **values))
+        else:
+            conn.execute(table.update().where(table.c.id == found[0]).values(**values))
+
+
+def _queued(engine: sa.Engine, key: str) -> int | None:
+    """The outbox id of an already queued digest, else ``None``."""
+    table = DigestLog.__table__
+    assert isinstance(table, sa.Table)
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(table.c.outbox_id).where(table.c.key == key, table.c.outcome == "queued")
+        ).first()
+    return None if row is None else int(row[0])
+
+
+def queue_digests(
+    engine: sa.Engine,
+    digests: Sequence[Digest],
+    *,
+    outbox_dir: Path,
+    sender: str,
+    force: bool = False,
+    now: datetime | None = None,
+) -> list[DigestOutcome]:
+    """Render and enqueue each digest that has something to say and was not queued before."""
+    now = now or datetime.now(UTC)
+    outcomes: list[DigestOutcome] = []
+    for digest in digests:
+        scope = digest.scope
+        addresses = [r.address for r in digest.recipients]
+        base = {"key": digest.key, "audience": scope.audience, "subject_id": scope.subject_id,
+                "recipients": addresses}  # fmt: skip
+        previous = _queued(engine, digest.key)
+        if previous is not None and not force:
+            entry = get_entry(engine, previous)
+            outcomes.append(DigestOutcome(**base, outcome="already", outbox_id=entry.id,  # type: ignore[arg-type]
+                                          eml_path=entry.eml_path, subject=entry.subject))  # fmt: skip
+            continue
+        if not digest.has_content or not digest.recipients:
+            outcome: Outcome = "empty" if not digest.has_content else "no_recipients"
+            _log(engine, digest, outcome, None, now)
+            outcomes.append(DigestOutcome(**base, outcome=outcome))  # type: ignore[arg-type]
+            continue
+        rendered = render_email("digest", digest.context, language=digest.language,
+                                images=digest.images)  # fmt: skip
+        result = enqueue(engine, rendered, key=digest.key, to=digest.recipients, sender=sender,
+                         outbox_dir=outbox_dir, kind="digest", force=force, now=now)  # fmt: skip
+        _log(engine, digest, "queued", result.entry.id, now)
+        outcomes.append(DigestOutcome(**base, outcome="queued", outbox_id=result.entry.id,  # type: ignore[arg-type]
+                                      eml_path=result.entry.eml_path, subject=rendered.subject))  # fmt: skip
+    return outcomes
+
+
+def digest_period(kind: Literal["week", "month"], as_of: datetime, policy: Policy) -> Period:
+    """The last complete week or month before ``as_of`` in the policy zone."""
+    return last_complete(kind, as_of, policy.tz)
+
+
+def build_digests(
+    engine: sa.Engine,
+    policy: Policy,
+    period: Period,
+    *,
+    owner: str | None = None,
+    providers: Sequence[SectionProvider] = (),
+    duration: DurationFn = wall_minutes,
+) -> list[Digest]:
+    """Every digest of the period (owner digests, then admin digests), built but not stored."""
+    stats = load_stats(engine, period, policy, duration=duration)
+    directory = load_members(engine)
+    return [
+        build_digest(scope, stats, directory, policy, providers=providers)
+        for scope in plan_digests(stats, owner=owner)
+    ]
+
+
+def prepare_digests(
+    engine: sa.Engine,
+    policy: Policy,
+    *,
+    kind: Literal["week", "month"],
+    as_of: datetime,
+    outbox_dir: Path,
+    sender: str,
+    owner: str | None = None,
+    force: bool = False,
+    providers: Sequence[SectionProvider] = (),
+    duration: DurationFn = wall_minutes,
+    now: datetime | None = None,
+) -> list[DigestOutcome]:
+    """Statistics → digests → outbox for the last complete ``kind`` before ``as_of``."""
+    period = digest_period(kind, as_of, policy)
+    digests = build_digests(engine, policy, period, owner=owner, providers=providers,
+                            duration=duration)  # fmt: skip
+    return queue_digests(
+        engine, digests, outbox_dir=outbox_dir, sender=sender, force=force, now=now
+    )

@@ -1,0 +1,546 @@
+"""Member activity statistics for a period, per group and member, with the previous period of
+the same length for comparison. Pure pandas on the frames of :mod:`groupops.queries`,
+vectorised (no Python loop over messages).
+
+Definitions (all local times in the policy's zone):
+
+* **messages**: non-``system`` messages with ``since <= sent_at < until``; **active days**:
+  distinct local days with a message; **share**: the member's messages / the group's.
+* **mentions received**: distinct (message, member) @mentions of the member by someone else
+  (``@all`` does not count). **Answered**: with ``reply_mode = "any_message"`` by the member's
+  next message in the group, with ``"reply_only"`` by their first reply to that message; only
+  answers before ``until`` count. **Reply time**: ``duration(mentioned_at, answered_at)`` in
+  minutes, wall time by default (pass the working clock to measure working time); median and
+  90th percentile use linear interpolation (numpy's default).
+* **roster** at ``until``: members whose last membership event before ``until`` is a join, plus
+  anyone who wrote in the group in the loaded window and has no membership event there.
+* **inactive**: on the roster and either no message in the ``activity.inactive_days`` days before
+  ``until``, or fewer than ``activity.min_messages`` messages in the period.
+* **new / departed**: a join / a leave or removal event in the period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pandas as pd
+import sqlalchemy as sa
+
+from groupops.periods import Period
+from groupops.policy import Policy
+from groupops.queries import load_groups, load_memberships, load_messages
+
+DurationFn = Callable[[pd.Series, pd.Series], pd.Series]
+"""``(start, end)`` aware UTC instants (never NaT) → minutes between them (float), e.g. the
+working clock's ``WorkClock.working_minutes_between_series``."""
+
+GROUP_KEYS = ["platform", "group_id"]
+MEMBER_KEYS = ["platform", "group_id", "member_id"]
+
+#: The message columns the statistics read.
+STATS_COLUMNS = ("platform", "group_id", "message_id", "sender_id", "sent_at", "kind", "reply_to",
+                 "mentions")  # fmt: skip
+
+#: Group figures compared with the previous period (``<name>_prev``, ``<name>_delta``).
+COMPARED = (
+    "messages",
+    "active_members",
+    "members",
+    "inactive_members",
+    "new_members",
+    "departed_members",
+    "mentions",
+    "mentions_answered",
+    "answer_rate",
+    "reply_median_minutes",
+    "reply_p90_minutes",
+)
+
+
+def wall_minutes(start: pd.Series, end: pd.Series) -> pd.Series:
+    """Wall-clock minutes from ``start`` to ``end``."""
+    return (end - start).dt.total_seconds() / 60.0
+
+
+@dataclass(frozen=True)
+class ActivityStats:
+    """The figures for one period.
+
+    * ``members``: one row per (platform, group_id, member_id): ``messages``, ``active_days``,
+      ``share``, ``first_at``, ``last_at``, ``last_seen_at`` (newest message in the loaded
+      window), ``mentions_received``, ``mentions_answered``, ``reply_median_minutes``,
+      ``reply_p90_minutes``, ``is_member``, ``joined``, ``departed``, ``inactive``,
+      ``messages_prev``.
+    * ``groups``: one row per group: the :data:`COMPARED` figures with ``_prev`` and
+      ``_delta``, plus ``name``, ``owner_id``, ``admin_ids`` when the groups frame was given.
+    * ``daily``: (platform, group_id, member_id, day, messages) for days with messages.
+    * ``heatmap``: (platform, group_id, member_id, weekday 0=Monday, hour, messages).
+    * ``replies``: every mention in the period: requester, target, times, ``minutes``;
+      ``replies_prev`` the same for the previous period.
+    """
+
+    period: Period
+    previous: Period
+    members: pd.DataFrame
+    groups: pd.DataFrame
+    daily: pd.DataFrame
+    heatmap: pd.DataFrame
+    replies: pd.DataFrame
+    replies_prev: pd.DataFrame
+
+    def group_daily(self, keys: Sequence[tuple[str, str]]) -> pd.Series:
+        """Messages per local day of the period (every day, zeros included) over the given
+        (platform, group_id) groups."""
+        days = pd.DatetimeIndex([pd.Timestamp(d) for d in self.period.days()], name="day")
+        sel = _select(self.daily, keys)
+        return sel.groupby("day")["messages"].sum().reindex(days, fill_value=0).astype("int64")
+
+    def group_heatmap(self, keys: Sequence[tuple[str, str]]) -> pd.DataFrame:
+        """A 7 × 24 table (weekday 0=Monday × hour) of message counts over the given groups."""
+        sel = _select(self.heatmap, keys)
+        table = sel.pivot_table(
+            index="weekday", columns="hour", values="messages", aggfunc="sum", fill_value=0
+        )
+        return table.reindex(index=range(7), columns=range(24), fill_value=0).astype("int64")
+
+
+def _select(frame: pd.DataFrame, keys: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    wanted = pd.MultiIndex.from_tuples(list(keys), names=GROUP_KEYS)
+    mask = pd.MultiIndex.from_frame(frame[GROUP_KEYS]).isin(wanted)
+    return frame[mask]
+
+
+def load_window(period: Period, policy: Policy) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The span of messages :func:`compute_stats` needs: the previous period and the
+    inactivity window before it, up to the period's end."""
+    previous = period.previous()
+    start = min(previous.since, previous.until - timedelta(days=policy.activity.inactive_days))
+    return pd.Timestamp(start), pd.Timestamp(period.until)
+
+
+def load_stats(
+    engine: sa.Engine,
+    period: Period,
+    policy: Policy,
+    *,
+    groups: Sequence[str] | None = None,
+    duration: DurationFn = wall_minutes,
+) -> ActivityStats:
+    """Load what the period needs from the store and compute its statistics."""
+    since, until = load_window(period, policy)
+    messages = load_messages(
+        engine,
+        since=since.to_pydatetime(),
+        until=until.to_pydatetime(),
+        groups=groups,
+        columns=STATS_COLUMNS,
+    )
+    memberships = load_memberships(engine)
+    group_frame = load_groups(engine)
+    if groups:
+        memberships = memberships[memberships["group_id"].isin(list(groups))]
+        group_frame = group_frame[group_frame["group_id"].isin(list(groups))]
+    return compute_stats(
+        messages, memberships, period, policy, groups=group_frame, duration=duration
+    )
+
+
+def compute_stats(
+    messages: pd.DataFrame,
+    memberships: pd.DataFrame,
+    period: Period,
+    policy: Policy,
+    *,
+    groups: pd.DataFrame | None = None,
+    duration: DurationFn = wall_minutes,
+) -> ActivityStats:
+    """Statistics for ``period`` (and its previous period) from messages covering at least
+    :func:`load_window`. ``groups`` (optional) adds every known group, even a silent one,
+    with its name, owner and admins."""
+    msgs = _prepare(messages, period)
+    current = _figures(msgs, memberships, period, policy, duration)
+    previous = _figures(msgs, memberships, period.previous(), policy, duration)
+
+    members = current.members.merge(
+        previous.members[[*MEMBER_KEYS, "messages"]].rename(columns={"messages": "messages_prev"}),
+        on=MEMBER_KEYS,
+        how="left",
+    )
+    members["messages_prev"] = members["messages_prev"].fillna(0).astype("int64")
+
+    group_rows = current.groups.merge(
+        previous.groups, on=GROUP_KEYS, how="outer", suffixes=("", "_prev")
+    )
+    if groups is not None:
+        info = groups[[*GROUP_KEYS, "name", "owner_id", "admin_ids"]]
+        group_rows = info.merge(group_rows, on=GROUP_KEYS, how="left")
+    counts = [c for c in COMPARED if not c.startswith(("answer_rate", "reply_"))]
+    for col in counts:
+        for name in (col, f"{col}_prev"):
+            group_rows[name] = group_rows[name].fillna(0).astype("int64")
+    for col in COMPARED:
+        group_rows[f"{col}_delta"] = group_rows[col] - group_rows[f"{col}_prev"]
+    group_rows = group_rows.sort_values(GROUP_KEYS, ignore_index=True)
+
+    in_period = msgs[msgs["in_period"]]
+    daily = (
+        in_period.groupby([*GROUP_KEYS, "sender_id", "day"], observed=True)
+        .size()
+        .rename("messages")
+        .reset_index()
+        .rename(columns={"sender_id": "member_id"})
+    )
+    heatmap = (
+        in_period.groupby([*GROUP_KEYS, "sender_id", "weekday", "hour"], observed=True)
+        .size()
+        .rename("messages")
+        .reset_index()
+        .rename(columns={"sender_id": "member_id"})
+    )
+    return ActivityStats(
+        period=period,
+        previous=period.previous(),
+        members=members.sort_values(MEMBER_KEYS, ignore_index=True),
+        groups=group_rows,
+        daily=daily,
+        heatmap=heatmap,
+        replies=current.replies,
+        replies_prev=previous.replies,
+    )
+
+
+def _prepare(messages: pd.DataFrame, period: Period) -> pd.DataFrame:
+    msgs = messages[messages["kind"] != "system"] if "kind" in messages else messages
+    msgs = msgs[msgs["sent_at"] < pd.Timestamp(period.until)].copy()
+    local = msgs["sent_at"].dt.tz_convert(period.tz)
+    msgs["day"] = local.dt.tz_localize(None).dt.normalize()
+    msgs["weekday"] = local.dt.weekday
+    msgs["hour"] = local.dt.hour
+    msgs["in_period"] = msgs["sent_at"] >= pd.Timestamp(period.since)
+    return msgs.sort_values("sent_at", kind="stable", ignore_index=True)
+
+
+@dataclass(frozen=True)
+class _Figures:
+    members: pd.DataFrame
+    groups: pd.DataFrame
+    replies: pd.DataFrame
+
+
+def _figures(
+    msgs: pd.DataFrame,
+    memberships: pd.DataFrame,
+    period: Period,
+    policy: Policy,
+    duration: DurationFn,
+) -> _Figures:
+    since, until = pd.Timestamp(period.since), pd.Timestamp(period.until)
+    upto = msgs[msgs["sent_at"] < until]
+    in_p = upto[upto["sent_at"] >= since]
+
+    per_member = (
+        in_p.groupby([*GROUP_KEYS, "sender_id"])
+        .agg(
+            messages=("sent_at", "size"),
+            active_days=("day", "nunique"),
+            first_at=("sent_at", "min"),
+            last_at=("sent_at", "max"),
+        )
+        .rename_axis(index={"sender_id": "member_id"})
+    )
+    last_seen = (
+        upto.groupby([*GROUP_KEYS, "sender_id"])["sent_at"]
+        .max()
+        .rename("last_seen_at")
+        .rename_axis(index={"sender_id": "member_id"})
+    )
+
+    replies = _replies(msgs, in_p, until, policy, duration)
+    by_target = replies.groupby([*GROUP_KEYS, "target_id"])
+    received = by_target.agg(
+        mentions_received=("message_id", "size"),
+        mentions_answered=("answered_at", "count"),
+        reply_median_minutes=("minutes", "median"),
+    )
+    received["reply_p90_minutes"] = by_target["minutes"].quantile(0.9)
+    received = received.rename_axis(index={"target_id": "member_id"})
+
+    roster = _roster(memberships, upto, until)
+    events = memberships[(memberships["at"] >= since) & (memberships["at"] < until)]
+    joined = events[events["event"] == "join"].groupby(MEMBER_KEYS).size().gt(0).rename("joined")
+    departed = (
+        events[events["event"].isin(["leave", "removed"])]
+        .groupby(MEMBER_KEYS)
+        .size()
+        .gt(0)
+        .rename("departed")
+    )
+
+    members = pd.concat(
+        [per_member, last_seen, received, roster, joined, departed], axis=1, join="outer"
+    )
+    members.index = members.index.set_names(MEMBER_KEYS)
+    keep = (
+        members["messages"].notna()
+        | members["is_member"].fillna(False).astype(bool)
+        | members["joined"].fillna(False).astype(bool)
+        | members["departed"].fillna(False).astype(bool)
+    )
+    members = members[keep].reset_index()
+    for col in ("messages", "active_days", "mentions_received", "mentions_answered"):
+        members[col] = members[col].fillna(0).astype("int64")
+    for col in ("is_member", "joined", "departed"):
+        members[col] = members[col].astype("boolean").fillna(False).astype(bool)
+    for col in ("first_at", "last_at", "last_seen_at"):
+        members[col] = pd.to_datetime(members[col], utc=True)
+
+    group_total = members.groupby(GROUP_KEYS)["messages"].transform("sum")
+    members["share"] = (members["messages"] / group_total.where(group_total > 0)).fillna(0.0)
+    quiet_since = until - pd.Timedelta(days=policy.activity.inactive_days)
+    silent = members["last_seen_at"].isna() | (members["last_seen_at"] < quiet_since)
+    members["inactive"] = members["is_member"] & (
+        silent | (members["messages"] < policy.activity.min_messages)
+    )
+
+    members["active"] = members["messages"] > 0
+    groups = members.groupby(GROUP_KEYS).agg(
+        messages=("messages", "sum"),
+        active_members=("active", "sum"),
+        members=("is_member", "sum"),
+        inactive_members=("inactive", "sum"),
+        new_members=("joined", "sum"),
+        departed_members=("departed", "sum"),
+        mentions=("mentions_received", "sum"),
+        mentions_answered=("mentions_answered", "sum"),
+    )
+    by_group = replies.groupby(GROUP_KEYS)["minutes"]
+    group_replies = pd.DataFrame(
+        {"reply_median_minutes": by_group.median(), "reply_p90_minutes": by_group.quantile(0.9)}
+    )
+    groups = groups.join(group_replies, how="left").reset_index()
+    groups["answer_rate"] = groups["mentions_answered"] / groups["mentions"].where(
+        groups["mentions"] > 0
+    )
+    return _Figures(members=members.drop(columns="active"), groups=groups, replies=replies)
+
+
+def _roster(memberships: pd.DataFrame, upto: pd.DataFrame, until: pd.Timestamp) -> pd.Series:
+    """``is_member`` at ``until`` per (platform, group_id, member_id)."""
+    before = memberships[memberships["at"] < until].sort_values("at", kind="stable")
+    last = before.groupby(MEMBER_KEYS)["event"].last()
+    listed = last.eq("join")
+    writers = upto[[*GROUP_KEYS, "sender_id"]].drop_duplicates()
+    writer_index = writers.rename(columns={"sender_id": "member_id"}).set_index(MEMBER_KEYS).index
+    with_events = memberships.set_index(MEMBER_KEYS).index
+    unlisted = writer_index[~writer_index.isin(with_events)]
+    extra = pd.Series([True] * len(unlisted), index=unlisted, dtype=bool)
+    combined: pd.Series = pd.concat([listed, extra]).rename("is_member")
+    return combined
+
+
+def _replies(
+    msgs: pd.DataFrame,
+    in_p: pd.DataFrame,
+    until: pd.Timestamp,
+    policy: Policy,
+    duration: DurationFn,
+) -> pd.DataFrame:
+    """Each (message, mentioned member) in the period with its answer, if any."""
+    cols = [*GROUP_KEYS, "message_id", "sender_id", "sent_at", "mentions"]
+    mentions = in_p[cols].explode("mentions").dropna(subset=["mentions"])
+    mentions = mentions.rename(
+        columns={"mentions": "target_id", "sender_id": "requester_id", "sent_at": "mentioned_at"}
+    )
+    mentions = mentions[mentions["target_id"] != mentions["requester_id"]]
+    mentions = mentions.drop_duplicates([*GROUP_KEYS, "message_id", "target_id"])
+    mentions["target_id"] = mentions["target_id"].astype(str)
+
+    if mentions.empty:
+        return mentions.assign(
+            answered_at=pd.Series(dtype="datetime64[ns, UTC]"), minutes=pd.Series(dtype=float)
+        ).reset_index(drop=True)
+    answers = msgs[msgs["sent_at"] < until]
+    if policy.replies.reply_mode == "any_message":
+        right = answers[[*GROUP_KEYS, "sender_id", "sent_at"]].rename(
+            columns={"sender_id": "target_id", "sent_at": "answered_at"}
+        )
+        left = mentions.sort_values("mentioned_at", kind="stable")
+        right = right.sort_values("answered_at", kind="stable")
+        merged = pd.merge_asof(
+            left,
+            right,
+            left_on="mentioned_at",
+            right_on="answered_at",
+            by=[*GROUP_KEYS, "target_id"],
+            direction="forward",
+            allow_exact_matches=False,
+        )
+    else:
+        replies = answers[answers["reply_to"].notna()]
+        first = (
+            replies.groupby([*GROUP_KEYS, "reply_to", "sender_id"])["sent_at"]
+            .min()
+            .rename("answered_at")
+            .reset_index()
+            .rename(columns={"reply_to": "message_id", "sender_id": "target_id"})
+        )
+        merged = mentions.merge(first, on=[*GROUP_KEYS, "message_id", "target_id"], how="left")
+    merged["answered_at"] = pd.to_datetime(merged["answered_at"], utc=True)
+    merged = merged.reset_index(drop=True)
+    answered = merged["answered_at"].notna()
+    minutes = pd.Series(float("nan"), index=merged.index, dtype="float64")
+    if answered.any():  # the clock only ever sees complete (start, end) pairs
+        measured = duration(
+            merged.loc[answered, "mentioned_at"], merged.loc[answered, "answered_at"]
+        )
+        minutes[answered] = measured.to_numpy(dtype="float64")
+    merged["minutes"] = minutes
+    return merged
+
+
+def _iso(value: object, period: Period) -> str | None:
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return None
+    return pd.Timestamp(value).tz_convert(period.tz).isoformat()  # type: ignore[arg-type]
+
+
+def _number(value: object) -> float | int | None:
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    as_float = float(value)  # type: ignore[arg-type]
+    return int(as_float) if as_float.is_integer() and not isinstance(value, float) else as_float
+
+
+def _grouped_rows(
+    frame: pd.DataFrame, columns: list[str]
+) -> dict[tuple[object, ...], list[tuple[object, ...]]]:
+    """``{(platform, group_id, member_id): [row tuples of columns]}`` in one pass (no per-group
+    frames: a report covers tens of thousands of members)."""
+    out: dict[tuple[object, ...], list[tuple[object, ...]]] = {}
+    keys = zip(*(frame[k].tolist() for k in MEMBER_KEYS), strict=True)
+    values = zip(*(frame[c].tolist() for c in columns), strict=True)
+    for key, value in zip(keys, values, strict=True):
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def _json_name(figure: str) -> str:
+    """``members`` is the member list in the report; its count is ``member_count``."""
+    return "member_count" if figure == "members" else figure
+
+
+def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) -> dict[str, object]:
+    """The statistics as plain JSON data (``groupops stats --json``)::
+
+        {"period": {"since", "until", "timezone", "label", "previous": {"since", "until"}},
+         "groups": [{"group_id", "platform", "name", "owner_id", "messages", "active_members",
+                     "member_count", "inactive_members": [ids], "new_members": [ids],
+                     "departed_members": [ids], "mentions", "mentions_answered", "answer_rate",
+                     "reply_median_minutes", "reply_p90_minutes",
+                     "previous": {figure: number}, "change": {figure: number},
+                     "messages_per_day": {"YYYY-MM-DD": n}, "heatmap": 7 × 24 counts,
+                     "members": [{"member_id", "display_name", "messages", "active_days",
+                                  "share", "first_at", "last_at", "mentions_received",
+                                  "mentions_answered", "reply_median_minutes",
+                                  "reply_p90_minutes", "is_member", "joined", "departed",
+                                  "inactive", "messages_prev",
+                                  "messages_per_day": {day: n}, "hours": [[weekday, hour, n]]}]}]}
+
+    In ``previous`` and ``change`` every figure is a number (member lists become counts).
+    Instants are ISO 8601 in the policy zone; a missing value is ``null``."""
+    period = stats.period
+    members = stats.members
+    if directory is not None and len(directory):
+        names = directory[["platform", "member_id", "display_name"]]
+        members = members.merge(names, on=["platform", "member_id"], how="left")
+    else:
+        members = members.assign(display_name=None)
+    members = members.sort_values(
+        [*GROUP_KEYS, "messages", "member_id"], ascending=[True, True, False, True]
+    )
+    daily = stats.daily.assign(day=stats.daily["day"].dt.strftime("%Y-%m-%d"))
+    member_days: dict[tuple[object, ...], dict[object, object]] = {
+        key: {r[0]: r[1] for r in rows}
+        for key, rows in _grouped_rows(daily, ["day", "messages"]).items()
+    }
+    member_hours = {
+        key: [list(r) for r in rows]
+        for key, rows in _grouped_rows(stats.heatmap, ["weekday", "hour", "messages"]).items()
+    }
+    by_group = dict(iter(members.groupby(GROUP_KEYS)))
+    days = pd.DatetimeIndex([pd.Timestamp(d) for d in period.days()])
+    day_labels = list(days.strftime("%Y-%m-%d"))
+    group_days = (
+        stats.daily.groupby([*GROUP_KEYS, "day"])["messages"].sum().unstack("day", fill_value=0)
+        .reindex(columns=days, fill_value=0)
+    )  # fmt: skip
+    group_heat = (
+        stats.heatmap.groupby([*GROUP_KEYS, "weekday", "hour"])["messages"].sum()
+        .unstack(["weekday", "hour"], fill_value=0)
+        .reindex(columns=pd.MultiIndex.from_product([range(7), range(24)]), fill_value=0)
+    )  # fmt: skip
+    member_fields = ["member_id", "display_name", "messages", "active_days", "share",
+                     "mentions_received", "mentions_answered", "reply_median_minutes",
+                     "reply_p90_minutes", "is_member", "joined", "departed", "inactive",
+                     "messages_prev"]  # fmt: skip
+    groups_out: list[dict[str, object]] = []
+    for row in stats.groups.to_dict("records"):
+        key = (row["platform"], row["group_id"])
+        frame = by_group.get(key, members.iloc[0:0])
+        member_list: list[dict[str, object]] = []
+        for m in frame.to_dict("records"):
+            item: dict[str, object] = {}
+            for field in member_fields:
+                value = m[field]
+                if field in ("member_id", "display_name"):
+                    item[field] = None if value is None or pd.isna(value) else str(value)
+                elif field in ("is_member", "joined", "departed", "inactive"):
+                    item[field] = bool(value)
+                else:
+                    item[field] = _number(value)
+            item["first_at"] = _iso(m["first_at"], period)
+            item["last_at"] = _iso(m["last_at"], period)
+            mkey = (*key, m["member_id"])
+            item["messages_per_day"] = member_days.get(mkey, {})
+            item["hours"] = member_hours.get(mkey, [])
+            member_list.append(item)
+
+        def ids(flag: str, frame: pd.DataFrame = frame) -> list[str]:
+            return sorted(str(v) for v in frame.loc[frame[flag], "member_id"])
+
+        group: dict[str, object] = {
+            "group_id": row["group_id"],
+            "platform": row["platform"],
+            "name": row.get("name"),
+            "owner_id": row.get("owner_id"),
+        }
+        for figure in COMPARED:
+            group[_json_name(figure)] = _number(row[figure])
+        group["inactive_members"] = ids("inactive")
+        group["new_members"] = ids("joined")
+        group["departed_members"] = ids("departed")
+        group["previous"] = {_json_name(f): _number(row[f"{f}_prev"]) for f in COMPARED}
+        group["change"] = {_json_name(f): _number(row[f"{f}_delta"]) for f in COMPARED}
+        counts = group_days.loc[key].astype(int).tolist() if key in group_days.index else None
+        group["messages_per_day"] = dict(zip(day_labels, counts or [0] * len(days), strict=True))
+        heat = group_heat.loc[key].to_numpy() if key in group_heat.index else None
+        group["heatmap"] = (
+            heat.reshape(7, 24).astype(int).tolist() if heat is not None else [[0] * 24] * 7
+        )
+        group["members"] = member_list
+        groups_out.append(group)
+    previous = stats.previous
+    return {
+        "period": {
+            "since": period.since.isoformat(),
+            "until": period.until.isoformat(),
+            "timezone": str(period.tz),
+            "label": period.label,
+            "previous": {"since": previous.since.isoformat(), "until": previous.until.isoformat()},
+        },
+        "groups": groups_out,
+    }

@@ -1,0 +1,72 @@
+"""The send-digests flow under Prefect: delivery over a real SMTP server, once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from activity_data import TZ, load_into, write_bundle
+
+from groupops.db import make_engine, upgrade
+from groupops.settings import get_settings
+
+AS_OF = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)
+
+
+@pytest.fixture
+def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    load_into(engine, write_bundle(tmp_path / "bundle"))
+    engine.dispose()
+    monkeypatch.setenv("GROUPOPS_DATABASE_URL", url)
+    monkeypatch.setenv("GROUPOPS_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("GROUPOPS_MAIL_FROM", "groupops@example.com")
+    monkeypatch.delenv("GROUPOPS_SMTP_HOST", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path / "outbox"
+    get_settings.cache_clear()
+
+
+@pytest.mark.flow
+@pytest.mark.usefixtures("prefect")
+def test_flow_sends_each_digest_once(
+    configured: Path, monkeypatch: pytest.MonkeyPatch,
+    smtp_server: tuple[str, int, list],  # type: ignore[type-arg]
+) -> None:  # fmt: skip
+    from flows.send_digests import send_digests
+
+    host, port, received = smtp_server
+    monkeypatch.setenv("GROUPOPS_SMTP_HOST", host)
+    monkeypatch.setenv("GROUPOPS_SMTP_PORT", str(port))
+    get_settings.cache_clear()
+
+    first = send_digests(period="week", as_of=AS_OF, send=True)
+    assert first.period == "2026-W47" and first.smtp_configured
+    assert [(r.outcome, r.sent) for r in first.rows] == [("queued", True)] * 5
+    assert len(received) == 5
+    assert {tuple(sorted(r)) for _, r, _ in received} == {
+        ("u01@example.com",), ("u05@example.com",), ("u02@example.com",),
+        ("u03@example.com", "u04@example.com"), ("u06@example.com",),
+    }  # fmt: skip
+
+    second = send_digests(period="week", as_of=AS_OF, send=True)
+    assert [(r.outcome, r.sent) for r in second.rows] == [("already", False)] * 5
+    assert len(received) == 5
+
+
+@pytest.mark.flow
+@pytest.mark.usefixtures("prefect")
+def test_without_smtp_host_digests_stay_in_the_outbox(configured: Path) -> None:
+    from flows.send_digests import send_digests
+
+    run = send_digests(period="week", as_of=AS_OF, send=True, owner="u05")
+    assert not run.smtp_configured
+    assert [(r.outcome, r.sent) for r in run.rows] == [("queued", False), ("queued", False)]
+    assert sorted(p.name.split("-", 1)[1] for p in configured.iterdir()) == [
+        "digest_week_2026-W47_admin_wecom_prod.eml",
+        "digest_week_2026-W47_owner_wecom_u05.eml",
+    ]
