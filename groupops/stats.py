@@ -10,7 +10,8 @@ Definitions (all local times in the policy's zone):
   (``@all`` does not count). **Answered**: with ``reply_mode = "any_message"`` by the member's
   next message in the group, with ``"reply_only"`` by their first reply to that message; only
   answers before ``until`` count. **Reply time**: ``duration(mentioned_at, answered_at)`` in
-  minutes, wall time by default (pass the working clock to measure working time); median and
+  minutes: ``load_stats`` uses the policy's working clock, ``compute_stats`` wall time unless
+  given the clock's ``working_minutes_between_series``; median and
   90th percentile use linear interpolation (numpy's default).
 * **roster** at ``until``: members whose last membership event before ``until`` is a join, plus
   anyone who wrote in the group in the loaded window and has no membership event there.
@@ -126,9 +127,14 @@ def load_stats(
     policy: Policy,
     *,
     groups: Sequence[str] | None = None,
-    duration: DurationFn = wall_minutes,
+    duration: DurationFn | None = None,
 ) -> ActivityStats:
-    """Load what the period needs from the store and compute its statistics."""
+    """Load what the period needs from the store and compute its statistics. Reply times are
+    measured on the policy's working clock unless another ``duration`` is given."""
+    if duration is None:
+        from groupops.workclock import WorkClock
+
+        duration = WorkClock.from_policy(policy).working_minutes_between_series
     since, until = load_window(period, policy)
     messages = load_messages(
         engine,

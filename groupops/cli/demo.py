@@ -98,6 +98,18 @@ def _run_demo(bundle: Path, out: Path, db: Path) -> None:
         f"{watch.reminders} reminder step(s) recorded, {watch.emails} email(s) in the outbox"
     )
     engine.dispose()
+
+    console.rule("3. digests (outbox)")
+    for run in (result.weekly, result.monthly):
+        for row in run.rows:
+            where = row.eml_path or "(not queued)"
+            console.print(
+                f"{run.period:5} {row.audience:5} {row.subject_id:12} {row.outcome:8} {where}"
+            )
+    if not (result.weekly.smtp_configured or result.monthly.smtp_configured):
+        console.print(
+            "no SMTP host configured: the emails stay in the outbox (GROUPOPS_SMTP_HOST to send)"
+        )
     console.rule("[bold]where things are")
     console.print(f"store:  {db}  (GROUPOPS_DATABASE_URL=sqlite:///{db} groupops … to explore)")
     console.print(f"outbox: {out / 'outbox'}")

@@ -170,7 +170,7 @@ def _local(value: object, period: Period) -> datetime | None:
     return pd.Timestamp(value).tz_convert(period.tz).to_pydatetime()  # type: ignore[arg-type]
 
 
-class _People:
+class People:
     """Names and emails from the member directory."""
 
     def __init__(self, directory: pd.DataFrame) -> None:
@@ -198,7 +198,7 @@ class _People:
 
 
 def _person(
-    people: _People, platform: str, row: Mapping[str, Any], period: Period
+    people: People, platform: str, row: Mapping[str, Any], period: Period
 ) -> dict[str, Any]:
     member_id = str(row["member_id"])
     return {
@@ -232,7 +232,7 @@ def _group_figures(row: Mapping[Any, Any]) -> list[dict[str, Any]]:
 def activity_section(
     scope: DigestScope,
     stats: ActivityStats,
-    people: _People,
+    people: People,
     language: Language,
 ) -> Section:
     """Headline figures with their change, per group: top and inactive members, new and
@@ -334,7 +334,7 @@ def build_digest(
 ) -> Digest:
     """The context (and inline images, recipients) of one digest."""
     language: Language = policy.language
-    people = _People(directory)
+    people = People(directory)
     sections = [activity_section(scope, stats, people, language)]
     for provider in providers:
         extra = provider(scope, language)

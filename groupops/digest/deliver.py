@@ -28,7 +28,7 @@ from groupops.mail import enqueue, get_entry, render_email
 from groupops.periods import Period, last_complete
 from groupops.policy import Policy
 from groupops.queries import load_members
-from groupops.stats import DurationFn, load_stats, wall_minutes
+from groupops.stats import DurationFn, load_stats
 
 Outcome = Literal["queued", "already", "empty", "no_recipients"]
 
@@ -132,7 +132,7 @@ def build_digests(
     *,
     owner: str | None = None,
     providers: Sequence[SectionProvider] = (),
-    duration: DurationFn = wall_minutes,
+    duration: DurationFn | None = None,
 ) -> list[Digest]:
     """Every digest of the period (owner digests, then admin digests), built but not stored."""
     stats = load_stats(engine, period, policy, duration=duration)
@@ -141,6 +141,16 @@ def build_digests(
         build_digest(scope, stats, directory, policy, providers=providers)
         for scope in plan_digests(stats, owner=owner)
     ]
+
+
+def standard_providers(engine: sa.Engine, policy: Policy, as_of: datetime) -> list[SectionProvider]:
+    """The sections every digest carries besides activity: what is overdue at ``as_of``."""
+    from groupops.deadlines import load_obligations
+    from groupops.digest.overdue import overdue_provider
+    from groupops.queries import load_groups
+
+    obligations = load_obligations(engine, policy, as_of)
+    return [overdue_provider(obligations, load_members(engine), load_groups(engine), policy.tz)]
 
 
 def prepare_digests(
@@ -153,12 +163,16 @@ def prepare_digests(
     sender: str,
     owner: str | None = None,
     force: bool = False,
-    providers: Sequence[SectionProvider] = (),
-    duration: DurationFn = wall_minutes,
+    providers: Sequence[SectionProvider] | None = None,
+    duration: DurationFn | None = None,
     now: datetime | None = None,
 ) -> list[DigestOutcome]:
-    """Statistics → digests → outbox for the last complete ``kind`` before ``as_of``."""
+    """Statistics → digests → outbox for the last complete ``kind`` before ``as_of``.
+
+    ``providers`` add sections after the activity one; by default :func:`standard_providers`."""
     period = digest_period(kind, as_of, policy)
+    if providers is None:
+        providers = standard_providers(engine, policy, as_of)
     digests = build_digests(engine, policy, period, owner=owner, providers=providers,
                             duration=duration)  # fmt: skip
     return queue_digests(

@@ -93,6 +93,20 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
     "digest.never": {"zh-CN": "从未", "en": "never"},
     "digest.group_link": {"zh-CN": "群", "en": "Group"},
     "digest.owner": {"zh-CN": "群主", "en": "Owner"},
+    # The digest's overdue section (groupops.digest.overdue).
+    "digest.overdue.title.owner": {
+        "zh-CN": "逾期未处理（已升级至群主）",
+        "en": "Overdue (escalated to the owner)",
+    },
+    "digest.overdue.title.admin": {"zh-CN": "逾期未处理", "en": "Overdue"},
+    "digest.overdue.note": {
+        "zh-CN": "截至 {as_of}，按工作时间计算。",
+        "en": "As of {as_of}, on the working clock.",
+    },
+    "digest.overdue.col.what": {"zh-CN": "事项", "en": "What"},
+    "digest.overdue.col.assignee": {"zh-CN": "责任人", "en": "Who"},
+    "digest.overdue.col.late": {"zh-CN": "逾期", "en": "Late"},
+    "digest.overdue.hours": {"zh-CN": "{n} 工时", "en": "{n} working h"},
     # Deadline reminders (groupops.deadlines).
     "deadline.what.reply": {"zh-CN": "回复消息", "en": "answer a message"},
     "deadline.what.task_ack": {
