@@ -1,28 +1,32 @@
 """Flow: the main job on the bundled demo company, every pipeline in order.
 
-``groupops demo`` runs it against a fresh local SQLite store (``data/local/demo/``); later
-stages (statistics and digests, deadlines, …) are added here as they land.
+``groupops demo`` runs it against a fresh local SQLite store (``data/local/demo/``) at the
+demo's own ``as_of`` (the end of its four weeks, from ``data/demo/planted.json``), so every
+verdict is reproducible.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from prefect import flow
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from flows.ingest_activity import ingest_activity
+from flows.watch_deadlines import DeadlineWatch, watch_deadlines
 from groupops.ingest.pipeline import IngestSummary
 
 
 class DemoResult(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
+    as_of: datetime
     ingest: IngestSummary
+    deadlines: DeadlineWatch
 
 
 @flow(name="demo-pipeline")
-def demo_pipeline(bundle: str = "data/demo") -> DemoResult:
-    """Ingest the demo bundle, then run every later stage on it."""
+def demo_pipeline(as_of: datetime, bundle: str = "data/demo") -> DemoResult:
+    """Ingest the demo bundle, then run every later stage on it at ``as_of``."""
     ingest = ingest_activity(str(Path(bundle)), format="canonical")
-    return DemoResult(ingest=ingest)
+    deadlines = watch_deadlines(as_of=as_of)
+    return DemoResult(as_of=as_of, ingest=ingest, deadlines=deadlines)

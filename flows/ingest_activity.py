@@ -24,19 +24,23 @@ def ingest_activity(
     format: str = "canonical",
     now: datetime | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    options: dict[str, str] | None = None,
 ) -> IngestSummary:
-    """Ingest ``path`` (a bundle folder/zip, or an export with ``format``)."""
+    """Ingest ``path`` (a bundle folder/zip, or an export with ``format`` and the importer's
+    ``options``, e.g. ``{"date_order": "mdy"}`` for WhatsApp)."""
     settings = get_settings()
     db, policy_path = settings.database_url, str(settings.policy_path)
     now = now or datetime.now(UTC)
 
     migrate_store(db)
-    run_id = begin_run(db, path, format, now)
+    run_id = begin_run(db, path, format, now, options)
     entities: list[EntitySummary] = []
     try:
         for entity in ENTITIES:
             entities.append(
-                ingest_entity(db, policy_path, path, format, entity, run_id, now, chunk_size)
+                ingest_entity(
+                    db, policy_path, path, format, entity, run_id, now, chunk_size, options
+                )
             )
     except Exception as exc:
         finish_run(db, run_id, entities, error=f"{type(exc).__name__}: {exc}")

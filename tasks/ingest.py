@@ -25,8 +25,14 @@ def migrate_store(database_url: str) -> None:
 
 
 @task(name="begin-ingest-run", cache_policy=NO_CACHE)
-def begin_run(database_url: str, path: str, format_: str, now: datetime) -> int:
-    source = open_source(path, format_)
+def begin_run(
+    database_url: str,
+    path: str,
+    format_: str,
+    now: datetime,
+    options: dict[str, str] | None = None,
+) -> int:
+    source = open_source(path, format_, options)
     return pipeline.begin_run(make_engine(database_url), source.name, source.format, now=now)
 
 
@@ -40,12 +46,13 @@ def ingest_entity(
     run_id: int,
     now: datetime,
     chunk_size: int,
+    options: dict[str, str] | None = None,
 ) -> EntitySummary:
     engine = make_engine(database_url)
     try:
         return pipeline.ingest_entity(
             engine,
-            open_source(path, format_),
+            open_source(path, format_, options),
             entity,
             load_policy(policy_path),
             run_id=run_id,

@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from groupops.cli import common
 from groupops.cli.app import app, console
+from groupops.cli.deadlines import print_overdue
 from groupops.cli.ingest import print_summary
+from groupops.deadlines import load_obligations
 from groupops.settings import LOCAL_DIR, get_settings
+from groupops.timeparse import parse_instant
 
 DEMO_BUNDLE = Path("data/demo")
 DEMO_DIR = LOCAL_DIR / "demo"
+
+
+def demo_as_of(bundle: Path) -> datetime:
+    """The demo's reference instant: ``as_of`` in its ``planted.json``."""
+    planted = bundle / "planted.json"
+    if planted.exists():
+        return parse_instant(
+            json.loads(planted.read_text(encoding="utf-8"))["as_of"], common.policy().tz
+        )
+    raise typer.BadParameter(
+        f"{planted} is missing: the demo needs its as_of", param_hint="--bundle"
+    )
 
 
 @app.command()
@@ -33,18 +53,51 @@ def demo(
         shutil.rmtree(out)
     out.mkdir(parents=True)
     db = out / "groupops.db"
-    os.environ["GROUPOPS_DATABASE_URL"] = f"sqlite:///{db}"
-    os.environ["GROUPOPS_OUTBOX_DIR"] = str(out / "outbox")
-    get_settings.cache_clear()
+    with _settings(
+        {"GROUPOPS_DATABASE_URL": f"sqlite:///{db}", "GROUPOPS_OUTBOX_DIR": str(out / "outbox")}
+    ):
+        _run_demo(bundle, out, db)
 
+
+@contextmanager
+def _settings(env: dict[str, str]) -> Iterator[None]:
+    """Point the settings (read by the flows in this process) at the demo store, then back."""
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()
+
+
+def _run_demo(bundle: Path, out: Path, db: Path) -> None:
     console.rule("[bold]groupops demo")
     console.print(f"bundle: {bundle}   store: {db}   (starting Prefect…)")
+    as_of = demo_as_of(bundle)
+    console.print(f"as of: {as_of.isoformat()} (the end of the demo period)")
     from flows.demo_pipeline import demo_pipeline
 
-    result = demo_pipeline(str(bundle))
+    result = demo_pipeline(as_of, str(bundle))
 
     console.rule("1. ingest")
     print_summary(result.ingest)
+
+    console.rule("2. deadlines (working clock)")
+    engine = common.engine(migrate=False)
+    pol = common.policy()
+    print_overdue(load_obligations(engine, pol, as_of), pol)
+    watch = result.deadlines
+    console.print(
+        f"{watch.overdue} overdue, {watch.pending} pending, {watch.tasks} tasks; "
+        f"{watch.reminders} reminder step(s) recorded, {watch.emails} email(s) in the outbox"
+    )
+    engine.dispose()
     console.rule("[bold]where things are")
     console.print(f"store:  {db}  (GROUPOPS_DATABASE_URL=sqlite:///{db} groupops … to explore)")
     console.print(f"outbox: {out / 'outbox'}")

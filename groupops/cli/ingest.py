@@ -52,6 +52,17 @@ def ingest(
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-o",
+            help="KEY=VALUE for the importer, repeatable: whatsapp date_order=dmy|mdy|ymd, "
+            "group_id, group_name, self_name; wechat-csv encoding, group_id, group_name, "
+            "self_id, self_name; telegram include_personal=true (one-to-one chats of a "
+            "whole-account export).",
+        ),
+    ] = None,
 ) -> None:
     """Ingest activity: validate, upsert idempotently, quarantine bad records.
 
@@ -61,11 +72,16 @@ def ingest(
     if not path.exists():
         err_console.print(f"[red]✗[/] {path}: no such file or folder")
         raise typer.Exit(1)
-    chosen = resolve_format(path, format_)
+    try:
+        chosen = resolve_format(path, format_)
+    except ValueError as exc:  # the detector's UnknownFormatError: no known export here
+        err_console.print(f"[red]✗[/] {exc}")
+        raise typer.Exit(1) from exc
     if format_ == "auto" and not as_json:
         console.print(f"format: [bold]{chosen}[/] (detected)")
+    options = _options(option or [], chosen)
     try:
-        summary = _run(path, chosen, local=local, quiet=as_json)
+        summary = _run(path, chosen, local=local, quiet=as_json, options=options)
     except BundleError as exc:
         err_console.print(f"[red]✗[/] {exc}")
         raise typer.Exit(1) from exc
@@ -76,7 +92,30 @@ def ingest(
     raise typer.Exit(summary.exit_code)
 
 
-def _run(path: Path, format_: str, *, local: bool, quiet: bool) -> IngestSummary:
+def _options(pairs: list[str], format_: str) -> dict[str, str]:
+    """``KEY=VALUE`` pairs as a dict, checked against what the format's importer takes."""
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--option")
+        options[key.strip()] = value.strip()
+    if options:
+        from groupops.importers import OPTIONS
+
+        unknown = sorted(set(options) - set(OPTIONS.get(format_, ())))
+        if unknown:
+            accepted = ", ".join(OPTIONS.get(format_, ())) or "none"
+            raise typer.BadParameter(
+                f"format {format_!r} takes no option {', '.join(unknown)} (it takes: {accepted})",
+                param_hint="--option",
+            )
+    return options
+
+
+def _run(
+    path: Path, format_: str, *, local: bool, quiet: bool, options: dict[str, str] | None = None
+) -> IngestSummary:
     progress = Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
@@ -102,7 +141,7 @@ def _run(path: Path, format_: str, *, local: bool, quiet: bool) -> IngestSummary
             engine = common.engine()
             try:
                 return run_ingest(
-                    open_source(str(path), format_),
+                    open_source(str(path), format_, options),
                     engine,
                     common.policy(),
                     chunk_size=common.settings().chunk_size,
@@ -112,7 +151,12 @@ def _run(path: Path, format_: str, *, local: bool, quiet: bool) -> IngestSummary
         from flows.ingest_activity import ingest_activity
 
         progress.add_task("starting Prefect…", total=None)
-        return ingest_activity(str(path), format=format_, chunk_size=common.settings().chunk_size)
+        return ingest_activity(
+            str(path),
+            format=format_,
+            chunk_size=common.settings().chunk_size,
+            options=options or None,
+        )
 
 
 def print_summary(summary: IngestSummary) -> None:

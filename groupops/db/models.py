@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -162,6 +163,22 @@ class QuarantineRecord(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ConnectorWatermark(Base):
+    """Where the last successfully ingested pull of one group of one configured source stopped
+    (see groupops.connectors): an opaque platform cursor and the newest instant seen."""
+
+    __tablename__ = "connector_watermarks"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    cursor: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pulled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    ingest_run_id: Mapped[int | None] = mapped_column(Integer)
+
+
 class OutboxEmail(Base):
     """A rendered email, stored (row + ``.eml`` file) before any attempt to send it.
 
@@ -210,5 +227,70 @@ class DigestLog(Base):
     subject_id: Mapped[str] = mapped_column(ID)  # the owner's member id, or the group id
     outcome: Mapped[str] = mapped_column(String(16))  # queued | empty
     outbox_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeadlineReminder(Base):
+    """One escalation step of one obligation, recorded when the reminder went out.
+
+    Unique on the obligation (kind, platform, group, message, assignee) and the step (0 the
+    assignee, 1 the group's admins, 2 the owner): a step is never sent twice. ``channel`` is
+    ``email`` (enqueued in the outbox under ``outbox_key``) or ``digest`` (the owner's step,
+    reported in the owner's digest)."""
+
+    __tablename__ = "deadline_reminders"
+    __table_args__ = (
+        UniqueConstraint(
+            "kind",
+            "platform",
+            "group_id",
+            "message_id",
+            "assignee_id",
+            "step",
+            name="uq_deadline_reminders_obligation_step",  # the default name is too long for PG
+        ),
+        Index("ix_deadline_reminders_group", "platform", "group_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # reply | task_ack | task_done
+    platform: Mapped[str] = mapped_column(String(32))
+    group_id: Mapped[str] = mapped_column(ID)
+    message_id: Mapped[str] = mapped_column(ID)
+    assignee_id: Mapped[str] = mapped_column(ID)
+    step: Mapped[int] = mapped_column(Integer)
+    requester_id: Mapped[str | None] = mapped_column(ID)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    overdue_working_minutes: Mapped[float] = mapped_column(Float, default=0.0)
+    channel: Mapped[str] = mapped_column(String(16))  # email | digest
+    recipients: Mapped[list[str]] = mapped_column(JSONList, default=list)  # member ids
+    outbox_key: Mapped[str | None] = mapped_column(String(191))
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)  # the run's as_of
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Violation(Base):
+    """A rule violation by a member in a group for a period, with the evidence.
+
+    This issue records ``non-response`` (repeated missed replies/tasks in a month); moderation
+    adds its own types. Unique per (platform, group, member, type, period): re-runs refresh the
+    evidence instead of adding rows."""
+
+    __tablename__ = "violations"
+    __table_args__ = (
+        UniqueConstraint("platform", "group_id", "member_id", "type", "period"),
+        Index("ix_violations_member", "platform", "member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    group_id: Mapped[str] = mapped_column(ID)
+    member_id: Mapped[str] = mapped_column(ID)
+    type: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(16))  # e.g. 2026-11
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    evidence_message_ids: Mapped[list[str]] = mapped_column(JSONList, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

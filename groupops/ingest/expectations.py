@@ -157,24 +157,29 @@ def validate(
     )
     frame = frame.reset_index(drop=True)
     frame[ROW] = range(len(frame))
-    # GX cannot hash list cells: validate a view without the list columns.
-    list_cols = [s.name for s in FIELDS[entity] if s.type == "ids"]
-    view = frame.drop(columns=list_cols)
+    # GX copies what it is given: hand it only the columns the expectations read.
+    view = frame[_columns(checks)]
     batch = _batch_definition(entity).get_batch(batch_parameters={"dataframe": view})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = batch.validate(
-            suite,
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]},
-        )
+    # Two passes: a cheap yes/no for the whole suite, then row indices only for what failed.
+    first = _run(batch, suite, {"result_format": "BOOLEAN_ONLY"})
+    failed = []
+    for check, res in zip(checks, first.results, strict=True):
+        assert res.expectation_config.type == check.expectation.expectation_type
+        if not res.success:
+            failed.append(check)
+    if not failed:
+        return frame.drop(columns=[ROW]), []
+    checks = failed
+    suite = gx.ExpectationSuite(
+        name=f"ingest_{entity}_failed", expectations=[c.expectation for c in failed]
+    )
+    result = _run(
+        batch, suite, {"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]}
+    )
     reasons: dict[int, tuple[str, str]] = {}
     duplicates: set[int] = set()
     for check, res in zip(checks, result.results, strict=True):
-        if res.exception_info and res.exception_info.get("raised_exception"):
-            raise ValidationInfrastructureError(
-                f"{entity}: {res.expectation_config.type} failed to run: "
-                f"{res.exception_info.get('exception_message')}"
-            )
+        assert res.expectation_config.type == check.expectation.expectation_type
         if res.success:
             continue
         for hit in res.result.get("unexpected_index_list") or []:
@@ -194,6 +199,29 @@ def validate(
     ]
     passed = frame.loc[~frame[ROW].isin(reasons.keys())].drop(columns=[ROW]).reset_index(drop=True)
     return passed, rejected
+
+
+def _columns(checks: list[_Check]) -> list[str]:
+    columns: list[str] = [ROW]
+    for check in checks:
+        exp = check.expectation
+        for name in [getattr(exp, "column", None), *(getattr(exp, "column_list", None) or [])]:
+            if name and name not in columns:
+                columns.append(name)
+    return columns
+
+
+def _run(batch: Any, suite: Any, result_format: dict[str, Any]) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = batch.validate(suite, result_format=result_format)
+    for res in result.results:
+        if res.exception_info and res.exception_info.get("raised_exception"):
+            raise ValidationInfrastructureError(
+                f"{res.expectation_config.type} failed to run: "
+                f"{res.exception_info.get('exception_message')}"
+            )
+    return result
 
 
 def _superseded(entity: Entity, frame: pd.DataFrame, rows: set[int]) -> dict[int, tuple[str, str]]:

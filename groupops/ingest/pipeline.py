@@ -14,19 +14,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import TypeVar
 
+import pandas as pd
 import sqlalchemy as sa
 
-from groupops.canonical import ENTITIES, Entity, RawRecord, Source
+from groupops.canonical import ENTITIES, Entity, Source
 from groupops.db import session_scope
 from groupops.db.models import IngestRun
 from groupops.ingest.expectations import Bounds, validate
-from groupops.ingest.normalise import normalise
+from groupops.ingest.normalise import Rejection, normalise
 from groupops.ingest.store import UpsertCounts, known_groups, quarantine, upsert
 from groupops.policy import Policy
 
@@ -139,28 +141,59 @@ def ingest_entity(
     now: datetime,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> EntitySummary:
-    """Stream one entity of ``source`` into the store (see the module docstring)."""
+    """Stream one entity of ``source`` into the store (see the module docstring).
+
+    Two stages overlap: a helper thread reads, normalises and validates the next chunk while
+    this thread writes the current one (SQLite and psycopg release the GIL while they work)."""
     summary = EntitySummary(entity)
     bounds = plausible_bounds(policy, now)
     hook = _progress.get()
-    records: Iterator[RawRecord] = source.records(entity)
-    for chunk in _chunks(records, chunk_size):
-        with engine.begin() as conn:
-            groups = known_groups(conn) if entity in ("messages", "memberships") else set()
-            normalised = normalise(entity, chunk, policy.tz)
-            valid, rejected = validate(entity, normalised.frame, bounds=bounds, known_groups=groups)
-            counts = upsert(conn, entity, valid, now=now, run_id=run_id)
-            rejections = normalised.rejected + rejected
-            quarantine(conn, rejections, now=now, run_id=run_id)
-            watermark = valid["sent_at"].max() if entity == "messages" and len(valid) else None
-            _add_to_run(conn, run_id, counts, len(rejections), watermark)
-        summary.loaded += counts.loaded
-        summary.updated += counts.updated
-        summary.unchanged += counts.unchanged
-        summary.quarantined += len(rejections)
-        if hook is not None:
-            hook(entity, summary.read)
+    groups: set[str] = set()
+    if entity in ("messages", "memberships"):
+        with engine.connect() as conn:  # groups load first, so this set is final for the entity
+            groups = known_groups(conn)
+
+    chunks = _chunks(source.records(entity), chunk_size)
+
+    def read_and_prepare() -> _Prepared | None:
+        chunk = next(chunks, None)
+        if chunk is None:
+            return None
+        normalised = normalise(entity, chunk, policy.tz)
+        valid, rejected = validate(entity, normalised.frame, bounds=bounds, known_groups=groups)
+        return _Prepared(valid, normalised.rejected + rejected)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ingest-{entity}") as pool:
+        future = pool.submit(read_and_prepare)
+        while (prepared := future.result()) is not None:
+            future = pool.submit(read_and_prepare)
+            counts = _store(engine, entity, prepared, run_id=run_id, now=now)
+            summary.loaded += counts.loaded
+            summary.updated += counts.updated
+            summary.unchanged += counts.unchanged
+            summary.quarantined += len(prepared.rejections)
+            if hook is not None:
+                hook(entity, summary.read)
     return summary
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    valid: pd.DataFrame
+    rejections: list[Rejection]
+
+
+def _store(
+    engine: sa.Engine, entity: Entity, prepared: _Prepared, *, run_id: int, now: datetime
+) -> UpsertCounts:
+    """Write one prepared chunk, its quarantine and the run's counters in one transaction."""
+    valid = prepared.valid
+    with engine.begin() as conn:
+        counts = upsert(conn, entity, valid, now=now, run_id=run_id)
+        quarantine(conn, prepared.rejections, now=now, run_id=run_id)
+        watermark = valid["sent_at"].max() if entity == "messages" and len(valid) else None
+        _add_to_run(conn, run_id, counts, len(prepared.rejections), watermark)
+    return counts
 
 
 def _add_to_run(

@@ -93,6 +93,44 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
     "digest.never": {"zh-CN": "从未", "en": "never"},
     "digest.group_link": {"zh-CN": "群", "en": "Group"},
     "digest.owner": {"zh-CN": "群主", "en": "Owner"},
+    # Deadline reminders (groupops.deadlines).
+    "deadline.what.reply": {"zh-CN": "回复消息", "en": "answer a message"},
+    "deadline.what.task_ack": {
+        "zh-CN": "确认任务并说明处理时间",
+        "en": "acknowledge a task and say when",
+    },
+    "deadline.what.task_done": {"zh-CN": "完成任务并回报", "en": "complete a task and report it"},
+    "deadline.subject.0": {
+        "zh-CN": "【截止提醒】请于{due}前{what}（{group}）",
+        "en": "Reminder: please {what} by {due} ({group})",
+    },
+    "deadline.subject.1": {
+        "zh-CN": "【逾期】{assignee}未按时{what}（{group}）",
+        "en": "Overdue: {assignee} did not {what} in time ({group})",
+    },
+    "deadline.title.0": {"zh-CN": "截止提醒", "en": "Deadline reminder"},
+    "deadline.title.1": {"zh-CN": "逾期通知", "en": "Overdue notice"},
+    "deadline.intro.0": {
+        "zh-CN": "{requester}在群“{group}”中请您{what}，截止时间为 {due}（工作时间计）。",
+        "en": "{requester} asked you in “{group}” to {what} by {due} (on the working clock).",
+    },
+    "deadline.intro.1": {
+        "zh-CN": "{assignee}未在截止时间 {due} 前{what}，已逾期 {late}（工作时间）。",
+        "en": "{assignee} did not {what} by {due}; {late} of working time overdue.",
+    },
+    "deadline.action.0": {
+        "zh-CN": "请尽快在群内回复，说明处理方式和时间。",
+        "en": "Please answer in the group and say how and when you will handle it.",
+    },
+    "deadline.action.1": {
+        "zh-CN": "作为群管理员，请跟进{assignee}的处理情况。",
+        "en": "As an admin of the group, please follow up with {assignee}.",
+    },
+    "deadline.col.group": {"zh-CN": "群", "en": "Group"},
+    "deadline.col.from": {"zh-CN": "发起人", "en": "From"},
+    "deadline.col.message": {"zh-CN": "原消息", "en": "Message"},
+    "deadline.col.sent": {"zh-CN": "发出时间", "en": "Sent"},
+    "deadline.col.due": {"zh-CN": "截止时间", "en": "Due"},
     # Units.
     "unit.minutes": {"zh-CN": "{n} 分钟", "en": "{n} min"},
     "unit.hours": {"zh-CN": "{n} 小时", "en": "{n} h"},

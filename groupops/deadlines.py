@@ -1,0 +1,340 @@
+"""Deadline watching against the store: load and compute obligations, record and email the
+escalation steps that are due (never twice), record non-response violations.
+
+Used by ``flows/watch_deadlines.py`` (through ``tasks/deadlines.py``) and, read-only, by the
+``groupops overdue`` / ``groupops tasks`` commands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from groupops.db.models import DeadlineReminder, Violation
+from groupops.mail import Recipient, enqueue, render_email
+from groupops.obligations import Obligations, compute_obligations
+from groupops.policy import Policy
+from groupops.queries import load_groups, load_members, load_messages
+from groupops.workclock import WorkClock
+
+#: Obligations older than this (by their message) are no longer followed up.
+DEFAULT_LOOKBACK_DAYS = 90
+_STEP_CHANNEL = {0: "email", 1: "email", 2: "digest"}
+_REMINDER_KEY = ["kind", "platform", "group_id", "message_id", "assignee_id", "step"]
+
+
+def load_obligations(
+    engine: sa.Engine,
+    policy: Policy,
+    as_of: datetime,
+    *,
+    groups: Sequence[str] | None = None,
+    lookback_days: int | None = DEFAULT_LOOKBACK_DAYS,
+    clock: WorkClock | None = None,
+) -> Obligations:
+    """Obligations at ``as_of`` from the store (messages up to ``as_of``, from ``lookback_days``
+    before it; ``None``: all)."""
+    since = as_of - timedelta(days=lookback_days) if lookback_days is not None else None
+    messages = load_messages(
+        engine, since=since, until=as_of + timedelta(microseconds=1), groups=groups
+    )
+    group_frame = load_groups(engine)
+    if groups:
+        group_frame = group_frame[group_frame["group_id"].isin(list(groups))]
+    return compute_obligations(messages, policy, as_of, groups=group_frame, clock=clock)
+
+
+def recorded_reminders(engine: sa.Engine) -> pd.DataFrame:
+    """The reminder steps already sent (key columns only)."""
+    table = DeadlineReminder.__table__
+    assert isinstance(table, sa.Table)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(*(table.c[c] for c in _REMINDER_KEY))).all()
+    return pd.DataFrame(rows, columns=_REMINDER_KEY)
+
+
+def due_reminders(engine: sa.Engine, obligations: Obligations) -> pd.DataFrame:
+    """Escalation steps due at ``as_of`` and not yet recorded (an anti-join on the key)."""
+    due = obligations.reminders
+    if due.empty:
+        return due
+    done = recorded_reminders(engine)
+    merged = due.merge(done, on=_REMINDER_KEY, how="left", indicator=True)
+    return merged[merged["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class SentReminder:
+    key: str
+    step: int
+    channel: str
+    recipients: list[str]
+    outbox_key: str | None
+    created: bool  # False: already recorded by an earlier run (nothing sent)
+
+
+def outbox_key(reminder_key: str, step: int) -> str:
+    """The outbox idempotency key of one step (hashed when ids make it too long)."""
+    key = f"deadline:{reminder_key}:step{step}"
+    if len(key) <= 191:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return f"deadline:{reminder_key.split(':', 1)[0]}:step{step}:{digest}"
+
+
+def send_reminders(
+    engine: sa.Engine,
+    obligations: Obligations,
+    policy: Policy,
+    *,
+    sender: str,
+    outbox_dir: Path,
+    now: datetime,
+    dry_run: bool = False,
+) -> list[SentReminder]:
+    """Email each due, unrecorded step (0: the assignee, 1: the group's admins, or its owner
+    when it has none) through the outbox, and record it; step 2 (the owner) is recorded for the
+    owner's digest. With ``dry_run`` nothing is written; the list shows what would be sent."""
+    due = due_reminders(engine, obligations)
+    if due.empty:
+        return []
+    members = _directory(load_members(engine))
+    group_frame = load_groups(engine)
+    groups = {
+        (str(p), str(g)): str(n)
+        for p, g, n in zip(
+            group_frame["platform"], group_frame["group_id"], group_frame["name"], strict=True
+        )
+    }
+    texts = _message_texts(engine, due)
+    out: list[SentReminder] = []
+    for raw in due.to_dict(orient="records"):
+        row = {str(k): v for k, v in raw.items()}
+        step = int(row["step"])
+        channel = _STEP_CHANNEL[step]
+        recipient_ids = _recipient_ids(row, step)
+        okey = outbox_key(str(row["key"]), step) if channel == "email" else None
+        if dry_run:
+            out.append(SentReminder(str(row["key"]), step, channel, recipient_ids, okey, True))
+            continue
+        if okey is not None:
+            addresses = _addresses(members, str(row["platform"]), recipient_ids)
+            if addresses:
+                context = _context(row, step, members, groups, texts, policy, addresses)
+                email = render_email("deadline_reminder", context, language=policy.language)
+                enqueue(
+                    engine,
+                    email,
+                    key=okey,
+                    kind="deadline_reminder",
+                    to=addresses,
+                    sender=sender,
+                    outbox_dir=outbox_dir,
+                    now=now,
+                )
+            else:
+                okey = None  # nobody to email: recorded so it is not retried every run
+        created = _record(engine, row, step, channel, recipient_ids, okey, obligations.as_of, now)
+        out.append(SentReminder(str(row["key"]), step, channel, recipient_ids, okey, created))
+    return out
+
+
+def _recipient_ids(row: dict[str, Any], step: int) -> list[str]:
+    owner = row.get("owner_id")
+    owner_ids = [str(owner)] if isinstance(owner, str) and owner else []
+    if step == 0:
+        return [str(row["assignee_id"])]
+    if step == 1:
+        admins = row.get("admin_ids")
+        ids = [str(a) for a in admins] if isinstance(admins, list) else []
+        return ids or owner_ids
+    return owner_ids
+
+
+Directory = dict[tuple[str, str], tuple[str, str | None]]
+
+
+def _directory(members: pd.DataFrame) -> Directory:
+    """(platform, member_id) → (name to show: real name, else display name; email or None)."""
+    out: Directory = {}
+    for platform, member_id, display, real, email in zip(
+        members["platform"],
+        members["member_id"],
+        members["display_name"],
+        members["real_name"],
+        members["email"],
+        strict=True,
+    ):
+        name = real if isinstance(real, str) and real else str(display)
+        mail = email if isinstance(email, str) and "@" in email else None
+        out[(str(platform), str(member_id))] = (name, mail)
+    return out
+
+
+def _addresses(directory: Directory, platform: str, ids: list[str]) -> list[Recipient]:
+    out = []
+    for member_id in ids:
+        name, mail = directory.get((platform, member_id), (member_id, None))
+        if mail is not None:
+            out.append(Recipient(mail, name))
+    return out
+
+
+def _name(directory: Directory, platform: str, member_id: object) -> str:
+    if not isinstance(member_id, str):
+        return ""
+    return directory.get((platform, member_id), (member_id, None))[0]
+
+
+def _message_texts(engine: sa.Engine, due: pd.DataFrame) -> dict[tuple[str, str, str], str]:
+    from groupops.db.models import Message
+
+    keys = due[["platform", "group_id", "message_id"]].drop_duplicates()
+    out: dict[tuple[str, str, str], str] = {}
+    with engine.connect() as conn:
+        for (platform, group_id), part in keys.groupby(["platform", "group_id"]):
+            rows = conn.execute(
+                sa.select(Message.message_id, Message.text).where(
+                    Message.platform == platform,
+                    Message.group_id == group_id,
+                    Message.message_id.in_(part["message_id"].tolist()),
+                )
+            ).all()
+            out.update({(str(platform), str(group_id), r[0]): r[1] or "" for r in rows})
+    return out
+
+
+def _context(
+    row: dict[str, Any],
+    step: int,
+    members: Directory,
+    groups: dict[tuple[str, str], str],
+    texts: dict[tuple[str, str, str], str],
+    policy: Policy,
+    addresses: list[Recipient],
+) -> dict[str, Any]:
+    platform, group_id = str(row["platform"]), str(row["group_id"])
+    group_name = groups.get((platform, group_id), group_id)
+    text = texts.get((platform, group_id, str(row["message_id"])), "")
+    tz = policy.tz
+    return {
+        "company": policy.company,
+        "step": step,
+        "recipient_names": "、".join(r.name or r.address for r in addresses)
+        if policy.language == "zh-CN"
+        else ", ".join(r.name or r.address for r in addresses),
+        "item": {
+            "kind": row["kind"],
+            "group_name": group_name,
+            "text": text if len(text) <= 200 else text[:199] + "…",
+            "requester_name": _name(members, platform, row.get("requester_id")),
+            "assignee_name": _name(members, platform, str(row["assignee_id"])),
+            "requested_at": pd.Timestamp(row["requested_at"]).tz_convert(tz).to_pydatetime(),
+            "due_at": pd.Timestamp(row["due_at"]).tz_convert(tz).to_pydatetime(),
+            "overdue_working_minutes": float(row["overdue_working_minutes"]),
+        },
+    }
+
+
+def _record(
+    engine: sa.Engine,
+    row: dict[str, Any],
+    step: int,
+    channel: str,
+    recipients: list[str],
+    okey: str | None,
+    as_of: datetime,
+    now: datetime,
+) -> bool:
+    values = {
+        "kind": row["kind"],
+        "platform": row["platform"],
+        "group_id": row["group_id"],
+        "message_id": row["message_id"],
+        "assignee_id": row["assignee_id"],
+        "step": step,
+        "requester_id": row.get("requester_id"),
+        "requested_at": pd.Timestamp(row["requested_at"]).to_pydatetime(),
+        "due_at": pd.Timestamp(row["due_at"]).to_pydatetime(),
+        "overdue_working_minutes": float(row["overdue_working_minutes"]),
+        "channel": channel,
+        "recipients": recipients,
+        "outbox_key": okey,
+        "as_of": as_of,
+        "created_at": now,
+    }
+    table = DeadlineReminder.__table__
+    assert isinstance(table, sa.Table)
+    try:
+        with engine.begin() as conn:
+            conn.execute(table.insert().values(**values))
+    except IntegrityError:
+        return False  # a concurrent run recorded this step first
+    return True
+
+
+def record_violations(engine: sa.Engine, violations: pd.DataFrame, now: datetime) -> int:
+    """Insert or refresh (evidence, count) the violations; returns how many rows changed."""
+    table = Violation.__table__
+    assert isinstance(table, sa.Table)
+    changed = 0
+    for v in violations.to_dict(orient="records"):
+        where = sa.and_(
+            table.c.platform == v["platform"],
+            table.c.group_id == v["group_id"],
+            table.c.member_id == v["member_id"],
+            table.c.type == v["type"],
+            table.c.period == v["period"],
+        )
+        evidence = [str(i) for i in v["evidence_message_ids"]]
+        with engine.begin() as conn:
+            existing = conn.execute(
+                sa.select(table.c.id, table.c.evidence_message_ids).where(where)
+            ).first()
+            if existing is None:
+                conn.execute(
+                    table.insert().values(
+                        platform=v["platform"],
+                        group_id=v["group_id"],
+                        member_id=v["member_id"],
+                        type=v["type"],
+                        period=v["period"],
+                        count=len(evidence),
+                        evidence_message_ids=evidence,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                changed += 1
+            elif list(existing[1]) != evidence:
+                conn.execute(
+                    table.update()
+                    .where(table.c.id == existing[0])
+                    .values(evidence_message_ids=evidence, count=len(evidence), updated_at=now)
+                )
+                changed += 1
+    return changed
+
+
+def load_violations(engine: sa.Engine) -> pd.DataFrame:
+    table = Violation.__table__
+    assert isinstance(table, sa.Table)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(table)).all()
+    return pd.DataFrame(rows, columns=[c.name for c in table.c])
+
+
+def load_reminders(engine: sa.Engine) -> pd.DataFrame:
+    table = DeadlineReminder.__table__
+    assert isinstance(table, sa.Table)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(table).order_by(table.c.id)).all()
+    return pd.DataFrame(rows, columns=[c.name for c in table.c])

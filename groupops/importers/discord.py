@@ -1,0 +1,202 @@
+"""DiscordChatExporter JSON: one file per channel or thread (``guild``, ``channel``,
+``messages``), or a folder of them (a guild export, with its ``_threads`` sub-folder)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from groupops.canonical import Entity, RawRecord
+from groupops.importers._common import (
+    ExportSource,
+    bad,
+    dumps,
+    first,
+    id_str,
+    is_link_only,
+    kind_from_filename,
+    load_json,
+    ok,
+    unique,
+)
+
+#: Message types a person writes; every other type is a notice (kind ``system``).
+USER_TYPES = frozenset(
+    {"Default", "Reply", "ThreadStarterMessage", "ChatInputCommand", "ContextMenuCommand"}
+)
+#: Channel types whose messages belong to the parent channel (``channel.categoryId``).
+THREAD_TYPES = frozenset({"GuildPublicThread", "GuildPrivateThread", "GuildNewsThread"})
+_MENTION_ALL = re.compile(r"@(?:everyone|here)\b")
+
+
+def is_discord_export(doc: Any) -> bool:
+    return (
+        isinstance(doc, Mapping)
+        and isinstance(doc.get("channel"), Mapping)
+        and isinstance(doc.get("messages"), list)
+    )
+
+
+class DiscordExport(ExportSource):
+    """DiscordChatExporter JSON. Thread exports are folded into their parent channel: the
+    group is the parent, and a thread message that answers nothing in particular replies to
+    the thread's starter (the thread id)."""
+
+    format = "discord"
+    platform = "discord"
+
+    def files(self) -> list[Path]:
+        if self.path.is_dir():
+            return sorted(p for p in self.path.rglob("*.json") if p.is_file())
+        return [self.path]
+
+    def _records(self, entity: Entity) -> Iterator[RawRecord]:
+        for path in self.files():
+            yield from self._file(path, entity)
+
+    def _file(self, path: Path, entity: Entity) -> Iterator[RawRecord]:
+        source = str(path)
+        try:
+            doc = load_json(path.read_bytes())
+        except ValueError as exc:
+            yield bad("messages", source, 0, "", "(file)", f"not valid JSON: {exc}")
+            return
+        if not is_discord_export(doc):
+            yield bad("messages", source, 0, "", "(file)", "not a DiscordChatExporter export")
+            return
+        channel = doc["channel"]
+        guild = doc.get("guild") if isinstance(doc.get("guild"), Mapping) else {}
+        assert isinstance(guild, Mapping)
+        thread_id: str | None = None
+        if str(channel.get("type")) in THREAD_TYPES and id_str(channel.get("categoryId")):
+            thread_id = id_str(channel.get("id"))
+            group_id = str(id_str(channel.get("categoryId")))
+            group_name = first(channel, "category") or group_id
+        else:
+            group_id = id_str(channel.get("id")) or path.stem
+            group_name = first(channel, "name") or path.stem
+        guild_name = first(guild, "name")
+        meta = {"guild": guild, "channel": channel}
+        yield ok(
+            "groups",
+            source,
+            0,
+            dumps(meta),
+            platform=self.platform,
+            group_id=group_id,
+            name=f"{guild_name} #{group_name}"
+            if guild_name and guild_name != "Direct Messages"
+            else group_name,
+        )
+        if entity == "groups":
+            return
+        for pos, message in enumerate(doc["messages"], start=1):
+            yield from self._message(source, pos, message, group_id, thread_id)
+
+    def _message(
+        self, source: str, pos: int, m: Any, group_id: str, thread_id: str | None
+    ) -> Iterator[RawRecord]:
+        raw = dumps(m)
+        if not isinstance(m, Mapping):
+            yield bad("messages", source, pos, raw, "(record)", "not a JSON object")
+            return
+        message_id = id_str(m.get("id"))
+        if message_id is None:
+            yield bad("messages", source, pos, raw, "id", "message without an id")
+            return
+        author = m.get("author") if isinstance(m.get("author"), Mapping) else None
+        sender = id_str(author.get("id")) if author else None
+        if author is None or sender is None:
+            yield bad("messages", source, pos, raw, "author", "message without an author id")
+            return
+        if not isinstance(m.get("timestamp"), str):
+            yield bad("messages", source, pos, raw, "timestamp", "message without a timestamp")
+            return
+        yield self.member(source, pos, raw, sender, first(author, "nickname", "name"))
+        mentioned: list[str] = []
+        for user in _list(m.get("mentions")):
+            uid = id_str(user.get("id")) if isinstance(user, Mapping) else None
+            if uid:
+                mentioned.append(uid)
+                yield self.member(source, pos, raw, uid, first(user, "nickname", "name"))
+        mtype = str(m.get("type") or "Default")
+        content = m.get("content") if isinstance(m.get("content"), str) else ""
+        assert isinstance(content, str)
+        yield from self._membership(source, pos, raw, m, mtype, group_id, sender, mentioned)
+        reference = m.get("reference") if isinstance(m.get("reference"), Mapping) else {}
+        assert isinstance(reference, Mapping)
+        reply_to = id_str(reference.get("messageId"))
+        if reply_to is None and thread_id and thread_id != message_id and mtype in USER_TYPES:
+            reply_to = thread_id
+        edited = m.get("timestampEdited")
+        yield ok(
+            "messages",
+            source,
+            pos,
+            raw,
+            platform=self.platform,
+            group_id=group_id,
+            message_id=message_id,
+            sender_id=sender,
+            sent_at=m["timestamp"],
+            kind=_kind(m, mtype, content),
+            text=content,
+            reply_to=reply_to if reply_to != message_id else None,
+            mentions=unique(mentioned),
+            mention_all=bool(_MENTION_ALL.search(content)),
+            pinned=bool(m.get("isPinned")),
+            extra={"edited_at": edited} if edited else None,
+        )
+
+    def _membership(
+        self,
+        source: str,
+        pos: int,
+        raw: str,
+        m: Mapping[str, Any],
+        mtype: str,
+        group_id: str,
+        author: str,
+        mentioned: list[str],
+    ) -> Iterator[RawRecord]:
+        events: list[tuple[str, str, str | None]] = []
+        if mtype == "GuildMemberJoin":
+            events.append((author, "join", None))
+        elif mtype == "RecipientAdd":
+            events += [(uid, "join", author if uid != author else None) for uid in mentioned]
+        elif mtype == "RecipientRemove":
+            for uid in mentioned or [author]:
+                left = uid == author
+                events.append((uid, "leave" if left else "removed", None if left else author))
+        for member, event, approved_by in events:
+            yield ok(
+                "memberships",
+                source,
+                pos,
+                raw,
+                platform=self.platform,
+                group_id=group_id,
+                member_id=member,
+                event=event,
+                at=m["timestamp"],
+                approved_by=approved_by,
+            )
+
+
+def _kind(m: Mapping[str, Any], mtype: str, content: str) -> str:
+    if mtype not in USER_TYPES:
+        return "system"
+    attachments = [a for a in _list(m.get("attachments")) if isinstance(a, Mapping)]
+    if attachments:
+        return kind_from_filename(str(first(attachments[0], "fileName", "url") or ""))
+    if m.get("stickers"):
+        return "image"
+    if is_link_only(content):
+        return "link"
+    return "text"
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

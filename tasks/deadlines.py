@@ -1,0 +1,66 @@
+"""Prefect tasks around deadline watching. Local work only (the store, the outbox folder): no
+retries here; sending the queued emails goes through ``tasks.mail.send_email``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from groupops import deadlines
+from groupops.db import make_engine
+from groupops.obligations import Obligations
+from groupops.policy import load_policy
+
+
+@task(name="compute-obligations", cache_policy=NO_CACHE)
+def compute_obligations(
+    database_url: str,
+    policy_path: str,
+    as_of: datetime,
+    groups: list[str] | None = None,
+    lookback_days: int | None = deadlines.DEFAULT_LOOKBACK_DAYS,
+) -> Obligations:
+    engine = make_engine(database_url)
+    try:
+        return deadlines.load_obligations(
+            engine, load_policy(policy_path), as_of, groups=groups, lookback_days=lookback_days
+        )
+    finally:
+        engine.dispose()
+
+
+@task(name="send-deadline-reminders", cache_policy=NO_CACHE)
+def send_reminders(
+    database_url: str,
+    policy_path: str,
+    obligations: Obligations,
+    sender: str,
+    outbox_dir: str,
+    now: datetime,
+    dry_run: bool,
+) -> list[deadlines.SentReminder]:
+    engine = make_engine(database_url)
+    try:
+        return deadlines.send_reminders(
+            engine,
+            obligations,
+            load_policy(policy_path),
+            sender=sender,
+            outbox_dir=Path(outbox_dir),
+            now=now,
+            dry_run=dry_run,
+        )
+    finally:
+        engine.dispose()
+
+
+@task(name="record-violations", cache_policy=NO_CACHE)
+def record_violations(database_url: str, obligations: Obligations, now: datetime) -> int:
+    engine = make_engine(database_url)
+    try:
+        return deadlines.record_violations(engine, obligations.violations, now)
+    finally:
+        engine.dispose()
