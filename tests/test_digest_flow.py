@@ -70,3 +70,24 @@ def test_without_smtp_host_digests_stay_in_the_outbox(configured: Path) -> None:
         "digest_week_2026-W47_admin_wecom_prod.eml",
         "digest_week_2026-W47_owner_wecom_u05.eml",
     ]
+
+
+@pytest.mark.flow
+@pytest.mark.usefixtures("prefect")
+def test_smtp_password_from_the_environment_or_a_secret_block() -> None:
+    from prefect.blocks.system import Secret
+    from pydantic import SecretStr
+
+    from groupops.settings import Settings
+    from tasks.mail import smtp_config, smtp_password
+
+    Secret(value="from-block").save("groupops-smtp-test", overwrite=True)
+    from_block = Settings(smtp_host="mail.example.com", smtp_password_block="groupops-smtp-test")
+    assert smtp_password(from_block).get_secret_value() == "from-block"  # type: ignore[union-attr]
+    config = smtp_config(from_block)
+    assert config is not None and "from-block" not in repr(config)
+    env_first = Settings(
+        smtp_password=SecretStr("from-env"), smtp_password_block="groupops-smtp-test"
+    )
+    assert smtp_password(env_first).get_secret_value() == "from-env"  # type: ignore[union-attr]
+    assert smtp_password(Settings()) is None

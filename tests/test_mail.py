@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import shutil
+import smtplib
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -251,3 +252,47 @@ def test_smtp_config_never_shows_the_password() -> None:
     assert "hunter2" not in repr(config) and "hunter2" not in str(config)
     assert "hunter2" not in str(settings.redacted())
     assert SmtpConfig.from_settings(Settings(smtp_host=None)) is None
+
+
+def test_login_with_user_and_password(engine: sa.Engine, templates: Path, tmp_path: Path) -> None:
+    """A real SMTP server that requires AUTH: the configured user and password log in."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+    from pydantic import SecretStr
+
+    logins: list[tuple[bytes, bytes]] = []
+    received: list[bytes] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"s3cret")
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            received.append(envelope.original_content)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_required=True, auth_require_tls=False)  # fmt: skip
+    controller.start()
+    try:
+        rendered = _render(templates)
+        entry = enqueue(engine, rendered, key="k:auth", to=[Recipient("a@example.com")],  # type: ignore[arg-type]
+                        sender="ops@example.com", outbox_dir=tmp_path, now=NOW).entry  # fmt: skip
+        wrong = SmtpConfig(host="127.0.0.1", port=port, user="ops", password=SecretStr("nope"))
+        with pytest.raises(smtplib.SMTPException):  # refused (535), then the server hangs up
+            send_entry(engine, entry.id, SmtpTransport(wrong))
+        assert get_entry(engine, entry.id).status == "failed"
+        assert "nope" not in (get_entry(engine, entry.id).last_error or "")
+        right = SmtpConfig(host="127.0.0.1", port=port, user="ops", password=SecretStr("s3cret"))
+        assert send_entry(engine, entry.id, SmtpTransport(right)).status == "sent"
+    finally:
+        controller.stop()
+    assert logins[0] == (b"ops", b"nope") and logins[-1] == (b"ops", b"s3cret")
+    assert b"s3cret" not in [p for _, p in logins[:-1]]
+    assert len(received) == 1
