@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from groupops.db import make_engine, upgrade
     from groupops.digest import build_digests, digest_period
+    from groupops.digest.deliver import standard_providers
     from groupops.ingest.bundle import open_bundle
     from groupops.ingest.pipeline import run_ingest
     from groupops.mail import render_email
@@ -128,7 +129,12 @@ def main(argv: list[str] | None = None) -> int:
         period = digest_period("week", as_of, base_policy)
         for language in ("zh-CN", "en"):
             policy = base_policy.model_copy(update={"language": language})
-            digests = [d for d in build_digests(engine, policy, period) if d.has_content]
+            providers = standard_providers(engine, policy, as_of)
+            digests = [
+                d
+                for d in build_digests(engine, policy, period, providers=providers)
+                if d.has_content
+            ]
             owners = [d for d in digests if d.scope.audience == "owner"] or digests
             if not owners:
                 print(f"nothing to show for {period.label}", file=sys.stderr)

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     mail_from: str = "groupops@localhost"
 
     # Rows per ingest chunk: memory stays bounded by this, whatever the file size.
-    chunk_size: int = 50_000
+    chunk_size: int = 100_000
 
     def redacted(self) -> dict[str, object]:
         """The settings as a dict safe to log or print (secrets masked)."""

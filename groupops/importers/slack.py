@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from typing import Any
 
 from groupops.canonical import Entity, RawRecord
@@ -114,7 +113,7 @@ class SlackExport(ExportSource):
             source = tree.display(list_name)
             items = _json_list(tree, list_name)
             if isinstance(items, RawRecord):
-                yield replace(items, entity="groups"), None
+                yield items._replace(entity="groups"), None
                 continue
             for pos, item in enumerate(items, start=1):
                 raw = dumps(item)
@@ -151,7 +150,7 @@ class SlackExport(ExportSource):
         source = tree.display("users.json")
         items = _json_list(tree, "users.json")
         if isinstance(items, RawRecord):
-            yield replace(items, entity="members")
+            yield items._replace(entity="members")
             return
         for pos, item in enumerate(items, start=1):
             raw = dumps(item)

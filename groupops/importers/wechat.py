@@ -184,7 +184,7 @@ class WeChatCsvExport(ExportSource):
         """Nickname and remark → wxid, for mentions and system lines that give names only."""
         names: dict[str, str] = {}
         for item in self._rows():
-            if isinstance(item, tuple):
+            if not isinstance(item, RawRecord):  # (line, row); RawRecord is a tuple too
                 row = item[1]
                 sender = row.get("Sender", "").strip()
                 for key in ("NickName", "Remark"):
