@@ -91,13 +91,19 @@ def stage_ingest(bundle: Path, db: Path) -> dict[str, Any]:
     url = f"sqlite:///{db}"
     upgrade(url)
     engine = make_engine(url)
+    # Great Expectations' import and context: a fixed cost per process, reported on its own.
+    from groupops.ingest.expectations import _context
+
+    started = time.perf_counter()
+    _context()
+    setup = time.perf_counter() - started
     started = time.perf_counter()
     summary = run_ingest(
         open_bundle(bundle), engine, Policy(), now=datetime(2026, 11, 24, tzinfo=UTC)
     )
     seconds = time.perf_counter() - started
     engine.dispose()
-    return {"seconds": seconds, "loaded": summary.total("loaded"),
+    return {"seconds": seconds, "gx_setup_seconds": setup, "loaded": summary.total("loaded"),
             "quarantined": summary.total("quarantined")}  # fmt: skip
 
 
@@ -190,7 +196,7 @@ def _write_doc(result: dict[str, Any]) -> None:
         "|---|---|---:|---:|",
         f"| floor-read | pyarrow JSON read + pandas groupby per member and per day | {st['floor-read']['seconds']:.1f} | {st['floor-read']['peak_mb']:.0f} |",
         f"| floor-sqlite | bare SQLite `executemany` of the same rows (same primary key) | {st['floor-sqlite']['seconds']:.1f} | {st['floor-sqlite']['peak_mb']:.0f} |",
-        f"| ingest | `run_ingest`: normalise, validate (Great Expectations), upsert, bookkeeping | {st['ingest']['seconds']:.1f} | {st['ingest']['peak_mb']:.0f} |",
+        f"| ingest | `run_ingest`: normalise, validate (Great Expectations), upsert, bookkeeping (GX's import and context, {st['ingest'].get('gx_setup_seconds', 0):.1f} s once per process, not included) | {st['ingest']['seconds']:.1f} | {st['ingest']['peak_mb']:.0f} |",
         f"| stats | the store's messages over the whole span → `compute_stats` → `stats_report` (all groups and members) | {st['stats']['seconds']:.1f} | {st['stats']['peak_mb']:.0f} |",
         "",
         f"- ingest + statistics: **{v['ours_seconds']:.1f} s** against a floor of "
