@@ -254,6 +254,7 @@ def test_smtp_config_never_shows_the_password() -> None:
     assert SmtpConfig.from_settings(Settings(smtp_host=None)) is None
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # loopback test server
 def test_login_with_user_and_password(engine: sa.Engine, templates: Path, tmp_path: Path) -> None:
     """A real SMTP server that requires AUTH: the configured user and password log in."""
     import socket

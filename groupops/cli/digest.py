@@ -50,7 +50,7 @@ def digest(
         result = send_digests(period=kind, as_of=when, owner=owner, send=send, force=force)
         rows = [r.model_dump() for r in result.rows]
         failed = result.failed
-    _print(rows, send)
+    print_digests(rows, send)
     if failed:
         err_console.print(f"[red]not sent (kept in the outbox):[/] {', '.join(failed)}")
         raise typer.Exit(1)
@@ -97,7 +97,8 @@ def _run_local(
     return rows, failed
 
 
-def _print(rows: list[dict[str, object]], send: bool) -> None:
+def print_digests(rows: list[dict[str, object]], send: bool) -> None:
+    """One row per digest: key, outcome, recipients, sent, the .eml file."""
     table = Table(title="Digests")
     for col in ("digest", "outcome", "recipients", "sent", "outbox file"):
         table.add_column(col)
