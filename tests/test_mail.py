@@ -278,14 +278,18 @@ def test_login_with_user_and_password(engine: sa.Engine, templates: Path, tmp_pa
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # PLAIN only: smtplib would otherwise retry the refused login with LOGIN, a mechanism that
+    # this test server answers only when its own 5-minute timeout ends.
     controller = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticator,
-                            auth_required=True, auth_require_tls=False)  # fmt: skip
+                            auth_required=True, auth_require_tls=False,
+                            auth_exclude_mechanism=["LOGIN"])  # fmt: skip
     controller.start()
     try:
         rendered = _render(templates)
         entry = enqueue(engine, rendered, key="k:auth", to=[Recipient("a@example.com")],  # type: ignore[arg-type]
                         sender="ops@example.com", outbox_dir=tmp_path, now=NOW).entry  # fmt: skip
-        wrong = SmtpConfig(host="127.0.0.1", port=port, user="ops", password=SecretStr("nope"))
+        wrong = SmtpConfig(host="127.0.0.1", port=port, user="ops", password=SecretStr("nope"),
+                           timeout_s=10)  # fmt: skip
         with pytest.raises(smtplib.SMTPException):  # refused (535), then the server hangs up
             send_entry(engine, entry.id, SmtpTransport(wrong))
         assert get_entry(engine, entry.id).status == "failed"
@@ -297,3 +301,28 @@ def test_login_with_user_and_password(engine: sa.Engine, templates: Path, tmp_pa
     assert logins[0] == (b"ops", b"nope") and logins[-1] == (b"ops", b"s3cret")
     assert b"s3cret" not in [p for _, p in logins[:-1]]
     assert len(received) == 1
+
+
+@pytest.mark.timeout(60)
+def test_a_silent_server_fails_the_send_instead_of_hanging(
+    engine: sa.Engine, templates: Path, tmp_path: Path
+) -> None:
+    """A server that accepts the connection and never answers: the send fails (and the entry
+    stays sendable for Prefect's retry), it does not hang the flow."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        entry = enqueue(engine, _render(templates), key="k:silent", to=[Recipient("a@example.com")],  # type: ignore[arg-type]
+                        sender="ops@example.com", outbox_dir=tmp_path, now=NOW).entry  # fmt: skip
+        with pytest.raises(OSError):
+            send_entry(
+                engine,
+                entry.id,
+                SmtpTransport(SmtpConfig(host="127.0.0.1", port=port, timeout_s=1)),
+            )
+    failed = get_entry(engine, entry.id)
+    assert failed.status == "failed" and failed.attempts == 1
+    assert [e.id for e in pending_entries(engine)] == [entry.id]

@@ -32,6 +32,9 @@ class SmtpConfig:
     tls: Literal["none", "starttls", "ssl"] = "none"
     user: str | None = None
     password: SecretStr | None = None
+    # Seconds a connection may wait for the server: a silent server must fail the send (and be
+    # retried), never hang the flow.
+    timeout_s: float = 30.0
 
     def __repr__(self) -> str:  # the password never shows, even as SecretStr's stars
         return f"SmtpConfig(host={self.host!r}, port={self.port}, tls={self.tls!r}, user={self.user!r})"
@@ -73,6 +76,7 @@ class SmtpTransport:
             smtp_starttls=cfg.tls == "starttls",
             smtp_skip_login=not password,
             soft_email_validation=False,
+            timeout=cfg.timeout_s,  # passed through to smtplib.SMTP
         )
         try:
             client.login()
