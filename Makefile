@@ -9,7 +9,7 @@ export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_LOGGING_LEVEL ?= WARNING
 
-.PHONY: help bootstrap demo demo-data test check lint typecheck format bench screenshots clean
+.PHONY: help bootstrap demo demo-data test test-shifted check lint typecheck format bench screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | column -t -s $$'\t'
@@ -27,10 +27,14 @@ demo: bootstrap  ## run every pipeline on the bundled demo data into a fresh loc
 test: bootstrap  ## run the test suite (SQLite and PostgreSQL, real SMTP, real Synapse)
 	$(RUN) pytest -q
 
-check: bootstrap  ## ruff + mypy strict
+test-shifted: bootstrap  ## the test suite with the clock moved a year ahead (no test may depend on today)
+	GROUPOPS_TEST_CLOCK_SHIFT_DAYS=365 $(RUN) pytest -q
+
+check: bootstrap  ## ruff, mypy strict, import contracts (lint-imports)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	$(RUN) lint-imports
 
 format: bootstrap  ## apply ruff's formatting and safe fixes
 	$(RUN) ruff check --fix .
@@ -40,7 +44,7 @@ bench: bootstrap  ## benchmarks: ingest + statistics on a generated 1M-message b
 	$(RUN) python -m bench.run
 
 screenshots: bootstrap  ## render the demo digests with headless Chromium into docs/
-	$(RUN) python -m groupops.screenshots
+	$(RUN) python -m scripts.screenshots
 
 demo-data: bootstrap  ## regenerate the demo bundle in data/demo from its seed (byte for byte)
 	$(RUN) python -m groupops.demo.generator --out data/demo --seed 20261120

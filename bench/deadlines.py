@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.json as paj
 
-from groupops.obligations import compute_obligations
+from groupops.db.queries import MESSAGE_COLUMNS
+from groupops.deadlines.obligations import compute_obligations
 from groupops.policy import Policy
-from groupops.queries import MESSAGE_COLUMNS
 
 
 def read_messages(bundle: Path) -> pd.DataFrame:

@@ -10,7 +10,7 @@ memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``):
   the same natural primary key: the least any ingest into SQLite can cost.
 * ``ingest``: ``groupops.ingest.run_ingest`` of the whole bundle into a fresh SQLite store
   (normalise, validate with Great Expectations, upsert, idempotency bookkeeping).
-* ``stats``: ``groupops.stats.load_stats`` over the whole span plus ``stats_report``.
+* ``stats``: ``groupops.activity.stats.load_stats`` over the whole span plus ``stats_report``.
 
 Results go to ``bench/out/results.json`` and ``docs/performance.md``.
 ``python -m bench.run --messages 100000`` for a quicker run.
@@ -110,11 +110,11 @@ def stage_ingest(bundle: Path, db: Path) -> dict[str, Any]:
 def stage_stats(bundle: Path, db: Path) -> dict[str, Any]:
     import sqlalchemy as sa
 
+    from groupops.activity.stats import STATS_COLUMNS, compute_stats, load_window, stats_report
+    from groupops.clock.periods import Period
     from groupops.db import make_engine
-    from groupops.periods import Period
+    from groupops.db.queries import load_groups, load_members, load_memberships, load_messages
     from groupops.policy import Policy
-    from groupops.queries import load_groups, load_members, load_memberships, load_messages
-    from groupops.stats import STATS_COLUMNS, compute_stats, load_window, stats_report
 
     policy = Policy()
     engine = make_engine(f"sqlite:///{db}")

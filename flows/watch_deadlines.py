@@ -15,11 +15,11 @@ from prefect import flow, get_run_logger, unmapped
 from prefect.artifacts import create_table_artifact
 from pydantic import BaseModel
 
-from groupops.deadlines import DEFAULT_LOOKBACK_DAYS, SentReminder
-from groupops.obligations import Obligations, to_records
+from groupops.clock.workclock import WorkClock
+from groupops.deadlines.obligations import Obligations, to_records
+from groupops.deadlines.reminders import DEFAULT_LOOKBACK_DAYS, SentReminder
 from groupops.policy import load_policy
 from groupops.settings import get_settings
-from groupops.workclock import WorkClock
 from tasks.deadlines import compute_obligations, record_violations, send_reminders
 from tasks.ingest import migrate_store
 from tasks.mail import send_email, sendable_emails, smtp_config

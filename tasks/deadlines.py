@@ -9,9 +9,9 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from groupops import deadlines
 from groupops.db import make_engine
-from groupops.obligations import Obligations
+from groupops.deadlines import reminders as deadlines
+from groupops.deadlines.obligations import Obligations
 from groupops.policy import load_policy
 
 

@@ -19,6 +19,10 @@ import sqlalchemy as sa
 
 from groupops.db import make_engine, upgrade
 from groupops.db.models import Base
+from tests import clockshift
+
+# `make test-shifted`: the whole run a year ahead (see tests/clockshift.py).
+clockshift.start()
 
 PG_ADMIN_URL = os.environ.get(
     "GROUPOPS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -19,7 +19,6 @@ import os
 import secrets
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +28,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+
+from tests import clockshift
+
+PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
 
 SERVER_NAME = "localhost"
 STARTUP_TIMEOUT_S = 30.0
@@ -229,11 +232,11 @@ def synapse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse
     base_url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "synapse.app.homeserver", "-c", str(config_path)],
+            clockshift.command("synapse.app.homeserver", "-c", str(config_path)),
             cwd=root,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "SYNAPSE_CACHE_FACTOR": "0.5"},
+            env={**os.environ, "SYNAPSE_CACHE_FACTOR": "0.5", "PYTHONPATH": PROJECT_ROOT},
         )
         try:
             _wait_ready(base_url, proc, log_path)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from groupops.cli import app
+from cli import app
 from groupops.settings import get_settings
 
 SECRET = "s3cr3t-Passw0rd"

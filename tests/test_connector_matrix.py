@@ -20,8 +20,11 @@ from tests.synapse import MatrixUser, SynapseServer, synapse_server  # noqa: F40
 
 pytestmark = pytest.mark.synapse
 
+# Messages and the invitees' joins are backdated to fixed instants around T0 (an application
+# service may set ``ts``); the bot's own createRoom events carry the server's real clock. So the
+# "now" a test pulls and ingests with is never a constant: it is read off the room (the newest
+# instant the server stamped), and fixed instants are only ever compared with fixed instants.
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def ms(at: datetime) -> int:
@@ -37,6 +40,7 @@ class Room:
     bob: MatrixUser
     carol: MatrixUser
     seeded: dict[str, str]  # label -> event id
+    now: datetime  # the newest instant the server stamped in the room (its real clock)
 
     def connector(self, **kwargs: object) -> MatrixConnector:
         return MatrixConnector(
@@ -74,7 +78,16 @@ def room(synapse_server: SynapseServer) -> Iterator[Room]:  # noqa: F811
         room_id = resp.json()["room_id"]
     for i, user in enumerate((alice, bob, carol)):
         synapse_server.join_as(room_id, user.user_id, ts_ms=ms(T0 - timedelta(days=1, minutes=-i)))
-    r = Room(synapse_server, room_id, bot, alice, bob, carol, {})
+    r = Room(
+        synapse_server,
+        room_id,
+        bot,
+        alice,
+        bob,
+        carol,
+        {},
+        server_now(synapse_server, bot, room_id),
+    )
     r.seeded["notice"] = r.send(alice, {"msgtype": "m.text", "body": "本周例会改到周三"}, T0)
     r.seeded["reply"] = r.send(
         bob,
@@ -106,6 +119,19 @@ def room(synapse_server: SynapseServer) -> Iterator[Room]:  # noqa: F811
     yield r
 
 
+def server_now(server: SynapseServer, user: MatrixUser, room_id: str) -> datetime:
+    """The newest ``origin_server_ts`` of any event in the room: the server's clock at the
+    room's creation (the bot's own events cannot be backdated)."""
+    with server.client(user.access_token) as http:
+        resp = http.get(
+            f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/messages",
+            params={"dir": "b", "limit": 100},
+        )
+        resp.raise_for_status()
+        stamps = [int(e["origin_server_ts"]) for e in resp.json()["chunk"]]
+    return datetime.fromtimestamp(max(stamps) / 1000, UTC)
+
+
 def messages(pull: Pull) -> dict[str, dict[str, object]]:
     return {
         str(rec.data["message_id"]): dict(rec.data) for rec in pull.records("messages") if rec.data
@@ -114,7 +140,7 @@ def messages(pull: Pull) -> dict[str, dict[str, object]]:
 
 def test_first_pull_reads_history_with_replies_mentions_and_backdated_times(room: Room) -> None:
     with room.connector(page_size=2) as conn:  # small pages: limited sync + /messages paging
-        pull = conn.pull(room.room_id, None, now=NOW)
+        pull = conn.pull(room.room_id, None, now=room.now)
     got = messages(pull)
     assert set(got) == set(room.seeded.values())
     notice, reply, everyone, image = (
@@ -144,13 +170,13 @@ def test_first_pull_reads_history_with_replies_mentions_and_backdated_times(room
 
 def test_history_since_bounds_the_first_pull(room: Room) -> None:
     with room.connector(page_size=2, history_since=T0 + timedelta(minutes=10)) as conn:
-        pull = conn.pull(room.room_id, None, now=NOW)
+        pull = conn.pull(room.room_id, None, now=room.now)
     assert set(messages(pull)) == {room.seeded["all"], room.seeded["image"]}
 
 
 def test_incremental_pull_returns_only_new_messages(room: Room) -> None:
     with room.connector(page_size=3) as conn:
-        first = conn.pull(room.room_id, None, now=NOW)
+        first = conn.pull(room.room_id, None, now=room.now)
         new = [
             room.send(
                 room.bob,
@@ -159,14 +185,14 @@ def test_incremental_pull_returns_only_new_messages(room: Room) -> None:
             )
             for i in range(5)
         ]
-        second = conn.pull(room.room_id, first.watermark, now=NOW)
+        second = conn.pull(room.room_id, first.watermark, now=room.now)
         assert list(messages(second)) == new  # oldest first, across a limited sync
         assert second.watermark.at == T0 + timedelta(days=1, minutes=4)
-        again = conn.pull(room.room_id, second.watermark, now=NOW)
+        again = conn.pull(room.room_id, second.watermark, now=room.now)
         assert messages(again) == {}
         assert again.watermark.at == second.watermark.at
         # Re-pulling from the same watermark yields the same records (same natural keys).
-        repeat = conn.pull(room.room_id, first.watermark, now=NOW)
+        repeat = conn.pull(room.room_id, first.watermark, now=room.now)
         assert list(messages(repeat)) == new
 
 
@@ -205,7 +231,7 @@ def test_pin_redact_mute_kick_and_post(room: Room) -> None:
         assert conn.list_pins(room.room_id) == [room.seeded["notice"]]
 
         conn.recall(room.room_id, room.seeded["image"], reason="off-topic")
-        pull = conn.pull(room.room_id, None, now=NOW)
+        pull = conn.pull(room.room_id, None, now=room.now)
         got = messages(pull)
         assert room.seeded["image"] not in got and pull.skipped == 1
         assert got[room.seeded["notice"]]["pinned"] is True
@@ -223,7 +249,7 @@ def test_pin_redact_mute_kick_and_post(room: Room) -> None:
         conn.remove_member(room.room_id, room.carol.user_id, reason="违反群规")
         assert room.carol.user_id not in {m.member_id for m in conn.list_members(room.room_id)}
         posted = conn.post(room.room_id, "请按时提交周报", mentions=[room.alice.user_id])
-        later = conn.pull(room.room_id, pull.watermark, now=NOW)
+        later = conn.pull(room.room_id, pull.watermark, now=room.now)
     removed = [rec.data for rec in later.records("memberships") if rec.data]
     assert [(r["member_id"], r["event"], r["approved_by"], r["reason"]) for r in removed] == [
         (room.carol.user_id, "removed", None, "违反群规")
@@ -245,7 +271,7 @@ def test_errors_are_typed_and_capabilities_declared(room: Room) -> None:
     outsider = server.register(f"outsider{next(_counter)}")
     with MatrixConnector(server.base_url, SecretStr(outsider.access_token)) as conn:
         with pytest.raises(PlatformError) as info:
-            conn.pull(room.room_id, None, now=NOW)
+            conn.pull(room.room_id, None, now=room.now)
         assert info.value.status == 403
         with pytest.raises(PlatformError) as info:
             conn.remove_member(room.room_id, room.alice.user_id)
@@ -269,9 +295,11 @@ def test_pulled_records_pass_the_validated_ingest_and_a_repull_adds_nothing(
 ) -> None:
     policy = load_policy("data/policy.toml")
     with room.connector(page_size=2) as conn:
-        first = conn.pull(room.room_id, None, now=NOW)
-        loaded = run_ingest(first, engine, policy, now=NOW)
-        again = run_ingest(conn.pull(room.room_id, None, now=NOW), engine, policy, now=NOW)
+        first = conn.pull(room.room_id, None, now=room.now)
+        loaded = run_ingest(first, engine, policy, now=room.now)
+        again = run_ingest(
+            conn.pull(room.room_id, None, now=room.now), engine, policy, now=room.now
+        )
     assert loaded.exit_code == 0, loaded.as_dict()
     by_entity = {e.entity: e for e in loaded.entities}
     assert by_entity["messages"].loaded == 4 and by_entity["groups"].loaded == 1
@@ -291,14 +319,14 @@ def _edit(original: str, text: str) -> dict[str, object]:
 
 def test_edits_update_the_original_message(room: Room) -> None:
     with room.connector(page_size=2) as conn:
-        first = conn.pull(room.room_id, None, now=NOW)
+        first = conn.pull(room.room_id, None, now=room.now)
         later = T0 + timedelta(days=3)
         room.send(room.alice, _edit(room.seeded["notice"], "本周例会改到周四"), later)
         room.send(room.bob, _edit(room.seeded["notice"], "冒充的修改"), later)  # not the sender
         fresh = room.send(room.carol, {"msgtype": "m.text", "body": "草稿"}, later)
         room.send(room.carol, _edit(fresh, "定稿"), later + timedelta(minutes=1))
         room.send(room.carol, _edit(fresh, "终稿"), later + timedelta(minutes=2))
-        second = conn.pull(room.room_id, first.watermark, now=NOW)
+        second = conn.pull(room.room_id, first.watermark, now=room.now)
     got = messages(second)
     assert set(got) == {room.seeded["notice"], fresh}
     notice = got[room.seeded["notice"]]
@@ -311,11 +339,11 @@ def test_edits_update_the_original_message(room: Room) -> None:
 
 def test_pinning_an_older_message_re_emits_it(room: Room) -> None:
     with room.connector() as conn:
-        first = conn.pull(room.room_id, None, now=NOW)
+        first = conn.pull(room.room_id, None, now=room.now)
         assert not any(m["pinned"] for m in messages(first).values())
         conn.pin(room.room_id, room.seeded["reply"])
-        second = conn.pull(room.room_id, first.watermark, now=NOW)
-        third = conn.pull(room.room_id, second.watermark, now=NOW)
+        second = conn.pull(room.room_id, first.watermark, now=room.now)
+        third = conn.pull(room.room_id, second.watermark, now=room.now)
     got = messages(second)
     assert list(got) == [room.seeded["reply"]] and got[room.seeded["reply"]]["pinned"] is True
     assert got[room.seeded["reply"]]["reply_to"] == room.seeded["notice"]  # the full event

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from groupops.deadline_text import find_deadline
+from groupops.clock.deadline_text import find_deadline
+from groupops.clock.workclock import WorkClock
 from groupops.policy import WorkingTime
-from groupops.workclock import WorkClock
 
 TZ = ZoneInfo("Asia/Shanghai")
 CLOCK = WorkClock()

@@ -17,10 +17,10 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from groupops.cli import app
+from cli import app
 from groupops.db import make_engine, session_scope
 from groupops.db.models import Group, Member, Message
-from groupops.deadlines import (
+from groupops.deadlines.reminders import (
     load_obligations,
     load_reminders,
     load_violations,
@@ -239,7 +239,7 @@ def test_deadline_commands_do_not_import_prefect(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from groupops.cli import app\n"
+        "from cli import app\n"
         "for args in (['overdue', '--as-of', '2026-11-24T16:00'], ['tasks', '--json']):\n"
         "    r = CliRunner().invoke(app, args)\n"
         "    assert r.exit_code == 0, (args, r.output)\n"

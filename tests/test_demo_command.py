@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from groupops.cli import app
+from cli import app
 from groupops.db import make_engine
 
 

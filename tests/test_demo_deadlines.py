@@ -14,11 +14,11 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from groupops.cli import app
+from cli import app
 from groupops.db import make_engine, upgrade
-from groupops.deadlines import load_obligations
+from groupops.deadlines.obligations import Obligations, to_records
+from groupops.deadlines.reminders import load_obligations
 from groupops.ingest import open_bundle, run_ingest
-from groupops.obligations import Obligations, to_records
 from groupops.policy import load_policy
 from groupops.settings import get_settings
 

@@ -15,12 +15,12 @@ import pytest
 import sqlalchemy as sa
 from activity_data import TZ, load_into, messages, write_bundle
 
+from groupops.activity.stats import load_stats
+from groupops.db.queries import load_members
 from groupops.digest import build_digests, charts, digest_period, prepare_digests, queue_digests
 from groupops.digest.context import DigestScope, build_digest
 from groupops.mail import render_email
 from groupops.policy import Policy
-from groupops.queries import load_members
-from groupops.stats import load_stats
 
 AS_OF = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)  # Monday: the week 11-16..11-23 is complete
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -227,7 +227,7 @@ def test_cli_sends_each_digest_once_over_smtp(
 ) -> None:  # fmt: skip
     from typer.testing import CliRunner
 
-    from groupops.cli import app
+    from cli import app
     from groupops.settings import get_settings
 
     host, port, received = smtp_server

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from groupops.deadlines import load_obligations
+from groupops.clock.timeparse import parse_instant
+from groupops.db.queries import load_members
+from groupops.deadlines.reminders import load_obligations
 from groupops.digest import build_digests, digest_period
 from groupops.digest.deliver import standard_providers
 from groupops.ingest import open_bundle, run_ingest
 from groupops.mail import render_email
 from groupops.policy import Policy
-from groupops.queries import load_members
-from groupops.timeparse import parse_instant
 
 POLICY = Policy()
 AS_OF = parse_instant(json.loads(Path("data/demo/planted.json").read_text())["as_of"], POLICY.tz)
@@ -37,7 +37,10 @@ def _overdue_section(context: dict[str, object]) -> dict[str, object]:
 def test_each_audience_sees_its_escalation_steps(demo: sa.Engine) -> None:
     obligations = load_obligations(demo, POLICY, AS_OF)
     overdue = obligations.overdue
-    names = load_members(demo).set_index("member_id")["display_name"]
+    # 实名制: people are shown by their real name where the directory has one.
+    members = load_members(demo)
+    real = members["real_name"].where(members["real_name"].fillna("") != "")
+    names = real.fillna(members["display_name"]).set_axis(members["member_id"])
     period = digest_period("week", AS_OF, POLICY)
     digests = build_digests(demo, POLICY, period, providers=standard_providers(demo, POLICY, AS_OF))
     assert digests

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy import create_engine
 
 from groupops.db.models import QuarantineRecord
+from groupops.db.queries import load_memberships, load_messages
 from groupops.importers import open_source
 from groupops.ingest import run_ingest
 from groupops.policy import Policy
-from groupops.queries import load_memberships, load_messages
 from groupops.settings import get_settings
 
 FIX = Path(__file__).parent / "fixtures" / "exports"
@@ -81,7 +81,7 @@ def test_cli_ingest_detects_the_format_and_says_so(
 ) -> None:
     from typer.testing import CliRunner
 
-    from groupops.cli import app
+    from cli import app
 
     monkeypatch.setenv("GROUPOPS_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()

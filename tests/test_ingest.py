@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from groupops.db.models import IngestRun, QuarantineRecord
+from groupops.db.queries import load_groups, load_members, load_memberships, load_messages
 from groupops.ingest import BundleError, open_bundle, run_ingest
 from groupops.policy import Policy
-from groupops.queries import load_groups, load_members, load_memberships, load_messages
 from tests.bundles import GROUPS, MEMBERS, MEMBERSHIPS, MESSAGES, message, write_bundle, write_csv
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from groupops.cli import app
+from cli import app
 from groupops.settings import get_settings
 from tests.bundles import MESSAGES, message, write_bundle
 
@@ -98,7 +98,7 @@ def test_read_only_commands_do_not_import_prefect(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from groupops.cli import app\n"
+        "from cli import app\n"
         "for args in (['--help'], ['quarantine', 'list'], ['runs', 'list'], ['db', 'current']):\n"
         "    r = CliRunner().invoke(app, args)\n"
         "    assert r.exit_code == 0, (args, r.output)\n"

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from groupops.canonical import RawRecord, RecordError
+from groupops.clock.timeparse import parse_instant
 from groupops.ingest.normalise import normalise
-from groupops.timeparse import parse_instant
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BASE = {

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from groupops.obligations import compute_obligations, marker_regex, to_records
+from groupops.db.queries import MESSAGE_COLUMNS
+from groupops.deadlines.obligations import compute_obligations, marker_regex, to_records
 from groupops.policy import Policy
-from groupops.queries import MESSAGE_COLUMNS
 
 TZ = ZoneInfo("Asia/Shanghai")
 POLICY = Policy()
@@ -42,7 +42,7 @@ def msg(mid: str, sender: str, sent: datetime, text: str = "", **kw: Any) -> dic
 
 
 def frame(*rows: dict[str, Any]) -> pd.DataFrame:
-    """The shape ``groupops.queries.load_messages`` returns."""
+    """The shape ``groupops.db.queries.load_messages`` returns."""
     df = pd.DataFrame(list(rows), columns=list(MESSAGE_COLUMNS))
     df["sent_at"] = pd.to_datetime(df["sent_at"], utc=True)
     return df.sort_values("sent_at").reset_index(drop=True)

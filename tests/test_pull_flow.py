@@ -140,7 +140,7 @@ def test_cli_pull_runs_the_flow_and_lists_the_watermark(
 
     from typer.testing import CliRunner
 
-    from groupops.cli import app
+    from cli import app
 
     seed(feishu_server)
     monkeypatch.setenv("FEISHU_TEST_SECRET", APP_SECRET)

@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from groupops.cli import app
+from cli import app
 from groupops.connectors.base import Capability
 from groupops.connectors.config import (
     SecretRef,
@@ -135,7 +135,7 @@ def test_sources_list_does_not_import_prefect() -> None:
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from groupops.cli import app\n"
+        "from cli import app\n"
         "r = CliRunner().invoke(app, ['sources', 'list', '--json'])\n"
         "assert r.exit_code == 0, r.output\n"
         "print('prefect' in sys.modules)\n"

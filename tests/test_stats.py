@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from groupops.activity.stats import compute_stats, load_stats
+from groupops.clock.periods import Period, last_complete
 from groupops.db import session_scope
 from groupops.db.models import Group, MembershipEvent, Message
-from groupops.periods import Period, last_complete
 from groupops.policy import Policy, Replies
-from groupops.stats import compute_stats, load_stats
 
 TZ = ZoneInfo("Asia/Shanghai")
 WEEK = Period(datetime(2026, 11, 16, tzinfo=TZ), datetime(2026, 11, 23, tzinfo=TZ), TZ, "week")

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from activity_data import TZ, load_into, messages, write_bundle
 from typer.testing import CliRunner
 
-from groupops.cli import app
+from cli import app
 from groupops.settings import get_settings
 
 
@@ -98,5 +98,5 @@ def test_stats_does_not_import_prefect() -> None:
     import subprocess
     import sys
 
-    code = "import sys, groupops.cli; assert 'prefect' not in sys.modules, 'prefect imported'"
+    code = "import sys, cli; assert 'prefect' not in sys.modules, 'prefect imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from groupops.cli import app
+from cli import app
 from groupops.db import make_engine, upgrade
 from groupops.ingest.bundle import open_bundle
 from groupops.ingest.pipeline import run_ingest

@@ -5,6 +5,7 @@ properties of adding and measuring working time."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from groupops import workclock
+from groupops.clock import workclock
+from groupops.clock.workclock import CalendarFallbackWarning, WorkClock
 from groupops.policy import Policy, WorkingTime
-from groupops.workclock import CalendarFallbackWarning, WorkClock
 
 TZ = ZoneInfo("Asia/Shanghai")
 CLOCK = WorkClock()
@@ -205,10 +206,24 @@ def test_missing_icalendar_file_names_the_key(tmp_path: Path) -> None:
         WorkClock(WorkingTime(overrides_ical=tmp_path / "nope.ics"), TZ)
 
 
+def _calendar_ending_with(last_year: int) -> Callable[[date], bool]:
+    """``chinese_calendar.is_workday`` as if its data ended with ``last_year``: the installed
+    version's real range does not matter (an upgrade that adds 2027 must not break the test)."""
+    real = workclock.chinese_calendar.is_workday
+
+    def is_workday(day: date) -> bool:
+        if day.year > last_year:
+            raise NotImplementedError(f"no data for {day.year}")
+        return bool(real(day))
+
+    return is_workday
+
+
 def test_beyond_the_calendar_falls_back_to_weekdays_and_warns_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(workclock, "_FALLBACK_WARNED", set())
+    monkeypatch.setattr(workclock.chinese_calendar, "is_workday", _calendar_ending_with(2026))
     clock = WorkClock()
     with pytest.warns(CalendarFallbackWarning, match="2027.*Monday–Friday"):
         # Fri 2027-01-01 would be New Year's Day; the fallback cannot know that.
@@ -216,6 +231,13 @@ def test_beyond_the_calendar_falls_back_to_weekdays_and_warns_once(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert clock.add_working_minutes(at(2027, 1, 8, 17), 120) == at(2027, 1, 11, 10)
+
+
+def test_the_installed_calendar_knows_the_years_the_demo_and_tests_use() -> None:
+    """The tables above rely on real 2025–2026 data (holidays and 调休): a downgrade that loses
+    them must fail here, not silently fall back to Monday–Friday."""
+    for year in (2025, 2026):
+        assert workclock._official_workday(date(year, 7, 1)) is not None
 
 
 def test_inside_the_calendar_there_is_no_warning(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,12 +18,13 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from groupops.activity.stats import ActivityStats
+from groupops.clock.periods import Period
 from groupops.digest.charts import daily_chart, heatmap_chart
 from groupops.mail import Recipient
 from groupops.mail.i18n import Language, translate
-from groupops.periods import Period
 from groupops.policy import Policy
-from groupops.stats import ActivityStats
+from groupops.roster import Directory
 
 Audience = Literal["owner", "admin"]
 TOP_MEMBERS = 5
@@ -170,35 +171,8 @@ def _local(value: object, period: Period) -> datetime | None:
     return pd.Timestamp(value).tz_convert(period.tz).to_pydatetime()  # type: ignore[arg-type]
 
 
-class People:
-    """Names and emails from the member directory."""
-
-    def __init__(self, directory: pd.DataFrame) -> None:
-        self._rows: dict[tuple[str, str], Mapping[Any, Any]] = {}
-        if len(directory):
-            for row in directory.to_dict("records"):
-                self._rows[(str(row["platform"]), str(row["member_id"]))] = row
-
-    def name(self, platform: str, member_id: str) -> str:
-        row = self._rows.get((platform, member_id))
-        if row is None:
-            return member_id
-        return str(row.get("display_name") or row.get("real_name") or member_id)
-
-    def department(self, platform: str, member_id: str) -> str | None:
-        row = self._rows.get((platform, member_id))
-        return None if row is None or _is_missing(row.get("department")) else str(row["department"])
-
-    def recipient(self, platform: str, member_id: str) -> Recipient | None:
-        row = self._rows.get((platform, member_id))
-        if row is None or _is_missing(row.get("email")) or not row.get("email"):
-            return None
-        name = row.get("real_name") or row.get("display_name")
-        return Recipient(str(row["email"]), None if _is_missing(name) else str(name))
-
-
 def _person(
-    people: People, platform: str, row: Mapping[str, Any], period: Period
+    people: Directory, platform: str, row: Mapping[str, Any], period: Period
 ) -> dict[str, Any]:
     member_id = str(row["member_id"])
     return {
@@ -232,7 +206,7 @@ def _group_figures(row: Mapping[Any, Any]) -> list[dict[str, Any]]:
 def activity_section(
     scope: DigestScope,
     stats: ActivityStats,
-    people: People,
+    people: Directory,
     language: Language,
 ) -> Section:
     """Headline figures with their change, per group: top and inactive members, new and
@@ -334,7 +308,7 @@ def build_digest(
 ) -> Digest:
     """The context (and inline images, recipients) of one digest."""
     language: Language = policy.language
-    people = People(directory)
+    people = Directory.from_frame(directory)
     sections = [activity_section(scope, stats, people, language)]
     for provider in providers:
         extra = provider(scope, language)

@@ -22,13 +22,13 @@ from typing import Literal
 
 import sqlalchemy as sa
 
+from groupops.activity.stats import DurationFn, load_stats
+from groupops.clock.periods import Period, last_complete
 from groupops.db.models import DigestLog
+from groupops.db.queries import load_members
 from groupops.digest.context import Digest, SectionProvider, build_digest, plan_digests
 from groupops.mail import enqueue, get_entry, render_email
-from groupops.periods import Period, last_complete
 from groupops.policy import Policy
-from groupops.queries import load_members
-from groupops.stats import DurationFn, load_stats
 
 Outcome = Literal["queued", "already", "empty", "no_recipients"]
 
@@ -145,9 +145,9 @@ def build_digests(
 
 def standard_providers(engine: sa.Engine, policy: Policy, as_of: datetime) -> list[SectionProvider]:
     """The sections every digest carries besides activity: what is overdue at ``as_of``."""
-    from groupops.deadlines import load_obligations
+    from groupops.db.queries import load_groups
+    from groupops.deadlines.reminders import load_obligations
     from groupops.digest.overdue import overdue_provider
-    from groupops.queries import load_groups
 
     obligations = load_obligations(engine, policy, as_of)
     return [overdue_provider(obligations, load_members(engine), load_groups(engine), policy.tz)]

@@ -12,9 +12,10 @@ from typing import Any
 
 import pandas as pd
 
-from groupops.digest.context import DigestScope, People, Section, SectionProvider
+from groupops.deadlines.obligations import Obligations
+from groupops.digest.context import DigestScope, Section, SectionProvider
 from groupops.mail.i18n import Language, translate
-from groupops.obligations import Obligations
+from groupops.roster import Directory
 
 #: Escalation step from which each audience is told.
 MIN_STEP = {"owner": 2, "admin": 1}
@@ -23,7 +24,7 @@ MIN_STEP = {"owner": 2, "admin": 1}
 def overdue_items(
     obligations: Obligations,
     scope: DigestScope,
-    people: People,
+    people: Directory,
     group_names: dict[str, str],
     tz: tzinfo,
 ) -> list[dict[str, Any]]:
@@ -64,7 +65,7 @@ def overdue_provider(
     obligations: Obligations, directory: pd.DataFrame, groups: pd.DataFrame, tz: tzinfo
 ) -> SectionProvider:
     """A section provider for :func:`groupops.digest.context.build_digest`."""
-    people = People(directory)
+    people = Directory.from_frame(directory)
     names = {
         str(g): str(n)
         for g, n in zip(groups.get("group_id", []), groups.get("name", []), strict=False)

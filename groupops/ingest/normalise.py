@@ -17,7 +17,7 @@ import orjson
 import pandas as pd
 
 from groupops.canonical import FIELDS, Entity, FieldSpec, RawRecord
-from groupops.timeparse import EPOCH_MS_THRESHOLD
+from groupops.clock.timeparse import EPOCH_MS_THRESHOLD
 
 META = ("_source", "_line", "_raw")
 _OFFSET = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"

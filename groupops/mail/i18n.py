@@ -107,7 +107,7 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
     "digest.overdue.col.assignee": {"zh-CN": "责任人", "en": "Who"},
     "digest.overdue.col.late": {"zh-CN": "逾期", "en": "Late"},
     "digest.overdue.hours": {"zh-CN": "{n} 工时", "en": "{n} working h"},
-    # Deadline reminders (groupops.deadlines).
+    # Deadline reminders (groupops.deadlines.reminders).
     "deadline.what.reply": {"zh-CN": "回复消息", "en": "answer a message"},
     "deadline.what.task_ack": {
         "zh-CN": "确认任务并说明处理时间",

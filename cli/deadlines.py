@@ -10,10 +10,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from groupops.cli import common
-from groupops.cli.app import app, console
-from groupops.deadlines import DEFAULT_LOOKBACK_DAYS, load_obligations
-from groupops.obligations import Obligations, to_records
+from cli import common
+from cli.app import app, console
+from groupops.deadlines.obligations import Obligations, to_records
+from groupops.deadlines.reminders import DEFAULT_LOOKBACK_DAYS, load_obligations
 from groupops.policy import Policy
 
 AsOf = Annotated[

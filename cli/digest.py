@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 import typer
 from rich.table import Table
 
-from groupops.cli import common
-from groupops.cli.app import app, console, err_console
+from cli import common
+from cli.app import app, console, err_console
 
 
 @app.command()

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from groupops.cli import common
-from groupops.cli.app import app, console
+from cli import common
+from cli.app import app, console
 
 config_app = typer.Typer(help="Settings and policy in force.", no_args_is_help=True)
 app.add_typer(config_app, name="config")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-from groupops.workclock import WorkClock
+from groupops.clock.workclock import WorkClock
 
 __all__ = ["Deadline", "find_deadline"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from groupops.cli import common
-from groupops.cli.app import app, console
+from cli import common
+from cli.app import app, console
 from groupops.db import upgrade
 from groupops.db.engine import current_revision
 from groupops.settings import _mask_url_password

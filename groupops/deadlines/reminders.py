@@ -18,12 +18,13 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from groupops.clock.workclock import WorkClock
 from groupops.db.models import DeadlineReminder, Violation
+from groupops.db.queries import load_groups, load_messages
+from groupops.deadlines.obligations import Obligations, compute_obligations
 from groupops.mail import Recipient, enqueue, render_email
-from groupops.obligations import Obligations, compute_obligations
 from groupops.policy import Policy
-from groupops.queries import load_groups, load_members, load_messages
-from groupops.workclock import WorkClock
+from groupops.roster import Directory
 
 #: Obligations older than this (by their message) are no longer followed up.
 DEFAULT_LOOKBACK_DAYS = 90
@@ -106,7 +107,7 @@ def send_reminders(
     due = due_reminders(engine, obligations)
     if due.empty:
         return []
-    members = _directory(load_members(engine))
+    members = Directory.load(engine)
     group_frame = load_groups(engine)
     groups = {
         (str(p), str(g)): str(n)
@@ -126,7 +127,7 @@ def send_reminders(
             out.append(SentReminder(str(row["key"]), step, channel, recipient_ids, okey, True))
             continue
         if okey is not None:
-            addresses = _addresses(members, str(row["platform"]), recipient_ids)
+            addresses = members.recipients(str(row["platform"]), recipient_ids)
             if addresses:
                 context = _context(row, step, members, groups, texts, policy, addresses)
                 email = render_email("deadline_reminder", context, language=policy.language)
@@ -157,41 +158,6 @@ def _recipient_ids(row: dict[str, Any], step: int) -> list[str]:
         ids = [str(a) for a in admins] if isinstance(admins, list) else []
         return ids or owner_ids
     return owner_ids
-
-
-Directory = dict[tuple[str, str], tuple[str, str | None]]
-
-
-def _directory(members: pd.DataFrame) -> Directory:
-    """(platform, member_id) → (name to show: real name, else display name; email or None)."""
-    out: Directory = {}
-    for platform, member_id, display, real, email in zip(
-        members["platform"],
-        members["member_id"],
-        members["display_name"],
-        members["real_name"],
-        members["email"],
-        strict=True,
-    ):
-        name = real if isinstance(real, str) and real else str(display)
-        mail = email if isinstance(email, str) and "@" in email else None
-        out[(str(platform), str(member_id))] = (name, mail)
-    return out
-
-
-def _addresses(directory: Directory, platform: str, ids: list[str]) -> list[Recipient]:
-    out = []
-    for member_id in ids:
-        name, mail = directory.get((platform, member_id), (member_id, None))
-        if mail is not None:
-            out.append(Recipient(mail, name))
-    return out
-
-
-def _name(directory: Directory, platform: str, member_id: object) -> str:
-    if not isinstance(member_id, str):
-        return ""
-    return directory.get((platform, member_id), (member_id, None))[0]
 
 
 def _message_texts(engine: sa.Engine, due: pd.DataFrame) -> dict[tuple[str, str, str], str]:
@@ -235,8 +201,8 @@ def _context(
             "kind": row["kind"],
             "group_name": group_name,
             "text": text if len(text) <= 200 else text[:199] + "…",
-            "requester_name": _name(members, platform, row.get("requester_id")),
-            "assignee_name": _name(members, platform, str(row["assignee_id"])),
+            "requester_name": members.name(platform, row.get("requester_id")),
+            "assignee_name": members.name(platform, str(row["assignee_id"])),
             "requested_at": pd.Timestamp(row["requested_at"]).tz_convert(tz).to_pydatetime(),
             "due_at": pd.Timestamp(row["due_at"]).tz_convert(tz).to_pydatetime(),
             "overdue_working_minutes": float(row["overdue_working_minutes"]),

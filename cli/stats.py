@@ -9,12 +9,12 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from groupops.cli import common
-from groupops.cli.app import app, console
+from cli import common
+from cli.app import app, console
+from groupops.activity.stats import load_stats, stats_report
+from groupops.clock.periods import Period
+from groupops.db.queries import load_members
 from groupops.mail.i18n import Language, fmt_minutes, fmt_pct
-from groupops.periods import Period
-from groupops.queries import load_members
-from groupops.stats import load_stats, stats_report
 
 
 @app.command("stats")

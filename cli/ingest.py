@@ -14,9 +14,9 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from cli import common
+from cli.app import app, console, err_console
 from groupops.canonical import Entity
-from groupops.cli import common
-from groupops.cli.app import app, console, err_console
 from groupops.db.models import IngestRun, QuarantineRecord
 from groupops.ingest.bundle import BundleError
 from groupops.ingest.pipeline import IngestSummary, reporting_progress

@@ -13,13 +13,13 @@ from typing import Annotated
 
 import typer
 
-from groupops.cli import common
-from groupops.cli.app import app, console
-from groupops.cli.deadlines import print_overdue
-from groupops.cli.ingest import print_summary
-from groupops.deadlines import load_obligations
+from cli import common
+from cli.app import app, console
+from cli.deadlines import print_overdue
+from cli.ingest import print_summary
+from groupops.clock.timeparse import parse_instant
+from groupops.deadlines.reminders import load_obligations
 from groupops.settings import LOCAL_DIR, get_settings
-from groupops.timeparse import parse_instant
 
 DEMO_BUNDLE = Path("data/demo")
 DEMO_DIR = LOCAL_DIR / "demo"

@@ -1,4 +1,4 @@
-"""``python -m groupops.screenshots`` (``make screenshots``): the demo digests as browser
+"""``python -m scripts.screenshots`` (``make screenshots``): the demo digests as browser
 screenshots in ``docs/`` (``digest-zh-CN.png``, ``digest-en.png``).
 
 It ingests the demo bundle into a throwaway SQLite store, builds the richest owner digest
@@ -98,15 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.bundle.exists():
         parser.error(f"{args.bundle}: no demo bundle (run from the project root)")
 
+    from groupops.clock.timeparse import parse_instant
     from groupops.db import make_engine, upgrade
+    from groupops.db.queries import load_messages
     from groupops.digest import build_digests, digest_period
     from groupops.digest.deliver import standard_providers
     from groupops.ingest.bundle import open_bundle
     from groupops.ingest.pipeline import run_ingest
     from groupops.mail import render_email
     from groupops.policy import load_policy
-    from groupops.queries import load_messages
-    from groupops.timeparse import parse_instant
 
     ensure_cjk_font()
     ensure_chromium()

@@ -12,8 +12,8 @@ import typer
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from groupops.cli import common
-from groupops.cli.app import app, console, err_console
+from cli import common
+from cli.app import app, console, err_console
 from groupops.connectors.base import ALL_CAPABILITIES, capability_names
 from groupops.connectors.config import SourcesError, load_sources
 from groupops.connectors.registry import capabilities_of

@@ -8,7 +8,7 @@ Rules (numbers and words from the policy):
   answered by the member's reply to it or, with ``replies.reply_mode = "any_message"``, by
   their next message in that group.
 * **Task**: a message holding a ``tasks.markers`` word assigns a task to each member it
-  mentions. Its deadline is read from the text (:mod:`groupops.deadline_text`), else
+  mentions. Its deadline is read from the text (:mod:`groupops.clock.deadline_text`), else
   ``tasks.default_deadline_working_days`` working days later. The assignee acknowledges it
   within ``tasks.ack_deadline_working_hours`` by replying to it or (any_message mode) by a
   later message in the group with a ``tasks.ack_markers`` word that replies to nothing else; a
@@ -40,9 +40,9 @@ import numpy as np
 import pandas as pd
 from pandas._libs.tslibs.nattype import NaTType
 
-from groupops.deadline_text import find_deadline
+from groupops.clock.deadline_text import find_deadline
+from groupops.clock.workclock import WorkClock
 from groupops.policy import Policy
-from groupops.workclock import WorkClock
 
 ITEM_KINDS = ("reply", "task_ack", "task_done")
 TASK_STATES = ("open", "acknowledged", "done", "ack_overdue", "overdue")

@@ -1,5 +1,5 @@
 """Member activity statistics for a period, per group and member, with the previous period of
-the same length for comparison. Pure pandas on the frames of :mod:`groupops.queries`,
+the same length for comparison. Pure pandas on the frames of :mod:`groupops.db.queries`,
 vectorised (no Python loop over messages).
 
 Definitions (all local times in the policy's zone):
@@ -29,9 +29,9 @@ from datetime import timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from groupops.periods import Period
+from groupops.clock.periods import Period
+from groupops.db.queries import load_groups, load_memberships, load_messages
 from groupops.policy import Policy
-from groupops.queries import load_groups, load_memberships, load_messages
 
 DurationFn = Callable[[pd.Series, pd.Series], pd.Series]
 """``(start, end)`` aware UTC instants (never NaT) → minutes between them (float), e.g. the
@@ -132,7 +132,7 @@ def load_stats(
     """Load what the period needs from the store and compute its statistics. Reply times are
     measured on the policy's working clock unless another ``duration`` is given."""
     if duration is None:
-        from groupops.workclock import WorkClock
+        from groupops.clock.workclock import WorkClock
 
         duration = WorkClock.from_policy(policy).working_minutes_between_series
     since, until = load_window(period, policy)

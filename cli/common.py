@@ -7,10 +7,10 @@ from datetime import datetime
 import sqlalchemy as sa
 import typer
 
+from groupops.clock.timeparse import parse_instant
 from groupops.db import make_engine, upgrade
 from groupops.policy import Policy, PolicyError, load_policy
 from groupops.settings import Settings, get_settings
-from groupops.timeparse import parse_instant
 
 
 def settings() -> Settings:
