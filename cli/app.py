@@ -1,7 +1,10 @@
 """The ``groupops`` Typer application; command modules register themselves on :data:`app`.
 
-Read-only commands never import ``flows`` (and so never start a Prefect server); commands that
-change state run their Prefect flow, imported lazily inside the command.
+Startup is kept light: ``groupops --help`` and the read-only commands must answer in well under
+a second, so a command module imports only typer and rich at module level and imports the
+domain (pandas, SQLAlchemy, Great Expectations, matplotlib) inside the command that needs it.
+Prefect is imported only when a state-changing command runs as a flow (``--prefect`` or
+``PREFECT_API_URL``; see :func:`cli.common.use_prefect`). ``tests/test_cli_startup.py`` checks.
 """
 
 from __future__ import annotations

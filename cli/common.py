@@ -1,23 +1,76 @@
-"""Helpers shared by the commands: settings, policy, an upgraded engine, time arguments."""
+"""Helpers shared by the commands: settings, policy, an upgraded engine, time arguments, how a
+state-changing command runs (in this process, or as its Prefect flow) and progress bars.
+
+Only light modules are imported here (see :mod:`cli.app`); the domain is imported inside the
+helpers that need it.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
-import sqlalchemy as sa
 import typer
 
 from groupops.clock.timeparse import parse_instant
-from groupops.db import make_engine, upgrade
-from groupops.policy import Policy, PolicyError, load_policy
-from groupops.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from groupops.policy import Policy
+    from groupops.settings import Settings
+
+#: ``--prefect`` on every command that changes state: run it as its Prefect flow (the run shows
+#: in the Prefect UI) instead of in this process. Setting ``PREFECT_API_URL`` does the same.
+PrefectOpt = Annotated[
+    bool,
+    typer.Option(
+        "--prefect",
+        help="Run as the Prefect flow so the run shows in the Prefect UI (default when "
+        "PREFECT_API_URL is set; without it Prefect starts a temporary server, ~20 s). "
+        "Otherwise the command runs in this process; either way the run is recorded in the "
+        "store.",
+    ),
+]
+#: The former opt-in to in-process runs, now the default; accepted so old scripts keep working.
+LocalOpt = Annotated[bool, typer.Option("--local", hidden=True, help="In process (the default).")]
+
+# Prefect's own chatter (INFO logs, telemetry) stays out of a command's output; an operator's
+# own PREFECT_* settings win.
+_QUIET_PREFECT = {
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+}
+
+
+def use_prefect(flag: bool) -> bool:
+    """Whether a state-changing command runs as its Prefect flow: with ``--prefect``, or when
+    ``PREFECT_API_URL`` names a server (a deployment's worker or an operator's shell).
+
+    In-process runs call the same domain functions the flow's tasks wrap, so the store ends
+    up the same either way; only the Prefect UI (runs, artifacts, retries of network steps)
+    needs the flow."""
+    if not (flag or os.environ.get("PREFECT_API_URL")):
+        return False
+    for key, value in _QUIET_PREFECT.items():
+        os.environ.setdefault(key, value)
+    return True
 
 
 def settings() -> Settings:
+    from groupops.settings import get_settings
+
     return get_settings()
 
 
 def policy() -> Policy:
+    from groupops.policy import PolicyError, load_policy
+
     try:
         return load_policy(settings().policy_path)
     except PolicyError as exc:
@@ -26,6 +79,8 @@ def policy() -> Policy:
 
 def engine(*, migrate: bool = True) -> sa.Engine:
     """The configured store, migrated to the newest schema (cheap and idempotent)."""
+    from groupops.db import make_engine, upgrade
+
     url = settings().database_url
     if migrate:
         upgrade(url)
@@ -41,3 +96,41 @@ def instant_option(value: str | None, pol: Policy, *, name: str = "--as-of") -> 
         return parse_instant(value, pol.tz)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=name) from exc
+
+
+@contextmanager
+def progress_bars(*, quiet: bool = False) -> Iterator[Callable[[str, int, int | None], None]]:
+    """Rich progress bars on stderr for the domain's :func:`groupops.progress.report` calls,
+    one bar per label; shown only on a terminal (pipes, CI and ``--json`` stay quiet)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from cli.app import err_console
+    from groupops.progress import reporting
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=None),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet or not err_console.is_terminal,
+    )
+    bars: dict[str, TaskID] = {}
+
+    def hook(label: str, done: int, total: int | None) -> None:
+        if label not in bars:
+            bars[label] = progress.add_task(label, total=total)
+        progress.update(bars[label], completed=done, total=total)
+
+    with progress, reporting(hook):
+        yield hook

@@ -6,10 +6,10 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from cli import common
 from cli.app import app, console
+from cli.tables import Col, print_table
 
 config_app = typer.Typer(help="Settings and policy in force.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
@@ -27,14 +27,12 @@ def config_show(
         payload = {"settings": settings, "policy": policy.model_dump(mode="json")}
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
         return
-    table = Table(title="settings", title_justify="left")
-    table.add_column("setting")
-    table.add_column("value", overflow="fold")
-    for key, value in settings.items():
-        table.add_row(f"GROUPOPS_{key.upper()}", "" if value is None else str(value))
-    console.print(table)
+    rows = [[f"GROUPOPS_{key.upper()}", "" if value is None else str(value)]
+            for key, value in settings.items()]  # fmt: skip
+    print_table("settings", [Col("setting", keep=True), Col("value", keep=True)], rows)
     console.print(
         f"[green]✓[/] policy {common.settings().policy_path} is valid: language {policy.language}, "
         f"zone {policy.timezone}, working hours "
-        + ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in policy.working_time.periods)
+        + ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in policy.working_time.periods),
+        soft_wrap=True,
     )

@@ -6,9 +6,6 @@ import typer
 
 from cli import common
 from cli.app import app, console
-from groupops.db import upgrade
-from groupops.db.engine import current_revision
-from groupops.settings import _mask_url_password
 
 db_app = typer.Typer(help="The store: schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -19,13 +16,25 @@ def db_upgrade(
     revision: str = typer.Argument("head", help="Alembic revision to upgrade to."),
 ) -> None:
     """Apply the schema migrations to the configured database (idempotent)."""
+    from groupops.db import upgrade
+    from groupops.db.engine import current_revision
+    from groupops.settings import _mask_url_password
+
     url = common.settings().database_url
     upgrade(url, revision)
-    console.print(f"[green]✓[/] {_mask_url_password(url)} is at revision {current_revision(url)}")
+    console.print(
+        f"[green]✓[/] {_mask_url_password(url)} is at revision {current_revision(url)}",
+        soft_wrap=True,
+    )
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Show the configured database's schema revision."""
+    from groupops.db.engine import current_revision
+    from groupops.settings import _mask_url_password
+
     url = common.settings().database_url
-    console.print(f"{_mask_url_password(url)}: {current_revision(url) or '(empty)'}")
+    console.print(
+        f"{_mask_url_password(url)}: {current_revision(url) or '(empty)'}", soft_wrap=True
+    )

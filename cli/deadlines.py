@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from cli import common
-from cli.app import app, console
-from groupops.deadlines.obligations import Obligations, to_records
-from groupops.deadlines.reminders import DEFAULT_LOOKBACK_DAYS, load_obligations
-from groupops.policy import Policy
+from cli.app import app
+from cli.tables import Col, print_table
+from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
+
+if TYPE_CHECKING:
+    from groupops.deadlines.obligations import Obligations
+    from groupops.policy import Policy
 
 AsOf = Annotated[
     str | None,
@@ -38,13 +40,16 @@ ESCALATION_LABELS = {-1: "", 0: "assignee", 1: "admins", 2: "owner"}
 def _compute(
     as_of: str | None, groups: list[str] | None, lookback_days: int
 ) -> tuple[Obligations, Policy]:
+    from groupops.deadlines.reminders import load_obligations
+
     pol = common.policy()
     instant = common.instant_option(as_of, pol) or datetime.now(UTC)
     engine = common.engine()
     try:
-        return load_obligations(
-            engine, pol, instant, groups=groups, lookback_days=lookback_days
-        ), pol
+        with common.progress_bars():
+            return load_obligations(
+                engine, pol, instant, groups=groups, lookback_days=lookback_days
+            ), pol
     finally:
         engine.dispose()
 
@@ -68,6 +73,8 @@ def overdue(
 ) -> None:
     """Replies and tasks overdue at --as-of, on the working clock, with their escalation step
     (1: the group's admins are told, 2: the owner)."""
+    from groupops.deadlines.obligations import to_records
+
     ob, pol = _compute(as_of, group, lookback_days)
     if as_json:
         typer.echo(json.dumps(to_records(ob.overdue, pol.tz), ensure_ascii=False, indent=2))
@@ -77,26 +84,14 @@ def overdue(
 
 def print_overdue(ob: Obligations, pol: Policy) -> None:
     """The overdue items as a table (also used by ``groupops demo``)."""
-    table = Table(title=f"Overdue at {ob.as_of.astimezone(pol.tz):%Y-%m-%d %H:%M} ({pol.timezone})")
-    for col in (
-        "kind",
-        "group",
-        "message",
-        "assignee",
-        "from",
-        "sent",
-        "due",
-        "late",
-        "escalation",
-    ):
-        table.add_column(
-            col,
-            justify="right" if col == "late" else "left",
-            overflow="fold",
-            no_wrap=col == "late",
-        )
-    for r in to_records(ob.overdue, pol.tz):
-        table.add_row(
+    from groupops.deadlines.obligations import to_records
+
+    cols = [Col("kind", keep=True), Col("group", keep=True), Col("message", keep=True, stack=True),
+            Col("assignee", keep=True), Col("from", keep=True, drop=2),
+            Col("sent", keep=True, drop=3), Col("due", keep=True, drop=4),
+            Col("late", justify="right"), Col("escalation", keep=True, drop=1)]  # fmt: skip
+    rows = [
+        [
             str(r["kind"]),
             str(r["group_id"]),
             str(r["message_id"]),
@@ -106,9 +101,15 @@ def print_overdue(ob: Obligations, pol: Policy) -> None:
             _local(r["due_at"]),
             _duration(float(str(r["overdue_working_minutes"]))),
             ESCALATION_LABELS[int(str(r["escalation"]))],
-        )
-    console.print(table)
-    console.print(f"{len(ob.overdue)} overdue · {len(ob.pending)} pending · late is working time")
+        ]
+        for r in to_records(ob.overdue, pol.tz)
+    ]
+    print_table(
+        f"Overdue at {ob.as_of.astimezone(pol.tz):%Y-%m-%d %H:%M} ({pol.timezone})",
+        cols,
+        rows,
+        caption=f"{len(ob.overdue)} overdue · {len(ob.pending)} pending · late is working time",
+    )
 
 
 @app.command("tasks")
@@ -120,27 +121,22 @@ def tasks_command(
 ) -> None:
     """Every task (one row per assignee) with its state at --as-of, its deadline and the
     deadline the assignee committed to."""
+    from groupops.deadlines.obligations import to_records
+
     ob, pol = _compute(as_of, group, lookback_days)
     frame = ob.tasks.drop(columns=["text"])
     if as_json:
         typer.echo(json.dumps(to_records(frame, pol.tz), ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"Tasks at {ob.as_of.astimezone(pol.tz):%Y-%m-%d %H:%M} ({pol.timezone})")
-    for col in (
-        "group",
-        "message",
-        "assignee",
-        "from",
-        "assigned",
-        "deadline",
-        "committed",
-        "state",
-    ):
-        table.add_column(col)
     styles = {"done": "green", "overdue": "red", "ack_overdue": "yellow"}
+    cols = [Col("group", keep=True), Col("message", keep=True, stack=True), Col("assignee", keep=True),
+            Col("from", keep=True, drop=2), Col("assigned", keep=True, drop=3),
+            Col("deadline", keep=True), Col("committed", keep=True, drop=1),
+            Col("state", keep=True, markup=True)]  # fmt: skip
+    rows = []
     for r in to_records(frame, pol.tz):
         state = str(r["state"])
-        table.add_row(
+        rows.append([
             str(r["group_id"]),
             str(r["message_id"]),
             str(r["assignee_id"]),
@@ -149,5 +145,7 @@ def tasks_command(
             _local(r["deadline"]) + ("" if r["deadline_source"] == "text" else " (default)"),
             _local(r["committed_deadline"]),
             f"[{styles[state]}]{state}[/]" if state in styles else state,
-        )
-    console.print(table)
+        ])  # fmt: skip
+    print_table(
+        f"Tasks at {ob.as_of.astimezone(pol.tz):%Y-%m-%d %H:%M} ({pol.timezone})", cols, rows
+    )

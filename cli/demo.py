@@ -1,28 +1,36 @@
-"""``groupops demo``: the main job on the bundled demo data, into a fresh local store."""
+"""``groupops demo``: the main job on the bundled demo company, into a fresh local store.
+
+In this process by default (about ten seconds warm): the same domain steps the ``demo-pipeline``
+flow runs as tasks (ingest, deadline reminders and violations, weekly and monthly digests); with
+``--prefect`` (or ``PREFECT_API_URL``) it runs that flow. It ends by printing the exact commands
+that explore what it stored.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.text import Text
 
 from cli import common
 from cli.app import app, console
-from cli.deadlines import print_overdue
-from cli.ingest import print_summary
 from groupops.clock.timeparse import parse_instant
-from groupops.deadlines.reminders import load_obligations
-from groupops.settings import LOCAL_DIR, get_settings
+
+if TYPE_CHECKING:
+    from groupops.ingest.pipeline import IngestSummary
 
 DEMO_BUNDLE = Path("data/demo")
-DEMO_DIR = LOCAL_DIR / "demo"
+DEMO_DIR = Path("data/local/demo")  # under groupops.settings.LOCAL_DIR (not imported: startup)
 
 
 def demo_as_of(bundle: Path) -> datetime:
@@ -43,25 +51,29 @@ def demo(
     out: Annotated[
         Path, typer.Option(help="Fresh folder for the demo store and outbox.")
     ] = DEMO_DIR,
+    prefect: common.PrefectOpt = False,
 ) -> None:
     """Run every pipeline in order on the demo company into a fresh local SQLite store, and
-    print what it produced and where. Needs no secrets and no SMTP server."""
+    print what it produced, where, and the commands that explore it. Needs no secrets and no
+    SMTP server."""
     if not bundle.exists():
-        console.print(f"[red]✗[/] {bundle}: the demo bundle is missing")
+        console.print(Text.assemble(("✗ ", "red"), f"{bundle}: the demo bundle is missing"))
         raise typer.Exit(1)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     db = out / "groupops.db"
-    with _settings(
-        {"GROUPOPS_DATABASE_URL": f"sqlite:///{db}", "GROUPOPS_OUTBOX_DIR": str(out / "outbox")}
-    ):
-        _run_demo(bundle, out, db)
+    env = {"GROUPOPS_DATABASE_URL": f"sqlite:///{db}", "GROUPOPS_OUTBOX_DIR": str(out / "outbox")}
+    with _settings(env):
+        _run_demo(bundle, db, prefect=common.use_prefect(prefect))
+    _print_next_steps(bundle, env)
 
 
 @contextmanager
 def _settings(env: dict[str, str]) -> Iterator[None]:
     """Point the settings (read by the flows in this process) at the demo store, then back."""
+    from groupops.settings import get_settings
+
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     get_settings.cache_clear()
@@ -76,40 +88,133 @@ def _settings(env: dict[str, str]) -> Iterator[None]:
         get_settings.cache_clear()
 
 
-def _run_demo(bundle: Path, out: Path, db: Path) -> None:
+def _run_demo(bundle: Path, db: Path, *, prefect: bool) -> None:
+    from cli.deadlines import print_overdue
+    from cli.ingest import print_summary
+    from groupops.deadlines.reminders import load_obligations
+
     console.rule("[bold]groupops demo")
-    console.print(f"bundle: {bundle}   store: {db}   (starting Prefect…)")
+    how = "as the demo-pipeline Prefect flow" if prefect else "in this process"
+    console.print(Text(f"bundle: {bundle}   store: {db}   ({how})"), soft_wrap=True)
     as_of = demo_as_of(bundle)
     console.print(f"as of: {as_of.isoformat()} (the end of the demo period)")
-    from flows.demo_pipeline import demo_pipeline
-
-    result = demo_pipeline(as_of, str(bundle))
+    done = _with_prefect(as_of, bundle) if prefect else _here(as_of, bundle)
 
     console.rule("1. ingest")
-    print_summary(result.ingest)
+    print_summary(done.ingest)
 
     console.rule("2. deadlines (working clock)")
     engine = common.engine(migrate=False)
     pol = common.policy()
     print_overdue(load_obligations(engine, pol, as_of), pol)
-    watch = result.deadlines
-    console.print(
-        f"{watch.overdue} overdue, {watch.pending} pending, {watch.tasks} tasks; "
-        f"{watch.reminders} reminder step(s) recorded, {watch.emails} email(s) in the outbox"
-    )
     engine.dispose()
+    overdue, pending, tasks, reminders, emails = done.watch
+    console.print(
+        f"{overdue} overdue, {pending} pending, {tasks} tasks; "
+        f"{reminders} reminder step(s) recorded, {emails} email(s) in the outbox"
+    )
 
     console.rule("3. digests (outbox)")
-    for run in (result.weekly, result.monthly):
-        for row in run.rows:
-            where = row.eml_path or "(not queued)"
+    for period, rows in done.digests:
+        for row in rows:
             console.print(
-                f"{run.period:5} {row.audience:5} {row.subject_id:12} {row.outcome:8} {where}"
+                Text(
+                    f"{period:5} {row['audience']!s:5} {row['subject_id']!s:12} "
+                    f"{row['outcome']!s:8} {row['eml_path'] or '(not queued)'}"
+                ),
+                soft_wrap=True,
             )
-    if not (result.weekly.smtp_configured or result.monthly.smtp_configured):
+    if not done.smtp:
         console.print(
             "no SMTP host configured: the emails stay in the outbox (GROUPOPS_SMTP_HOST to send)"
         )
-    console.rule("[bold]where things are")
-    console.print(f"store:  {db}  (GROUPOPS_DATABASE_URL=sqlite:///{db} groupops … to explore)")
-    console.print(f"outbox: {out / 'outbox'}")
+
+
+@dataclass(frozen=True)
+class _Done:
+    """What the demo's steps did, either way they ran."""
+
+    ingest: IngestSummary
+    watch: tuple[int, int, int, int, int]  # overdue, pending, tasks, reminder steps, emails
+    digests: list[tuple[str, list[dict[str, object]]]]  # (period label, rows)
+    smtp: bool
+
+
+def _here(as_of: datetime, bundle: Path) -> _Done:
+    """The demo's steps in this process: the same domain functions the ``demo-pipeline``
+    flow's tasks wrap."""
+    from cli.digest import deliver, run_here
+    from groupops.deadlines.reminders import load_obligations, record_violations, send_reminders
+    from groupops.ingest.bundle import open_bundle
+    from groupops.ingest.pipeline import run_ingest
+    from groupops.mail import SmtpConfig
+
+    settings, pol = common.settings(), common.policy()
+    engine = common.engine()
+    try:
+        with common.progress_bars():
+            summary = run_ingest(open_bundle(bundle), engine, pol, chunk_size=settings.chunk_size)
+
+        now = datetime.now(UTC)
+        obligations = load_obligations(engine, pol, as_of)
+        sent = send_reminders(engine, obligations, pol, sender=settings.mail_from,
+                              outbox_dir=settings.outbox_dir, now=now)  # fmt: skip
+        keys = [s.outbox_key for s in sent if s.created and s.outbox_key]
+        deliver(engine, keys)
+        record_violations(engine, obligations.violations, now)
+        watch = (len(obligations.overdue), len(obligations.pending), len(obligations.tasks),
+                 sum(1 for s in sent if s.created), len(keys))  # fmt: skip
+
+        smtp = SmtpConfig.from_settings(settings) is not None
+        digests = []
+        with common.progress_bars():
+            for kind in ("week", "month"):
+                rows, _failed = run_here(kind, as_of, None, send=smtp, force=False)
+                digests.append((str(rows[0]["key"]).split(":")[2] if rows else kind, rows))
+    finally:
+        engine.dispose()
+    return _Done(summary, watch, digests, smtp)
+
+
+def _with_prefect(as_of: datetime, bundle: Path) -> _Done:
+    from flows.demo_pipeline import demo_pipeline
+
+    result = demo_pipeline(as_of, str(bundle))
+    w = result.deadlines
+    return _Done(
+        result.ingest,
+        (w.overdue, w.pending, w.tasks, w.reminders, w.emails),
+        [
+            (run.period, [r.model_dump() for r in run.rows])
+            for run in (result.weekly, result.monthly)
+        ],
+        result.weekly.smtp_configured or result.monthly.smtp_configured,
+    )
+
+
+def _print_next_steps(bundle: Path, env: dict[str, str]) -> None:
+    """The exact commands that show the demo's data: its store and outbox, at its own instant
+    (the demo's four weeks end in the past, so "now" would show nothing)."""
+    from groupops.digest.deliver import digest_period
+
+    as_of = demo_as_of(bundle)
+    week = digest_period("week", as_of, common.policy())
+    at = as_of.strftime("%Y-%m-%dT%H:%M")
+    exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
+    lines = [
+        f"export {exports}",
+        f"uv run groupops stats --since {week.since:%Y-%m-%d} --until {week.until:%Y-%m-%d}",
+        f"uv run groupops overdue --as-of {at}",
+        f"uv run groupops tasks --as-of {at}",
+        f"uv run groupops digest --period month --as-of {at}",
+        "uv run groupops runs list",
+        "uv run groupops quarantine list",
+    ]
+    console.rule("[bold]explore the demo's data")
+    console.print("In this shell, from the project root:")
+    for line in lines:
+        console.print(Text(f"  {line}", style="bold"), soft_wrap=True)
+    console.print(
+        Text(f"(the outbox's .eml files open in any mail program: {env['GROUPOPS_OUTBOX_DIR']})"),
+        soft_wrap=True,
+    )

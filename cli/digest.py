@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from cli import common
-from cli.app import app, console, err_console
+from cli.app import app, err_console
+from cli.tables import Col, print_table
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 
 @app.command()
@@ -30,20 +34,21 @@ def digest(
     force: Annotated[
         bool, typer.Option("--force", help="Re-queue (and re-send) digests already queued.")
     ] = False,
-    local: Annotated[
-        bool,
-        typer.Option("--local", help="Run in this process without Prefect (sending: no retries)."),
-    ] = False,
+    prefect: common.PrefectOpt = False,
+    local: common.LocalOpt = False,
 ) -> None:
     """Render the digests of the last complete week or month into the outbox (idempotent), and
-    with ``--send`` deliver them. Prints each digest's outcome and ``.eml`` path."""
+    with ``--send`` deliver them (in this process a failed send is not retried: it stays in the
+    outbox for the next run; the ``send-digests`` flow retries with backoff). Prints each
+    digest's outcome and ``.eml`` path."""
     if period not in ("week", "month"):
         raise typer.BadParameter("week or month", param_hint="--period")
     kind: Literal["week", "month"] = "week" if period == "week" else "month"
     pol = common.policy()
     when = common.instant_option(as_of, pol) or datetime.now(UTC)
-    if local:
-        rows, failed = _run_local(kind, when, owner, send, force)
+    if not common.use_prefect(prefect):
+        with common.progress_bars():
+            rows, failed = run_here(kind, when, owner, send, force)
     else:
         from flows.send_digests import send_digests
 
@@ -52,15 +57,18 @@ def digest(
         failed = result.failed
     print_digests(rows, send)
     if failed:
-        err_console.print(f"[red]not sent (kept in the outbox):[/] {', '.join(failed)}")
+        err_console.print(
+            Text.assemble(("not sent (kept in the outbox): ", "red"), ", ".join(failed))
+        )
         raise typer.Exit(1)
 
 
-def _run_local(
+def run_here(
     kind: Literal["week", "month"], as_of: datetime, owner: str | None, send: bool, force: bool
 ) -> tuple[list[dict[str, object]], list[str]]:
+    """The ``send-digests`` flow's steps in this process: ``prepare_digests``, then (``send``)
+    delivery of this run's queued digests. ``(rows, keys that failed to send)``."""
     from groupops.digest import prepare_digests
-    from groupops.mail import SmtpConfig, SmtpTransport, pending_entries, send_entry
 
     settings = common.settings()
     engine = common.engine()
@@ -69,23 +77,8 @@ def _run_local(
             engine, common.policy(), kind=kind, as_of=as_of, outbox_dir=settings.outbox_dir,
             sender=settings.mail_from, owner=owner, force=force,
         )  # fmt: skip
-        sent: set[str] = set()
-        failed: list[str] = []
-        config = SmtpConfig.from_settings(settings)
         keys = [o.key for o in outcomes if o.outbox_id is not None]
-        if send and config is None:
-            err_console.print(
-                "no SMTP host configured (GROUPOPS_SMTP_HOST): emails stay in the outbox"
-            )
-        elif send and keys and config is not None:
-            transport = SmtpTransport(config)
-            for entry in pending_entries(engine, keys=keys):
-                try:
-                    send_entry(engine, entry.id, transport)
-                    sent.add(entry.key)
-                except Exception as exc:  # recorded on the outbox row; reported below
-                    err_console.print(f"[red]{entry.key}[/]: {type(exc).__name__}: {exc}")
-                    failed.append(entry.key)
+        sent, failed = deliver(engine, keys) if send else (set(), [])
     finally:
         engine.dispose()
     rows: list[dict[str, object]] = [
@@ -97,19 +90,46 @@ def _run_local(
     return rows, failed
 
 
+def deliver(engine: sa.Engine, keys: list[str]) -> tuple[set[str], list[str]]:
+    """Send the still-unsent outbox entries among ``keys`` over SMTP, once each (no retries in
+    this process: a failure is recorded on the entry, which stays sendable for the next run).
+    ``(sent keys, failed keys)``; without an SMTP host nothing is sent."""
+    from groupops.mail import SmtpConfig, SmtpTransport, pending_entries, send_entry
+
+    config = SmtpConfig.from_settings(common.settings())
+    sent: set[str] = set()
+    failed: list[str] = []
+    if config is None:
+        if keys:
+            err_console.print(
+                "no SMTP host configured (GROUPOPS_SMTP_HOST): emails stay in the outbox"
+            )
+        return sent, failed
+    transport = SmtpTransport(config)
+    for entry in pending_entries(engine, keys=keys):
+        try:
+            send_entry(engine, entry.id, transport)
+            sent.add(entry.key)
+        except Exception as exc:  # recorded on the outbox row; reported below
+            err_console.print(Text.assemble((entry.key, "red"), f": {type(exc).__name__}: {exc}"))
+            failed.append(entry.key)
+    return sent, failed
+
+
 def print_digests(rows: list[dict[str, object]], send: bool) -> None:
     """One row per digest: key, outcome, recipients, sent, the .eml file."""
-    table = Table(title="Digests")
-    for col in ("digest", "outcome", "recipients", "sent", "outbox file"):
-        table.add_column(col)
+    cols = [Col("digest", keep=True), Col("outcome", keep=True),
+            Col("recipients", drop=2), Col("sent", keep=True, drop=1),
+            Col("outbox file", keep=True)]  # fmt: skip
+    table_rows = []
     for r in rows:
         recipients = r["recipients"]
         assert isinstance(recipients, list)
-        table.add_row(
+        table_rows.append([
             str(r["key"]),
             str(r["outcome"]),
             ", ".join(recipients),
             "yes" if r["sent"] else ("no" if send else "–"),
             str(r["eml_path"] or ""),
-        )
-    console.print(table)
+        ])  # fmt: skip
+    print_table("Digests", cols, table_rows)

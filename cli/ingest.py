@@ -2,37 +2,31 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from datetime import UTC
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import sqlalchemy as sa
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy.orm import Session
 
 from cli import common
 from cli.app import app, console, err_console
-from groupops.canonical import Entity
-from groupops.db.models import IngestRun, QuarantineRecord
-from groupops.ingest.bundle import BundleError
-from groupops.ingest.pipeline import IngestSummary, reporting_progress
+from cli.tables import Col, print_table
+
+if TYPE_CHECKING:
+    from groupops.db.models import QuarantineRecord
+    from groupops.ingest.pipeline import IngestSummary
 
 FORMATS = ("auto", "canonical", "slack", "telegram", "whatsapp", "discord", "wechat-csv")
 
 
 def resolve_format(path: Path, format_: str) -> str:
-    """The concrete format for ``path``; ``auto`` asks the importers' detector when present."""
+    """The concrete format for ``path``; ``auto`` asks the importers' detector."""
     if format_ != "auto":
         return format_
-    try:
-        detect = importlib.import_module("groupops.importers.detect")
-    except ImportError:
-        return "canonical"
-    return str(detect.detect_format(path))
+    from groupops.importers.detect import detect_format
+
+    return str(detect_format(path))
 
 
 @app.command()
@@ -43,14 +37,8 @@ def ingest(
     format_: Annotated[
         str, typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}.")
     ] = "auto",
-    local: Annotated[
-        bool,
-        typer.Option(
-            "--local",
-            help="Run in this process without Prefect (no server start); the run is still "
-            "recorded in the store.",
-        ),
-    ] = False,
+    prefect: common.PrefectOpt = False,
+    local: common.LocalOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     option: Annotated[
         list[str] | None,
@@ -67,6 +55,8 @@ def ingest(
     """Ingest activity: validate, upsert idempotently, quarantine bad records.
 
     Exit code 0 when every record loaded, 2 when anything went to quarantine, 1 on error."""
+    from groupops.ingest.bundle import BundleError
+
     if format_ not in FORMATS:
         raise typer.BadParameter(f"unknown format {format_!r}; one of {', '.join(FORMATS)}")
     if not path.exists():
@@ -81,7 +71,8 @@ def ingest(
         console.print(f"format: [bold]{chosen}[/] (detected)")
     options = _options(option or [], chosen)
     try:
-        summary = _run(path, chosen, local=local, quiet=as_json, options=options)
+        summary = _run(path, chosen, prefect=common.use_prefect(prefect), quiet=as_json,
+                       options=options)  # fmt: skip
     except BundleError as exc:
         err_console.print(f"[red]✗[/] {exc}")
         raise typer.Exit(1) from exc
@@ -114,69 +105,46 @@ def _options(pairs: list[str], format_: str) -> dict[str, str]:
 
 
 def _run(
-    path: Path, format_: str, *, local: bool, quiet: bool, options: dict[str, str] | None = None
+    path: Path, format_: str, *, prefect: bool, quiet: bool, options: dict[str, str] | None = None
 ) -> IngestSummary:
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(bar_width=None),
-        TextColumn("{task.completed:,} records"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=quiet,
-    )
-    bars: dict[Entity, object] = {}
+    """Ingest in this process (``run_ingest``), or as the ``ingest-activity`` flow, whose tasks
+    wrap the same steps (``begin_run``, ``ingest_entity`` per entity, ``finish_run``)."""
+    with common.progress_bars(quiet=quiet):
+        if prefect:
+            from flows.ingest_activity import ingest_activity
 
-    def hook(entity: Entity, read: int) -> None:
-        if entity not in bars:
-            bars[entity] = progress.add_task(entity, total=None)
-        progress.update(bars[entity], completed=read)  # type: ignore[arg-type]
+            return ingest_activity(
+                str(path),
+                format=format_,
+                chunk_size=common.settings().chunk_size,
+                options=options or None,
+            )
+        from groupops.ingest.pipeline import run_ingest
+        from groupops.ingest.sources import open_source
 
-    with progress, reporting_progress(hook):
-        if local:
-            from groupops.ingest.pipeline import run_ingest
-            from groupops.ingest.sources import open_source
-
-            engine = common.engine()
-            try:
-                return run_ingest(
-                    open_source(str(path), format_, options),
-                    engine,
-                    common.policy(),
-                    chunk_size=common.settings().chunk_size,
-                )
-            finally:
-                engine.dispose()
-        from flows.ingest_activity import ingest_activity
-
-        progress.add_task("starting Prefect…", total=None)
-        return ingest_activity(
-            str(path),
-            format=format_,
-            chunk_size=common.settings().chunk_size,
-            options=options or None,
-        )
+        engine = common.engine()
+        try:
+            return run_ingest(
+                open_source(str(path), format_, options),
+                engine,
+                common.policy(),
+                chunk_size=common.settings().chunk_size,
+            )
+        finally:
+            engine.dispose()
 
 
 def print_summary(summary: IngestSummary) -> None:
-    table = Table(title=f"ingest run {summary.run_id}: {summary.source}", title_justify="left")
-    for col in ("entity", "loaded", "updated", "unchanged", "quarantined"):
-        table.add_column(col, justify="left" if col == "entity" else "right")
-    for e in summary.entities:
-        table.add_row(
-            e.entity,
-            *(f"{getattr(e, c):,}" for c in ("loaded", "updated", "unchanged", "quarantined")),
-        )
-    table.add_row(
-        "[bold]total",
-        *(f"[bold]{summary.total(c):,}" for c in ("loaded", "updated", "unchanged", "quarantined")),
-    )
-    console.print(table)
+    counts = ("loaded", "updated", "unchanged", "quarantined")
+    cols = [Col("entity"), *(Col(c, justify="right") for c in counts)]
+    rows = [[e.entity, *(f"{getattr(e, c):,}" for c in counts)] for e in summary.entities]
+    rows.append(["total", *(f"{summary.total(c):,}" for c in counts)])
+    print_table(f"ingest run {summary.run_id}: {summary.source}", cols, rows)
     if summary.total("quarantined"):
         console.print(
             f"[yellow]![/] {summary.total('quarantined')} record(s) in quarantine: "
-            f"[bold]groupops quarantine list --run {summary.run_id}[/]"
+            f"[bold]groupops quarantine list --run {summary.run_id}[/]",
+            soft_wrap=True,
         )
     else:
         console.print("[green]✓[/] every record loaded")
@@ -196,6 +164,11 @@ def quarantine_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
 ) -> None:
     """List quarantined records: file, line, field, reason and the raw text."""
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    from groupops.db.models import QuarantineRecord
+
     engine = common.engine()
     stmt = sa.select(QuarantineRecord).order_by(QuarantineRecord.source_file, QuarantineRecord.line)
     if run is not None:
@@ -212,15 +185,15 @@ def quarantine_list(
         for r in rows:
             print(json.dumps(_quarantine_dict(r), ensure_ascii=False))
         return
-    table = Table(title=f"quarantine: {total} record(s)", title_justify="left", show_lines=False)
-    for col in ("where", "entity", "field", "reason", "raw"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        raw = r.raw if len(r.raw) <= 80 else r.raw[:77] + "…"
-        table.add_row(f"{r.source_file}:{r.line}", r.entity, r.field, r.reason, raw)
-    console.print(table)
-    if total > len(rows):
-        console.print(f"… and {total - len(rows)} more (--limit)")
+    cols = [Col("where", keep=True), Col("entity", drop=1), Col("field", keep=True),
+            Col("reason"), Col("raw", drop=2)]  # fmt: skip
+    table_rows = [
+        [f"{r.source_file}:{r.line}", r.entity, r.field, r.reason,
+         r.raw if len(r.raw) <= 80 else r.raw[:77] + "…"]
+        for r in rows
+    ]  # fmt: skip
+    more = f"… and {total - len(rows)} more (--limit)" if total > len(rows) else None
+    print_table(f"quarantined records ({total})", cols, table_rows, caption=more)
 
 
 def _quarantine_dict(r: QuarantineRecord) -> dict[str, object]:
@@ -244,33 +217,36 @@ app.add_typer(runs_app, name="runs")
 @runs_app.command("list")
 def runs_list(limit: Annotated[int, typer.Option(help="The newest N runs.")] = 20) -> None:
     """The newest ingest runs: source, status, counts, watermark."""
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    from groupops.db.models import IngestRun
+
     engine = common.engine()
     with Session(engine) as session:
         stmt = sa.select(IngestRun).order_by(IngestRun.id.desc()).limit(limit)
         rows = session.execute(stmt).scalars().all()
     engine.dispose()
-    table = Table(title="ingest runs", title_justify="left")
-    for col in (
-        "id",
-        "started",
-        "source",
-        "format",
-        "status",
-        "loaded",
-        "updated",
-        "unchanged",
-        "quarantined",
-        "watermark",
-    ):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
+    counts = ("loaded", "updated", "unchanged", "quarantined")
+    cols = [
+        Col("id", justify="right"),
+        Col("started", keep=True, drop=3),
+        Col("source", keep=True),
+        Col("format", drop=5),
+        Col("status", keep=True),
+        *(Col(c, justify="right", drop=4 if c in ("updated", "unchanged") else 0) for c in counts),
+        Col("watermark", keep=True, drop=6),
+    ]
+    table_rows = [
+        [
             str(r.id),
             r.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ"),
             r.source,
             r.format,
             r.status,
-            *(f"{getattr(r, c):,}" for c in ("loaded", "updated", "unchanged", "quarantined")),
-            r.watermark.isoformat() if r.watermark else "",
-        )
-    console.print(table)
+            *(f"{getattr(r, c):,}" for c in counts),
+            r.watermark.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if r.watermark else "",
+        ]
+        for r in rows
+    ]
+    print_table("ingest runs", cols, table_rows)

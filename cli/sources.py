@@ -5,20 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import sqlalchemy as sa
 import typer
-from rich.table import Table
-from sqlalchemy.engine import make_url
+from rich.text import Text
 
 from cli import common
 from cli.app import app, console, err_console
-from groupops.connectors.base import ALL_CAPABILITIES, capability_names
-from groupops.connectors.config import SourcesError, load_sources
-from groupops.connectors.registry import capabilities_of
-from groupops.connectors.watermarks import StoredWatermark, list_watermarks
-from groupops.db import make_engine
+from cli.tables import Col, print_table
+
+if TYPE_CHECKING:
+    from groupops.connectors.watermarks import StoredWatermark
 
 
 @dataclass(frozen=True)
@@ -48,6 +45,8 @@ class _Row:
 
 
 def _capabilities_cell(names: list[str]) -> str:
+    from groupops.connectors.base import ALL_CAPABILITIES, capability_names
+
     missing = [n for n in capability_names(ALL_CAPABILITIES) if n not in names]
     return "all" if not missing else "all but " + ", ".join(missing)
 
@@ -58,6 +57,12 @@ app.add_typer(sources_app, name="sources")
 
 def _stored_watermarks(url: str) -> dict[tuple[str, str], StoredWatermark]:
     """Watermarks in the store, without creating or migrating anything."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    from groupops.connectors.watermarks import list_watermarks
+    from groupops.db import make_engine
+
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
         return {}
@@ -79,6 +84,10 @@ def sources_list(
 ) -> None:
     """Configured sources: kind, URL, groups, credential references (never the secrets),
     capabilities, and each group's stored watermark."""
+    from groupops.connectors.base import capability_names
+    from groupops.connectors.config import SourcesError, load_sources
+    from groupops.connectors.registry import capabilities_of
+
     settings = common.settings()
     path = path or settings.sources_path
     try:
@@ -103,20 +112,21 @@ def sources_list(
     if as_json:
         console.print_json(json.dumps([r.as_dict() for r in rows], ensure_ascii=False))
         return
-    table = Table(title=f"Sources in {path}")
-    for column in ("source", "kind", "group", "credentials", "capabilities", "watermark"):
-        table.add_column(column)
+    cols = [Col("source", keep=True), Col("kind", keep=True), Col("group", keep=True),
+            Col("credentials", drop=2), Col("capabilities", drop=1),
+            Col("watermark", keep=True, drop=3)]  # fmt: skip
+    table_rows = []
     for row in rows:
         at = row.mark.watermark.at if row.mark else None
-        table.add_row(
+        table_rows.append([
             row.source if row.enabled else f"{row.source} (disabled)",
             row.kind,
             row.group,
             ", ".join(f"{k}={v}" for k, v in row.credentials.items()),
             _capabilities_cell(row.capabilities),
             at.isoformat() if at else "-",
-        )
-    console.print(table)
+        ])  # fmt: skip
+    print_table(f"Sources in {path}", cols, table_rows)
 
 
 @sources_app.command("pull")
@@ -132,28 +142,23 @@ def sources_pull(
     """Pull every enabled source now (the ``pull-activity`` flow): from each group's watermark,
     ingest, then advance the watermark. Exit code 1 when a group failed."""
     from flows.pull_activity import PullFailed, pull_activity
+    from groupops.connectors.config import SourcesError
 
+    common.use_prefect(True)  # Prefect's INFO logs and telemetry stay out of the output
     try:
         results = pull_activity(str(path) if path else None, only=only or None)
     except PullFailed as exc:
-        err_console.print(f"[red]✗[/] {exc}")
+        err_console.print(Text.assemble(("✗ ", "red"), str(exc)))
         raise typer.Exit(1) from exc
     except SourcesError as exc:
         raise typer.BadParameter(str(exc), param_hint="--path") from exc
     if as_json:
         console.print_json(json.dumps([asdict(r) for r in results], ensure_ascii=False))
         return
-    table = Table(title="Pulled")
-    for column in ("source", "group", "messages", "loaded", "updated", "quarantined", "watermark"):
-        table.add_column(column)
-    for r in results:
-        table.add_row(
-            r.source,
-            r.group_id,
-            str(r.messages),
-            str(r.loaded),
-            str(r.updated),
-            str(r.quarantined),
-            r.watermark or "-",
-        )
-    console.print(table)
+    cols = [Col("source", keep=True), Col("group", keep=True),
+            Col("messages", justify="right"), Col("loaded", justify="right"),
+            Col("updated", justify="right", drop=1),
+            Col("quarantined", justify="right", drop=2), Col("watermark", keep=True, drop=3)]  # fmt: skip
+    rows = [[r.source, r.group_id, str(r.messages), str(r.loaded), str(r.updated),
+             str(r.quarantined), r.watermark or "-"] for r in results]  # fmt: skip
+    print_table("Pulled", cols, rows)

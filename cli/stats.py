@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
-import pandas as pd
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from cli import common
 from cli.app import app, console
-from groupops.activity.stats import load_stats, stats_report
-from groupops.clock.periods import Period
-from groupops.db.queries import load_members
-from groupops.mail.i18n import Language, fmt_minutes, fmt_pct
+from cli.tables import Col, print_table
 
 
 @app.command("stats")
@@ -32,6 +29,10 @@ def stats_command(
 ) -> None:
     """Messages, active days, share, mentions answered, reply times, inactive / new / departed
     members per group and member, with the change against the previous period."""
+    from groupops.activity.stats import load_stats, stats_report
+    from groupops.clock.periods import Period
+    from groupops.db.queries import load_members
+
     pol = common.policy()
     end = common.instant_option(until, pol, name="--until") or datetime.now(UTC)
     start = common.instant_option(since, pol, name="--since") or end - timedelta(days=7)
@@ -41,7 +42,8 @@ def stats_command(
         raise typer.BadParameter(str(exc), param_hint="--since/--until") from exc
     engine = common.engine()
     try:
-        stats = load_stats(engine, period, pol, groups=group)
+        with common.progress_bars(quiet=as_json):
+            stats = load_stats(engine, period, pol, groups=group)
         directory = load_members(engine)
     finally:
         engine.dispose()
@@ -59,23 +61,26 @@ def _delta(value: object) -> str:
 
 
 def _print_tables(report: dict[str, object], language: str) -> None:
+    from groupops.mail.i18n import Language, fmt_minutes, fmt_pct
+
     lang: Language = "en" if language == "en" else "zh-CN"
     period = report["period"]
     assert isinstance(period, dict)
-    console.print(
-        f"[bold]{period['label']}[/]  {period['since']} → {period['until']}  "
-        f"(previous: {period['previous']['since']} → {period['previous']['until']})"
-    )
+    console.print(f"[bold]{period['label']}[/]  {period['since']} → {period['until']}")
+    console.print(f"previous: {period['previous']['since']} → {period['previous']['until']}")
     groups = report["groups"]
     assert isinstance(groups, list)
-    summary = Table(title="Groups", show_lines=False)
-    for col in ("group", "messages", "active", "members", "inactive", "new", "left",
-                "@ answered", "median reply"):  # fmt: skip
-        summary.add_column(col, justify="left" if col == "group" else "right")
+    right: Literal["right"] = "right"
+    cols = [Col("group", keep=True, markup=True), Col("messages", justify=right),
+            Col("active", justify=right), Col("members", justify=right),
+            Col("inactive", justify=right, drop=1), Col("new", justify=right, drop=5),
+            Col("left", justify=right, drop=4), Col("@ answered", justify=right, drop=3),
+            Col("median reply", justify=right, drop=2)]  # fmt: skip
+    rows = []
     for g in groups:
         ch = g["change"]
-        summary.add_row(
-            f"{g['name'] or g['group_id']} [dim]{g['platform']}:{g['group_id']}[/]",
+        rows.append([
+            f"{escape(g['name'] or g['group_id'])}\n[dim]{escape(g['platform'])}:{escape(g['group_id'])}[/]",
             f"{g['messages']:,}{_delta(ch['messages'])}",
             f"{g['active_members']}{_delta(ch['active_members'])}",
             f"{g['member_count']}{_delta(ch['member_count'])}",
@@ -84,20 +89,23 @@ def _print_tables(report: dict[str, object], language: str) -> None:
             str(len(g["departed_members"])),
             fmt_pct(g["answer_rate"], lang),
             fmt_minutes(g["reply_median_minutes"], lang),
-        )
-    console.print(summary)
+        ])  # fmt: skip
+    print_table("Groups", cols, rows)
+    member_cols = [Col("member", keep=True, markup=True), Col("messages", justify=right),
+                   Col("days", justify=right, drop=3), Col("share", justify=right, drop=2),
+                   Col("first", keep=True, drop=7), Col("last", keep=True, drop=6),
+                   Col("@ recv/ans", justify=right, drop=1),
+                   Col("median", justify=right, drop=4), Col("p90", justify=right, drop=5),
+                   Col("status")]  # fmt: skip
     for g in groups:
-        table = Table(title=f"{g['name'] or g['group_id']}: members")
-        for col in ("member", "messages", "days", "share", "first", "last", "@ recv/ans",
-                    "median", "p90", "status"):  # fmt: skip
-            table.add_column(col, justify="left" if col in ("member", "status") else "right")
+        member_rows = []
         for m in g["members"]:
             status = ", ".join(
                 s for s, on in (("inactive", m["inactive"]), ("new", m["joined"]),
                                 ("left", m["departed"])) if on
             )  # fmt: skip
-            table.add_row(
-                f"{m['display_name'] or ''} [dim]{m['member_id']}[/]",
+            member_rows.append([
+                f"{escape(m['display_name'] or '')} [dim]{escape(m['member_id'])}[/]",
                 f"{m['messages']:,}{_delta((m['messages'] or 0) - (m['messages_prev'] or 0))}",
                 str(m["active_days"]),
                 fmt_pct(m["share"], lang, 1),
@@ -107,9 +115,10 @@ def _print_tables(report: dict[str, object], language: str) -> None:
                 fmt_minutes(m["reply_median_minutes"], lang),
                 fmt_minutes(m["reply_p90_minutes"], lang),
                 status,
-            )
-        console.print(table)
+            ])  # fmt: skip
+        print_table(f"{g['name'] or g['group_id']}: members", member_cols, member_rows)
 
 
 def _short(value: str | None) -> str:
-    return "–" if value is None else pd.Timestamp(value).strftime("%m-%d %H:%M")
+    """An ISO instant from the report (already in the policy zone) as ``m-d H:M``."""
+    return "–" if value is None else value[5:16].replace("T", " ")

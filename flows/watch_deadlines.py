@@ -16,8 +16,9 @@ from prefect.artifacts import create_table_artifact
 from pydantic import BaseModel
 
 from groupops.clock.workclock import WorkClock
+from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
 from groupops.deadlines.obligations import Obligations, to_records
-from groupops.deadlines.reminders import DEFAULT_LOOKBACK_DAYS, SentReminder
+from groupops.deadlines.reminders import SentReminder
 from groupops.policy import load_policy
 from groupops.settings import get_settings
 from tasks.deadlines import compute_obligations, record_violations, send_reminders

@@ -10,6 +10,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from groupops.db import make_engine
+from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
 from groupops.deadlines import reminders as deadlines
 from groupops.deadlines.obligations import Obligations
 from groupops.policy import load_policy
@@ -21,7 +22,7 @@ def compute_obligations(
     policy_path: str,
     as_of: datetime,
     groups: list[str] | None = None,
-    lookback_days: int | None = deadlines.DEFAULT_LOOKBACK_DAYS,
+    lookback_days: int | None = DEFAULT_LOOKBACK_DAYS,
 ) -> Obligations:
     engine = make_engine(database_url)
     try:

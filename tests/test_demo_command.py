@@ -1,35 +1,147 @@
 """``groupops demo`` (what ``make demo`` runs): every stage on the demo company, into a fresh
-store, at the demo's own as_of; the caller's settings are left as they were."""
+store, at the demo's own as_of, in this process; the caller's settings are left as they were;
+it ends with the exact commands that show what it stored, and those commands do.
+
+Its tables are also the check that the everyday commands print at 80 columns without
+splitting an id, a name or a path (``cli/tables.py``)."""
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner
+from rich.cells import cell_len
+from typer.testing import CliRunner, Result
 
 from cli import app
+from cli.app import console
 from groupops.db import make_engine
+from groupops.settings import get_settings
+
+PLANTED = json.loads(Path("data/demo/planted.json").read_text(encoding="utf-8"))
 
 
-@pytest.mark.usefixtures("prefect")
-def test_demo_runs_every_stage_into_a_fresh_store(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
+    out = tmp_path_factory.mktemp("demo") / "demo"
     (out / "stale").mkdir(parents=True)  # a previous demo's leftovers are removed
-    before = os.environ.get("GROUPOPS_DATABASE_URL")
+    return out, CliRunner().invoke(app, ["demo", "--out", str(out)])
 
-    result = CliRunner().invoke(app, ["demo", "--out", str(out)])
 
+def next_steps(output: str) -> tuple[dict[str, str], list[list[str]]]:
+    """The ``export …`` settings and the ``uv run groupops …`` commands the demo printed."""
+    env: dict[str, str] = {}
+    commands = []
+    for line in output.split("explore the demo's data", 1)[1].splitlines():
+        if not line.strip().startswith(("export ", "uv run ")):
+            continue
+        words = shlex.split(line.strip())
+        if words[:1] == ["export"]:
+            env.update(dict(w.split("=", 1) for w in words[1:]))
+        elif words[:3] == ["uv", "run", "groupops"]:
+            commands.append(words[3:])
+    return env, commands
+
+
+@pytest.fixture
+def demo_env(
+    demo: tuple[Path, Result], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[list[str]]]:
+    env, commands = next_steps(demo[1].output)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield commands
+    get_settings.cache_clear()
+
+
+def test_demo_runs_every_stage_into_a_fresh_store(demo: tuple[Path, Result]) -> None:
+    out, result = demo
     assert result.exit_code == 0, result.output
-    assert os.environ.get("GROUPOPS_DATABASE_URL") == before
+    assert (
+        "GROUPOPS_DATABASE_URL" not in os.environ
+        or str(out) not in os.environ["GROUPOPS_DATABASE_URL"]
+    )
     assert not (out / "stale").exists()
     text = " ".join(result.output.split())
     assert "every record loaded" in text
-    assert "22 overdue" in text
+    assert f"{len(PLANTED['overdue'])} overdue" in text
+    assert "Prefect" not in result.output  # in this process: no server, no Prefect logs
     engine = make_engine(f"sqlite:///{out / 'groupops.db'}")
     with engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from messages")).scalar_one() == 4889
     engine.dispose()
     assert list((out / "outbox").glob("*.eml"))
+
+
+def test_the_printed_commands_show_the_demo_data(demo_env: list[list[str]]) -> None:
+    assert [c[0] for c in demo_env] == [
+        "stats", "overdue", "tasks", "digest", "runs", "quarantine"
+    ]  # fmt: skip
+    outputs = {}
+    for args in demo_env:
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+        outputs[args[0]] = result.output
+    assert "every record loaded" not in outputs["runs"]
+    assert "clean" in outputs["runs"]
+    assert f"{len(PLANTED['overdue'])} overdue" in outputs["overdue"]
+    assert "already" in outputs["digest"]  # the demo queued them: running again adds nothing
+    json_stats = CliRunner().invoke(app, [*demo_env[0], "--json"])
+    assert sum(g["messages"] for g in json.loads(json_stats.output)["groups"]) > 0
+
+
+def _lines_fit(output: str, width: int) -> None:
+    for line in output.splitlines():
+        if line.startswith("  ") and ": " in line:
+            continue  # a record's "column: value" line: one logical line the terminal wraps
+        assert cell_len(line) <= width, line
+
+
+@pytest.mark.parametrize(
+    ("command", "ids"),
+    [
+        ("overdue", ("group_id", "message_id", "assignee_id")),
+        ("tasks", ("group_id", "message_id", "assignee_id")),
+    ],
+)
+def test_tables_fit_80_columns_without_splitting_ids(
+    demo_env: list[list[str]], command: str, ids: tuple[str, ...]
+) -> None:
+    assert console.width == 80  # not a terminal: Rich's default, as in a pipe or CI
+    args = next(c for c in demo_env if c[0] == command)
+    text = CliRunner().invoke(app, args).output
+    records = json.loads(CliRunner().invoke(app, [*args, "--json"]).output)
+    _lines_fit(text, 80)
+    words = set(text.split())
+    for record in records:
+        for key in ids:
+            assert str(record[key]) in words, (key, record[key])
+
+
+def test_stats_runs_and_digest_tables_keep_ids_and_paths_whole(
+    demo_env: list[list[str]], demo: tuple[Path, Result]
+) -> None:
+    stats_args = demo_env[0]
+    text = CliRunner().invoke(app, stats_args).output
+    _lines_fit(text, 80)
+    report = json.loads(CliRunner().invoke(app, [*stats_args, "--json"]).output)
+    words = set(text.split())
+    for group in report["groups"]:
+        assert f"{group['platform']}:{group['group_id']}" in words
+        for member in group["members"]:
+            assert member["member_id"] in words
+
+    runs = CliRunner().invoke(app, ["runs", "list"]).output
+    _lines_fit(runs, 80)
+    assert "data/demo" in runs.split()
+
+    digest = CliRunner().invoke(app, demo_env[3]).output
+    out = demo[0] / "outbox"
+    paths = [p for p in digest.split() if p.endswith(".eml")]
+    assert paths and all(Path(p).parent == out and Path(p).exists() for p in paths)

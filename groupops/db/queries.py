@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from groupops.db.models import Group, Member, MembershipEvent, Message
 from groupops.db.types import JSONList, UTCDateTime
+from groupops.progress import report
 
 MESSAGE_COLUMNS = (
     "platform",
@@ -64,8 +65,11 @@ def load_messages(
     with engine.connect() as conn:
         # Streamed in chunks: only one chunk of rows is ever held as Python objects.
         result = conn.execution_options(yield_per=FETCH_CHUNK).execute(stmt)
+        read = 0
         for part in result.partitions():
             frames.append(_messages_frame([tuple(row) for row in part], columns))
+            read += len(frames[-1])
+            report("messages read", read)
     frame = (
         _messages_frame([], columns)
         if not frames

@@ -21,13 +21,12 @@ from sqlalchemy.exc import IntegrityError
 from groupops.clock.workclock import WorkClock
 from groupops.db.models import DeadlineReminder, Violation
 from groupops.db.queries import load_groups, load_messages
+from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
 from groupops.deadlines.obligations import Obligations, compute_obligations
 from groupops.mail import Recipient, enqueue, render_email
 from groupops.policy import Policy
 from groupops.roster import Directory
 
-#: Obligations older than this (by their message) are no longer followed up.
-DEFAULT_LOOKBACK_DAYS = 90
 _STEP_CHANNEL = {0: "email", 1: "email", 2: "digest"}
 _REMINDER_KEY = ["kind", "platform", "group_id", "message_id", "assignee_id", "step"]
 

@@ -29,6 +29,7 @@ from groupops.db.queries import load_members
 from groupops.digest.context import Digest, SectionProvider, build_digest, plan_digests
 from groupops.mail import enqueue, get_entry, render_email
 from groupops.policy import Policy
+from groupops.progress import report
 
 Outcome = Literal["queued", "already", "empty", "no_recipients"]
 
@@ -94,7 +95,8 @@ def queue_digests(
     """Render and enqueue each digest that has something to say and was not queued before."""
     now = now or datetime.now(UTC)
     outcomes: list[DigestOutcome] = []
-    for digest in digests:
+    for done, digest in enumerate(digests):
+        report("digests queued", done, len(digests))
         scope = digest.scope
         addresses = [r.address for r in digest.recipients]
         base = {"key": digest.key, "audience": scope.audience, "subject_id": scope.subject_id,
@@ -137,10 +139,12 @@ def build_digests(
     """Every digest of the period (owner digests, then admin digests), built but not stored."""
     stats = load_stats(engine, period, policy, duration=duration)
     directory = load_members(engine)
-    return [
-        build_digest(scope, stats, directory, policy, providers=providers)
-        for scope in plan_digests(stats, owner=owner)
-    ]
+    scopes = plan_digests(stats, owner=owner)
+    digests = []
+    for done, scope in enumerate(scopes):
+        report("digests built", done, len(scopes))
+        digests.append(build_digest(scope, stats, directory, policy, providers=providers))
+    return digests
 
 
 def standard_providers(engine: sa.Engine, policy: Policy, as_of: datetime) -> list[SectionProvider]:

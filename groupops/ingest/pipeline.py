@@ -12,9 +12,7 @@ the same in one call for scripts and tests.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable, Iterator
-from contextvars import ContextVar
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -30,23 +28,10 @@ from groupops.ingest.expectations import Bounds, validate
 from groupops.ingest.normalise import Rejection, normalise
 from groupops.ingest.store import UpsertCounts, known_groups, quarantine, upsert
 from groupops.policy import Policy
+from groupops.progress import report
 
 DEFAULT_CHUNK_SIZE = 100_000
 T = TypeVar("T")
-
-#: Called after each chunk with (entity, records read so far in this entity); the CLI sets it
-#: to drive a progress bar.
-ProgressHook = Callable[[Entity, int], None]
-_progress: ContextVar[ProgressHook | None] = ContextVar("groupops_ingest_progress", default=None)
-
-
-@contextlib.contextmanager
-def reporting_progress(hook: ProgressHook) -> Iterator[None]:
-    token = _progress.set(hook)
-    try:
-        yield
-    finally:
-        _progress.reset(token)
 
 
 @dataclass
@@ -146,7 +131,6 @@ def ingest_entity(
     measured slower (the GIL serialises the pandas work and starves the writer)."""
     summary = EntitySummary(entity)
     bounds = plausible_bounds(policy, now)
-    hook = _progress.get()
     groups: set[str] = set()
     if entity in ("messages", "memberships"):
         with engine.connect() as conn:  # groups load first, so this set is final for the entity
@@ -168,8 +152,7 @@ def ingest_entity(
         summary.updated += counts.updated
         summary.unchanged += counts.unchanged
         summary.quarantined += len(prepared.rejections)
-        if hook is not None:
-            hook(entity, summary.read)
+        report(entity, summary.read)  # records read so far (the CLI's progress bar)
     return summary
 
 
