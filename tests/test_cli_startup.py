@@ -26,13 +26,15 @@ def _imported_by(args: list[str], env: dict[str, str]) -> tuple[set[str], str]:
         "from cli import app\n"
         f"r = CliRunner().invoke(app, {args!r})\n"
         "assert r.exit_code in (0, 2), (r.exit_code, r.output)\n"
-        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+        f"heavy = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
+        "print(json.dumps({'heavy': heavy, 'output': r.stdout}))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    return set(json.loads(done.stdout.strip().splitlines()[-1])), done.stdout
+    payload = json.loads(done.stdout.strip().splitlines()[-1])
+    return set(payload["heavy"]), payload["output"]
 
 
 @pytest.fixture
@@ -82,7 +84,7 @@ def test_state_changing_commands_run_in_process_without_prefect(
     bundle = write_bundle(tmp_path / "bundle")
     imported, out = _imported_by(["ingest", str(bundle), "--json"], env)
     assert "prefect" not in imported
-    assert json.loads(out[out.index("{") : out.rindex("}") + 1])["loaded"] == 11
+    assert json.loads(out)["loaded"] == 11
 
 
 def test_prefect_api_url_selects_the_flow(monkeypatch: pytest.MonkeyPatch) -> None:
