@@ -37,6 +37,9 @@ class Settings(BaseSettings):
 
     # Rows per ingest chunk: memory stays bounded by this, whatever the file size.
     chunk_size: int = 100_000
+    # Which engine runs the ingest validation suites (the same rejections either way):
+    # "builtin" (vectorised, no import cost) or "great_expectations" (GX itself; 5-15 s import).
+    validator: Literal["builtin", "great_expectations"] = "builtin"
 
     def redacted(self) -> dict[str, object]:
         """The settings as a dict safe to log or print (secrets masked)."""

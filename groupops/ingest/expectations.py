@@ -1,29 +1,39 @@
-"""The ingest validation suites, declared in code with Great Expectations (ephemeral context).
+"""The ingest validation suites: one per entity, declared once in Great Expectations'
+vocabulary (:class:`~groupops.ingest.checks.Expectation`).
 
-One suite per entity: required fields present, known kinds/events, unique natural keys,
-plausible instants, and (for messages and memberships) a known group. Each failing row becomes a
-:class:`~groupops.ingest.normalise.Rejection` naming the field and the reason; rows that pass go
-on to the store. GX is imported lazily (5–15 s): only when a chunk is validated.
+Required fields present, known kinds/events, unique natural keys, plausible instants, a known
+group (messages and memberships), an email that looks like one (members), a known category
+(groups). Each failing row becomes a :class:`~groupops.ingest.normalise.Rejection` naming the
+field and the reason; rows that pass go on to the store.
+
+Two engines run a suite and give the same rejections (``tests/test_validation_engines.py``):
+the vectorised evaluator in :mod:`groupops.ingest.checks` (the default) and Great
+Expectations itself (``GROUPOPS_VALIDATOR=great_expectations``; GX is imported only then, and
+its import costs 5–15 s per process).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
+import threading
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from groupops.canonical import FIELDS, GROUP_CATEGORIES, KEYS, Entity
+from groupops.ingest.checks import Expectation, unexpected_rows
 from groupops.ingest.normalise import Rejection, rejection_at
 
 ROW = "_row"
 EMAIL_REGEX = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+Validator = Literal["builtin", "great_expectations"]
 
 
 class ValidationInfrastructureError(RuntimeError):
@@ -43,10 +53,148 @@ class Bounds:
 
 
 @dataclass(frozen=True)
-class _Check:
-    expectation: Any
+class Check:
+    """An expectation of a suite, the field a failure is reported on and the reason."""
+
+    expectation: Expectation
     field: str
     reason: str  # may use {value}
+
+
+def suite(entity: Entity, bounds: Bounds, known_groups: frozenset[str]) -> list[Check]:
+    """The validation suite of ``entity``, in the order rejections are reported."""
+    checks: list[Check] = []
+    for spec in FIELDS[entity]:
+        if spec.required:
+            checks.append(
+                Check(
+                    Expectation("expect_column_values_to_not_be_null", {"column": spec.name}),
+                    spec.name,
+                    "required field is missing or empty",
+                )
+            )
+        if spec.choices:
+            allowed = ", ".join(sorted(spec.choices))
+            checks.append(
+                Check(
+                    Expectation(
+                        "expect_column_values_to_be_in_set",
+                        {"column": spec.name, "value_set": sorted(spec.choices)},
+                    ),
+                    spec.name,
+                    f"{{value!r}} is not one of: {allowed}",
+                )
+            )
+        if spec.type == "instant":
+            checks.append(
+                Check(
+                    Expectation(
+                        "expect_column_values_to_be_between",
+                        {
+                            "column": "_ts_ms",
+                            "min_value": bounds.earliest_ms,
+                            "max_value": bounds.latest_ms,
+                        },
+                    ),
+                    spec.name,
+                    "implausible time (before the policy's earliest year or in the future)",
+                )
+            )
+    checks.append(
+        Check(
+            Expectation(
+                "expect_compound_columns_to_be_unique", {"column_list": list(KEYS[entity])}
+            ),
+            "(key)",
+            "duplicate key",
+        )
+    )
+    if entity in ("messages", "memberships"):
+        checks.append(
+            Check(
+                Expectation(
+                    "expect_column_values_to_be_in_set",
+                    {"column": "_group_key", "value_set": sorted(known_groups)},
+                ),
+                "group_id",
+                "unknown group {value}: not in this input's groups nor in the store",
+            )
+        )
+    if entity == "members":
+        checks.append(
+            Check(
+                Expectation(
+                    "expect_column_values_to_match_regex", {"column": "email", "regex": EMAIL_REGEX}
+                ),
+                "email",
+                "not an email address: {value!r}",
+            )
+        )
+    if entity == "groups":
+        checks.append(
+            Check(
+                Expectation(
+                    "expect_column_values_to_be_in_set",
+                    {"column": "category", "value_set": list(GROUP_CATEGORIES)},
+                ),
+                "category",
+                f"{{value!r}} is not one of: {', '.join(GROUP_CATEGORIES)}",
+            )
+        )
+    return checks
+
+
+def validate(
+    entity: Entity,
+    frame: pd.DataFrame,
+    *,
+    bounds: Bounds,
+    known_groups: Iterable[str] = (),
+    validator: Validator = "builtin",
+) -> tuple[pd.DataFrame, list[Rejection]]:
+    """(rows that pass every expectation, rejections for the others)."""
+    if frame.empty:
+        return frame, []
+    checks = suite(entity, bounds, frozenset(known_groups))
+    frame = frame.reset_index(drop=True)
+    frame[ROW] = np.arange(len(frame))
+    if validator == "great_expectations":
+        with _GX_LOCK:
+            failing = _failing_with_gx(entity, frame, checks)
+    else:
+        failing = [(check, unexpected_rows(check.expectation, frame)) for check in checks]
+    reasons: dict[int, tuple[str, str]] = {}
+    duplicates: set[int] = set()
+    for check, mask in failing:
+        if not mask.any():
+            continue
+        rows = np.flatnonzero(mask)
+        if check.field == "(key)":
+            duplicates.update(rows.tolist())
+            continue
+        column = check.expectation.column
+        values = frame[column].to_numpy()[rows] if column else [None] * len(rows)
+        for row, value in zip(rows.tolist(), values, strict=True):
+            if row in reasons:
+                continue
+            if column == "_group_key" and isinstance(value, str):
+                value = repr(value.replace("\x1f", ":"))
+            reasons[row] = (check.field, check.reason.format(value=value))
+    reasons.update(_superseded(entity, frame, duplicates - reasons.keys()))
+    rejected = [
+        rejection_at(entity, frame, row, field, reason)
+        for row, (field, reason) in sorted(reasons.items())
+    ]
+    if reasons:
+        frame = frame.loc[~frame[ROW].isin(reasons.keys())].reset_index(drop=True)
+    return frame.drop(columns=[ROW]), rejected
+
+
+# --- Great Expectations (GROUPOPS_VALIDATOR=great_expectations) -------------------------------
+
+# One GX context per process, and it is not thread-safe: concurrent ingests in one process
+# (Prefect's thread pool, tests) validate one chunk at a time with GX.
+_GX_LOCK = threading.RLock()
 
 
 @cache
@@ -57,8 +205,6 @@ def _context() -> Any:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    quiet = logging.getLogger("great_expectations")
-    quiet.setLevel(logging.ERROR)
     for name in list(logging.root.manager.loggerDict):
         if name.startswith("great_expectations."):
             logging.getLogger(name).setLevel(logging.ERROR)
@@ -74,147 +220,39 @@ def _batch_definition(entity: Entity) -> Any:
     return asset.add_batch_definition_whole_dataframe("chunk")
 
 
-def _checks(entity: Entity, bounds: Bounds, known_groups: frozenset[str]) -> list[_Check]:
-    gxe: Any = importlib.import_module("great_expectations.expectations")
-
-    checks: list[_Check] = []
-    for spec in FIELDS[entity]:
-        if spec.required:
-            checks.append(
-                _Check(
-                    gxe.ExpectColumnValuesToNotBeNull(column=spec.name),
-                    spec.name,
-                    "required field is missing or empty",
-                )
-            )
-        if spec.choices:
-            allowed = ", ".join(sorted(spec.choices))
-            checks.append(
-                _Check(
-                    gxe.ExpectColumnValuesToBeInSet(
-                        column=spec.name, value_set=sorted(spec.choices)
-                    ),
-                    spec.name,
-                    f"{{value!r}} is not one of: {allowed}",
-                )
-            )
-        if spec.type == "instant":
-            checks.append(
-                _Check(
-                    gxe.ExpectColumnValuesToBeBetween(
-                        column="_ts_ms", min_value=bounds.earliest_ms, max_value=bounds.latest_ms
-                    ),
-                    spec.name,
-                    "implausible time (before the policy's earliest year or in the future)",
-                )
-            )
-    key = list(KEYS[entity])
-    checks.append(
-        _Check(gxe.ExpectCompoundColumnsToBeUnique(column_list=key), "(key)", "duplicate key")
-    )
-    if entity in ("messages", "memberships"):
-        checks.append(
-            _Check(
-                gxe.ExpectColumnValuesToBeInSet(
-                    column="_group_key", value_set=sorted(known_groups)
-                ),
-                "group_id",
-                "unknown group {value}: not in this input's groups nor in the store",
-            )
-        )
-    if entity == "members":
-        checks.append(
-            _Check(
-                gxe.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_REGEX),
-                "email",
-                "not an email address: {value!r}",
-            )
-        )
-    if entity == "groups":
-        checks.append(
-            _Check(
-                gxe.ExpectColumnValuesToBeInSet(
-                    column="category", value_set=list(GROUP_CATEGORIES)
-                ),
-                "category",
-                f"{{value!r}} is not one of: {', '.join(GROUP_CATEGORIES)}",
-            )
-        )
-    return checks
-
-
-def validate(
-    entity: Entity, frame: pd.DataFrame, *, bounds: Bounds, known_groups: Iterable[str] = ()
-) -> tuple[pd.DataFrame, list[Rejection]]:
-    """(rows that pass every expectation, rejections for the others)."""
-    if frame.empty:
-        return frame, []
+def _failing_with_gx(
+    entity: Entity, frame: pd.DataFrame, checks: list[Check]
+) -> list[tuple[Check, np.ndarray]]:
+    """Each check's failing rows, as Great Expectations finds them on the pandas batch."""
     import great_expectations as gx
 
-    checks = _checks(entity, bounds, frozenset(known_groups))
-    suite = gx.ExpectationSuite(
-        name=f"ingest_{entity}", expectations=[c.expectation for c in checks]
-    )
-    frame = frame.reset_index(drop=True)
-    frame[ROW] = range(len(frame))
+    expectations = [c.expectation.to_gx() for c in checks]
+    gx_suite = gx.ExpectationSuite(name=f"ingest_{entity}", expectations=expectations)
     # GX copies what it is given: hand it only the columns the expectations read.
-    view = frame[_columns(checks)]
-    batch = _batch_definition(entity).get_batch(batch_parameters={"dataframe": view})
+    columns = [ROW, *dict.fromkeys(c for check in checks for c in check.expectation.columns)]
+    batch = _batch_definition(entity).get_batch(batch_parameters={"dataframe": frame[columns]})
     # Two passes: a cheap yes/no for the whole suite, then row indices only for what failed.
-    first = _run(batch, suite, {"result_format": "BOOLEAN_ONLY"})
-    failed = []
-    for check, res in zip(checks, first.results, strict=True):
-        assert res.expectation_config.type == check.expectation.expectation_type
-        if not res.success:
-            failed.append(check)
+    first = _run(batch, gx_suite, {"result_format": "BOOLEAN_ONLY"})
+    failed = [i for i, res in enumerate(first.results) if not res.success]
+    out = [(check, np.zeros(len(frame), dtype=bool)) for check in checks]
     if not failed:
-        return frame.drop(columns=[ROW]), []
-    checks = failed
-    suite = gx.ExpectationSuite(
-        name=f"ingest_{entity}_failed", expectations=[c.expectation for c in failed]
+        return out
+    again = gx.ExpectationSuite(
+        name=f"ingest_{entity}_failed", expectations=[expectations[i] for i in failed]
     )
     result = _run(
-        batch, suite, {"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]}
+        batch, again, {"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]}
     )
-    reasons: dict[int, tuple[str, str]] = {}
-    duplicates: set[int] = set()
-    for check, res in zip(checks, result.results, strict=True):
-        assert res.expectation_config.type == check.expectation.expectation_type
-        if res.success:
-            continue
-        for hit in res.result.get("unexpected_index_list") or []:
-            row = int(hit[ROW])
-            if check.field == "(key)":
-                duplicates.add(row)
-                continue
-            column = getattr(check.expectation, "column", None)
-            value = hit.get(column) if column else None
-            if column == "_group_key" and isinstance(value, str):
-                value = repr(value.replace("\x1f", ":"))
-            reasons.setdefault(row, (check.field, check.reason.format(value=value)))
-    reasons.update(_superseded(entity, frame, duplicates - reasons.keys()))
-    rejected = [
-        rejection_at(entity, frame, row, field, reason)
-        for row, (field, reason) in sorted(reasons.items())
-    ]
-    passed = frame.loc[~frame[ROW].isin(reasons.keys())].drop(columns=[ROW]).reset_index(drop=True)
-    return passed, rejected
+    for i, res in zip(failed, result.results, strict=True):
+        rows = [int(hit[ROW]) for hit in res.result.get("unexpected_index_list") or []]
+        out[i][1][rows] = True
+    return out
 
 
-def _columns(checks: list[_Check]) -> list[str]:
-    columns: list[str] = [ROW]
-    for check in checks:
-        exp = check.expectation
-        for name in [getattr(exp, "column", None), *(getattr(exp, "column_list", None) or [])]:
-            if name and name not in columns:
-                columns.append(name)
-    return columns
-
-
-def _run(batch: Any, suite: Any, result_format: dict[str, Any]) -> Any:
+def _run(batch: Any, gx_suite: Any, result_format: dict[str, Any]) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = batch.validate(suite, result_format=result_format)
+        result = batch.validate(gx_suite, result_format=result_format)
     for res in result.results:
         if res.exception_info and res.exception_info.get("raised_exception"):
             raise ValidationInfrastructureError(

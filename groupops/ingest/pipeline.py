@@ -29,6 +29,7 @@ from groupops.ingest.normalise import Rejection, normalise
 from groupops.ingest.store import UpsertCounts, known_groups, quarantine, upsert
 from groupops.policy import Policy
 from groupops.progress import report
+from groupops.settings import get_settings
 
 DEFAULT_CHUNK_SIZE = 100_000
 T = TypeVar("T")
@@ -143,7 +144,8 @@ def ingest_entity(
         if chunk is None:
             return None
         normalised = normalise(entity, chunk, policy.tz)
-        valid, rejected = validate(entity, normalised.frame, bounds=bounds, known_groups=groups)
+        valid, rejected = validate(entity, normalised.frame, bounds=bounds, known_groups=groups,
+                                   validator=get_settings().validator)  # fmt: skip
         return _Prepared(valid, normalised.rejected + rejected)
 
     while (prepared := read_and_prepare()) is not None:
