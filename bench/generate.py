@@ -36,9 +36,27 @@ VERBS = np.array(
 KINDS = np.array(["text"] * 16 + ["image", "file", "link", "voice"])
 
 
-def generate(out: Path, *, messages: int, groups: int, members: int, seed: int = 7) -> Path:
+def generate(
+    out: Path,
+    *,
+    messages: int,
+    groups: int,
+    members: int,
+    seed: int = 7,
+    first_day: int = 0,
+    days: int = 28,
+    id_prefix: str = "m",
+    messages_only: bool = False,
+) -> Path:
+    """The bundle in ``out``. ``first_day``/``days``/``id_prefix``/``messages_only`` make a
+    follow-up bundle (an incremental ingest: new messages after the first bundle's four
+    weeks, in the same groups)."""
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
+    if messages_only:
+        _messages(out, rng, messages=messages, groups=groups, members=members,
+                  first_day=first_day, days=days, id_prefix=id_prefix)  # fmt: skip
+        return out
     group_ids = [f"g{g:04d}" for g in range(groups)]
     member_ids = [f"u{m:05d}" for m in range(members)]
     with (out / "groups.jsonl").open("wb") as fh:
@@ -90,8 +108,27 @@ def generate(out: Path, *, messages: int, groups: int, members: int, seed: int =
                 + b"\n"
             )
 
+    _messages(out, rng, messages=messages, groups=groups, members=members, first_day=first_day,
+              days=days, id_prefix=id_prefix)  # fmt: skip
+    return out
+
+
+def _messages(
+    out: Path,
+    rng: np.random.Generator,
+    *,
+    messages: int,
+    groups: int,
+    members: int,
+    first_day: int,
+    days: int,
+    id_prefix: str,
+) -> None:
+    group_ids = [f"g{g:04d}" for g in range(groups)]
+    member_ids = [f"u{m:05d}" for m in range(members)]
+    start = datetime(2026, 10, 24, tzinfo=SHANGHAI) + timedelta(days=first_day)
     # Four weeks; seconds into the day follow working hours (09:00-18:00) mostly.
-    day = rng.integers(0, 28, messages)
+    day = rng.integers(0, days, messages)
     second = rng.integers(9 * 3600, 18 * 3600, messages)
     epoch0 = int(start.timestamp())
     sent = np.sort(epoch0 + day * 86400 + second)
@@ -120,12 +157,12 @@ def generate(out: Path, *, messages: int, groups: int, members: int, seed: int =
                     {
                         "platform": "wecom",
                         "group_id": group_ids[group_of[i]],
-                        "message_id": f"m{i:08d}",
+                        "message_id": f"{id_prefix}{i:08d}",
                         "sender_id": member_ids[sender_of[i]],
                         "sent_at": int(sent[i]),
                         "kind": str(kinds[i]),
                         "text": text,
-                        "reply_to": f"m{reply[i]:08d}"
+                        "reply_to": f"{id_prefix}{reply[i]:08d}"
                         if reply[i] >= 0 and group_of[reply[i]] == group_of[i]
                         else None,
                         "mentions": ment,
@@ -135,7 +172,6 @@ def generate(out: Path, *, messages: int, groups: int, members: int, seed: int =
                 )
                 + b"\n"
             )
-    return out
 
 
 def main() -> None:

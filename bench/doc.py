@@ -1,0 +1,242 @@
+"""``docs/performance.md`` from one ``make bench`` run's results (``bench/out/results.json``).
+
+Everything above the "Notes kept between runs" heading is generated; what is written below it
+by hand survives the next run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench import run as bench
+
+
+def _met(ok: bool | None) -> str:
+    return "—" if ok is None else ("met" if ok else "**not met**")
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds:.2f}" if seconds < 10 else f"{seconds:.1f}"
+
+
+def _stage_row(label: str, what: str, r: dict[str, Any] | None) -> str:
+    if not r:
+        return f"| {label} | {what} | – | – | – |"
+    return (
+        f"| {label} | {what} | {_s(r['seconds'])} | {_s(r.get('process_seconds', r['seconds']))} "
+        f"| {r['peak_mb']:.0f} |"
+    )
+
+
+def render(result: dict[str, Any]) -> str:
+    v = result["verdict"]
+    s = result["sqlite"]
+    n = result["messages"]
+    lines = [
+        "# Performance",
+        "",
+        "Written by `make bench` (`python -m bench.run`, see its docstring) from one run; every",
+        "figure on this page comes from that run, so ratios compare like with like.",
+        f"Main bundle: {n:,} canonical messages in 200 groups, 5,000 members (`bench/generate.py`,",
+        f"seed 7). Machine: {result['machine']}; run {result['at']}. The machine is shared by",
+        "several jobs: seconds vary between runs by tens of percent; CPU seconds vary less.",
+        "",
+        "## Targets",
+        "",
+        "| target | this run | |",
+        "|---|---|---|",
+        f"| {n:,} messages, ingest + statistics ≤ {bench.TARGET_FACTOR:.0f}× the floor (SQLite) "
+        f"| {_s(v['ours_seconds'])} s against {_s(v['floor_seconds'])} s: {v['factor']:.2f}× "
+        f"| {_met(v['time_ok'])} |",
+        f"| peak memory ≤ {bench.TARGET_PEAK_MB / 1024:.1f} GB | {v['peak_mb']:.0f} MB "
+        f"| {_met(v['memory_ok'])} |",
+    ]
+    if "reingest_factor" in v:
+        lines += [
+            f"| re-ingest of the unchanged bundle ≤ 1× the floor | {_s(s['reingest']['seconds'])} s: "
+            f"{v['reingest_factor']:.2f}× | {_met(v['reingest_ok'])} |",
+            f"| incremental {bench.INCREMENTAL_MESSAGES:,}-message ingest into the full store "
+            f"≤ {bench.TARGET_INCREMENTAL_S:.0f} s | {_s(s['incremental']['seconds'])} s of work "
+            f"({_s(s['incremental']['process_seconds'])} s as a whole process) "
+            f"| {_met(v['incremental_ok'])} |",
+        ]
+    if "pg_factor" in v:
+        lines.append(
+            f"| PostgreSQL too (reported beside SQLite) | {_s(v['pg_ours_seconds'])} s against "
+            f"{_s(v['pg_floor_seconds'])} s (read + COPY): {v['pg_factor']:.2f}× | reported |"
+        )
+    peer = result.get("peer") or {}
+    if "peer_ratio" in v:
+        lines.append(
+            f"| whole process against chat-analytics: faster, less memory (aim 3×) "
+            f"| {v['peer_ratio']:.2f}× faster, {peer['groupops_peak_mb']:.0f} MB against "
+            f"{peer['chat_analytics']['peak_mb']:.0f} MB "
+            f"| {_met(v['peer_faster'] and v['peer_less_memory'])} |"
+        )
+    elif peer.get("skipped"):
+        lines.append(f"| whole process against chat-analytics | skipped: {peer['skipped']} | — |")
+    if "commands_ok" in v:
+        lines += [
+            f"| `--help` and read-only commands ≤ {bench.TARGET_COMMAND_S:.0f} s of groupops' "
+            f"own (CPU) time | slowest: `{v['slowest_command']}`, "
+            f"{v['slowest_command_cpu']:.2f} s | {_met(v['commands_ok'])} |",
+            f"| `groupops demo` (what `make demo` runs) well under {bench.TARGET_DEMO_S:.0f} s "
+            f"| {_s(v['demo_seconds'])} s | {_met(v['demo_ok'])} |",
+        ]
+    if result.get("ten_million"):
+        lines.append("| 10M messages: time and memory grow linearly | see *Scaling* | reported |")
+    lines += [
+        "",
+        f"## SQLite, {n:,} messages",
+        "",
+        "*seconds*: the measured work; *process*: the whole process (interpreter, imports).",
+        "",
+        "| stage | what | seconds | process | peak MB |",
+        "|---|---|---:|---:|---:|",
+        _stage_row("floor-read", "pyarrow JSON read + pandas groupby per member and per day",
+                   s["floor-read"]),
+        _stage_row("floor-sqlite", "bare SQLite `executemany` of the same rows (same primary key)",
+                   s["floor-sqlite"]),
+        _stage_row("ingest", "`run_ingest` into a fresh store: read, normalise, validate, upsert, "
+                   "quarantine, run bookkeeping", s["ingest"]),
+        _stage_row("stats", "the store's messages over the whole span → `compute_stats` → "
+                   "`stats_report`", s["stats"]),
+        _stage_row("reingest", "the same bundle again (every record unchanged)", s.get("reingest")),
+        _stage_row("incremental", f"{bench.INCREMENTAL_MESSAGES:,} new messages into the full "
+                   "store", s.get("incremental")),
+        "",
+        f"Statistics split: reading the store {_s(s['stats']['load_seconds'])} s, computing "
+        f"{_s(s['stats']['compute_seconds'])} s, the JSON report for "
+        f"{s['stats']['members']:,} group members {_s(s['stats']['report_seconds'])} s.",
+    ]  # fmt: skip
+    pg = result.get("postgres") or {}
+    lines += ["", f"## PostgreSQL, {n:,} messages", ""]
+    if "ingest-pg" in pg:
+        lines += [
+            "| stage | what | seconds | process | peak MB |",
+            "|---|---|---:|---:|---:|",
+            _stage_row("floor-pg", "bare `COPY` of the same rows (same primary key)", pg["floor-pg"]),
+            _stage_row("ingest-pg", "`run_ingest` into a fresh database (staging by `COPY`)",
+                       pg["ingest-pg"]),
+            _stage_row("stats-pg", "as *stats*, from PostgreSQL", pg["stats-pg"]),
+        ]  # fmt: skip
+    else:
+        lines.append(f"Not measured: {pg.get('skipped', 'skipped (--skip-postgres)')}.")
+    lines += ["", "## Against chat-analytics", ""]
+    if peer:
+        lines += _peer(peer)
+    else:
+        lines.append("Not measured (--skip-peer).")
+    commands = result.get("commands") or {}
+    if commands:
+        lines += [
+            "",
+            "## Commands",
+            "",
+            "Each as a whole process (`.venv/bin/groupops`, no `uv run`), on the demo's store; the",
+            "best of three runs. *CPU* is groupops' own time (user + system), *seconds* the wall",
+            "time, which on a shared machine also holds time spent waiting for a core.",
+            "",
+            "| command | seconds | CPU s | peak MB |",
+            "|---|---:|---:|---:|",
+            *(
+                f"| `groupops {'demo' if k == 'demo' else k}` | {_s(c['seconds'])} "
+                f"| {c['cpu_seconds']:.2f} | {c['peak_mb']:.0f} |"
+                for k, c in commands.items()
+            ),
+        ]
+    lines += ["", "## Scaling", "", *_scaling(result)]
+    lines += ["", "## Where the time goes", "", *_profile(result["profile"])]
+    return "\n".join(lines) + "\n"
+
+
+def _peer(peer: dict[str, Any]) -> list[str]:
+    g = peer["groupops"]
+    lines = [
+        f"The same generated Telegram Desktop export (`bench/peer.py`): {peer['messages']:,} "
+        f"messages from {peer['members']} members over {peer['days']} days, "
+        f"{peer['export_mb']:.0f} MB of JSON. groupops loaded {g['loaded']:,} records "
+        f"({g['quarantined']} quarantined), counted {g['week_messages']:,} messages in the "
+        f"digest's week and rendered {g['digests']} digest email(s) with their charts.",
+        "",
+        "| tool | step | seconds | CPU s | peak MB |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for step, what in (("roster", "`groupops ingest roster/` (owner, admins, emails)"),
+                       ("ingest", "`groupops ingest result.json`"),
+                       ("stats", "`groupops stats --since … --until … --json`"),
+                       ("digest", "`groupops digest --period week --as-of …`")):  # fmt: skip
+        r = g[step]
+        lines.append(f"| groupops | {what} | {_s(r['seconds'])} | {r['cpu_seconds']:.2f} "
+                     f"| {r['peak_mb']:.0f} |")  # fmt: skip
+    lines.append(f"| **groupops** | **all four, one after the other** | "
+                 f"**{_s(peer['groupops_seconds'])}** | | **{peer['groupops_peak_mb']:.0f}** |")  # fmt: skip
+    ca = peer.get("chat_analytics")
+    if ca:
+        lines.append(f"| **chat-analytics** | **`chat-analytics -p telegram -i result.json -o "
+                     f"report.html`** | **{_s(ca['seconds'])}** | {ca['cpu_seconds']:.2f} "
+                     f"| **{ca['peak_mb']:.0f}** |")  # fmt: skip
+        lines += ["", f"groupops is **{peer['ratio']:.2f}×** as fast as chat-analytics, with "
+                  f"{peer['groupops_peak_mb']:.0f} MB against {ca['peak_mb']:.0f} MB at peak."]  # fmt: skip
+    else:
+        lines += ["", f"chat-analytics was not run: {peer.get('skipped')}."]
+    return lines
+
+
+def _scaling(result: dict[str, Any]) -> list[str]:
+    rows = []
+    for label, data in (("100k", (result.get("small") or None)),
+                        (f"{result['messages'] / 1e6:g}M", result["sqlite"]),
+                        ("10M", (result.get("ten_million") or {}).get("sqlite"))):  # fmt: skip
+        if not data:
+            continue
+        messages = {"100k": 100_000, "10M": 10_000_000}.get(label, result["messages"])
+        ingest, stats = data["ingest"], data["stats"]
+        per_m = (ingest["seconds"] + stats["seconds"]) / (messages / 1e6)
+        floor = data["floor-read"]["seconds"] + data["floor-sqlite"]["seconds"]
+        rows.append(
+            f"| {label} | {_s(floor)} | {_s(ingest['seconds'])} | {_s(stats['seconds'])} "
+            f"| {per_m:.2f} | {ingest['peak_mb']:.0f} | {stats['peak_mb']:.0f} |"
+        )
+    out = [
+        "SQLite; *s per M*: ingest + statistics seconds per million messages (constant when time",
+        "grows linearly). Ingest memory is bounded by the chunk (`GROUPOPS_CHUNK_SIZE`); the",
+        "statistics over the whole span hold that span's messages.",
+        "",
+        "| messages | floor s | ingest s | stats s | s per M | ingest peak MB | stats peak MB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        *rows,
+    ]
+    if not result.get("ten_million"):
+        out += ["", "10M: not measured yet (`python -m bench.run --scale 10m`, about ten minutes)."]
+    return out
+
+
+def _profile(profile: dict[str, Any]) -> list[str]:
+    steps = profile["steps"]
+    total = profile["seconds"]
+    lines = [
+        f"`cProfile` of `run_ingest` on a {profile['messages']:,}-message bundle into a fresh "
+        f"SQLite store ({_s(total)} s under the profiler, which slows pure-Python code more than "
+        "C code). Seconds per step (cumulative):",
+        "",
+        "| step | seconds | share |",
+        "|---|---:|---:|",
+        *(f"| {k} | {_s(sec)} | {sec / total:.0%} |" for k, sec in steps.items()),
+        f"| other (run bookkeeping, known groups) | {_s(total - sum(steps.values()))} | "
+        f"{(total - sum(steps.values())) / total:.0%} |",
+        "",
+        f"The biggest step, **{profile['biggest']}**, spends its time in:",
+        "",
+        "```",
+    ]
+
+    def walk(nodes: list[dict[str, Any]], indent: int) -> None:
+        for node in nodes:
+            lines.append(f"{'  ' * indent}{node['seconds']:7.2f} s  {node['name']}")
+            walk(node["callees"], indent + 1)
+
+    walk(profile["tree"], 0)
+    lines += ["```", "", "Most time of their own (all steps):", "", "```"]
+    lines += [f"{o['seconds']:7.2f} s  {o['calls']:>9,} calls  {o['name']}" for o in profile["own"]]
+    lines.append("```")
+    return lines
