@@ -75,7 +75,3 @@ def _publish(summary: IngestSummary) -> None:
         summary.total("unchanged"),
         summary.total("quarantined"),
     )
-
-
-if __name__ == "__main__":
-    ingest_activity.serve(name="ingest-activity")

@@ -109,7 +109,3 @@ def _publish(results: list[GroupPull]) -> None:
         table=[asdict(r) for r in results],
         description=f"{len(results)} group(s) pulled, {sum(bool(r.error) for r in results)} failed",
     )
-
-
-if __name__ == "__main__":
-    pull_activity.serve(name="pull-activity", cron="*/15 * * * *")

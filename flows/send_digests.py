@@ -135,7 +135,3 @@ def _publish(run: DigestRun) -> None:
         sum(r.outcome == "empty" for r in run.rows),
         sum(r.sent for r in run.rows),
     )
-
-
-if __name__ == "__main__":
-    send_digests.serve(name="send-digests")

@@ -110,7 +110,3 @@ def _publish(obligations: Obligations, tz: object, dry_run: bool) -> None:
             "2 = owner."
         ),
     )
-
-
-if __name__ == "__main__":
-    watch_deadlines.serve(name="watch-deadlines", cron="*/30 9-17 * * *")
