@@ -18,9 +18,9 @@ from pydantic import BaseModel
 
 from groupops.digest import DigestOutcome
 from groupops.settings import get_settings
-from tasks.digests import queue_digests
-from tasks.ingest import migrate_store
-from tasks.mail import send_email, sendable_emails, smtp_config
+from tasks.db import upgrade
+from tasks.digests import prepare_digests
+from tasks.mail import pending_entries, send_entry, smtp_config
 
 
 class DigestRow(BaseModel):
@@ -53,8 +53,8 @@ def send_digests(
     db = settings.database_url
     as_of = as_of or datetime.now(UTC)
 
-    migrate_store(db)
-    outcomes = queue_digests(db, str(settings.policy_path), str(settings.outbox_dir),
+    upgrade(db)
+    outcomes = prepare_digests(db, str(settings.policy_path), str(settings.outbox_dir),
                              settings.mail_from, period, as_of, owner, force)  # fmt: skip
     sent, failed = _deliver(outcomes, db) if send else (set(), [])
 
@@ -77,9 +77,9 @@ def _deliver(outcomes: list[DigestOutcome], db: str) -> tuple[set[str], list[str
             "no SMTP host configured: %d digest(s) stay in the outbox", len(keys)
         )
         return set(), []
-    ids = sendable_emails(keys=keys, database_url=db)
+    ids = pending_entries(keys=keys, database_url=db)
     by_id = {o.outbox_id: o.key for o in outcomes}
-    futures = send_email.map(ids, database_url=db)
+    futures = send_entry.map(ids, database_url=db)
     sent: set[str] = set()
     failed: list[str] = []
     for entry_id, future in zip(ids, futures, strict=True):

@@ -20,9 +20,9 @@ from groupops.deadlines.obligations import Obligations, to_records
 from groupops.deadlines.reminders import DEFAULT_LOOKBACK_DAYS, SentReminder
 from groupops.policy import load_policy
 from groupops.settings import get_settings
-from tasks.deadlines import compute_obligations, record_violations, send_reminders
-from tasks.ingest import migrate_store
-from tasks.mail import send_email, sendable_emails, smtp_config
+from tasks.db import upgrade
+from tasks.deadlines import load_obligations, record_violations, send_reminders
+from tasks.mail import pending_entries, send_entry, smtp_config
 
 
 class DeadlineWatch(BaseModel):
@@ -64,8 +64,8 @@ def watch_deadlines(
         log.info("%s is outside working time: nothing to do", as_of.isoformat())
         return DeadlineWatch(as_of=as_of, skipped="outside working time", dry_run=dry_run)
 
-    migrate_store(db)
-    obligations = compute_obligations(db, policy_path, as_of, groups, lookback_days)
+    upgrade(db)
+    obligations = load_obligations(db, policy_path, as_of, groups, lookback_days)
     sent = send_reminders(
         db, policy_path, obligations, settings.mail_from, str(settings.outbox_dir), now, dry_run
     )
@@ -92,8 +92,8 @@ def _deliver(db: str, sent: list[SentReminder]) -> int:
     wait in the outbox); returns how many were queued."""
     keys = [s.outbox_key for s in sent if s.created and s.outbox_key]
     if keys and smtp_config() is not None:
-        ids = sendable_emails(keys=keys, database_url=db)
-        for future in send_email.map(ids, database_url=unmapped(db)):
+        ids = pending_entries(keys=keys, database_url=db)
+        for future in send_entry.map(ids, database_url=unmapped(db)):
             future.result(raise_on_failure=False)
     return len(keys)
 

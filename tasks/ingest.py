@@ -12,19 +12,14 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from groupops.canonical import Entity
-from groupops.db import make_engine, upgrade
+from groupops.db import make_engine
 from groupops.ingest import pipeline
 from groupops.ingest.pipeline import EntitySummary, IngestSummary
 from groupops.ingest.sources import open_source
 from groupops.policy import load_policy
 
 
-@task(name="migrate-store", cache_policy=NO_CACHE)
-def migrate_store(database_url: str) -> None:
-    upgrade(database_url)
-
-
-@task(name="begin-ingest-run", cache_policy=NO_CACHE)
+@task(name="begin-run", cache_policy=NO_CACHE)
 def begin_run(
     database_url: str,
     path: str,
@@ -63,7 +58,7 @@ def ingest_entity(
         engine.dispose()
 
 
-@task(name="finish-ingest-run", cache_policy=NO_CACHE)
+@task(name="finish-run", cache_policy=NO_CACHE)
 def finish_run(
     database_url: str, run_id: int, entities: list[EntitySummary], error: str | None = None
 ) -> IngestSummary:

@@ -10,8 +10,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 from pydantic import SecretStr
 
+from groupops import mail
 from groupops.db import make_engine
-from groupops.mail import SmtpConfig, SmtpTransport, pending_entries, send_entry
+from groupops.mail import SmtpConfig, SmtpTransport
 from groupops.settings import Settings, get_settings
 
 
@@ -37,14 +38,14 @@ def smtp_config(settings: Settings | None = None) -> SmtpConfig | None:
 
 
 @task(
-    name="send-email",
+    name="send-entry",
     retries=4,
     retry_delay_seconds=exponential_backoff(backoff_factor=10),
     retry_jitter_factor=0.3,
-    task_run_name="send-email-{entry_id}",
+    task_run_name="send-entry-{entry_id}",
     cache_policy=NO_CACHE,
 )
-def send_email(entry_id: int, database_url: str | None = None) -> str:
+def send_entry(entry_id: int, database_url: str | None = None) -> str:
     """Send one outbox entry (already sent: nothing happens); returns its status.
 
     A failure marks the entry ``failed`` (kept, with the error) and raises, so Prefect retries
@@ -55,7 +56,7 @@ def send_email(entry_id: int, database_url: str | None = None) -> str:
         return "pending"
     engine = make_engine(database_url or settings.database_url)
     try:
-        entry = send_entry(engine, entry_id, SmtpTransport(config))
+        entry = mail.send_entry(engine, entry_id, SmtpTransport(config))
     finally:
         engine.dispose()
     get_run_logger().info(
@@ -64,13 +65,13 @@ def send_email(entry_id: int, database_url: str | None = None) -> str:
     return entry.status
 
 
-@task(name="sendable-emails", cache_policy=NO_CACHE)
-def sendable_emails(
+@task(name="pending-entries", cache_policy=NO_CACHE)
+def pending_entries(
     keys: list[str] | None = None, kind: str | None = None, database_url: str | None = None
 ) -> list[int]:
     """Ids of outbox entries still to send (pending or failed), optionally only these keys."""
     engine = make_engine(database_url or get_settings().database_url)
     try:
-        return [e.id for e in pending_entries(engine, kind=kind, keys=keys)]
+        return [e.id for e in mail.pending_entries(engine, kind=kind, keys=keys)]
     finally:
         engine.dispose()
