@@ -142,7 +142,7 @@ def stage_stats(bundle: Path, db: Path) -> dict[str, Any]:
     engine.dispose()
     return {"seconds": done - started, "load_seconds": loaded - started,
             "compute_seconds": computed - loaded, "report_seconds": done - computed,
-            "groups": len(report["groups"]),  # type: ignore[arg-type]
+            "groups": len(report["groups"]),
             "members": len(stats.members), "mentions": len(stats.replies)}  # fmt: skip
 
 
@@ -161,7 +161,7 @@ def _run_stage(name: str, bundle: Path, db: Path) -> dict[str, Any]:
     )  # fmt: skip
     if proc.returncode != 0:
         raise SystemExit(f"stage {name} failed:\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _verdict(result: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 import pandas as pd
 import typer
@@ -19,16 +20,19 @@ from groupops.mail.i18n import Language, fmt_minutes, fmt_pct
 
 @app.command("stats")
 def stats_command(
-    group: list[str] | None = typer.Option(  # noqa: B008
-        None, "--group", "-g", help="Only this group id (repeatable)."
-    ),
-    since: str | None = typer.Option(
-        None, help="Start (ISO 8601 or a date, policy zone). Default: 7 days before --until."
-    ),
-    until: str | None = typer.Option(
-        None, help="End, exclusive (ISO 8601 or a date). Default: now."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    group: Annotated[
+        list[str] | None, typer.Option("--group", "-g", help="Only this group id (repeatable).")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Start (ISO 8601 or a date, policy zone). Default: 7 days before --until."
+        ),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="End, exclusive (ISO 8601 or a date). Default: now.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Messages, active days, share, mentions answered, reply times, inactive / new / departed
     members per group and member, with the change against the previous period."""

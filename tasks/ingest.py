@@ -15,7 +15,7 @@ from groupops.canonical import Entity
 from groupops.db import make_engine
 from groupops.ingest import pipeline
 from groupops.ingest.pipeline import EntitySummary, IngestSummary
-from groupops.ingest.sources import open_source
+from groupops.importers import open_source
 from groupops.policy import load_policy
 
 
@@ -27,7 +27,7 @@ def begin_run(
     now: datetime,
     options: dict[str, str] | None = None,
 ) -> int:
-    source = open_source(path, format_, options)
+    source, _format = open_source(path, format_, **(options or {}))
     return pipeline.begin_run(make_engine(database_url), source.name, source.format, now=now)
 
 
@@ -47,7 +47,7 @@ def ingest_entity(
     try:
         return pipeline.ingest_entity(
             engine,
-            open_source(path, format_, options),
+            open_source(path, format_, **(options or {}))[0],
             entity,
             load_policy(policy_path),
             run_id=run_id,

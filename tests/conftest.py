@@ -24,6 +24,9 @@ from tests import clockshift
 # `make test-shifted`: the whole run a year ahead (see tests/clockshift.py).
 clockshift.start()
 
+# Fixtures of the real and doc-shaped servers, for every test that names them.
+pytest_plugins = ["tests.synapse", "tests.matrix_room", "tests.fake_feishu", "tests.fake_slack"]
+
 PG_ADMIN_URL = os.environ.get(
     "GROUPOPS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -122,7 +125,7 @@ class _CollectingHandler:
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         self.envelopes.append(
-            (envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))  # type: ignore[attr-defined]
+            (envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))
         )
         return "250 OK"
 

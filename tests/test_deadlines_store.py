@@ -110,13 +110,13 @@ def test_each_escalation_step_goes_out_once(engine: sa.Engine, tmp_path: Path) -
     assert run(engine, at(24, 14), outbox) == []  # before the 75 % mark (14:30)
 
     first = run(engine, at(24, 14, 45), outbox)
-    assert [(r.step, r.recipients, r.channel) for r in first] == [(0, ["bob"], "email")]  # type: ignore[attr-defined]
+    assert [(r.step, r.recipients, r.channel) for r in first] == [(0, ["bob"], "email")]
     assert run(engine, at(24, 15), outbox) == []  # the same step never twice
 
     second = run(engine, at(24, 16), outbox)
-    assert [(r.step, r.recipients) for r in second] == [(1, ["adm"])]  # type: ignore[attr-defined]
+    assert [(r.step, r.recipients) for r in second] == [(1, ["adm"])]
     third = run(engine, at(25, 16), outbox)  # 8 working hours overdue: the owner's digest
-    assert [(r.step, r.recipients, r.channel, r.outbox_key) for r in third] == [  # type: ignore[attr-defined]
+    assert [(r.step, r.recipients, r.channel, r.outbox_key) for r in third] == [
         (2, ["boss"], "digest", None)
     ]
     assert run(engine, at(26, 16), outbox) == []
@@ -143,7 +143,7 @@ def test_a_first_run_past_the_owner_step_tells_admins_and_owner(
 ) -> None:
     seed(engine)
     sent = run(engine, at(26, 16), tmp_path / "outbox")
-    assert [(r.step, r.recipients, r.channel) for r in sent] == [  # type: ignore[attr-defined]
+    assert [(r.step, r.recipients, r.channel) for r in sent] == [
         (1, ["adm"], "email"),
         (2, ["boss"], "digest"),
     ]
@@ -153,7 +153,7 @@ def test_a_first_run_past_the_owner_step_tells_admins_and_owner(
 def test_dry_run_writes_nothing(engine: sa.Engine, tmp_path: Path) -> None:
     seed(engine)
     would = run(engine, at(24, 16), tmp_path / "outbox", dry_run=True)
-    assert [(r.step, r.recipients) for r in would] == [(1, ["adm"])]  # type: ignore[attr-defined]
+    assert [(r.step, r.recipients) for r in would] == [(1, ["adm"])]
     assert load_reminders(engine).empty
     assert pending_entries(engine) == []
     assert not (tmp_path / "outbox").exists()

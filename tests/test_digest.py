@@ -99,7 +99,7 @@ def test_owner_digest_context_matches_the_data(store: sa.Engine) -> None:
 
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
 def test_digest_renders_in_both_languages(store: sa.Engine, language: str) -> None:
-    policy = Policy(language=language)  # type: ignore[arg-type]
+    policy = Policy(language=language)
     digest = build_digests(store, policy, digest_period("week", AS_OF, policy))[0]
     out = render_email("digest", digest.context, language=language, images=digest.images)
     if language == "zh-CN":
@@ -140,14 +140,14 @@ def _outbox_rows(engine: sa.Engine) -> int:
 def test_queuing_is_idempotent_and_force_requeues(store: sa.Engine, tmp_path: Path) -> None:
     args = {"kind": "week", "as_of": AS_OF, "outbox_dir": tmp_path / "outbox",
             "sender": "ops@example.com"}  # fmt: skip
-    first = prepare_digests(store, Policy(), **args)  # type: ignore[arg-type]
+    first = prepare_digests(store, Policy(), **args)
     assert [o.outcome for o in first] == ["queued"] * 5
     assert all(o.eml_path and o.eml_path.exists() for o in first)
-    second = prepare_digests(store, Policy(), **args)  # type: ignore[arg-type]
+    second = prepare_digests(store, Policy(), **args)
     assert [o.outcome for o in second] == ["already"] * 5
     assert [o.outbox_id for o in second] == [o.outbox_id for o in first]
     assert _outbox_rows(store) == 5 and len(list((tmp_path / "outbox").iterdir())) == 5
-    forced = prepare_digests(store, Policy(), owner="u05", force=True, **args)  # type: ignore[arg-type]
+    forced = prepare_digests(store, Policy(), owner="u05", force=True, **args)
     assert [(o.key, o.outcome) for o in forced] == [
         ("digest:week:2026-W47:owner:wecom:u05", "queued"),
         ("digest:week:2026-W47:admin:wecom:prod", "queued"),
@@ -211,8 +211,8 @@ def test_charts_draw_every_glyph(language: str) -> None:
               "市场运营群": pd.Series([1, 1, 1, 1, 1, 1, 1], index=days)}  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        charts.daily_chart(series, language)  # type: ignore[arg-type]
-        charts.heatmap_chart(pd.DataFrame(1, index=range(7), columns=range(24)), language)  # type: ignore[arg-type]
+        charts.daily_chart(series, language)
+        charts.heatmap_chart(pd.DataFrame(1, index=range(7), columns=range(24)), language)
 
 
 def _parts(raw: bytes) -> tuple[EmailMessage, list[str]]:
@@ -223,7 +223,7 @@ def _parts(raw: bytes) -> tuple[EmailMessage, list[str]]:
 
 def test_cli_sends_each_digest_once_over_smtp(
     store: sa.Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    smtp_server: tuple[str, int, list],  # type: ignore[type-arg]
+    smtp_server: tuple[str, int, list],
 ) -> None:  # fmt: skip
     from typer.testing import CliRunner
 
@@ -253,9 +253,9 @@ def test_cli_sends_each_digest_once_over_smtp(
         assert msg["From"].addresses[0].addr_spec == "groupops@example.com"
         images = [p for p in msg.walk() if p.get_content_type() == "image/png"]
         assert sorted(p["Content-ID"] for p in images) == ["<chart-daily>", "<chart-heatmap>"]
-        html = next(p for p in msg.walk() if p.get_content_type() == "text/html").get_content()  # type: ignore[attr-defined]
+        html = next(p for p in msg.walk() if p.get_content_type() == "text/html").get_content()
         assert "cid:chart-daily" in html
-        text = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_content()  # type: ignore[attr-defined]
+        text = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_content()
         assert "<" not in text and "最活跃成员" in text
 
         second = CliRunner().invoke(app, args)

@@ -35,7 +35,7 @@ def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
 @pytest.mark.usefixtures("prefect")
 def test_flow_sends_each_digest_once(
     configured: Path, monkeypatch: pytest.MonkeyPatch,
-    smtp_server: tuple[str, int, list],  # type: ignore[type-arg]
+    smtp_server: tuple[str, int, list],
 ) -> None:  # fmt: skip
     from flows.send_digests import send_digests
 
@@ -83,11 +83,11 @@ def test_smtp_password_from_the_environment_or_a_secret_block() -> None:
 
     Secret(value="from-block").save("groupops-smtp-test", overwrite=True)
     from_block = Settings(smtp_host="mail.example.com", smtp_password_block="groupops-smtp-test")
-    assert smtp_password(from_block).get_secret_value() == "from-block"  # type: ignore[union-attr]
+    assert smtp_password(from_block).get_secret_value() == "from-block"
     config = smtp_config(from_block)
     assert config is not None and "from-block" not in repr(config)
     env_first = Settings(
         smtp_password=SecretStr("from-env"), smtp_password_block="groupops-smtp-test"
     )
-    assert smtp_password(env_first).get_secret_value() == "from-env"  # type: ignore[union-attr]
+    assert smtp_password(env_first).get_secret_value() == "from-env"
     assert smtp_password(Settings()) is None

@@ -22,10 +22,13 @@ Definitions (all local times in the policy's zone):
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -407,18 +410,20 @@ def _replies(
 
 
 def _iso(value: object, period: Period) -> str | None:
-    if value is None or pd.isna(value):  # type: ignore[call-overload]
+    """An instant as ISO 8601 in the period's zone; anything else (None, NaT) → None."""
+    if value is pd.NaT or not isinstance(value, datetime):
         return None
-    return pd.Timestamp(value).tz_convert(period.tz).isoformat()  # type: ignore[arg-type]
+    return pd.Timestamp(value).tz_convert(period.tz).isoformat()
 
 
 def _number(value: object) -> float | int | None:
-    if value is None or pd.isna(value):  # type: ignore[call-overload]
-        return None
-    if isinstance(value, bool):
+    """A JSON number from a Python, numpy or pandas scalar (integers stay integers); missing
+    values (None, NaN, NA) → None."""
+    if isinstance(value, bool | np.bool_ | numbers.Integral):
         return int(value)
-    as_float = float(value)  # type: ignore[arg-type]
-    return int(as_float) if as_float.is_integer() and not isinstance(value, float) else as_float
+    if isinstance(value, numbers.Real) and not math.isnan(value):
+        return float(value)
+    return None
 
 
 def _grouped_rows(

@@ -166,9 +166,9 @@ def _median(values: pd.Series) -> float | None:
 
 
 def _local(value: object, period: Period) -> datetime | None:
-    if _is_missing(value) or value is pd.NaT or value is None:
+    if value is pd.NaT or not isinstance(value, datetime):
         return None
-    return pd.Timestamp(value).tz_convert(period.tz).to_pydatetime()  # type: ignore[arg-type]
+    return pd.Timestamp(value).tz_convert(period.tz).to_pydatetime()
 
 
 def _person(

@@ -15,7 +15,7 @@ Sending is separate: :func:`groupops.mail.send_entry` (``tasks/mail.py`` adds re
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -96,27 +96,30 @@ def queue_digests(
     outcomes: list[DigestOutcome] = []
     for digest in digests:
         scope = digest.scope
-        addresses = [r.address for r in digest.recipients]
-        base = {"key": digest.key, "audience": scope.audience, "subject_id": scope.subject_id,
-                "recipients": addresses}  # fmt: skip
+        base = DigestOutcome(
+            key=digest.key,
+            audience=scope.audience,
+            subject_id=scope.subject_id,
+            outcome="empty" if not digest.has_content else "no_recipients",
+            recipients=[r.address for r in digest.recipients],
+        )
         previous = _queued(engine, digest.key)
         if previous is not None and not force:
             entry = get_entry(engine, previous)
-            outcomes.append(DigestOutcome(**base, outcome="already", outbox_id=entry.id,  # type: ignore[arg-type]
-                                          eml_path=entry.eml_path, subject=entry.subject))  # fmt: skip
+            outcomes.append(replace(base, outcome="already", outbox_id=entry.id,
+                                    eml_path=entry.eml_path, subject=entry.subject))  # fmt: skip
             continue
         if not digest.has_content or not digest.recipients:
-            outcome: Outcome = "empty" if not digest.has_content else "no_recipients"
-            _log(engine, digest, outcome, None, now)
-            outcomes.append(DigestOutcome(**base, outcome=outcome))  # type: ignore[arg-type]
+            _log(engine, digest, base.outcome, None, now)
+            outcomes.append(base)
             continue
         rendered = render_email("digest", digest.context, language=digest.language,
                                 images=digest.images)  # fmt: skip
         result = enqueue(engine, rendered, key=digest.key, to=digest.recipients, sender=sender,
                          outbox_dir=outbox_dir, kind="digest", force=force, now=now)  # fmt: skip
         _log(engine, digest, "queued", result.entry.id, now)
-        outcomes.append(DigestOutcome(**base, outcome="queued", outbox_id=result.entry.id,  # type: ignore[arg-type]
-                                      eml_path=result.entry.eml_path, subject=rendered.subject))  # fmt: skip
+        outcomes.append(replace(base, outcome="queued", outbox_id=result.entry.id,
+                                eml_path=result.entry.eml_path, subject=rendered.subject))  # fmt: skip
     return outcomes
 
 
