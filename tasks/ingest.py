@@ -13,9 +13,9 @@ from prefect.cache_policies import NO_CACHE
 
 from groupops.canonical import Entity
 from groupops.db import make_engine
+from groupops.importers import open_source
 from groupops.ingest import pipeline
 from groupops.ingest.pipeline import EntitySummary, IngestSummary
-from groupops.importers import open_source
 from groupops.policy import load_policy
 
 
