@@ -115,6 +115,7 @@ def stage_stats(bundle: Path, db: Path) -> dict[str, Any]:
     from groupops.db import make_engine
     from groupops.db.queries import load_groups, load_members, load_memberships, load_messages
     from groupops.policy import Policy
+    from groupops.roster import Directory
 
     policy = Policy()
     engine = make_engine(f"sqlite:///{db}")
@@ -137,7 +138,7 @@ def stage_stats(bundle: Path, db: Path) -> dict[str, Any]:
     loaded = time.perf_counter()
     stats = compute_stats(messages, memberships, period, policy, groups=groups)
     computed = time.perf_counter()
-    report = stats_report(stats, directory)
+    report = stats_report(stats, Directory.from_frame(directory))
     done = time.perf_counter()
     engine.dispose()
     return {"seconds": done - started, "load_seconds": loaded - started,

@@ -14,8 +14,8 @@ from cli import common
 from cli.app import app, console
 from groupops.activity.stats import load_stats, stats_report
 from groupops.clock.periods import Period
-from groupops.db.queries import load_members
 from groupops.mail.i18n import Language, fmt_minutes, fmt_pct
+from groupops.roster import Directory
 
 
 @app.command("stats")
@@ -46,10 +46,10 @@ def stats_command(
     engine = common.engine()
     try:
         stats = load_stats(engine, period, pol, groups=group)
-        directory = load_members(engine)
+        people = Directory.load(engine)
     finally:
         engine.dispose()
-    report = stats_report(stats, directory)
+    report = stats_report(stats, people)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -101,7 +101,7 @@ def _print_tables(report: dict[str, object], language: str) -> None:
                                 ("left", m["departed"])) if on
             )  # fmt: skip
             table.add_row(
-                f"{m['display_name'] or ''} [dim]{m['member_id']}[/]",
+                _who(m),
                 f"{m['messages']:,}{_delta((m['messages'] or 0) - (m['messages_prev'] or 0))}",
                 str(m["active_days"]),
                 fmt_pct(m["share"], lang, 1),
@@ -113,6 +113,12 @@ def _print_tables(report: dict[str, object], language: str) -> None:
                 status,
             )
         console.print(table)
+
+
+def _who(member: dict[str, object]) -> str:
+    """The member's name (member directory: real name first) and, dimmed, the id."""
+    name, member_id = member["name"], member["member_id"]
+    return f"{name} [dim]{member_id}[/]" if name != member_id else str(member_id)
 
 
 def _short(value: str | None) -> str:

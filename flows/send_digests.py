@@ -27,6 +27,7 @@ class DigestRow(BaseModel):
     key: str
     audience: str
     subject_id: str
+    subject_name: str = ""
     outcome: str
     recipients: list[str]
     eml_path: str | None
@@ -107,6 +108,7 @@ def _summary(outcomes: list[DigestOutcome], sent: set[str], failed: list[str], *
                 key=o.key,
                 audience=o.audience,
                 subject_id=o.subject_id,
+                subject_name=o.subject_name,
                 outcome=o.outcome,
                 recipients=o.recipients,
                 eml_path=str(o.eml_path) if o.eml_path else None,

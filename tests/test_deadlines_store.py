@@ -55,17 +55,19 @@ def seed(engine: sa.Engine, *, asks: int = 1) -> None:
                 updated_at=NOW,
             )
         )
-        for mid, name, mail in [
-            ("alice", "爱丽丝", "alice@example.com"),
-            ("bob", "鲍勃", "bob@example.com"),
-            ("adm", "管理员", "adm@example.com"),
-            ("boss", "老板", "boss@example.com"),
+        # bob's real name differs from his display name: people are shown by the real name.
+        for mid, name, real, mail in [
+            ("alice", "爱丽丝", None, "alice@example.com"),
+            ("bob", "鲍勃", "鲍博文", "bob@example.com"),
+            ("adm", "管理员", None, "adm@example.com"),
+            ("boss", "老板", None, "boss@example.com"),
         ]:
             s.add(
                 Member(
                     platform="wecom",
                     member_id=mid,
                     display_name=name,
+                    real_name=real,
                     email=mail,
                     content_hash=0,
                     updated_at=NOW,
@@ -131,7 +133,7 @@ def test_each_escalation_step_goes_out_once(engine: sa.Engine, tmp_path: Path) -
     ]
     assert [e.recipients for e in entries] == [["bob@example.com"], ["adm@example.com"]]
     msg = email.message_from_bytes(entries[1].eml_path.read_bytes(), policy=default_policy)
-    assert msg["Subject"] == "【逾期】鲍勃未按时回复消息（项目运营群）"
+    assert msg["Subject"] == "【逾期】鲍博文未按时回复消息（项目运营群）"
     body = msg.get_body(("plain",))
     assert body is not None
     text = body.get_content()
@@ -214,6 +216,8 @@ def test_cli_overdue_json_and_table() -> None:
             "due_at": "2026-11-24T15:30:00+08:00",
             "overdue_working_minutes": 30.0,
             "escalation": 1,
+            "assignee_name": "鲍博文",
+            "requester_name": "爱丽丝",
         }
     ]
     assert (
@@ -226,6 +230,7 @@ def test_cli_overdue_json_and_table() -> None:
     assert json.loads(other.output) == []
     table = runner.invoke(app, ["overdue", "--as-of", "2026-11-24T16:00"])
     assert table.exit_code == 0 and "admins" in table.output and "30m" in table.output
+    assert "鲍博文" in table.output and "爱丽丝" in table.output
 
 
 @pytest.mark.usefixtures("store")

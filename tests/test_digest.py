@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from activity_data import TZ, load_into, messages, write_bundle
 
 from groupops.activity.stats import load_stats
-from groupops.db.queries import load_members
 from groupops.digest import build_digests, charts, digest_period, prepare_digests, queue_digests
 from groupops.digest.context import DigestScope, build_digest
 from groupops.mail import render_email
 from groupops.policy import Policy
+from groupops.roster import Directory
 
 AS_OF = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)  # Monday: the week 11-16..11-23 is complete
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -125,7 +125,7 @@ def test_names_are_escaped_in_html_only(store: sa.Engine) -> None:
     stats = load_stats(store, period, policy)
     stats.groups.loc[stats.groups["group_id"] == "prod", "name"] = "<b>产品</b> & 运营"
     scope = DigestScope("admin", "wecom", "prod", ("u06",), ("prod",), period)
-    digest = build_digest(scope, stats, load_members(store), policy)
+    digest = build_digest(scope, stats, Directory.load(store), policy)
     out = render_email("digest", digest.context, language="zh-CN", images=digest.images)
     assert "<b>产品</b>" not in out.html
     assert "&lt;b&gt;产品&lt;/b&gt; &amp; 运营" in out.html
@@ -183,7 +183,7 @@ def test_a_digest_without_email_address_is_not_queued(store: sa.Engine, tmp_path
     period = digest_period("week", AS_OF, policy)
     stats = load_stats(store, period, policy)
     scope = DigestScope("admin", "wecom", "proj", ("u09",), ("proj",), period)  # u09: no email
-    digest = build_digest(scope, stats, load_members(store), policy)
+    digest = build_digest(scope, stats, Directory.load(store), policy)
     assert digest.has_content and digest.recipients == []
     outcome = queue_digests(store, [digest], outbox_dir=tmp_path, sender="ops@example.com")[0]
     assert outcome.outcome == "no_recipients" and _outbox_rows(store) == 0

@@ -15,11 +15,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from groupops.activity.stats import compute_stats, load_stats
+from groupops.activity.stats import compute_stats, load_stats, stats_report
 from groupops.clock.periods import Period, last_complete
 from groupops.db import session_scope
 from groupops.db.models import Group, MembershipEvent, Message
 from groupops.policy import Policy, Replies
+from groupops.roster import Directory, Person
 
 TZ = ZoneInfo("Asia/Shanghai")
 WEEK = Period(datetime(2026, 11, 16, tzinfo=TZ), datetime(2026, 11, 23, tzinfo=TZ), TZ, "week")
@@ -260,3 +261,20 @@ def test_a_period_without_messages_gives_zeros() -> None:
     assert g1["members"] == 4  # a, b, c, d on the roster; e left
     assert g1["new_members"] == 1 and g1["departed_members"] == 1
     assert result.replies.empty and list(result.group_daily([("wecom", "g1")])) == [0] * 7
+
+
+def test_the_report_shows_people_by_the_member_directory(stats) -> None:
+    """实名制: ``name`` is the real name, else the display name, else the id."""
+    people = Directory(
+        [
+            Person("wecom", "a", display_name="阿强", real_name="王强"),
+            Person("wecom", "b", display_name="小白"),
+        ]
+    )
+    report = stats_report(stats, people)
+    g1 = next(g for g in report["groups"] if g["group_id"] == "g1")
+    shown = {m["member_id"]: (m["name"], m["display_name"]) for m in g1["members"]}
+    assert shown["a"] == ("王强", "阿强")
+    assert shown["b"] == ("小白", "小白")
+    assert shown["c"] == ("c", None)
+    assert g1["owner_id"] == "a" and g1["owner_name"] == "王强"

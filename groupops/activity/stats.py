@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from groupops.clock.periods import Period
 from groupops.db.queries import load_groups, load_memberships, load_messages
 from groupops.policy import Policy
+from groupops.roster import Directory
 
 DurationFn = Callable[[pd.Series, pd.Series], pd.Series]
 """``(start, end)`` aware UTC instants (never NaT) → minutes between them (float), e.g. the
@@ -444,17 +445,18 @@ def _json_name(figure: str) -> str:
     return "member_count" if figure == "members" else figure
 
 
-def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) -> dict[str, object]:
+def stats_report(stats: ActivityStats, people: Directory | None = None) -> dict[str, object]:
     """The statistics as plain JSON data (``groupops stats --json``)::
 
         {"period": {"since", "until", "timezone", "label", "previous": {"since", "until"}},
-         "groups": [{"group_id", "platform", "name", "owner_id", "messages", "active_members",
+         "groups": [{"group_id", "platform", "name", "owner_id", "owner_name", "messages",
+                     "active_members",
                      "member_count", "inactive_members": [ids], "new_members": [ids],
                      "departed_members": [ids], "mentions", "mentions_answered", "answer_rate",
                      "reply_median_minutes", "reply_p90_minutes",
                      "previous": {figure: number}, "change": {figure: number},
                      "messages_per_day": {"YYYY-MM-DD": n}, "heatmap": 7 × 24 counts,
-                     "members": [{"member_id", "display_name", "messages", "active_days",
+                     "members": [{"member_id", "display_name", "name", "messages", "active_days",
                                   "share", "first_at", "last_at", "mentions_received",
                                   "mentions_answered", "reply_median_minutes",
                                   "reply_p90_minutes", "is_member", "joined", "departed",
@@ -462,15 +464,12 @@ def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) ->
                                   "messages_per_day": {day: n}, "hours": [[weekday, hour, n]]}]}]}
 
     In ``previous`` and ``change`` every figure is a number (member lists become counts).
+    ``name`` / ``owner_name``: the name to show from the member directory ``people``
+    (:meth:`Directory.name`: real name first); ``display_name``: the platform's display name.
     Instants are ISO 8601 in the policy zone; a missing value is ``null``."""
     period = stats.period
-    members = stats.members
-    if directory is not None and len(directory):
-        names = directory[["platform", "member_id", "display_name"]]
-        members = members.merge(names, on=["platform", "member_id"], how="left")
-    else:
-        members = members.assign(display_name=None)
-    members = members.sort_values(
+    people = people or Directory()
+    members = stats.members.sort_values(
         [*GROUP_KEYS, "messages", "member_id"], ascending=[True, True, False, True]
     )
     daily = stats.daily.assign(day=stats.daily["day"].dt.strftime("%Y-%m-%d"))
@@ -494,7 +493,7 @@ def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) ->
         .unstack(["weekday", "hour"], fill_value=0)
         .reindex(columns=pd.MultiIndex.from_product([range(7), range(24)]), fill_value=0)
     )  # fmt: skip
-    member_fields = ["member_id", "display_name", "messages", "active_days", "share",
+    member_fields = ["messages", "active_days", "share",
                      "mentions_received", "mentions_answered", "reply_median_minutes",
                      "reply_p90_minutes", "is_member", "joined", "departed", "inactive",
                      "messages_prev"]  # fmt: skip
@@ -504,12 +503,15 @@ def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) ->
         frame = by_group.get(key, members.iloc[0:0])
         member_list: list[dict[str, object]] = []
         for m in frame.to_dict("records"):
-            item: dict[str, object] = {}
+            person = people.person(str(row["platform"]), str(m["member_id"]))
+            item: dict[str, object] = {
+                "member_id": person.member_id,
+                "display_name": person.display_name,
+                "name": person.name,
+            }
             for field in member_fields:
                 value = m[field]
-                if field in ("member_id", "display_name"):
-                    item[field] = None if value is None or pd.isna(value) else str(value)
-                elif field in ("is_member", "joined", "departed", "inactive"):
+                if field in ("is_member", "joined", "departed", "inactive"):
                     item[field] = bool(value)
                 else:
                     item[field] = _number(value)
@@ -528,6 +530,7 @@ def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) ->
             "platform": row["platform"],
             "name": row.get("name"),
             "owner_id": row.get("owner_id"),
+            "owner_name": people.name(str(row["platform"]), row.get("owner_id")) or None,
         }
         for figure in COMPARED:
             group[_json_name(figure)] = _number(row[figure])

@@ -43,6 +43,7 @@ from pandas._libs.tslibs.nattype import NaTType
 from groupops.clock.deadline_text import find_deadline
 from groupops.clock.workclock import WorkClock
 from groupops.policy import Policy
+from groupops.roster import Directory
 
 ITEM_KINDS = ("reply", "task_ack", "task_done")
 TASK_STATES = ("open", "acknowledged", "done", "ack_overdue", "overdue")
@@ -182,9 +183,12 @@ def compute_obligations(
     *,
     groups: pd.DataFrame | None = None,
     clock: WorkClock | None = None,
+    people: Directory | None = None,
 ) -> Obligations:
     """Obligations at ``as_of`` from a ``load_messages`` frame (and ``load_groups`` for the
-    owner and admins of each item's group, added as ``owner_id`` / ``admin_ids``)."""
+    owner and admins of each item's group, added as ``owner_id`` / ``admin_ids``). With the
+    member directory ``people``, ``overdue`` and ``tasks`` also carry ``assignee_name`` and
+    ``requester_name`` (:meth:`Directory.name`)."""
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     clock = clock or WorkClock.from_policy(policy)
@@ -200,7 +204,18 @@ def compute_obligations(
         items = items.merge(cols, on=["platform", "group_id"], how="left")
     overdue = items.loc[items["overdue"], OVERDUE_COLUMNS].reset_index(drop=True)
     violations = _violations(items, policy, clock, as_of_ts)
-    return Obligations(as_of, items, overdue, tasks[TASK_COLUMNS], violations)
+    tasks = tasks[TASK_COLUMNS]
+    if people is not None:
+        overdue, tasks = _with_names(overdue, people), _with_names(tasks, people)
+    return Obligations(as_of, items, overdue, tasks, violations)
+
+
+def _with_names(frame: pd.DataFrame, people: Directory) -> pd.DataFrame:
+    """``frame`` with the name to show beside each ``assignee_id`` and ``requester_id``."""
+    out = frame.copy()
+    for role in ("assignee", "requester"):
+        out[f"{role}_name"] = people.names(out["platform"], out[f"{role}_id"])
+    return out
 
 
 # -- preparation ----------------------------------------------------------------------------

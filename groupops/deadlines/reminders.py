@@ -42,7 +42,7 @@ def load_obligations(
     clock: WorkClock | None = None,
 ) -> Obligations:
     """Obligations at ``as_of`` from the store (messages up to ``as_of``, from ``lookback_days``
-    before it; ``None``: all)."""
+    before it; ``None``: all), with the names of the people from the member directory."""
     since = as_of - timedelta(days=lookback_days) if lookback_days is not None else None
     messages = load_messages(
         engine, since=since, until=as_of + timedelta(microseconds=1), groups=groups
@@ -50,7 +50,9 @@ def load_obligations(
     group_frame = load_groups(engine)
     if groups:
         group_frame = group_frame[group_frame["group_id"].isin(list(groups))]
-    return compute_obligations(messages, policy, as_of, groups=group_frame, clock=clock)
+    return compute_obligations(
+        messages, policy, as_of, groups=group_frame, clock=clock, people=Directory.load(engine)
+    )
 
 
 def recorded_reminders(engine: sa.Engine) -> pd.DataFrame:

@@ -25,10 +25,10 @@ import sqlalchemy as sa
 from groupops.activity.stats import DurationFn, load_stats
 from groupops.clock.periods import Period, last_complete
 from groupops.db.models import DigestLog
-from groupops.db.queries import load_members
 from groupops.digest.context import Digest, SectionProvider, build_digest, plan_digests
 from groupops.mail import enqueue, get_entry, render_email
 from groupops.policy import Policy
+from groupops.roster import Directory
 
 Outcome = Literal["queued", "already", "empty", "no_recipients"]
 
@@ -40,6 +40,7 @@ class DigestOutcome:
     subject_id: str
     outcome: Outcome
     recipients: list[str]
+    subject_name: str = ""  # the owner's name, or the group's name (admin digests)
     outbox_id: int | None = None
     eml_path: Path | None = None
     subject: str | None = None
@@ -102,6 +103,7 @@ def queue_digests(
             subject_id=scope.subject_id,
             outcome="empty" if not digest.has_content else "no_recipients",
             recipients=[r.address for r in digest.recipients],
+            subject_name=digest.subject_name,
         )
         previous = _queued(engine, digest.key)
         if previous is not None and not force:
@@ -139,9 +141,9 @@ def build_digests(
 ) -> list[Digest]:
     """Every digest of the period (owner digests, then admin digests), built but not stored."""
     stats = load_stats(engine, period, policy, duration=duration)
-    directory = load_members(engine)
+    people = Directory.load(engine)
     return [
-        build_digest(scope, stats, directory, policy, providers=providers)
+        build_digest(scope, stats, people, policy, providers=providers)
         for scope in plan_digests(stats, owner=owner)
     ]
 
@@ -153,7 +155,7 @@ def standard_providers(engine: sa.Engine, policy: Policy, as_of: datetime) -> li
     from groupops.digest.overdue import overdue_provider
 
     obligations = load_obligations(engine, policy, as_of)
-    return [overdue_provider(obligations, load_members(engine), load_groups(engine), policy.tz)]
+    return [overdue_provider(obligations, Directory.load(engine), load_groups(engine), policy.tz)]
 
 
 def prepare_digests(
