@@ -6,10 +6,11 @@ Definitions (all local times in the policy's zone):
 
 * **messages**: non-``system`` messages with ``since <= sent_at < until``; **active days**:
   distinct local days with a message; **share**: the member's messages / the group's.
-* **mentions received**: distinct (message, member) @mentions of the member by someone else
-  (``@all`` does not count). **Answered**: with ``reply_mode = "any_message"`` by the member's
-  next message in the group, with ``"reply_only"`` by their first reply to that message; only
-  answers before ``until`` count. **Reply time**: ``duration(mentioned_at, answered_at)`` in
+* **mentions received**: the reply requests to the member sent in the period, and
+  **answered** the ones they answered before ``until``, by the one rule of
+  :mod:`groupops.activity.answers` (a message @mentioning them, not to everyone, not a task,
+  not a system message; answered by their reply to it or, with ``reply_mode = "any_message"``,
+  by their next message in the group). **Reply time**: ``duration(mentioned_at, answered_at)`` in
   minutes: ``load_stats`` uses the policy's working clock, ``compute_stats`` wall time unless
   given the clock's ``working_minutes_between_series``; median and
   90th percentile use linear interpolation (numpy's default).
@@ -32,6 +33,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from groupops.activity.answers import answer_requests, reply_requests
 from groupops.clock.periods import Period
 from groupops.db.queries import load_groups, load_memberships, load_messages
 from groupops.policy import Policy
@@ -44,9 +46,10 @@ working clock's ``WorkClock.working_minutes_between_series``."""
 GROUP_KEYS = ["platform", "group_id"]
 MEMBER_KEYS = ["platform", "group_id", "member_id"]
 
-#: The message columns the statistics read.
+#: The message columns the statistics read (``text`` and ``mention_all`` tell which mentions
+#: are reply requests: :mod:`groupops.activity.answers`).
 STATS_COLUMNS = ("platform", "group_id", "message_id", "sender_id", "sent_at", "kind", "reply_to",
-                 "mentions")  # fmt: skip
+                 "mentions", "mention_all", "text")  # fmt: skip
 
 #: Group figures compared with the previous period (``<name>_prev``, ``<name>_delta``).
 COMPARED = (
@@ -357,48 +360,11 @@ def _replies(
     policy: Policy,
     duration: DurationFn,
 ) -> pd.DataFrame:
-    """Each (message, mentioned member) in the period with its answer, if any."""
-    cols = [*GROUP_KEYS, "message_id", "sender_id", "sent_at", "mentions"]
-    mentions = in_p[cols].explode("mentions").dropna(subset=["mentions"])
-    mentions = mentions.rename(
-        columns={"mentions": "target_id", "sender_id": "requester_id", "sent_at": "mentioned_at"}
-    )
-    mentions = mentions[mentions["target_id"] != mentions["requester_id"]]
-    mentions = mentions.drop_duplicates([*GROUP_KEYS, "message_id", "target_id"])
-    mentions["target_id"] = mentions["target_id"].astype(str)
-
-    if mentions.empty:
-        return mentions.assign(
-            answered_at=pd.Series(dtype="datetime64[ns, UTC]"), minutes=pd.Series(dtype=float)
-        ).reset_index(drop=True)
-    answers = msgs[msgs["sent_at"] < until]
-    if policy.replies.reply_mode == "any_message":
-        right = answers[[*GROUP_KEYS, "sender_id", "sent_at"]].rename(
-            columns={"sender_id": "target_id", "sent_at": "answered_at"}
-        )
-        left = mentions.sort_values("mentioned_at", kind="stable")
-        right = right.sort_values("answered_at", kind="stable")
-        merged = pd.merge_asof(
-            left,
-            right,
-            left_on="mentioned_at",
-            right_on="answered_at",
-            by=[*GROUP_KEYS, "target_id"],
-            direction="forward",
-            allow_exact_matches=False,
-        )
-    else:
-        replies = answers[answers["reply_to"].notna()]
-        first = (
-            replies.groupby([*GROUP_KEYS, "reply_to", "sender_id"])["sent_at"]
-            .min()
-            .rename("answered_at")
-            .reset_index()
-            .rename(columns={"reply_to": "message_id", "sender_id": "target_id"})
-        )
-        merged = mentions.merge(first, on=[*GROUP_KEYS, "message_id", "target_id"], how="left")
-    merged["answered_at"] = pd.to_datetime(merged["answered_at"], utc=True)
-    merged = merged.reset_index(drop=True)
+    """Each reply request in the period with its answer before ``until``, if any (the one rule
+    of :mod:`groupops.activity.answers`) and the reply time in ``minutes``."""
+    requests = reply_requests(in_p, policy)
+    merged = answer_requests(requests, msgs[msgs["sent_at"] < until], policy)
+    merged = merged.rename(columns={"requested_at": "mentioned_at"}).reset_index(drop=True)
     answered = merged["answered_at"].notna()
     minutes = pd.Series(float("nan"), index=merged.index, dtype="float64")
     if answered.any():  # the clock only ever sees complete (start, end) pairs
