@@ -277,10 +277,10 @@ def test_watch_deadlines_flow(
     assert (dry.overdue, dry.reminders, dry.emails, dry.dry_run) == (1, 1, 0, True)
     assert received == []
     first = watch_deadlines(as_of=at(24, 16))
-    assert (first.overdue, first.reminders, first.emails) == (1, 1, 1)
+    assert (first.overdue, first.reminders, first.emails, first.emails_sent) == (1, 1, 1, 1)
     assert [rcpt for _, rcpt, _ in received] == [["adm@example.com"]]
     again = watch_deadlines(as_of=at(24, 16, 30))
-    assert (again.overdue, again.reminders, again.emails) == (1, 0, 0)
+    assert (again.overdue, again.reminders, again.emails, again.emails_sent) == (1, 0, 0, 0)
     assert len(received) == 1
     weekend = watch_deadlines(as_of=at(28, 10), only_in_working_time=True)  # Saturday
     assert weekend.skipped == "outside working time"
@@ -292,3 +292,45 @@ def test_watch_deadlines_flow(
     assert makeup_saturday.skipped is None  # 调休: Sat 10/10 is a working day
     explicit = watch_deadlines(as_of=at(28, 10), dry_run=True)  # an explicit as_of is judged
     assert (explicit.skipped, explicit.overdue) == (None, 1)
+
+
+@pytest.mark.flow
+@pytest.mark.usefixtures("prefect", "store")
+def test_a_reminder_the_server_refuses_fails_the_run_and_the_next_run_sends_it(
+    smtp_server: tuple[str, int, list[tuple[str, list[str], bytes]]],
+    refusing_smtp_server: tuple[str, int, list[tuple[str, list[str], bytes]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server refuses the admins' reminder (550): the run ends Failed naming it, the email
+    stays in the outbox as failed and is not reported sent; the next run (the step itself is
+    not due again) sends it once the server accepts."""
+    import flows.watch_deadlines as flow_module
+    from flows.watch_deadlines import watch_deadlines
+    from groupops.mail import DeliveryFailed
+    from tasks.mail import deliver
+
+    monkeypatch.setattr(
+        flow_module, "deliver", deliver.with_options(retries=1, retry_delay_seconds=0)
+    )
+    host, refusing_port, refused = refusing_smtp_server
+    monkeypatch.setenv("GROUPOPS_SMTP_HOST", host)
+    monkeypatch.setenv("GROUPOPS_SMTP_PORT", str(refusing_port))
+    get_settings.cache_clear()
+    key = outbox_key("reply:wecom:g1:m1:bob", 1)
+
+    with pytest.raises(DeliveryFailed) as failed:
+        watch_deadlines(as_of=at(24, 16))
+    assert list(failed.value.delivery.failed) == [key] and failed.value.delivery.sent == []
+    assert "550" in failed.value.delivery.failed[key] and refused == []
+    engine = make_engine(get_settings().database_url)
+    [stuck] = pending_entries(engine, kind="deadline_reminder")
+    assert (stuck.key, stuck.status, stuck.attempts) == (key, "failed", 2)
+
+    _host, port, received = smtp_server
+    monkeypatch.setenv("GROUPOPS_SMTP_PORT", str(port))
+    get_settings.cache_clear()
+    later = watch_deadlines(as_of=at(24, 16, 30))
+    assert (later.reminders, later.emails, later.emails_sent, later.emails_failed) == (0, 0, 1, [])
+    assert [rcpt for _, rcpt, _ in received] == [["adm@example.com"]]
+    assert pending_entries(engine) == []
+    engine.dispose()

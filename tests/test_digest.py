@@ -21,6 +21,7 @@ from groupops.digest.context import DigestScope, build_digest
 from groupops.mail import render_email
 from groupops.policy import Policy
 from groupops.roster import Directory
+from tests.ports import free_port
 
 AS_OF = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)  # Monday: the week 11-16..11-23 is complete
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -262,5 +263,42 @@ def test_cli_sends_each_digest_once_over_smtp(
         assert second.exit_code == 0, second.output
         assert len(received) == 5  # nothing new
         assert "already" in second.output
+    finally:
+        get_settings.cache_clear()
+
+
+def test_cli_local_follows_the_same_delivery_rule(
+    store: sa.Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    smtp_server: tuple[str, int, list],
+) -> None:  # fmt: skip
+    """``digest --local --send`` uses groupops.mail.deliver too: nothing listening → exit 1,
+    the digests named as not sent and kept in the outbox; the next run sends them."""
+    from typer.testing import CliRunner
+
+    from cli import app
+    from groupops.mail import pending_entries
+    from groupops.settings import get_settings
+
+    host, port, received = smtp_server
+    for key, value in {"DATABASE_URL": db_url, "OUTBOX_DIR": str(tmp_path / "outbox"),
+                       "SMTP_HOST": host, "SMTP_PORT": str(free_port()),
+                       "MAIL_FROM": "groupops@example.com"}.items():  # fmt: skip
+        monkeypatch.setenv(f"GROUPOPS_{key}", value)
+    get_settings.cache_clear()
+    args = ["digest", "--period", "week", "--as-of", "2026-11-23T09:00", "--owner", "u05",
+            "--send", "--local"]  # fmt: skip
+    try:
+        failed = CliRunner().invoke(app, args)
+        assert failed.exit_code == 1, failed.output
+        assert "not sent (kept in the outbox" in failed.output
+        assert "digest:week:2026-W47:owner:wecom:u05" in failed.output
+        assert {e.status for e in pending_entries(store, kind="digest")} == {"failed"}
+        assert received == []
+
+        monkeypatch.setenv("GROUPOPS_SMTP_PORT", str(port))
+        get_settings.cache_clear()
+        later = CliRunner().invoke(app, args)
+        assert later.exit_code == 0, later.output
+        assert len(received) == 2 and pending_entries(store, kind="digest") == []
     finally:
         get_settings.cache_clear()

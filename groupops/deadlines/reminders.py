@@ -26,6 +26,8 @@ from groupops.mail import Recipient, enqueue, render_email
 from groupops.policy import Policy
 from groupops.roster import Directory
 
+#: The outbox ``kind`` of reminder emails.
+REMINDER_KIND = "deadline_reminder"
 #: Obligations older than this (by their message) are no longer followed up.
 DEFAULT_LOOKBACK_DAYS = 90
 _STEP_CHANNEL = {0: "email", 1: "email", 2: "digest"}
@@ -137,7 +139,7 @@ def send_reminders(
                     engine,
                     email,
                     key=okey,
-                    kind="deadline_reminder",
+                    kind=REMINDER_KIND,
                     to=addresses,
                     sender=sender,
                     outbox_dir=outbox_dir,

@@ -9,7 +9,8 @@ one per group for its admins), builds and renders each and stores it in the outb
 * ``no_recipients``: nobody in scope has an email address in the member directory.
 
 ``empty`` and ``no_recipients`` are re-evaluated on every run (late data may change them).
-Sending is separate: :func:`groupops.mail.send_entry` (``tasks/mail.py`` adds retries).
+Sending is separate: :func:`groupops.mail.deliver`, the one delivery rule (``tasks/mail.py``
+adds retries).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from groupops.policy import Policy
 from groupops.roster import Directory
 
 Outcome = Literal["queued", "already", "empty", "no_recipients"]
+#: The outbox ``kind`` of digest emails.
+DIGEST_KIND = "digest"
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ def queue_digests(
         rendered = render_email("digest", digest.context, language=digest.language,
                                 images=digest.images)  # fmt: skip
         result = enqueue(engine, rendered, key=digest.key, to=digest.recipients, sender=sender,
-                         outbox_dir=outbox_dir, kind="digest", force=force, now=now)  # fmt: skip
+                         outbox_dir=outbox_dir, kind=DIGEST_KIND, force=force, now=now)  # fmt: skip
         _log(engine, digest, "queued", result.entry.id, now)
         outcomes.append(replace(base, outcome="queued", outbox_id=result.entry.id,
                                 eml_path=result.entry.eml_path, subject=rendered.subject))  # fmt: skip
