@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.cells import cell_len
 from rich.text import Text
 
 from cli import common
@@ -117,10 +118,12 @@ def _run_demo(bundle: Path, db: Path, *, prefect: bool) -> None:
     console.rule("3. digests (outbox)")
     for period, rows in done.digests:
         for row in rows:
+            where = row["eml_path"] or "(not queued)"
+            subject = str(row.get("subject_name") or row["subject_id"])
+            pad = " " * max(0, 12 - cell_len(subject))  # CJK names are two cells wide
             console.print(
                 Text(
-                    f"{period:5} {row['audience']!s:5} {row['subject_id']!s:12} "
-                    f"{row['outcome']!s:8} {row['eml_path'] or '(not queued)'}"
+                    f"{period:5} {row['audience']!s:5} {subject}{pad} {row['outcome']!s:8} {where}"
                 ),
                 soft_wrap=True,
             )
@@ -143,13 +146,19 @@ class _Done:
 def _here(as_of: datetime, bundle: Path) -> _Done:
     """The demo's steps in this process: the same domain functions the ``demo-pipeline``
     flow's tasks wrap."""
-    from cli.digest import deliver, run_here
-    from groupops.deadlines.reminders import load_obligations, record_violations, send_reminders
+    from cli.digest import run_here
+    from groupops.deadlines.reminders import (
+        REMINDER_KIND,
+        load_obligations,
+        record_violations,
+        send_reminders,
+    )
     from groupops.ingest.bundle import open_bundle
     from groupops.ingest.pipeline import run_ingest
-    from groupops.mail import SmtpConfig
+    from groupops.mail import SmtpConfig, SmtpTransport, deliver, pending_entries
 
     settings, pol = common.settings(), common.policy()
+    config = SmtpConfig.from_settings(settings)
     engine = common.engine()
     try:
         with common.progress_bars():
@@ -159,13 +168,14 @@ def _here(as_of: datetime, bundle: Path) -> _Done:
         obligations = load_obligations(engine, pol, as_of)
         sent = send_reminders(engine, obligations, pol, sender=settings.mail_from,
                               outbox_dir=settings.outbox_dir, now=now)  # fmt: skip
-        keys = [s.outbox_key for s in sent if s.created and s.outbox_key]
-        deliver(engine, keys)
         record_violations(engine, obligations.violations, now)
+        keys = [e.key for e in pending_entries(engine, kind=REMINDER_KIND)]
+        deliver(engine, keys, SmtpTransport(config) if config else None)
         watch = (len(obligations.overdue), len(obligations.pending), len(obligations.tasks),
-                 sum(1 for s in sent if s.created), len(keys))  # fmt: skip
+                 sum(1 for s in sent if s.created),
+                 sum(1 for s in sent if s.created and s.outbox_key))  # fmt: skip
 
-        smtp = SmtpConfig.from_settings(settings) is not None
+        smtp = config is not None
         digests = []
         with common.progress_bars():
             for kind in ("week", "month"):

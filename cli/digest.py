@@ -13,7 +13,7 @@ from cli.app import app, err_console
 from cli.tables import Col, print_table
 
 if TYPE_CHECKING:
-    import sqlalchemy as sa
+    from groupops.mail import Delivery
 
 
 @app.command()
@@ -41,6 +41,8 @@ def digest(
     with ``--send`` deliver them (in this process a failed send is not retried: it stays in the
     outbox for the next run; the ``send-digests`` flow retries with backoff). Prints each
     digest's outcome and ``.eml`` path."""
+    from groupops.mail import Delivery, DeliveryFailed
+
     if period not in ("week", "month"):
         raise typer.BadParameter("week or month", param_hint="--period")
     kind: Literal["week", "month"] = "week" if period == "week" else "month"
@@ -48,27 +50,38 @@ def digest(
     when = common.instant_option(as_of, pol) or datetime.now(UTC)
     if not common.use_prefect(prefect):
         with common.progress_bars():
-            rows, failed = run_here(kind, when, owner, send, force)
+            rows, delivery = run_here(kind, when, owner, send, force)
     else:
         from flows.send_digests import send_digests
 
-        result = send_digests(period=kind, as_of=when, owner=owner, send=send, force=force)
+        try:
+            result = send_digests(period=kind, as_of=when, owner=owner, send=send, force=force)
+        except DeliveryFailed as exc:
+            _report_failures(exc.delivery)
+            raise typer.Exit(1) from exc
         rows = [r.model_dump() for r in result.rows]
-        failed = result.failed
+        delivery = Delivery(sent=result.sent, failed=dict.fromkeys(result.failed, ""))
     print_digests(rows, send)
-    if failed:
-        err_console.print(
-            Text.assemble(("not sent (kept in the outbox): ", "red"), ", ".join(failed))
-        )
+    if send and not common.settings().smtp_host:
+        err_console.print("no SMTP host configured (GROUPOPS_SMTP_HOST): emails stay in the outbox")
+    if delivery.failed:
+        _report_failures(delivery)
         raise typer.Exit(1)
+
+
+def _report_failures(delivery: Delivery) -> None:
+    err_console.print("[red]not sent (kept in the outbox for the next run):[/]")
+    for key, error in delivery.failed.items():
+        err_console.print(Text(f"  {key}: {error}" if error else f"  {key}"))
 
 
 def run_here(
     kind: Literal["week", "month"], as_of: datetime, owner: str | None, send: bool, force: bool
-) -> tuple[list[dict[str, object]], list[str]]:
-    """The ``send-digests`` flow's steps in this process: ``prepare_digests``, then (``send``)
-    delivery of this run's queued digests. ``(rows, keys that failed to send)``."""
-    from groupops.digest import prepare_digests
+) -> tuple[list[dict[str, object]], Delivery]:
+    """The ``send-digests`` flow's steps in this process (no Prefect, so no retries): the same
+    domain functions, the same delivery rule."""
+    from groupops.digest import DIGEST_KIND, prepare_digests
+    from groupops.mail import Delivery, SmtpConfig, SmtpTransport, deliver, pending_entries
 
     settings = common.settings()
     engine = common.engine()
@@ -77,48 +90,26 @@ def run_here(
             engine, common.policy(), kind=kind, as_of=as_of, outbox_dir=settings.outbox_dir,
             sender=settings.mail_from, owner=owner, force=force,
         )  # fmt: skip
-        keys = [o.key for o in outcomes if o.outbox_id is not None]
-        sent, failed = deliver(engine, keys) if send else (set(), [])
+        delivery = Delivery()
+        if send:
+            own = [o.key for o in outcomes] if owner is not None else None
+            keys = [e.key for e in pending_entries(engine, kind=DIGEST_KIND, keys=own)]
+            config = SmtpConfig.from_settings(settings)
+            delivery = deliver(engine, keys, SmtpTransport(config) if config else None)
     finally:
         engine.dispose()
     rows: list[dict[str, object]] = [
-        {"key": o.key, "audience": o.audience, "subject_id": o.subject_id, "outcome": o.outcome,
-         "recipients": o.recipients, "eml_path": str(o.eml_path) if o.eml_path else None,
-         "sent": o.key in sent}
+        {"key": o.key, "audience": o.audience, "subject_id": o.subject_id,
+         "subject_name": o.subject_name, "outcome": o.outcome, "recipients": o.recipients,
+         "eml_path": str(o.eml_path) if o.eml_path else None, "sent": o.key in delivery.sent}
         for o in outcomes
     ]  # fmt: skip
-    return rows, failed
-
-
-def deliver(engine: sa.Engine, keys: list[str]) -> tuple[set[str], list[str]]:
-    """Send the still-unsent outbox entries among ``keys`` over SMTP, once each (no retries in
-    this process: a failure is recorded on the entry, which stays sendable for the next run).
-    ``(sent keys, failed keys)``; without an SMTP host nothing is sent."""
-    from groupops.mail import SmtpConfig, SmtpTransport, pending_entries, send_entry
-
-    config = SmtpConfig.from_settings(common.settings())
-    sent: set[str] = set()
-    failed: list[str] = []
-    if config is None:
-        if keys:
-            err_console.print(
-                "no SMTP host configured (GROUPOPS_SMTP_HOST): emails stay in the outbox"
-            )
-        return sent, failed
-    transport = SmtpTransport(config)
-    for entry in pending_entries(engine, keys=keys):
-        try:
-            send_entry(engine, entry.id, transport)
-            sent.add(entry.key)
-        except Exception as exc:  # recorded on the outbox row; reported below
-            err_console.print(Text.assemble((entry.key, "red"), f": {type(exc).__name__}: {exc}"))
-            failed.append(entry.key)
-    return sent, failed
+    return rows, delivery
 
 
 def print_digests(rows: list[dict[str, object]], send: bool) -> None:
-    """One row per digest: key, outcome, recipients, sent, the .eml file."""
-    cols = [Col("digest", keep=True), Col("outcome", keep=True),
+    """One row per digest: key, whom it is for, outcome, recipients, sent, the .eml file."""
+    cols = [Col("digest", keep=True), Col("for", keep=True, drop=3), Col("outcome", keep=True),
             Col("recipients", drop=2), Col("sent", keep=True, drop=1),
             Col("outbox file", keep=True)]  # fmt: skip
     table_rows = []
@@ -127,6 +118,7 @@ def print_digests(rows: list[dict[str, object]], send: bool) -> None:
         assert isinstance(recipients, list)
         table_rows.append([
             str(r["key"]),
+            str(r.get("subject_name") or r["subject_id"]),
             str(r["outcome"]),
             ", ".join(recipients),
             "yes" if r["sent"] else ("no" if send else "–"),

@@ -24,9 +24,9 @@ def resolve_format(path: Path, format_: str) -> str:
     """The concrete format for ``path``; ``auto`` asks the importers' detector."""
     if format_ != "auto":
         return format_
-    from groupops.importers.detect import detect_format
+    from groupops.importers import detect_format
 
-    return str(detect_format(path))
+    return detect_format(path)
 
 
 @app.command()
@@ -119,13 +119,14 @@ def _run(
                 chunk_size=common.settings().chunk_size,
                 options=options or None,
             )
+        from groupops.importers import open_source
         from groupops.ingest.pipeline import run_ingest
-        from groupops.ingest.sources import open_source
 
         engine = common.engine()
         try:
+            source, _format = open_source(path, format_, **(options or {}))
             return run_ingest(
-                open_source(str(path), format_, options),
+                source,
                 engine,
                 common.policy(),
                 chunk_size=common.settings().chunk_size,

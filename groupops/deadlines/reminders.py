@@ -27,6 +27,8 @@ from groupops.mail import Recipient, enqueue, render_email
 from groupops.policy import Policy
 from groupops.roster import Directory
 
+#: The outbox ``kind`` of reminder emails.
+REMINDER_KIND = "deadline_reminder"
 _STEP_CHANNEL = {0: "email", 1: "email", 2: "digest"}
 _REMINDER_KEY = ["kind", "platform", "group_id", "message_id", "assignee_id", "step"]
 
@@ -41,7 +43,7 @@ def load_obligations(
     clock: WorkClock | None = None,
 ) -> Obligations:
     """Obligations at ``as_of`` from the store (messages up to ``as_of``, from ``lookback_days``
-    before it; ``None``: all)."""
+    before it; ``None``: all), with the names of the people from the member directory."""
     since = as_of - timedelta(days=lookback_days) if lookback_days is not None else None
     messages = load_messages(
         engine, since=since, until=as_of + timedelta(microseconds=1), groups=groups
@@ -49,7 +51,9 @@ def load_obligations(
     group_frame = load_groups(engine)
     if groups:
         group_frame = group_frame[group_frame["group_id"].isin(list(groups))]
-    return compute_obligations(messages, policy, as_of, groups=group_frame, clock=clock)
+    return compute_obligations(
+        messages, policy, as_of, groups=group_frame, clock=clock, people=Directory.load(engine)
+    )
 
 
 def recorded_reminders(engine: sa.Engine) -> pd.DataFrame:
@@ -134,7 +138,7 @@ def send_reminders(
                     engine,
                     email,
                     key=okey,
-                    kind="deadline_reminder",
+                    kind=REMINDER_KIND,
                     to=addresses,
                     sender=sender,
                     outbox_dir=outbox_dir,
