@@ -237,7 +237,7 @@ def stage_profile(bundle: Path, target: str) -> dict[str, Any]:
     run_ingest(open_bundle(bundle), engine, Policy(), now=NOW)
     profiler.disable()
     engine.dispose()
-    table: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]  # pstats keeps its table untyped
+    table: dict[Any, Any] = pstats.Stats(profiler).stats  # pstats keeps its table untyped
     total = sum(v[3] for k, v in table.items() if k[2] == "run_ingest")
     steps = {name: _cumulative(table, *where) for name, where in PROFILE_STEPS.items()}
     biggest = max(steps, key=lambda k: steps[k])
