@@ -79,6 +79,11 @@ _OWNER_RE = re.compile(
 _DUE_RE = re.compile(
     r"(?:截止时间|截止日期|截止|deadline|due)\s*[:：]?\s*(?P<when>[^，,；;。\n]+)", re.IGNORECASE
 )
+_CUE_BEFORE_TAIL = re.compile(
+    r"(?:截止到|截止|截至|最迟|最晚|请于|请在|需在|要在|by|before|due|until|no later than)\s*[:：]?\s*$",
+    re.IGNORECASE,
+)
+_CUE_AFTER_HEAD = re.compile(r"^\s*(?:之前|以前|前|为止|内|之内)")
 _MENTION_HEAD = re.compile(r"^\s*(?:[-*•·]|\d{1,2}\s*[.、)）])?\s*@")
 _TRIM = " \t-—–:：,，;；。.、"
 
@@ -172,6 +177,20 @@ def _strip_markers(line: str, markers: Iterable[str]) -> str:
     return out.strip(_TRIM + "【】[]")
 
 
+def _lines(text: str, markers: Sequence[str]) -> list[str]:
+    """The text's lines, each without the markers and @mentions it starts with
+    (``@所有人 【会议通知】主题：…`` → ``主题：…``)."""
+    lead = re.compile(
+        r"^\s*(?:(?:@\S+|" + "|".join(re.escape(w) for w in markers) + r")\s*[:：]?\s*)+",
+        re.IGNORECASE,
+    )
+    out = []
+    for line in text.splitlines():
+        stripped = lead.sub("", line)
+        out.append(stripped if _LABEL_RE.match(stripped) else line)
+    return out
+
+
 def _split_items(value: str) -> list[str]:
     parts = [_LIST_ITEM.sub("", p).strip(_TRIM) for p in re.split(r"[；;]", value)]
     return [p for p in parts if p]
@@ -186,7 +205,7 @@ def parse_notice(
     cancel_markers: Sequence[str],
 ) -> NoticeText:
     """The facts of a meeting notice (see the module doc)."""
-    lines = text.splitlines()
+    lines = _lines(text, notice_markers)
     found: dict[str, str] = {}
     agenda: list[str] = []
     consumed: set[int] = set()
@@ -240,8 +259,6 @@ def parse_notice(
         for n, line in enumerate(lines)
         if n not in consumed or _kind(line) in ("time", "place")
     )
-    if found.get("topic") is None and topic:
-        rest = rest.replace(topic, " ", 1)
     cancelled = cancelled or contains_any(rest, cancel_markers)
 
     when = find_when(found["time"], sent_at, clock) if found.get("time") else None
@@ -313,7 +330,7 @@ def parse_minutes(
     prefer: Sequence[str] = (),
 ) -> MinutesText:
     """Topic, action items and decisions of a minutes message (see the module doc)."""
-    lines = text.splitlines()
+    lines = _lines(text, minutes_markers)
     topic: str | None = None
     for line in lines:
         m = _LABEL_RE.match(line)
@@ -381,6 +398,8 @@ def _action_line(
             due = find_when(due_m["when"].strip(_TRIM), sent_at, clock)
         else:
             due = find_deadline(after, sent_at, clock) if after.strip(_TRIM) else None
+            if due is None and (cued := find_deadline(before, sent_at, clock)) and cued.cued:
+                due = cued  # 下周二前出合作方案——负责人：韩梅梅
         what = _LIST_ITEM.sub("", before).strip(_TRIM)
         if not what:
             return None
@@ -397,18 +416,20 @@ def _action_line(
     if token.lower() in _ALL_WORDS:
         return None
     if found_p is None:
+        assignees: tuple[str, ...] = ()
+        missing: tuple[str, ...] = (token,)
         body = rest[len(token) :].strip(_TRIM)
-        return ActionLine(number, (), body, None, None, (token,)) if body else None
-    assignee, length = found_p
-    body = rest[length:].strip(_TRIM)
+    else:
+        assignees, missing = (found_p[0],), ()
+        body = rest[found_p[1] :].strip(_TRIM)
     due = find_deadline(body, sent_at, clock)
     what = body
     if due is not None:
-        what = (body[: due.start] + body[due.end :]).strip(_TRIM)
-        what = re.sub(r"(?:截止|截至|before|by|due)\s*$", "", what, flags=re.IGNORECASE).strip(
-            _TRIM
-        )
-        what = re.sub(r"^(?:之前|以前|前)\s*", "", what).strip(_TRIM) or body
+        before = _CUE_BEFORE_TAIL.sub("", body[: due.start])
+        after = _CUE_AFTER_HEAD.sub("", body[due.end :])
+        what = (before.strip(_TRIM) + " " + after.strip(_TRIM)).strip(_TRIM) or body
     if not what:
         return None
-    return ActionLine(number, (assignee,), what, due.at if due else None, due.text if due else None)
+    return ActionLine(
+        number, assignees, what, due.at if due else None, due.text if due else None, missing
+    )
