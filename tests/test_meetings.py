@@ -19,8 +19,8 @@ from groupops.db.queries import MESSAGE_COLUMNS
 from groupops.deadlines.obligations import compute_obligations
 from groupops.meetings.declared import load_declared, occurrences, read_declared
 from groupops.meetings.meetings import (
-    MeetingWorld,
     Meetings,
+    MeetingWorld,
     find_meetings,
     meeting_records,
     meeting_source,

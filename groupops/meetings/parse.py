@@ -389,7 +389,7 @@ def _action_line(
 ) -> ActionLine | None:
     owner = _OWNER_RE.search(line)
     if owner is not None:
-        ids, missing = _owners(owner["names"], names, platform, prefer)
+        ids, not_found = _owners(owner["names"], names, platform, prefer)
         before, after = line[: owner.start()], line[owner.end() :]
         due_m = _DUE_RE.search(after)
         if due_m is None and (due_b := _DUE_RE.search(before)):
@@ -405,7 +405,7 @@ def _action_line(
             return None
         return ActionLine(
             number, tuple(ids), what, due.at if due else None, due.text if due else None,
-            tuple(missing),
+            tuple(not_found),
         )  # fmt: skip
     head = _MENTION_HEAD.match(line)
     if head is None:
