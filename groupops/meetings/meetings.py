@@ -41,6 +41,7 @@ from groupops.deadlines.obligations import (
     Obligations,
     ObligationSource,
     Sourced,
+    marker_regex,
 )
 from groupops.meetings.declared import DeclaredMeeting, occurrences
 from groupops.meetings.parse import (
@@ -235,6 +236,9 @@ def find_meetings(
         "leave": mp.leave_markers,
     }
     human = msgs[msgs["kind"] != "system"]
+    # Only messages holding some marker are read (a vectorised test first).
+    every = [w for words in families.values() for w in words]
+    human = human[human["text"].str.contains(marker_regex(every), regex=True)]
     kinds = [_first_marker(t, families) for t in human["text"]]
     rows: list[dict[str, Any]] = [
         {str(k): v for k, v in r.items()} for r in human.to_dict("records")
