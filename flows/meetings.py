@@ -119,4 +119,3 @@ def _publish(view: MeetingsView, dry_run: bool) -> None:
             f"{len(rows)} meeting(s); attendance is unknown (the platforms do not report it)."
         ),
     )
-
