@@ -254,6 +254,15 @@ def test_minutes_must_follow_the_start_and_match_a_meeting() -> None:
     assert len(found.problems) == 2
 
 
+def test_minutes_titled_with_the_bare_topic_find_the_dated_meeting() -> None:
+    dated = {
+        **NOTICE,
+        "text": NOTICE["text"].replace("主题：产品周会", "主题：产品周会（11月25日）"),
+    }
+    found = meetings(dated, MINUTES, as_of=at(26, 10))
+    assert one(found)["minutes_message_id"] == "m1"
+
+
 def test_at_all_invites_the_groups_members() -> None:
     notice = msg(
         "n1", "org", at(23, 9), "@所有人 【会议通知】月度复盘 本周五下午3点-5点", mention_all=True

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from groupops.clock.workclock import WorkClock
 from groupops.meetings.parse import Names, normalise_topic, parse_minutes, parse_notice
@@ -260,3 +262,22 @@ def test_names_prefer_the_groups_members() -> None:
     assert names.resolve("wecom", "李雷") == "lilei"
     assert names.resolve("wecom", "李雷", prefer=["lilei2"]) == "lilei2"
     assert names.resolve("wecom", "nobody") is None
+
+
+_PIECES = [
+    "【会议通知】", "【会议纪要】", "主题：", "时间：", "地点：", "参会人员：", "议程：", "\n", "取消",
+    "负责人：", "截止：", "@", "李雷", "Mei", "明天", "下午3点", "-", "14:00", "11月30日", "；",
+    "Topic:", "Time:", "Attendees:", "owner:", "due:", "by Friday", "2pm", "(cancelled)", "1. ",
+]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=5)), max_size=30))
+def test_any_text_reads_without_error(parts: list[str]) -> None:
+    text = "".join(parts)
+    notice = parse_notice(
+        text, SENT, CLOCK, notice_markers=MP.notice_markers, cancel_markers=MP.cancel_markers
+    )
+    assert notice.end is None or (notice.start is not None and notice.end > notice.start)
+    minutes = parse_minutes(text, SENT, CLOCK, NAMES, "wecom", minutes_markers=MP.minutes_markers)
+    assert all(a.text for a in minutes.action_items)

@@ -514,6 +514,11 @@ def _minutes(
     if target is None:
         text = normalise_topic(str(row["text"]))
         named = [m for m in held if normalise_topic(m.topic) in text]
+        if not named:
+            # "【会议纪要】产品周会" for the meeting "产品周会（11月18日）": the minutes' title
+            # inside the meeting's topic.
+            title = _minutes_title(str(row["text"]), policy)
+            named = [m for m in held if title and title in normalise_topic(m.topic)]
         waiting = [m for m in named if m.minutes_message_id is None]
         pool = waiting or named
         target = max(pool, key=lambda m: (m.start, len(m.topic))) if pool else None
@@ -551,6 +556,22 @@ def _minutes(
                 )
             )
     target.unresolved.extend(parsed.unresolved)
+
+
+def _minutes_title(text: str, policy: Policy) -> str:
+    """The normalised topic a minutes message names (at least two characters), or ``""``."""
+    for line in text.splitlines():
+        if contains_any(line, policy.meetings.minutes_markers):
+            title = line
+            for word in sorted(policy.meetings.minutes_markers, key=len, reverse=True):
+                title = re.sub(re.escape(word), " ", title, flags=re.IGNORECASE)
+            title = re.sub(r"@\S+|[\[\]【】:：]", " ", title)
+            norm = normalise_topic(title)
+            if not norm:
+                m = re.search(r"(?im)^\s*(?:会议主题|主题|topic|subject)\s*[:：]\s*(.+)$", text)
+                norm = normalise_topic(m.group(1)) if m else ""
+            return norm if len(norm) >= 2 else ""
+    return ""
 
 
 def _derive(m: Meeting, policy: Policy, clock: WorkClock, as_of: datetime) -> None:
