@@ -18,8 +18,8 @@ from cli.app import app, console
 from cli.deadlines import print_overdue
 from cli.ingest import print_summary
 from groupops.clock.timeparse import parse_instant
-from groupops.deadlines.reminders import load_obligations
 from groupops.settings import LOCAL_DIR, get_settings
+from groupops.watch import load_obligations
 
 DEMO_BUNDLE = Path("data/demo")
 DEMO_DIR = LOCAL_DIR / "demo"

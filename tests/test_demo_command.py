@@ -3,6 +3,7 @@ store, at the demo's own as_of; the caller's settings are left as they were."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -27,9 +28,12 @@ def test_demo_runs_every_stage_into_a_fresh_store(tmp_path: Path) -> None:
     assert not (out / "stale").exists()
     text = " ".join(result.output.split())
     assert "every record loaded" in text
-    assert "22 overdue" in text
+    planted = json.loads(Path("data/demo/planted.json").read_text(encoding="utf-8"))
+    assert f"{len(planted['overdue'])} overdue" in text
     engine = make_engine(f"sqlite:///{out / 'groupops.db'}")
     with engine.connect() as conn:
-        assert conn.execute(sa.text("select count(*) from messages")).scalar_one() == 4889
+        assert conn.execute(sa.text("select count(*) from messages")).scalar_one() == len(
+            Path("data/demo/messages.jsonl").read_text(encoding="utf-8").splitlines()
+        )
     engine.dispose()
     assert list((out / "outbox").glob("*.eml"))

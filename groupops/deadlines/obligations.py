@@ -3,8 +3,8 @@ the escalation ladder and repeated non-response — all computed for one explici
 
 Rules (numbers and words from the policy):
 
-* **Reply request**: a message that @mentions another member (not @all, not a task) asks that
-  member for a reply, due ``replies.deadline_working_hours`` of working time later. It is
+* **Reply request**: a message that @mentions another member (not @all, not a task, not a
+  meeting notice or minutes) asks that member for a reply, due ``replies.deadline_working_hours`` of working time later. It is
   answered by the member's reply to it or, with ``replies.reply_mode = "any_message"``, by
   their next message in that group.
 * **Task**: a message holding a ``tasks.markers`` word assigns a task to each member it
@@ -361,7 +361,12 @@ def _reply_items(
     msgs: pd.DataFrame, is_task: pd.Series, policy: Policy, clock: WorkClock
 ) -> pd.DataFrame:
     has_mentions = msgs["mentions"].map(len) > 0
-    asks = msgs[has_mentions & ~msgs["mention_all"] & ~is_task & (msgs["kind"] != "system")]
+    # A meeting notice's or minutes' @mentions invite or assign (ch. 5): they ask no reply.
+    mp = policy.meetings
+    is_meeting = _contains(msgs["text"], [*mp.notice_markers, *mp.minutes_markers])
+    asks = msgs[
+        has_mentions & ~msgs["mention_all"] & ~is_task & ~is_meeting & (msgs["kind"] != "system")
+    ]
     req = _explode_mentions(asks).reset_index(drop=True)
     req = req.rename(columns={"sender_id": "requester_id", "sent_at": "requested_at"})
     if req.empty:

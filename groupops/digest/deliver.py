@@ -149,15 +149,15 @@ def standard_providers(
     """The sections every digest carries besides activity: what is overdue at ``as_of``, and
     (owners) the period's meetings (``meetings_dir``: default ``Settings.meetings_dir``)."""
     from groupops.db.queries import load_groups
-    from groupops.deadlines.reminders import load_obligations
     from groupops.digest.meetings import meetings_provider
     from groupops.digest.overdue import overdue_provider
     from groupops.meetings.store import load_meetings
     from groupops.settings import get_settings
+    from groupops.watch import load_obligations
 
-    obligations = load_obligations(engine, policy, as_of)
-    members, groups = load_members(engine), load_groups(engine)
     folder = meetings_dir if meetings_dir is not None else get_settings().meetings_dir
+    obligations = load_obligations(engine, policy, as_of, meetings_dir=folder)
+    members, groups = load_members(engine), load_groups(engine)
     meetings = load_meetings(engine, policy, as_of, meetings_dir=folder)
     return [
         overdue_provider(obligations, members, groups, policy.tz),

@@ -398,7 +398,9 @@ def _notice(
         target.end = (parsed.end or parsed.start + duration).astimezone(clock.tz)
     if parsed.place:
         target.place = parsed.place
-    if parsed.has_attendee_line or row["mentions"] or row["mention_all"]:
+    # A change names its attendees on an attendee line or by @mentioning them; its @所有人
+    # alone only tells the group (the attendees stay).
+    if parsed.has_attendee_line or row["mentions"]:
         organizer = target.organizer_id
         if organizer and organizer not in attendees:
             attendees.insert(0, organizer)
