@@ -99,7 +99,15 @@ def _run_demo(bundle: Path, out: Path, db: Path) -> None:
     )
     engine.dispose()
 
-    console.rule("3. digests (outbox)")
+    console.rule("3. meetings")
+    met = result.meetings
+    console.print(
+        f"{met.meetings} meetings: {met.held} held, {met.scheduled} scheduled, "
+        f"{met.cancelled} cancelled; minutes missing for {met.minutes_missing}; "
+        f"{met.emails} email(s) in the outbox (invitations with .ics, minutes)"
+    )
+
+    console.rule("4. digests (outbox)")
     for run in (result.weekly, result.monthly):
         for row in run.rows:
             where = row.eml_path or "(not queued)"

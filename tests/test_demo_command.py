@@ -30,6 +30,7 @@ def test_demo_runs_every_stage_into_a_fresh_store(tmp_path: Path) -> None:
     assert "every record loaded" in text
     planted = json.loads(Path("data/demo/planted.json").read_text(encoding="utf-8"))
     assert f"{len(planted['overdue'])} overdue" in text
+    assert f"{len(planted['meetings'])} meetings" in text
     engine = make_engine(f"sqlite:///{out / 'groupops.db'}")
     with engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from messages")).scalar_one() == len(
