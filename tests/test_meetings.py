@@ -166,6 +166,12 @@ def test_changes_and_cancellations_update_the_meeting(
         assert got == (value.isoformat() if isinstance(value, datetime) else value), key
 
 
+def test_a_reply_naming_the_notice_with_a_leave_word_is_leave_not_a_change() -> None:
+    rows = [NOTICE, msg("l1", "lilei", at(24, 10), "会议通知收到，周三我请假", reply_to="n1")]
+    m = one(meetings(*rows, as_of=at(24, 18)))
+    assert (m["sequence"], m["on_leave"]) == (0, ["lilei"])
+
+
 def test_leave_before_and_after_the_start() -> None:
     rows = [
         NOTICE,

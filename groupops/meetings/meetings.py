@@ -245,7 +245,10 @@ def find_meetings(
     ]
     for family, row in zip(kinds, rows, strict=True):
         if family == "notice":
-            _notice(row, meetings, names, members, policy, clock, problems)
+            applied = _notice(row, meetings, names, members, policy, clock, problems)
+            # Says nothing new about a meeting ("会议通知收到了，我请假"): maybe a leave.
+            if not applied and contains_any(str(row["text"]), mp.leave_markers):
+                _leave(row, meetings)
         elif family == "minutes":
             _minutes(row, meetings, names, members, policy, clock, problems)
         elif family == "leave":
@@ -330,7 +333,8 @@ def _notice(
     policy: Policy,
     clock: WorkClock,
     problems: list[str],
-) -> None:
+) -> bool:
+    """Apply a notice; ``False`` when it neither makes nor changes a meeting."""
     mp = policy.meetings
     sent = _local(row["sent_at"], clock)
     platform, group_id = str(row["platform"]), str(row["group_id"])
@@ -346,14 +350,16 @@ def _notice(
     attendees, unresolved = _attendees(row, parsed, names, in_group)
     sender = str(row["sender_id"])
     if target is None:
-        if parsed.cancelled:
-            problems.append(
-                f"{group_id} {row['message_id']}: a cancellation that matches no known meeting"
+        if parsed.cancelled or parsed.start is None:
+            if contains_any(str(row["text"]), mp.leave_markers):
+                return False  # a leave that names the notice
+            what = (
+                "a cancellation that matches no known meeting"
+                if parsed.cancelled
+                else ("a meeting notice without a time")
             )
-            return
-        if parsed.start is None:
-            problems.append(f"{group_id} {row['message_id']}: a meeting notice without a time")
-            return
+            problems.append(f"{group_id} {row['message_id']}: {what}")
+            return True
         if sender not in attendees:
             attendees.insert(0, sender)
         end = parsed.end or parsed.start + timedelta(minutes=mp.default_minutes)
@@ -377,8 +383,18 @@ def _notice(
                 unresolved=unresolved,
             )
         )
-        return
-    # A change (or a cancellation) of a known meeting.
+        return True
+    # A change (or a cancellation) of a known meeting — unless it changes nothing.
+    says_something = (
+        parsed.cancelled
+        or parsed.start is not None
+        or parsed.place
+        or parsed.has_attendee_line
+        or parsed.agenda
+        or (parsed.topic and _has_topic_line(row))
+    )
+    if not says_something:
+        return False
     target.sequence += 1
     target.changed_at = sent
     target.notice_message_ids.append(str(row["message_id"]))
@@ -387,7 +403,7 @@ def _notice(
     if parsed.cancelled:
         target.cancelled_at = sent
         target.cancel_message_id = str(row["message_id"])
-        return
+        return True
     target.cancelled_at = None
     target.cancel_message_id = None
     if parsed.topic and (parsed.topic != target.topic):
@@ -408,6 +424,7 @@ def _notice(
         target.unresolved = unresolved
     if parsed.agenda:
         target.agenda = list(parsed.agenda)
+    return True
 
 
 def _target_of_notice(
