@@ -15,7 +15,8 @@ from prefect.artifacts import create_table_artifact
 from groupops.canonical import ENTITIES
 from groupops.ingest.pipeline import DEFAULT_CHUNK_SIZE, EntitySummary, IngestSummary
 from groupops.settings import get_settings
-from tasks.ingest import begin_run, finish_run, ingest_entity, migrate_store
+from tasks.db import upgrade
+from tasks.ingest import begin_run, finish_run, ingest_entity
 
 
 @flow(name="ingest-activity", log_prints=False)
@@ -32,7 +33,7 @@ def ingest_activity(
     db, policy_path = settings.database_url, str(settings.policy_path)
     now = now or datetime.now(UTC)
 
-    migrate_store(db)
+    upgrade(db)
     run_id = begin_run(db, path, format, now, options)
     entities: list[EntitySummary] = []
     try:
@@ -75,7 +76,3 @@ def _publish(summary: IngestSummary) -> None:
         summary.total("unchanged"),
         summary.total("quarantined"),
     )
-
-
-if __name__ == "__main__":
-    ingest_activity.serve(name="ingest-activity")

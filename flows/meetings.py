@@ -4,7 +4,9 @@ Scheduled every 15 minutes from 08:00 to 20:45 (Asia/Shanghai, see prefect.yaml)
 reminders go out ``meetings.reminder_minutes_before`` the start. Each run reads the meetings at
 ``as_of`` (notices in the groups and ``data/meetings/*.md``), emails what is due — invitations
 and updates with an ``.ics``, cancellations, reminders, minutes — each once (outbox keys),
-records the meetings (table ``meetings``) and publishes them as a table artifact. Action items
+records the meetings (table ``meetings``), delivers every meeting email still unsent by the one
+delivery rule (``groupops.mail.delivery``; the run ends Failed when one cannot be sent) and
+publishes the meetings as a table artifact. Action items
 and missing minutes are followed by the watch-deadlines flow (its second source of tasks).
 """
 
@@ -12,16 +14,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prefect import flow, get_run_logger, unmapped
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from pydantic import BaseModel
 
-from groupops.meetings.notify import MAIL_WINDOW_DAYS, MeetingMail
+from groupops.mail import Delivery
+from groupops.meetings.notify import MAIL_WINDOW_DAYS, MEETING_KIND
 from groupops.meetings.store import DEFAULT_LOOKBACK_DAYS, MeetingsView
 from groupops.policy import load_policy
 from groupops.settings import get_settings
-from tasks.ingest import migrate_store
-from tasks.mail import send_email, sendable_emails, smtp_config
+from tasks.db import upgrade
+from tasks.mail import deliver, pending_entries
 from tasks.meetings import load_meetings, notify_meetings, record_meetings
 
 
@@ -35,6 +38,8 @@ class MeetingsRun(BaseModel):
     cancelled: int = 0
     minutes_missing: int = 0
     emails: int = 0  # newly queued (or, dry run, that would be)
+    emails_sent: int = 0  # meeting emails the SMTP server accepted (earlier runs' unsent too)
+    emails_failed: list[str] = []  # not sent: kept in the outbox for the next run (run fails)
     recorded: int = 0  # meeting rows inserted or changed
     problems: int = 0
     dry_run: bool = False
@@ -57,14 +62,14 @@ def meetings(
     now = datetime.now(UTC)
     as_of = (as_of or now).astimezone(policy.tz)
 
-    migrate_store(db)
+    upgrade(db)
     view = load_meetings(db, policy_path, as_of, groups, lookback_days, str(settings.meetings_dir))
     mails = notify_meetings(
         db, policy_path, view, settings.mail_from, str(settings.outbox_dir), now, dry_run,
         mail_window_days,
     )  # fmt: skip
-    emails = sum(1 for m in mails if m.created) if dry_run else _deliver(db, mails)
     recorded = 0 if dry_run else record_meetings(db, view, now)
+    delivery = Delivery() if dry_run else deliver(pending_entries(MEETING_KIND, None, db), db)
 
     _publish(view, dry_run)
     states = [r["state"] for r in view.records]
@@ -75,7 +80,9 @@ def meetings(
         held=states.count("held"),
         cancelled=states.count("cancelled"),
         minutes_missing=sum(1 for r in view.records if r["minutes_state"] == "missing"),
-        emails=emails,
+        emails=sum(1 for m in mails if m.created),
+        emails_sent=len(delivery.sent),
+        emails_failed=list(delivery.failed),
         recorded=recorded,
         problems=len(view.problems),
         dry_run=dry_run,
@@ -84,18 +91,8 @@ def meetings(
     for problem in view.problems:
         log.warning("%s", problem)
     log.info("meetings at %s: %s", as_of.isoformat(), result.model_dump(exclude={"as_of"}))
+    delivery.raise_for_failures()
     return result
-
-
-def _deliver(db: str, mails: list[MeetingMail]) -> int:
-    """Send the newly queued meeting emails when an SMTP server is configured (else they wait
-    in the outbox); returns how many were queued."""
-    keys = [m.key for m in mails if m.created]
-    if keys and smtp_config() is not None:
-        ids = sendable_emails(keys=keys, database_url=db)
-        for future in send_email.map(ids, database_url=unmapped(db)):
-            future.result(raise_on_failure=False)
-    return len(keys)
 
 
 def _publish(view: MeetingsView, dry_run: bool) -> None:

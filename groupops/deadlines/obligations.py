@@ -4,7 +4,7 @@ the escalation ladder and repeated non-response — all computed for one explici
 Rules (numbers and words from the policy):
 
 * **Reply request**: a message that @mentions another member (not @all, not a task, not a
-  meeting notice or minutes) asks that member for a reply, due ``replies.deadline_working_hours`` of working time later. It is
+  meeting notice or minutes: :mod:`groupops.activity.answers`) asks that member for a reply, due ``replies.deadline_working_hours`` of working time later. It is
   answered by the member's reply to it or, with ``replies.reply_mode = "any_message"``, by
   their next message in that group.
 * **Task**: a message holding a ``tasks.markers`` word assigns a task to each member it
@@ -22,11 +22,11 @@ Rules (numbers and words from the policy):
   ``tasks.reminder_fraction`` of the working time to the deadline has passed; step 1 (the
   group's admins) once overdue; step 2 (the owner) after a further
   ``tasks.owner_escalation_working_hours``.
-* **Other sources** (:class:`ObligationSource`, e.g. a meeting's minutes): a source adds
+* **Other sources** (:data:`ObligationSource`, e.g. a meeting's minutes): a source adds
   *declared tasks* (an action item in meeting minutes: assignee, text, deadline; no
   acknowledgement is due, since it was agreed in the meeting, but a reply to its message still
-  acknowledges it and may commit to a time; done as any task) and *extra items* (e.g. minutes due
-  after a meeting) that go up the same escalation ladder.
+  acknowledges it and may commit to a time; done as any task) and *extra items* (e.g. minutes
+  due after a meeting, kind ``minutes``) that go up the same escalation ladder.
 * **Non-response**: a member who missed (answered late or not at all) at least
   ``tasks.non_response_violation_threshold`` items in one calendar month (policy zone) of one
   group has a ``non-response`` violation, with the missed messages as evidence.
@@ -36,7 +36,6 @@ Messages sent after ``as_of`` are ignored, so the result for a given ``as_of`` n
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,9 +44,19 @@ import numpy as np
 import pandas as pd
 from pandas._libs.tslibs.nattype import NaTType
 
+from groupops.activity.answers import (
+    answered_requests,
+    contains_marker,
+    earliest,
+    first_reply,
+    is_task,
+    mentioned,
+    next_in_group,
+)
 from groupops.clock.deadline_text import find_deadline
 from groupops.clock.workclock import WorkClock
 from groupops.policy import Policy
+from groupops.roster import Directory
 
 ITEM_KINDS = ("reply", "task_ack", "task_done", "minutes")
 TASK_STATES = ("open", "acknowledged", "done", "ack_overdue", "overdue")
@@ -200,24 +209,6 @@ def obligation_keys(items: pd.DataFrame) -> pd.Series:
     return key
 
 
-def marker_regex(words: Sequence[str]) -> str:
-    """A case-insensitive alternation of ``words``; ASCII words only match as whole words
-    (``ok`` does not match ``book``)."""
-    alts = []
-    for word in sorted(set(words), key=len, reverse=True):
-        pat = re.escape(word)
-        if re.match(r"\w", word, re.ASCII):
-            pat = r"(?<![A-Za-z0-9])" + pat
-        if re.search(r"\w$", word, re.ASCII):
-            pat = pat + r"(?![A-Za-z0-9])"
-        alts.append(pat)
-    return "(?i:" + "|".join(alts) + ")"
-
-
-def _contains(text: pd.Series, words: Sequence[str]) -> pd.Series:
-    return text.fillna("").str.contains(marker_regex(words), regex=True)
-
-
 def compute_obligations(
     messages: pd.DataFrame,
     policy: Policy,
@@ -225,21 +216,23 @@ def compute_obligations(
     *,
     groups: pd.DataFrame | None = None,
     clock: WorkClock | None = None,
+    people: Directory | None = None,
     sources: Sequence[ObligationSource] = (),
 ) -> Obligations:
     """Obligations at ``as_of`` from a ``load_messages`` frame (and ``load_groups`` for the
     owner and admins of each item's group, added as ``owner_id`` / ``admin_ids``), plus what
-    each of ``sources`` declares (meeting action items and minutes)."""
+    each of ``sources`` declares (meeting action items and minutes). With the member directory
+    ``people``, ``overdue`` and ``tasks`` also carry ``assignee_name`` and ``requester_name``
+    (:meth:`Directory.name`)."""
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     clock = clock or WorkClock.from_policy(policy)
     as_of_ts = pd.Timestamp(as_of).tz_convert("UTC")
     msgs = _prepare(messages, as_of_ts)
-    is_task = _contains(msgs["text"], policy.tasks.markers)
-    replies = _reply_items(msgs, is_task, policy, clock)
+    replies = _reply_items(msgs, policy, clock)
     sourced = [source(msgs, policy, clock, as_of_ts) for source in sources]
     declared = [s.tasks for s in sourced if not s.tasks.empty]
-    tasks = _tasks(msgs, is_task, policy, clock, as_of_ts, declared)
+    tasks = _tasks(msgs, is_task(msgs, policy), policy, clock, as_of_ts, declared)
     extra = [
         s.items.loc[pd.to_datetime(s.items["requested_at"], utc=True) <= as_of_ts]
         for s in sourced
@@ -257,7 +250,18 @@ def compute_obligations(
         items = items.merge(cols, on=["platform", "group_id"], how="left")
     overdue = items.loc[items["overdue"], OVERDUE_COLUMNS].reset_index(drop=True)
     violations = _violations(items, policy, clock, as_of_ts)
-    return Obligations(as_of, items, overdue, tasks[TASK_COLUMNS], violations)
+    tasks = tasks[TASK_COLUMNS]
+    if people is not None:
+        overdue, tasks = _with_names(overdue, people), _with_names(tasks, people)
+    return Obligations(as_of, items, overdue, tasks, violations)
+
+
+def _with_names(frame: pd.DataFrame, people: Directory) -> pd.DataFrame:
+    """``frame`` with the name to show beside each ``assignee_id`` and ``requester_id``."""
+    out = frame.copy()
+    for role in ("assignee", "requester"):
+        out[f"{role}_name"] = people.names(out["platform"], out[f"{role}_id"])
+    return out
 
 
 # -- preparation ----------------------------------------------------------------------------
@@ -273,109 +277,17 @@ def _prepare(messages: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     return msgs
 
 
-def _explode_mentions(msgs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (message, mentioned member other than the sender)."""
-    if msgs.empty:
-        return msgs.assign(assignee_id=pd.Series(dtype="object"))
-    out = msgs.explode("mentions").rename(columns={"mentions": "assignee_id"})
-    out = out[out["assignee_id"].notna() & (out["assignee_id"] != out["sender_id"])]
-    out["assignee_id"] = out["assignee_id"].astype(str)
-    return out.drop_duplicates(["platform", "group_id", "message_id", "assignee_id"])
-
-
-def _first_reply(
-    obligations: pd.DataFrame, msgs: pd.DataFrame, mask: pd.Series | None = None
-) -> pd.DataFrame:
-    """For each obligation, the assignee's first reply to its message (``at``, ``id``, ``text``)."""
-    pool = msgs[msgs["reply_to"].notna()] if mask is None else msgs[msgs["reply_to"].notna() & mask]
-    pool = pool[["platform", "group_id", "reply_to", "sender_id", "sent_at", "message_id", "text"]]
-    pool = pool.drop_duplicates(["platform", "group_id", "reply_to", "sender_id"], keep="first")
-    pool = pool.rename(
-        columns={
-            "reply_to": "target",
-            "sender_id": "assignee_id",
-            "sent_at": "at",
-            "message_id": "id",
-        }
-    )
-    left = obligations[_KEY].assign(target=_reply_target(obligations))
-    out = left.merge(pool, on=["platform", "group_id", "target", "assignee_id"], how="left")
-    return out.drop(columns="target")
-
-
-def _reply_target(obligations: pd.DataFrame) -> np.ndarray:
-    """The message whose replies answer each obligation: its own message, unless a source
-    declared another (an action item's minutes)."""
-    own = obligations["message_id"].to_numpy(dtype=object)
-    if "reply_target" not in obligations:
-        return own
-    target = obligations["reply_target"].to_numpy(dtype=object)
-    return np.where(pd.isna(target), own, target)
-
-
-def _next_in_group(
-    obligations: pd.DataFrame, candidates: pd.DataFrame, time_col: str = "requested_at"
-) -> pd.DataFrame:
-    """For each obligation, the assignee's first candidate message in the group strictly after
-    the obligation's message (``merge_asof`` per group and member)."""
-    left = obligations[[*_KEY, time_col]].rename(columns={time_col: "t"})
-    left = left.reset_index().sort_values("t", kind="stable")
-    right = candidates[["platform", "group_id", "sender_id", "sent_at", "message_id", "text"]]
-    right = right.rename(
-        columns={"sender_id": "assignee_id", "message_id": "id", "sent_at": "t"}
-    ).sort_values("t", kind="stable")
-    right["at"] = right["t"]
-    if left.empty:
-        empty = obligations[_KEY].copy()
-        empty["at"] = pd.Series(pd.NaT, index=empty.index, dtype="datetime64[ns, UTC]")
-        empty["id"] = None
-        empty["text"] = None
-        return empty
-    merged = pd.merge_asof(
-        left,
-        right,
-        on="t",
-        by=["platform", "group_id", "assignee_id"],
-        direction="forward",
-        allow_exact_matches=False,
-    )
-    merged = merged.set_index("index").sort_index()
-    return merged[[*_KEY, "at", "id", "text"]]
-
-
-def _earliest(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    """Row-wise the earlier of two (at, id, text) answers (aligned frames)."""
-    take_b = b["at"].notna() & (a["at"].isna() | (b["at"] < a["at"]))
-    out = a[["at", "id", "text"]].copy()
-    out.loc[take_b.to_numpy(), ["at", "id", "text"]] = b.loc[
-        take_b, ["at", "id", "text"]
-    ].to_numpy()
-    out["at"] = pd.to_datetime(out["at"], utc=True)
-    return out
-
-
 # -- reply requests -------------------------------------------------------------------------
 
 
-def _reply_items(
-    msgs: pd.DataFrame, is_task: pd.Series, policy: Policy, clock: WorkClock
-) -> pd.DataFrame:
-    has_mentions = msgs["mentions"].map(len) > 0
-    # A meeting notice's or minutes' @mentions invite or assign (ch. 5): they ask no reply.
-    mp = policy.meetings
-    is_meeting = _contains(msgs["text"], [*mp.notice_markers, *mp.minutes_markers])
-    asks = msgs[
-        has_mentions & ~msgs["mention_all"] & ~is_task & ~is_meeting & (msgs["kind"] != "system")
-    ]
-    req = _explode_mentions(asks).reset_index(drop=True)
-    req = req.rename(columns={"sender_id": "requester_id", "sent_at": "requested_at"})
+def _reply_items(msgs: pd.DataFrame, policy: Policy, clock: WorkClock) -> pd.DataFrame:
+    """Reply requests and their answers: the one rule of :mod:`groupops.activity.answers`."""
+    req = answered_requests(msgs, policy).rename(
+        columns={"target_id": "assignee_id", "answered_at": "resolved_at",
+                 "answer_id": "resolved_by"}
+    )  # fmt: skip
     if req.empty:
         return pd.DataFrame(columns=["kind", *_KEY, "requester_id", "requested_at", "due_at"])
-    answer = _first_reply(req, msgs)
-    if policy.replies.reply_mode == "any_message":
-        answer = _earliest(answer, _next_in_group(req, msgs))
-    req["resolved_at"] = answer["at"].to_numpy()
-    req["resolved_by"] = answer["id"].to_numpy()
     req["due_at"] = clock.add_working_minutes_series(
         req["requested_at"], policy.replies.deadline_working_hours * 60
     )
@@ -399,15 +311,16 @@ def _deadline_or_nat(
 
 def _tasks(
     msgs: pd.DataFrame,
-    is_task: pd.Series,
+    task_mask: pd.Series,
     policy: Policy,
     clock: WorkClock,
     as_of: pd.Timestamp,
     declared: Sequence[pd.DataFrame] = (),
 ) -> pd.DataFrame:
     tp = policy.tasks
-    task_msgs = msgs[is_task & (msgs["mentions"].map(len) > 0)]
-    tasks = _explode_mentions(task_msgs).reset_index(drop=True)
+    task_msgs = msgs[task_mask & (msgs["mentions"].map(len) > 0)]
+    tasks = mentioned(task_msgs).rename(columns={"target_id": "assignee_id"})
+    tasks = tasks.reset_index(drop=True)
     tasks = tasks.rename(columns={"sender_id": "requester_id", "sent_at": "assigned_at"})
     if not tasks.empty:
         # Deadline from the text (parsed once per task message), else the default.
@@ -437,24 +350,29 @@ def _tasks(
         tasks["assigned_at"], tp.ack_deadline_working_hours * 60
     )
     tasks["ack_due_at"] = ack_due.where(tasks["ack_required"].to_numpy(dtype=bool))
-    as_req = tasks.rename(columns={"assigned_at": "requested_at"})
+    # Replies answer a task through its reply target (an action item: its minutes).
+    as_req = tasks.rename(columns={"assigned_at": "requested_at"}).assign(
+        message_id=_reply_target(tasks)
+    )
     any_message = policy.replies.reply_mode == "any_message"
     unattached = msgs["reply_to"].isna()
 
     # Completion: a completion word in a reply to the task (or, any_message, replying to nothing).
-    is_done = _contains(msgs["text"], tp.completion_markers)
-    done = _first_reply(as_req, msgs, is_done)
+    is_done = contains_marker(msgs["text"], tp.completion_markers)
+    done = first_reply(as_req, msgs, is_done, member="assignee_id")
     if any_message:
-        done = _earliest(done, _next_in_group(as_req, msgs[is_done & unattached]))
+        later = next_in_group(as_req, msgs[is_done & unattached], member="assignee_id")
+        done = earliest(done, later)
     tasks["done_at"] = done["at"].to_numpy()
     tasks["done_message_id"] = done["id"].to_numpy()
 
     # Acknowledgement: any reply to the task, or (any_message) an ack word replying to nothing.
-    ack = _first_reply(as_req, msgs)
+    ack = first_reply(as_req, msgs, member="assignee_id")
     if any_message:
-        is_ack = _contains(msgs["text"], tp.ack_markers)
-        ack = _earliest(ack, _next_in_group(as_req, msgs[is_ack & unattached]))
-    ack = _earliest(ack, done)  # reporting completion acknowledges too
+        is_ack = contains_marker(msgs["text"], tp.ack_markers)
+        later = next_in_group(as_req, msgs[is_ack & unattached], member="assignee_id")
+        ack = earliest(ack, later)
+    ack = earliest(ack, done)  # reporting completion acknowledges too
     tasks["ack_at"] = pd.to_datetime(ack["at"].to_numpy(), utc=True)
     tasks["ack_message_id"] = ack["id"].to_numpy()
 
@@ -472,6 +390,16 @@ def _tasks(
         default="open",
     )
     return tasks
+
+
+def _reply_target(tasks: pd.DataFrame) -> np.ndarray:
+    """The message whose replies answer each task: its own message, unless a source declared
+    another (an action item's minutes)."""
+    own = tasks["message_id"].to_numpy(dtype=object)
+    if "reply_target" not in tasks:
+        return own
+    target = tasks["reply_target"].to_numpy(dtype=object)
+    return np.where(pd.isna(target), own, target)
 
 
 def _with_declared(
@@ -520,12 +448,12 @@ def _commitments(
     ].rename(columns={"message_id": "id"})
     later = (
         tasks[_KEY]
-        .assign(row=np.arange(len(tasks)), target=_reply_target(tasks))
+        .assign(row=np.arange(len(tasks)), message_id=_reply_target(tasks))
         .merge(
             replies.rename(
-                columns={"reply_to": "target", "sender_id": "assignee_id", "sent_at": "at"}
+                columns={"reply_to": "message_id", "sender_id": "assignee_id", "sent_at": "at"}
             ),
-            on=["platform", "group_id", "target", "assignee_id"],
+            on=_KEY,
         )[["row", "at", "id", "text"]]
         .assign(cue_needed=True)
     )

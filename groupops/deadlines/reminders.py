@@ -26,6 +26,8 @@ from groupops.mail import Recipient, enqueue, render_email
 from groupops.policy import Policy
 from groupops.roster import Directory
 
+#: The outbox ``kind`` of reminder emails.
+REMINDER_KIND = "deadline_reminder"
 #: Obligations older than this (by their message) are no longer followed up.
 DEFAULT_LOOKBACK_DAYS = 90
 _STEP_CHANNEL = {0: "email", 1: "email", 2: "digest"}
@@ -43,8 +45,9 @@ def load_obligations(
     sources: Sequence[ObligationSource] = (),
 ) -> Obligations:
     """Obligations at ``as_of`` from the store (messages up to ``as_of``, from ``lookback_days``
-    before it; ``None``: all), plus those of ``sources``. Callers use
-    :func:`groupops.watch.load_obligations`, which adds every standard source (meetings)."""
+    before it; ``None``: all), with the names of the people from the member directory, plus
+    those of ``sources``. Callers use :func:`groupops.watch.load_obligations`, which adds every
+    standard source (meetings)."""
     since = as_of - timedelta(days=lookback_days) if lookback_days is not None else None
     messages = load_messages(
         engine, since=since, until=as_of + timedelta(microseconds=1), groups=groups
@@ -53,7 +56,13 @@ def load_obligations(
     if groups:
         group_frame = group_frame[group_frame["group_id"].isin(list(groups))]
     return compute_obligations(
-        messages, policy, as_of, groups=group_frame, clock=clock, sources=sources
+        messages,
+        policy,
+        as_of,
+        groups=group_frame,
+        clock=clock,
+        people=Directory.load(engine),
+        sources=sources,
     )
 
 
@@ -139,7 +148,7 @@ def send_reminders(
                     engine,
                     email,
                     key=okey,
-                    kind="deadline_reminder",
+                    kind=REMINDER_KIND,
                     to=addresses,
                     sender=sender,
                     outbox_dir=outbox_dir,

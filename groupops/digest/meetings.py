@@ -76,13 +76,12 @@ def meetings_section_data(
 def meetings_provider(
     records: list[dict[str, Any]],
     as_of: datetime,
-    directory: pd.DataFrame,
+    people: Directory,
     groups: pd.DataFrame,
     tz: tzinfo,
 ) -> SectionProvider:
     """A section provider for :func:`groupops.digest.context.build_digest` (``records``: the
     :func:`groupops.meetings.meetings.meeting_records` at ``as_of``)."""
-    people = Directory.from_frame(directory)
     names = {
         str(g): str(n)
         for g, n in zip(groups.get("group_id", []), groups.get("name", []), strict=False)

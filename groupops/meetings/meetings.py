@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from groupops.activity.answers import marker_regex
 from groupops.clock.workclock import WorkClock
 from groupops.deadlines.obligations import (
     DECLARED_TASK_COLUMNS,
@@ -41,7 +42,6 @@ from groupops.deadlines.obligations import (
     Obligations,
     ObligationSource,
     Sourced,
-    marker_regex,
 )
 from groupops.meetings.declared import DeclaredMeeting, occurrences
 from groupops.meetings.parse import (

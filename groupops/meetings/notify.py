@@ -36,6 +36,8 @@ from groupops.meetings.store import MeetingsView
 from groupops.policy import Policy
 from groupops.roster import Directory
 
+#: The outbox ``kind`` of every meeting email (the template tells which one it is).
+MEETING_KIND = "meeting"
 #: Minutes (and cancellations) older than this at ``as_of`` are not emailed: a first run over
 #: months of history does not flood inboxes.
 MAIL_WINDOW_DAYS = 7
@@ -161,7 +163,7 @@ def send_meeting_mail(
         )
         result = enqueue(
             engine, email, key=key, to=addresses, sender=sender, outbox_dir=outbox_dir,
-            kind=f"meeting_{kind}", now=now,
+            kind=MEETING_KIND, now=now,
         )  # fmt: skip
         out.append(
             MeetingMail(
