@@ -7,13 +7,14 @@ file, the dotted key and the problem, e.g.
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from groupops.configfile import read_toml, validation_message
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -184,31 +185,17 @@ class Policy(_Section):
         return ZoneInfo(self.timezone)
 
 
-def _format_errors(path: Path, exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling against docs/policy.md)"
-        got = err.get("input")
-        suffix = f" (got {got!r})" if got is not None and err["type"] != "extra_forbidden" else ""
-        lines.append(f"{path}: {key}: {msg}{suffix}")
-    return "\n".join(lines)
-
-
 def load_policy(path: Path | str | None = None) -> Policy:
     """Load and validate the policy file; ``None`` means the built-in defaults."""
     if path is None:
         return Policy()
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise PolicyError(f"{path}: policy file not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{path}: not valid TOML: {exc}") from exc
+    raw = read_toml(path, "policy", PolicyError)
     try:
         return Policy.model_validate(raw)
     except ValidationError as exc:
-        raise PolicyError(_format_errors(path, exc)) from exc
+        raise PolicyError(
+            validation_message(
+                path, exc, unknown_key="unknown key (check the spelling against docs/policy.md)"
+            )
+        ) from exc

@@ -79,17 +79,9 @@ ITEM_COLUMNS = [
     "escalation",
     "text",
 ]
+#: An overdue item: the item without what only an open or resolved one has.
 OVERDUE_COLUMNS = [
-    "kind",
-    "platform",
-    "group_id",
-    "message_id",
-    "assignee_id",
-    "requester_id",
-    "requested_at",
-    "due_at",
-    "overdue_working_minutes",
-    "escalation",
+    c for c in ITEM_COLUMNS if c not in {"resolved_at", "resolved_by", "reminder_at", "overdue"}
 ]
 TASK_COLUMNS = [
     "platform",
