@@ -41,16 +41,18 @@ ESCALATION_LABELS = {-1: "", 0: "assignee", 1: "admins", 2: "owner"}
 def _compute(
     as_of: str | None, groups: list[str] | None, lookback_days: int
 ) -> tuple[Obligations, Policy]:
-    from groupops.deadlines.reminders import load_obligations
+    from groupops.watch import load_obligations
 
     pol = common.policy()
     instant = common.instant_option(as_of, pol) or datetime.now(UTC)
     engine = common.engine()
     try:
+        folder = common.settings().meetings_dir
         with common.progress_bars():
             return load_obligations(
-                engine, pol, instant, groups=groups, lookback_days=lookback_days
-            ), pol
+                engine, pol, instant, groups=groups, lookback_days=lookback_days,
+                meetings_dir=folder,
+            ), pol  # fmt: skip
     finally:
         engine.dispose()
 

@@ -92,7 +92,7 @@ def _settings(env: dict[str, str]) -> Iterator[None]:
 def _run_demo(bundle: Path, db: Path, *, prefect: bool) -> None:
     from cli.deadlines import print_overdue
     from cli.ingest import print_summary
-    from groupops.deadlines.reminders import load_obligations
+    from groupops.watch import load_obligations
 
     console.rule("[bold]groupops demo")
     how = "as the demo-pipeline Prefect flow" if prefect else "in this process"
@@ -107,7 +107,9 @@ def _run_demo(bundle: Path, db: Path, *, prefect: bool) -> None:
     console.rule("2. deadlines (working clock)")
     engine = common.engine(migrate=False)
     pol = common.policy()
-    print_overdue(load_obligations(engine, pol, as_of), pol)
+    print_overdue(
+        load_obligations(engine, pol, as_of, meetings_dir=common.settings().meetings_dir), pol
+    )
     engine.dispose()
     overdue, pending, tasks, reminders, emails = done.watch
     console.print(
@@ -115,7 +117,15 @@ def _run_demo(bundle: Path, db: Path, *, prefect: bool) -> None:
         f"{reminders} reminder step(s) recorded, {emails} email(s) in the outbox"
     )
 
-    console.rule("3. digests (outbox)")
+    console.rule("3. meetings")
+    meetings, held, scheduled, cancelled, missing, meeting_emails = done.meetings
+    console.print(
+        f"{meetings} meetings: {held} held, {scheduled} scheduled, "
+        f"{cancelled} cancelled; minutes missing for {missing}; "
+        f"{meeting_emails} email(s) in the outbox (invitations with .ics, minutes)"
+    )
+
+    console.rule("4. digests (outbox)")
     for period, rows in done.digests:
         for row in rows:
             where = row["eml_path"] or "(not queued)"
@@ -139,6 +149,8 @@ class _Done:
 
     ingest: IngestSummary
     watch: tuple[int, int, int, int, int]  # overdue, pending, tasks, reminder steps, emails
+    meetings: tuple[int, int, int, int, int, int]  # meetings, held, scheduled, cancelled,
+    # minutes missing, emails queued
     digests: list[tuple[str, list[dict[str, object]]]]  # (period label, rows)
     smtp: bool
 
@@ -147,15 +159,13 @@ def _here(as_of: datetime, bundle: Path) -> _Done:
     """The demo's steps in this process: the same domain functions the ``demo-pipeline``
     flow's tasks wrap."""
     from cli.digest import run_here
-    from groupops.deadlines.reminders import (
-        REMINDER_KIND,
-        load_obligations,
-        record_violations,
-        send_reminders,
-    )
+    from groupops.deadlines.reminders import REMINDER_KIND, record_violations, send_reminders
     from groupops.ingest.bundle import open_bundle
     from groupops.ingest.pipeline import run_ingest
     from groupops.mail import SmtpConfig, SmtpTransport, deliver, pending_entries
+    from groupops.meetings.notify import MEETING_KIND, notify_meetings
+    from groupops.meetings.store import load_meetings, record_meetings
+    from groupops.watch import load_obligations
 
     settings, pol = common.settings(), common.policy()
     config = SmtpConfig.from_settings(settings)
@@ -165,7 +175,7 @@ def _here(as_of: datetime, bundle: Path) -> _Done:
             summary = run_ingest(open_bundle(bundle), engine, pol, chunk_size=settings.chunk_size)
 
         now = datetime.now(UTC)
-        obligations = load_obligations(engine, pol, as_of)
+        obligations = load_obligations(engine, pol, as_of, meetings_dir=settings.meetings_dir)
         sent = send_reminders(engine, obligations, pol, sender=settings.mail_from,
                               outbox_dir=settings.outbox_dir, now=now)  # fmt: skip
         record_violations(engine, obligations.violations, now)
@@ -175,6 +185,20 @@ def _here(as_of: datetime, bundle: Path) -> _Done:
                  sum(1 for s in sent if s.created),
                  sum(1 for s in sent if s.created and s.outbox_key))  # fmt: skip
 
+        view = load_meetings(
+            engine, pol, as_of.astimezone(pol.tz), meetings_dir=settings.meetings_dir
+        )
+        mails = notify_meetings(engine, view, pol, sender=settings.mail_from,
+                                outbox_dir=settings.outbox_dir, now=now)  # fmt: skip
+        record_meetings(engine, view, now)
+        keys = [e.key for e in pending_entries(engine, kind=MEETING_KIND)]
+        deliver(engine, keys, SmtpTransport(config) if config else None)
+        states = [r["state"] for r in view.records]
+        meetings = (len(view.records), states.count("held"), states.count("scheduled"),
+                    states.count("cancelled"),
+                    sum(1 for r in view.records if r["minutes_state"] == "missing"),
+                    sum(1 for m in mails if m.created))  # fmt: skip
+
         smtp = config is not None
         digests = []
         with common.progress_bars():
@@ -183,17 +207,18 @@ def _here(as_of: datetime, bundle: Path) -> _Done:
                 digests.append((str(rows[0]["key"]).split(":")[2] if rows else kind, rows))
     finally:
         engine.dispose()
-    return _Done(summary, watch, digests, smtp)
+    return _Done(summary, watch, meetings, digests, smtp)
 
 
 def _with_prefect(as_of: datetime, bundle: Path) -> _Done:
     from flows.demo_pipeline import demo_pipeline
 
     result = demo_pipeline(as_of, str(bundle))
-    w = result.deadlines
+    w, m = result.deadlines, result.meetings
     return _Done(
         result.ingest,
         (w.overdue, w.pending, w.tasks, w.reminders, w.emails),
+        (m.meetings, m.held, m.scheduled, m.cancelled, m.minutes_missing, m.emails),
         [
             (run.period, [r.model_dump() for r in run.rows])
             for run in (result.weekly, result.monthly)

@@ -115,9 +115,20 @@ class Importance(_Section):
 
 
 class Meetings(_Section):
-    notice_markers: NonEmptyWords = ["【会议通知】", "会议通知"]
-    minutes_markers: NonEmptyWords = ["【会议纪要】", "会议纪要"]
-    leave_markers: NonEmptyWords = ["请假"]
+    notice_markers: NonEmptyWords = ["【会议通知】", "会议通知", "[meeting]", "meeting notice"]
+    minutes_markers: NonEmptyWords = ["【会议纪要】", "会议纪要", "[minutes]", "meeting minutes"]
+    leave_markers: NonEmptyWords = ["请假", "on leave", "can't attend", "cannot attend"]
+    # A notice holding one of these (outside its topic and agenda) cancels the meeting.
+    cancel_markers: NonEmptyWords = ["取消", "cancelled", "canceled", "called off"]
+    # A meeting without a stated end lasts this long.
+    default_minutes: PositiveInt = 60
+    # Minutes are due this much working time after the meeting's end; missing minutes go up the
+    # escalation ladder of an overdue task (organizer, admins, owner).
+    minutes_due_working_hours: PositiveFloat = 8
+    # Attendees get a reminder email this long before the start.
+    reminder_minutes_before: PositiveInt = 30
+    # Regular meetings declared in data/meetings/*.md are known (and invited) this far ahead.
+    declared_days_ahead: PositiveInt = 7
 
 
 class Moderation(_Section):

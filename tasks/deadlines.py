@@ -9,6 +9,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from groupops import watch
 from groupops.db import make_engine
 from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
 from groupops.deadlines import reminders as deadlines
@@ -26,7 +27,8 @@ def load_obligations(
 ) -> Obligations:
     engine = make_engine(database_url)
     try:
-        return deadlines.load_obligations(
+        # Every source of obligations: task messages and meetings (groupops.watch).
+        return watch.load_obligations(
             engine, load_policy(policy_path), as_of, groups=groups, lookback_days=lookback_days
         )
     finally:

@@ -71,10 +71,13 @@ def test_demo_runs_every_stage_into_a_fresh_store(demo: tuple[Path, Result]) -> 
     text = " ".join(result.output.split())
     assert "every record loaded" in text
     assert f"{len(PLANTED['overdue'])} overdue" in text
+    assert f"{len(PLANTED['meetings'])} meetings" in text
     assert "Prefect" not in result.output  # in this process: no server, no Prefect logs
     engine = make_engine(f"sqlite:///{out / 'groupops.db'}")
     with engine.connect() as conn:
-        assert conn.execute(sa.text("select count(*) from messages")).scalar_one() == 4889
+        assert conn.execute(sa.text("select count(*) from messages")).scalar_one() == len(
+            Path("data/demo/messages.jsonl").read_text(encoding="utf-8").splitlines()
+        )
     engine.dispose()
     assert list((out / "outbox").glob("*.eml"))
 

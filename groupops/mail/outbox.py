@@ -9,6 +9,9 @@ file in ``Settings.outbox_dir``, before any attempt to send it.
           ├── text/html         (the .html rendering)
           └── image/png …       (inline images, by Content-ID)
 
+  and, when the email has attachments (a meeting's ``invite.ics``), that inside
+  ``multipart/mixed`` followed by each attachment.
+
 * :func:`enqueue` stores it under an idempotency key (unique): enqueuing a key that exists
   stores nothing and returns the existing entry with ``created=False``; ``force=True`` replaces
   it (new ``.eml``, status back to ``pending``) so it is sent again.
@@ -120,6 +123,14 @@ def build_message(
                 filename=f"{cid}.png",
                 disposition="inline",
             )
+    for attachment in email.attachments:
+        msg.add_attachment(
+            attachment.data,
+            maintype=attachment.maintype,
+            subtype=attachment.subtype,
+            filename=attachment.filename,
+            params=dict(attachment.params),
+        )
     return msg
 
 
