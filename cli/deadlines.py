@@ -91,7 +91,7 @@ def print_overdue(ob: Obligations, pol: Policy) -> None:
 
     cols = [Col("kind", keep=True), Col("group", keep=True), Col("message", keep=True, stack=True),
             Col("assignee", keep=True), Col("from", keep=True, drop=2),
-            Col("sent", keep=True, drop=3), Col("due", keep=True, drop=4),
+            Col("sent", keep=True, drop=4), Col("due", keep=True, drop=3),
             Col("late", justify="right"), Col("escalation", keep=True, drop=1)]  # fmt: skip
     rows = [
         [
