@@ -8,6 +8,7 @@ from cli import deadlines as _deadlines  # noqa: F401
 from cli import demo as _demo  # noqa: F401
 from cli import digest as _digest  # noqa: F401
 from cli import ingest as _ingest  # noqa: F401
+from cli import moderation as _moderation  # noqa: F401
 from cli import sources as _sources  # noqa: F401
 from cli import stats as _stats  # noqa: F401
 from cli.app import app

@@ -21,7 +21,16 @@ from groupops.db.models import IngestRun, QuarantineRecord
 from groupops.ingest.bundle import BundleError
 from groupops.ingest.pipeline import IngestSummary, reporting_progress
 
-FORMATS = ("auto", "canonical", "slack", "telegram", "whatsapp", "discord", "wechat-csv")
+FORMATS = (
+    "auto",
+    "canonical",
+    "roster",
+    "slack",
+    "telegram",
+    "whatsapp",
+    "discord",
+    "wechat-csv",
+)
 
 
 def resolve_format(path: Path, format_: str) -> str:

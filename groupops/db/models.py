@@ -120,6 +120,26 @@ class Message(Base):
     ingest_run_id: Mapped[int | None] = mapped_column(Integer)
 
 
+class RosterEntry(Base):
+    """One person on the company's HR roster (实名制, departures): loaded by the validated
+    ingest (``groupops ingest roster.csv --format roster``), checked by ``groupops roster
+    check``. ``member_ids``: platform ids (``platform:id`` or bare); members are also matched by
+    email."""
+
+    __tablename__ = "roster"
+
+    employee_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    real_name: Mapped[str] = mapped_column(String(255))
+    department: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))  # active | departed | external
+    email: Mapped[str | None] = mapped_column(String(320))
+    department_head_email: Mapped[str | None] = mapped_column(String(320))
+    member_ids: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    content_hash: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class IngestRun(Base):
     """One ingest (or pull) of one source, with its counts and the newest instant it saw."""
 
@@ -315,6 +335,8 @@ class Violation(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mute_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The notice posted in the group (where a connector can post): a reply to it is an appeal.
+    notice_message_id: Mapped[str | None] = mapped_column(ID)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

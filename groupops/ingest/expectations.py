@@ -122,11 +122,12 @@ def _checks(entity: Entity, bounds: Bounds, known_groups: frozenset[str]) -> lis
                 "unknown group {value}: not in this input's groups nor in the store",
             )
         )
-    if entity == "members":
+    email_columns = {"members": ["email"], "roster": ["email", "department_head_email"]}
+    for column in email_columns.get(entity, []):
         checks.append(
             _Check(
-                gxe.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_REGEX),
-                "email",
+                gxe.ExpectColumnValuesToMatchRegex(column=column, regex=EMAIL_REGEX),
+                column,
                 "not an email address: {value!r}",
             )
         )

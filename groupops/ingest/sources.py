@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import cast
 
 from groupops.canonical import Source
-from groupops.ingest.bundle import open_bundle
+from groupops.ingest.bundle import open_bundle, open_roster
 
 
 def open_source(path: str | Path, format_: str, options: Mapping[str, str] | None = None) -> Source:
@@ -16,6 +16,8 @@ def open_source(path: str | Path, format_: str, options: Mapping[str, str] | Non
     with its ``options`` (see docs/importers.md)."""
     if format_ == "canonical" and not options:
         return open_bundle(Path(path))
+    if format_ == "roster" and not options:
+        return open_roster(Path(path))
     try:
         importers = importlib.import_module("groupops.importers")
     except ImportError as exc:

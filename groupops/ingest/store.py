@@ -29,6 +29,7 @@ TABLES: dict[Entity, str] = {
     "members": "members",
     "memberships": "membership_events",
     "messages": "messages",
+    "roster": "roster",
 }
 # A fixed key keeps content hashes stable between runs and processes.
 _HASH_KEY = "groupops-content"

@@ -45,21 +45,35 @@ def step_for(count: int) -> Penalty:
     return STEPS[min(count, len(STEPS)) - 1]
 
 
+@dataclass(frozen=True)
+class Step:
+    penalty: Penalty
+    count: int  # how many counted violations, this one included
+
+
 def penalties(
     rungs: Iterable[Rung], *, window_days: int, severe: Sequence[str]
 ) -> dict[int, Penalty]:
     """The penalty of every non-revoked violation, by id (revoked ones are left out)."""
+    return {
+        k: step.penalty for k, step in steps(rungs, window_days=window_days, severe=severe).items()
+    }
+
+
+def steps(rungs: Iterable[Rung], *, window_days: int, severe: Sequence[str]) -> dict[int, Step]:
+    """The ladder step of every non-revoked violation, by id."""
     window = timedelta(days=window_days)
     by_member: dict[tuple[str, str, str], list[Rung]] = {}
     for rung in rungs:
         if not rung.revoked:
             by_member.setdefault((rung.platform, rung.group_id, rung.member_id), []).append(rung)
-    out: dict[int, Penalty] = {}
+    out: dict[int, Step] = {}
     for items in by_member.values():
         items.sort(key=lambda r: (r.at, r.id))
         for k, rung in enumerate(items):
             count = sum(1 for earlier in items[: k + 1] if earlier.at > rung.at - window)
-            out[rung.id] = "removal" if rung.category in severe else step_for(count)
+            penalty = "removal" if rung.category in severe else step_for(count)
+            out[rung.id] = Step(penalty, count)
     return out
 
 

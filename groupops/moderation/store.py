@@ -19,6 +19,8 @@ from sqlalchemy.exc import IntegrityError
 
 from groupops.db.models import Violation
 from groupops.moderation.detect import CATEGORIES, Detection
+from groupops.moderation.ladder import state_at
+from groupops.policy import Policy
 
 SOURCES = ("detected", "admin")
 
@@ -46,6 +48,7 @@ class ViolationRecord:
     mute_until: datetime | None
     revoked_at: datetime | None
     created_at: datetime
+    notice_message_id: str | None = None
 
     @property
     def decided(self) -> bool:
@@ -77,6 +80,7 @@ def _record(row: Violation) -> ViolationRecord:
         mute_until=row.mute_until,
         revoked_at=row.revoked_at,
         created_at=row.created_at,
+        notice_message_id=row.notice_message_id,
     )
 
 
@@ -340,4 +344,45 @@ def flagged_messages(
                         v.id, v.at,
                     )
                 )  # fmt: skip
+    return out
+
+
+def violation_dicts(
+    records: Sequence[ViolationRecord], as_of: datetime, policy: Policy
+) -> list[dict[str, object]]:
+    """Violations as ``groupops violations --json`` prints them, as they stood at ``as_of``
+    (a decision or revocation after ``as_of`` is not known yet then); local ISO times."""
+    tz = policy.tz
+    window = policy.moderation.ladder_window_days
+
+    def iso(value: datetime | None) -> str | None:
+        return value.astimezone(tz).isoformat() if value else None
+
+    out: list[dict[str, object]] = []
+    for v in records:
+        decided = v.decided_at is not None and v.decided_at <= as_of
+        revoked = v.revoked_at is not None and v.revoked_at <= as_of
+        out.append(
+            {
+                "violation_id": v.id,
+                "platform": v.platform,
+                "group_id": v.group_id,
+                "member_id": v.member_id,
+                "category": v.category,
+                "rule": v.rule,
+                "message_ids": list(v.message_ids),
+                "matched": list(v.matched),
+                "snippet": v.snippet,
+                "at": iso(v.at),
+                "decided_at": iso(v.decided_at) if decided else None,
+                "source": v.source,
+                "recorded_by": v.recorded_by,
+                "note": v.note,
+                "penalty": v.penalty if decided else None,
+                "mute_until": iso(v.mute_until) if decided else None,
+                "severe": v.category in policy.moderation.severe_categories,
+                "state": state_at(v.at, revoked, as_of, window_days=window),
+                "revoked_at": iso(v.revoked_at) if revoked else None,
+            }
+        )
     return out
