@@ -144,6 +144,10 @@ class RosterFile(BundleSource):
 
     format = "roster"
 
+    @property
+    def entities(self) -> tuple[Entity, ...]:
+        return (ROSTER,)
+
     def _discover(self) -> dict[Entity, _Member]:
         path = self.path
         if not path.is_file():

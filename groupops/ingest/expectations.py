@@ -109,9 +109,12 @@ def _checks(entity: Entity, bounds: Bounds, known_groups: frozenset[str]) -> lis
                 )
             )
     key = list(KEYS[entity])
-    checks.append(
-        _Check(gxe.ExpectCompoundColumnsToBeUnique(column_list=key), "(key)", "duplicate key")
+    unique = (
+        gxe.ExpectColumnValuesToBeUnique(column=key[0])  # GX wants 2+ columns for compound
+        if len(key) == 1
+        else gxe.ExpectCompoundColumnsToBeUnique(column_list=key)
     )
+    checks.append(_Check(unique, "(key)", "duplicate key"))
     if entity in ("messages", "memberships"):
         checks.append(
             _Check(
@@ -164,8 +167,7 @@ def validate(
     # Two passes: a cheap yes/no for the whole suite, then row indices only for what failed.
     first = _run(batch, suite, {"result_format": "BOOLEAN_ONLY"})
     failed = []
-    for check, res in zip(checks, first.results, strict=True):
-        assert res.expectation_config.type == check.expectation.expectation_type
+    for check, res in _paired(checks, first.results):
         if not res.success:
             failed.append(check)
     if not failed:
@@ -179,8 +181,7 @@ def validate(
     )
     reasons: dict[int, tuple[str, str]] = {}
     duplicates: set[int] = set()
-    for check, res in zip(checks, result.results, strict=True):
-        assert res.expectation_config.type == check.expectation.expectation_type
+    for check, res in _paired(checks, result.results):
         if res.success:
             continue
         for hit in res.result.get("unexpected_index_list") or []:
@@ -200,6 +201,31 @@ def validate(
     ]
     passed = frame.loc[~frame[ROW].isin(reasons.keys())].drop(columns=[ROW]).reset_index(drop=True)
     return passed, rejected
+
+
+def _identity(expectation_type: str, column: object, column_list: object) -> tuple[str, str]:
+    columns = column_list if isinstance(column_list, list | tuple) else [column]
+    return expectation_type, ",".join(str(c) for c in columns)
+
+
+def _paired(checks: list[_Check], results: list[Any]) -> list[tuple[_Check, Any]]:
+    """Each result with its check, matched by expectation type and column(s): GX does not
+    promise to return results in the suite's order."""
+    by_identity = {
+        _identity(
+            c.expectation.expectation_type,
+            getattr(c.expectation, "column", None),
+            getattr(c.expectation, "column_list", None),
+        ): c
+        for c in checks
+    }
+    assert len(by_identity) == len(checks) == len(results)
+    out = []
+    for res in results:
+        kwargs = res.expectation_config.kwargs
+        key = _identity(res.expectation_config.type, kwargs.get("column"), kwargs.get("column_list"))
+        out.append((by_identity[key], res))
+    return out
 
 
 def _columns(checks: list[_Check]) -> list[str]:
