@@ -47,7 +47,7 @@ screenshots: bootstrap  ## render the demo digests with headless Chromium into d
 	$(RUN) python -m scripts.screenshots
 
 demo-data: bootstrap  ## regenerate the demo bundle in data/demo from its seed (byte for byte)
-	$(RUN) python -m groupops.demo.generator --out data/demo --seed 20261120
+	$(RUN) python -m groupops.demo --out data/demo --seed 20261120
 
 clean:  ## remove local state (the SQLite store, the outbox)
 	rm -rf data/local

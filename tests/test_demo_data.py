@@ -4,10 +4,12 @@
 2. The bundle has the promised shape (groups, members, volume, period, unique ids, valid
    mentions and replies).
 3. A small reference implementation of the deadline rules (issue 4), written here on purpose
-   without the generator's code, recomputes the open reply and task obligations at ``as_of``
-   from ``messages.jsonl`` alone and must find exactly ``planted.json``'s ``overdue`` and
-   ``pending``. Deadline expressions are read by a reference parser of the forms the demo uses
-   and must give the instants ``planted.json`` records for issue 4's parser.
+   without the generator's code and without the working clock both the generator and the rules
+   use (``groupops.clock.WorkClock``), recomputes the open reply and task obligations at
+   ``as_of`` from ``messages.jsonl`` alone and must find exactly ``planted.json``'s ``overdue``
+   and ``pending``. Deadline expressions are read by a reference parser of the forms the demo
+   uses and must give the instants ``planted.json`` records for issue 4's parser. Everywhere
+   else the tests read working time from the WorkClock.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pandas as pd
 import pytest
 
 from groupops.canonical import FIELDS
+from groupops.clock.workclock import WorkClock
 from groupops.demo.generator import write_bundle
 from groupops.policy import Policy
 
@@ -32,6 +35,7 @@ DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 FILES = ("groups.jsonl", "members.jsonl", "memberships.jsonl", "messages.jsonl", "planted.json")
 TZ = ZoneInfo("Asia/Shanghai")
 POLICY = Policy()
+CLOCK = WorkClock.from_policy(POLICY)
 
 
 @cache
@@ -126,10 +130,7 @@ def test_mentions_and_replies_are_consistent() -> None:
 
 def test_activity_mostly_in_working_hours_with_an_uneven_spread() -> None:
     m = messages()
-    local = m["sent_at"].dt
-    workday = local.date.map(chinese_calendar.is_workday)
-    minutes = local.hour * 60 + local.minute
-    in_hours = workday & (minutes.between(540, 719) | minutes.between(810, 1079))
+    in_hours = m["sent_at"].map(CLOCK.is_working_instant)
     assert 0.75 <= in_hours.mean() <= 0.95
     per_member = m[m["sender_id"] != "system"]["sender_id"].value_counts()
     assert per_member.iloc[0] >= 10 * per_member.iloc[-5]
@@ -138,10 +139,12 @@ def test_activity_mostly_in_working_hours_with_an_uneven_spread() -> None:
 # ---------------------------------------------------------------- 3. reference rules
 
 # Working minutes: the policy's periods on Chinese working days (holidays and 调休 included).
+# An independent reference on purpose (the generator and the rules both use the WorkClock, so
+# comparing them with it would check the clock against itself); keep it this small.
 PERIODS = [(s.hour * 60 + s.minute, e.hour * 60 + e.minute) for s, e in POLICY.working_time.periods]
 
 
-def add_working_minutes(start: datetime, minutes: float) -> datetime:
+def reference_add_working_minutes(start: datetime, minutes: float) -> datetime:
     """Walk forward day by day, spending ``minutes`` inside working periods."""
     start = start.astimezone(TZ)
     left = minutes
@@ -243,7 +246,7 @@ def reference_obligations(folder: Path = DEMO) -> pd.DataFrame:
             "message_id": open_asks["message_id"],
             "assignee_id": open_asks["mentions"],
             "requester_id": open_asks["sender_id"],
-            "due_at": [add_working_minutes(t, 240) for t in open_asks["sent_at"]],
+            "due_at": [reference_add_working_minutes(t, 240) for t in open_asks["sent_at"]],
         }
     )
 
@@ -269,7 +272,7 @@ def reference_obligations(folder: Path = DEMO) -> pd.DataFrame:
             parse_deadline(ack["text_later"], ack["sent_at_later"]) if ack is not None else None
         )
         stated = parse_deadline(task.text, task.sent_at)
-        default = add_working_minutes(task.sent_at, 3 * 450)
+        default = reference_add_working_minutes(task.sent_at, 3 * 450)
         base = {
             "group_id": task.group_id,
             "message_id": task.message_id,
@@ -278,7 +281,11 @@ def reference_obligations(folder: Path = DEMO) -> pd.DataFrame:
         }
         if ack is None:
             rows.append(
-                {"kind": "task_ack", **base, "due_at": add_working_minutes(task.sent_at, 240)}
+                {
+                    "kind": "task_ack",
+                    **base,
+                    "due_at": reference_add_working_minutes(task.sent_at, 240),
+                }
             )
         if k not in done.index:
             rows.append({"kind": "task_done", **base, "due_at": committed or stated or default})
@@ -322,8 +329,9 @@ def test_reference_rules_find_exactly_the_planted_obligations(bundle: Path) -> N
 
 
 def test_planted_overdue_items_are_a_full_working_day_old() -> None:
+    a_day = CLOCK.minutes_per_day
     for item in planted()["overdue"]:
-        assert add_working_minutes(instant(item["due_at"]), 450) <= AS_OF, item
+        assert CLOCK.add_working_minutes(instant(item["due_at"]), a_day) <= AS_OF, item
 
 
 def test_task_deadlines_in_planted_match_the_text() -> None:

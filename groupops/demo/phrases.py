@@ -323,12 +323,6 @@ MEDIA: Final[tuple[tuple[str, str], ...]] = (
     ("video", "直播彩排录屏"),
 )
 
-#: Answers of mentioned members who do reply to a planted mention.
-PLANTED_ANSWERS: Final[tuple[str, ...]] = (
-    "下周三上线，今天跟测试过最后一轮",
-    "我这边确认了，按原计划走",
-)
-
 
 def _int(lo: int, hi: int) -> Callable[[Random], str]:
     return lambda r: str(r.randint(lo, hi))

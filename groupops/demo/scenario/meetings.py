@@ -1,0 +1,98 @@
+"""The meetings chapter's scenario (rulebook ch. 5): meeting notices, leave requests and
+minutes. Pure data; times are local ``"MM-DD HH:MM"`` in 2026 (Asia/Shanghai)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    group_id: str
+    kind: Literal["weekly", "monthly", "adhoc"]
+    topic: str
+    notice_at: str
+    sender: str
+    starts: str  # local "MM-DD HH:MM"
+    ends: str  # "HH:MM"
+    place: str
+    attendees: tuple[str, ...]
+    agenda: tuple[str, ...]
+    minutes_at: str | None
+    minutes_by: str
+    decisions: tuple[tuple[str, str, str], ...]  # (item, owner member id, deadline text)
+    leaves: tuple[tuple[str, str, str], ...] = ()  # (member id, local time, reason)
+
+
+_PROJ = ("zhaojianguo", "liuyang", "sunli", "chenxin", "xuting", "gaofeng", "zhangwei", "wangqiang")
+_PROD = ("chenjing", "wanglei", "zhouting", "lihao", "yangxue", "hanmei", "zhaolei", "fangyuan")
+
+# fmt: off
+MEETINGS: Final[tuple[Meeting, ...]] = (
+    Meeting("proj-ops", "weekly", "项目组周例会（10月26日）", "10-26 09:05", "liuyang", "10-26 10:00", "11:00",
+            "3楼大会议室", (*_PROJ, "majun"),
+            agenda=("上周进展", "双11项目里程碑", "风险与求助"),
+            minutes_at="10-26 14:10", minutes_by="liuyang",
+            decisions=(("双11项目里程碑表定稿", "chenxin", "10月28日"), ("压测资源申请", "wangqiang", "10月30日")),
+            leaves=(("gaofeng", "10-26 09:20", "上午在客户现场"),),
+    ),
+    Meeting("proj-ops", "weekly", "项目组周例会（11月2日）", "10-30 16:30", "liuyang", "11-02 10:00", "11:00",
+            "3楼大会议室", (*_PROJ, "majun"),
+            agenda=("双11准备情况", "压测计划", "验收安排"),
+            minutes_at="11-02 13:50", minutes_by="sunli",
+            decisions=(("压测方案和回滚预案", "wangqiang", "11月4日"), ("验收报告", "majun", "11月6日")),
+    ),
+    Meeting("proj-ops", "weekly", "项目组周例会（11月9日）", "11-06 17:00", "liuyang", "11-09 10:00", "11:00",
+            "腾讯会议 482-731-906", _PROJ,
+            agenda=("大促值班安排", "转化数据", "本周重点"),
+            minutes_at="11-09 14:20", minutes_by="liuyang",
+            decisions=(("大促值班表发群里", "sunli", "11月9日"), ("渠道转化数据汇总", "chenxin", "11月11日")),
+            leaves=(("xuting", "11-06 18:20", "周一上午要陪家人看病"), ("zhangwei", "11-09 09:10", "线上有个问题在处理")),
+    ),
+    Meeting("proj-ops", "weekly", "项目组周例会（11月16日）", "11-13 16:45", "sunli", "11-16 10:00", "11:00",
+            "3楼大会议室", _PROJ,
+            agenda=("大促复盘", "年底排期", "积分商城上线"),
+            minutes_at="11-16 15:05", minutes_by="sunli",
+            decisions=(("大促复盘报告", "xuting", "11月16日"), ("年底项目排期表", "gaofeng", "11月18日")),
+    ),
+    Meeting("prod-ops", "weekly", "产品周会（10月28日）", "10-27 17:20", "zhouting", "10-28 14:00", "15:00",
+            "5楼小会议室", _PROD,
+            agenda=("会员中心改版", "需求池梳理"),
+            minutes_at="10-28 16:40", minutes_by="zhouting",
+            decisions=(("会员中心改版需求文档", "lihao", "10月29日"), ("竞品积分体系调研", "yangxue", "10月30日")),
+            leaves=(("hanmei", "10-28 09:40", "今天下午去医院复查"),),
+    ),
+    Meeting("prod-ops", "weekly", "产品周会（11月4日）", "11-03 17:30", "zhouting", "11-04 14:00", "15:00",
+            "5楼小会议室", (*_PROD, "songyu"),
+            agenda=("签到页埋点", "新人引导流程"),
+            minutes_at="11-04 16:20", minutes_by="wanglei",
+            decisions=(("签到页埋点方案", "fangyuan", "11月5日"), ("新人引导交互稿", "songyu", "11月10日")),
+    ),
+    Meeting("prod-ops", "adhoc", "支付页异常兜底方案评审", "11-12 10:00", "wanglei", "11-12 15:00", "16:00",
+            "腾讯会议 915-204-388", ("wanglei", "lihao", "zhangwei", "fangyuan", "zhaolei", "chenjing"),
+            agenda=("线上异常复盘", "兜底方案评审"),
+            minutes_at="11-12 17:15", minutes_by="wanglei",
+            decisions=(("支付页异常兜底逻辑", "lihao", "11月16日"), ("支付回调监控告警", "zhangwei", "11月13日")),
+    ),
+    Meeting("prod-ops", "weekly", "产品周会（11月11日）", "11-10 17:00", "zhouting", "11-11 14:00", "15:00",
+            "5楼小会议室", (*_PROD, "songyu", "dengtao"),
+            agenda=("推送频控", "12月版本规划"),
+            minutes_at="11-11 16:10", minutes_by="zhouting",
+            decisions=(("推送频控规则梳理", "dengtao", "11月13日"), ("12月版本需求池", "yangxue", "11月20日")),
+    ),
+    Meeting("prod-ops", "weekly", "产品周会（11月18日）", "11-17 17:05", "zhouting", "11-18 14:00", "15:00",
+            "5楼小会议室", (*_PROD, "songyu"),
+            agenda=("首页改版", "12月版本需求池"),
+            minutes_at=None, minutes_by="zhouting",
+            decisions=(),
+    ),
+    Meeting("mkt-ops", "monthly", "市场部11月月度复盘", "11-16 11:00", "wumin", "11-19 14:00", "16:00",
+            "2楼多功能厅", ("huangzhiqiang", "linxiao", "wumin", "chenkaiwen", "liuqian", "tangjie", "zhenghao", "sunli"),
+            agenda=("双11投放复盘", "渠道ROI", "12月品牌活动"),
+            minutes_at="11-19 17:20", minutes_by="linxiao",
+            decisions=(("双11投放复盘报告", "chenkaiwen", "11月24日"), ("12月品牌活动方案", "liuqian", "11月26日"), ("渠道ROI月报模板", "wumin", "11月27日")),
+            leaves=(("zhenghao", "11-18 18:30", "周四下午要去渠道方那边开会"),),
+    ),
+)
+# fmt: on
