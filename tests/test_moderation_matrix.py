@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -61,19 +61,19 @@ def configured(
     get_settings.cache_clear()
 
 
-def can_send(room: Room, user: MatrixUser, text: str) -> bool:
-    with httpx.Client(base_url=room.server.base_url, timeout=30,
+def can_send(r: Room, user: MatrixUser, text: str) -> bool:
+    with httpx.Client(base_url=r.server.base_url, timeout=30,
                       headers={"Authorization": f"Bearer {user.access_token}"}) as http:  # fmt: skip
         resp = http.put(
-            f"/_matrix/client/v3/rooms/{room.room_id}/send/m.room.message/{text}-{id(text)}",
+            f"/_matrix/client/v3/rooms/{r.room_id}/send/m.room.message/{text}-{id(text)}",
             json={"msgtype": "m.text", "body": text},
         )
     return resp.status_code == 200
 
 
-def joined(room: Room) -> set[str]:
-    with room.connector() as conn:
-        return {m.member_id for m in conn.list_members(room.room_id)}
+def joined(r: Room) -> set[str]:
+    with r.connector() as conn:
+        return {m.member_id for m in conn.list_members(r.room_id)}
 
 
 def moderate(as_of: datetime) -> dict[str, object]:
@@ -84,29 +84,29 @@ def moderate(as_of: datetime) -> dict[str, object]:
 
 
 def test_moderate_mutes_unmutes_after_the_mute_and_kicks(configured: Room) -> None:
-    room = configured
+    r = configured
     first_run = T0 + timedelta(days=1)
-    assert can_send(room, room.bob, "before")
+    assert can_send(r, r.bob, "before")
 
     first = moderate(first_run)
     decided = {(d["member_id"], d["category"], d["penalty"]) for d in first["decisions"]}  # type: ignore[union-attr]
     assert decided == {
-        (room.bob.user_id, "ad", "warning"),
-        (room.bob.user_id, "ad", "mute"),
-        (room.carol.user_id, "confidential", "removal"),
+        (r.bob.user_id, "ad", "warning"),
+        (r.bob.user_id, "ad", "mute"),
+        (r.carol.user_id, "confidential", "removal"),
     }
     acted = {(a["member_id"], a["action"], a["status"]) for a in first["actions"]}  # type: ignore[union-attr]
-    assert {(room.bob.user_id, "mute", "done"), (room.carol.user_id, "remove", "done")} <= acted
-    assert not can_send(room, room.bob, "muted")
-    assert room.carol.user_id not in joined(room)
+    assert {(r.bob.user_id, "mute", "done"), (r.carol.user_id, "remove", "done")} <= acted
+    assert not can_send(r, r.bob, "muted")
+    assert r.carol.user_id not in joined(r)
 
     assert moderate(first_run + timedelta(hours=12))["actions"] == []  # still muted: nothing
-    assert not can_send(room, room.bob, "still-muted")
+    assert not can_send(r, r.bob, "still-muted")
 
     lifted = moderate(first_run + timedelta(days=1, minutes=30))  # the mute ended
     assert [(a["member_id"], a["action"], a["status"]) for a in lifted["actions"]] == [  # type: ignore[union-attr]
-        (room.bob.user_id, "unmute", "done")
+        (r.bob.user_id, "unmute", "done")
     ]
-    assert can_send(room, room.bob, "after")
+    assert can_send(r, r.bob, "after")
     again = moderate(first_run + timedelta(days=1, minutes=30))
     assert (again["decisions"], again["actions"], again["notices"]) == ([], [], [])

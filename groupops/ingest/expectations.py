@@ -223,7 +223,9 @@ def _paired(checks: list[_Check], results: list[Any]) -> list[tuple[_Check, Any]
     out = []
     for res in results:
         kwargs = res.expectation_config.kwargs
-        key = _identity(res.expectation_config.type, kwargs.get("column"), kwargs.get("column_list"))
+        key = _identity(
+            res.expectation_config.type, kwargs.get("column"), kwargs.get("column_list")
+        )
         out.append((by_identity[key], res))
     return out
 

@@ -91,7 +91,9 @@ def _column_values(entity: Entity, name: str, column: pd.Series, dialect: str) -
             text = np.char.add(text, "+00:00")
         values = cast(list[object], text.tolist())
         if column.isna().any():  # an optional instant (the roster's departed_at)
-            values = [None if missing else v for v, missing in zip(values, column.isna(), strict=True)]
+            values = [
+                None if missing else v for v, missing in zip(values, column.isna(), strict=True)
+            ]
         return values
     if spec is not None and spec.type == "ids":
         return [orjson.dumps(v).decode() for v in column]
