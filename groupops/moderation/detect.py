@@ -224,7 +224,8 @@ def _floods(frame: pd.DataFrame, policy: Moderation) -> list[Detection]:
     ):
         if len(part) <= policy.flood_messages:
             continue
-        times = part["sent_at"].astype("int64").to_numpy() / 1e9
+        epoch = pd.Timestamp(0, tz="UTC")
+        times = (part["sent_at"] - epoch).dt.total_seconds().to_numpy()  # any resolution
         for start, end in flood_runs(times, policy.flood_messages, policy.flood_window_seconds):
             run = part.iloc[start : end + 1]
             ids = tuple(str(m) for m in run["message_id"])

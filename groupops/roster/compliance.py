@@ -8,7 +8,8 @@ membership record, and returns :class:`Finding` objects of five kinds:
 * ``left_without_removal`` — the same, and ``roster.removal_working_days`` working days after the
   departure have passed with no removal recorded in that group (the deadline is missed);
 * ``unknown_person`` — a member who is not on the roster and not external (a roster entry with
-  status ``external``, or an e-mail domain in ``roster.external_email_domains``);
+  status ``external``, or an e-mail domain in ``roster.external_email_domains``); only once a
+  roster is loaded;
 * ``name_mismatch`` — the display name is neither the real name (roster, else the member
   directory) nor matches a ``roster.name_patterns`` convention;
 * ``unapproved_join`` — a join without ``approved_by``.
@@ -213,7 +214,11 @@ def check_roster(
                         "left_without_removal", key, employee, at=employee.departed_at,
                         due_at=due, detail="no removal recorded by the deadline",
                     )  # fmt: skip
-        if employee is None and not _external(None, email, cfg.external_email_domains):
+        if (
+            employee is None
+            and len(roster)  # without a roster loaded nobody can be checked against it
+            and not _external(None, email, cfg.external_email_domains)
+        ):
             finding(
                 "unknown_person", key, None,
                 detail="not on the roster" + ("" if email else " and no e-mail on record"),
