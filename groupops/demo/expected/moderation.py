@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from groupops.demo.builder import Builder
+from groupops.demo.builder import Builder, Msg
 from groupops.demo.chapter import Chapter
 from groupops.demo.plants import moderation
 from groupops.demo.plants.moderation import Planted
-from groupops.demo.builder import Msg
 from groupops.demo.scenario.moderation import (
     DUPLICATE_STEP,
     FLOOD_GROUP,
