@@ -199,3 +199,34 @@ def test_dry_run_writes_nothing(engine: sa.Engine, tmp_path: Path) -> None:
     assert [d["penalty"] for d in result.decisions] == ["warning", "mute", "removal"]
     assert load_violations(engine) == [] and load_actions(engine) == []
     assert pending_entries(engine) == [] and not (tmp_path / "outbox").exists()
+
+
+def test_the_admins_digest_lists_decisions_todos_appeals_and_roster(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    from groupops.clock.periods import Period
+    from groupops.digest.context import DigestScope
+    from groupops.digest.moderation import moderation_provider
+    from groupops.mail.render import TEMPLATES_DIR, _environment
+
+    seed(engine, LADDER)
+    run(engine, at(18, 11), tmp_path)
+    file_appeal(engine, vid(engine, "m3"), at=at(18, 15), policy=POLICY, now=NOW)
+    period = Period(at(16, 0), at(23, 0), TZ, "week")
+    admin = DigestScope("admin", "wecom", "g", ("adm",), ("g",), period)
+    owner = DigestScope("owner", "wecom", "boss", ("boss",), ("g",), period)
+    provide = moderation_provider(engine, POLICY, at(20, 9))
+    section = provide(admin, "zh-CN")
+    assert section is not None and section.has_content
+    data = section.data
+    assert [v["penalty"] for v in data["violations"]] == ["警告", "禁言", "移出群聊"]
+    assert [t["action"] for t in data["todos"]] == ["移出群聊"]  # the mute ended on the 19th
+    assert [(a["member"], a["state"]) for a in data["appeals"]] == [("小许", "pending")]
+    owner_section = provide(owner, "en")
+    assert owner_section is not None and not owner_section.has_content  # nothing severe
+    env = _environment(TEMPLATES_DIR)
+    for suffix in ("html", "txt"):
+        text = env.get_template(f"sections/moderation.{suffix}").render(
+            section=section, language="zh-CN"
+        )
+        assert "小许" in text and "待管理员执行" in text and "待答复的申诉" in text

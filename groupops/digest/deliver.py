@@ -144,13 +144,19 @@ def build_digests(
 
 
 def standard_providers(engine: sa.Engine, policy: Policy, as_of: datetime) -> list[SectionProvider]:
-    """The sections every digest carries besides activity: what is overdue at ``as_of``."""
+    """The sections every digest carries besides activity: what is overdue at ``as_of``, and
+    moderation (violations, the admins' to-dos, appeals, roster findings)."""
     from groupops.db.queries import load_groups
     from groupops.deadlines.reminders import load_obligations
     from groupops.digest.overdue import overdue_provider
 
+    from groupops.digest.moderation import moderation_provider
+
     obligations = load_obligations(engine, policy, as_of)
-    return [overdue_provider(obligations, load_members(engine), load_groups(engine), policy.tz)]
+    return [
+        overdue_provider(obligations, load_members(engine), load_groups(engine), policy.tz),
+        moderation_provider(engine, policy, as_of),
+    ]
 
 
 def prepare_digests(
