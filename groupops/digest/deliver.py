@@ -148,9 +148,8 @@ def standard_providers(engine: sa.Engine, policy: Policy, as_of: datetime) -> li
     moderation (violations, the admins' to-dos, appeals, roster findings)."""
     from groupops.db.queries import load_groups
     from groupops.deadlines.reminders import load_obligations
-    from groupops.digest.overdue import overdue_provider
-
     from groupops.digest.moderation import moderation_provider
+    from groupops.digest.overdue import overdue_provider
 
     obligations = load_obligations(engine, policy, as_of)
     return [

@@ -33,7 +33,7 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
     """A section provider for :func:`groupops.digest.context.build_digest`."""
     tz = policy.tz
     clock = WorkClock.from_policy(policy)
-    violations = [v for v in load_violations(engine, as_of=as_of)]
+    violations = load_violations(engine, as_of=as_of)
     by_id = {v.id: v for v in violations}
     actions = load_actions(engine, list(by_id))
     appeals = appeal_rows(load_appeals(engine, as_of=as_of), as_of, clock)

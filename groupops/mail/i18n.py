@@ -283,7 +283,10 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
     "appeal.reason": {"zh-CN": "申诉理由", "en": "Reason given"},
     "appeal.answer": {"zh-CN": "管理员意见", "en": "The admin's answer"},
     # The digest's moderation section (groupops.digest.moderation) and roster findings.
-    "digest.moderation.title.admin": {"zh-CN": "违规与群成员管理", "en": "Moderation and membership"},
+    "digest.moderation.title.admin": {
+        "zh-CN": "违规与群成员管理",
+        "en": "Moderation and membership",
+    },
     "digest.moderation.title.owner": {
         "zh-CN": "严重违规与逾期申诉（已报告群主）",
         "en": "Serious violations and overdue appeals (for the owner)",
@@ -291,22 +294,46 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
     "digest.moderation.violations": {"zh-CN": "本期违规处理", "en": "Decided this period"},
     "digest.moderation.todos": {"zh-CN": "待管理员执行", "en": "Left to the admins"},
     "digest.moderation.appeals": {"zh-CN": "待答复的申诉", "en": "Appeals to answer"},
-    "digest.moderation.roster": {"zh-CN": "成员合规（实名制、入群审批、离职移出）", "en": "Roster (real names, approvals, departures)"},
+    "digest.moderation.roster": {
+        "zh-CN": "成员合规（实名制、入群审批、离职移出）",
+        "en": "Roster (real names, approvals, departures)",
+    },
     "digest.moderation.revoked": {"zh-CN": "已撤销", "en": "revoked"},
     "digest.moderation.failed": {"zh-CN": "执行失败，请手动处理", "en": "failed: do it by hand"},
     "digest.moderation.overdue": {"zh-CN": "已逾期 {n} 工时", "en": "{n} working h overdue"},
     "digest.moderation.col.todo": {"zh-CN": "处理建议", "en": "What to do"},
     "digest.moderation.col.due": {"zh-CN": "答复期限", "en": "Answer by"},
-    "roster.kind.departed_still_member": {"zh-CN": "已离职仍在群", "en": "departed, still a member"},
-    "roster.kind.left_without_removal": {"zh-CN": "离职未按时移出", "en": "departed, not removed in time"},
+    "roster.kind.departed_still_member": {
+        "zh-CN": "已离职仍在群",
+        "en": "departed, still a member",
+    },
+    "roster.kind.left_without_removal": {
+        "zh-CN": "离职未按时移出",
+        "en": "departed, not removed in time",
+    },
     "roster.kind.unknown_person": {"zh-CN": "身份不明", "en": "unknown person"},
     "roster.kind.name_mismatch": {"zh-CN": "未使用实名", "en": "not using their real name"},
     "roster.kind.unapproved_join": {"zh-CN": "未经审批入群", "en": "joined without approval"},
-    "roster.do.departed_still_member": {"zh-CN": "请将其移出本群", "en": "remove them from the group"},
-    "roster.do.left_without_removal": {"zh-CN": "已超过移出期限，请立即移出", "en": "remove them now: the deadline has passed"},
-    "roster.do.unknown_person": {"zh-CN": "请核实身份：补录花名册、标记为外部人员或移出", "en": "identify them: add to the roster, mark external, or remove"},
-    "roster.do.name_mismatch": {"zh-CN": "请提醒其将群昵称改为真实姓名（或公司规范格式）", "en": "ask them to use their real name (or the company's convention)"},
-    "roster.do.unapproved_join": {"zh-CN": "请补充审批记录或将其移出", "en": "record who approved the join, or remove them"},
+    "roster.do.departed_still_member": {
+        "zh-CN": "请将其移出本群",
+        "en": "remove them from the group",
+    },
+    "roster.do.left_without_removal": {
+        "zh-CN": "已超过移出期限，请立即移出",
+        "en": "remove them now: the deadline has passed",
+    },
+    "roster.do.unknown_person": {
+        "zh-CN": "请核实身份：补录花名册、标记为外部人员或移出",
+        "en": "identify them: add to the roster, mark external, or remove",
+    },
+    "roster.do.name_mismatch": {
+        "zh-CN": "请提醒其将群昵称改为真实姓名（或公司规范格式）",
+        "en": "ask them to use their real name (or the company's convention)",
+    },
+    "roster.do.unapproved_join": {
+        "zh-CN": "请补充审批记录或将其移出",
+        "en": "record who approved the join, or remove them",
+    },
     # Units.
     "unit.minutes": {"zh-CN": "{n} 分钟", "en": "{n} min"},
     "unit.hours": {"zh-CN": "{n} 小时", "en": "{n} h"},
