@@ -230,8 +230,8 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
     "mod.action.remove": {"zh-CN": "移出群聊", "en": "remove from the group"},
     "mod.action.reinvite": {"zh-CN": "重新邀请入群", "en": "invite back"},
     "mod.admins.todo_note": {
-        "zh-CN": "该平台不支持自动执行，请手动处理并在群管理周报中核对。",
-        "en": "The platform cannot do this automatically: please do it by hand; it stays on your digest until done.",
+        "zh-CN": "平台支持时由系统自动执行；否则请手动处理，该事项会列入群管理周报的待办，直至完成。",
+        "en": "Where the platform allows it groupops carries this out; otherwise please do it by hand: it stays on your digest's to-do list until done.",
     },
     # Appeals.
     "appeal.subject.late": {

@@ -77,7 +77,7 @@ class People:
     def member_recipient(self, platform: str, member_id: str) -> Recipient | None:
         found = self.directory.recipient(platform, member_id)
         if found is not None:
-            return found
+            return Recipient(found.address, self.name(platform, member_id))
         employee = self.roster.employee(platform, member_id)
         if employee is not None and employee.email:
             return Recipient(employee.email, employee.real_name)

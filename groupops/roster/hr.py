@@ -90,6 +90,9 @@ class Roster:
         email = self._member_emails.get((platform, member_id))
         return self._by_email.get(email) if email else None
 
+    def by_email(self, email: str) -> Employee | None:
+        return self._by_email.get(email.strip().lower())
+
     def department_head_email(self, platform: str, member_id: str) -> str | None:
         employee = self.employee(platform, member_id)
         return employee.department_head_email if employee else None
