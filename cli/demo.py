@@ -99,7 +99,20 @@ def _run_demo(bundle: Path, out: Path, db: Path) -> None:
     )
     engine.dispose()
 
-    console.rule("3. digests (outbox)")
+    console.rule("3. moderation (violations, the penalty ladder)")
+    mod = result.moderation
+    for d in mod.decisions:
+        console.print(
+            f"{d['group_id']:16} {d['member_id']:12} {d['category']:13} {d['rule']:22} "
+            f"{d['penalty']}"
+        )
+    console.print(
+        f"{len(mod.decisions)} decided, {len(mod.notices)} notice(s) in the outbox, "
+        f"{len(mod.actions)} action(s) recorded (admin to-dos where no connector acts); "
+        "`groupops violations` / `groupops roster check` to explore"
+    )
+
+    console.rule("4. digests (outbox)")
     for run in (result.weekly, result.monthly):
         for row in run.rows:
             where = row.eml_path or "(not queued)"

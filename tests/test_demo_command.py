@@ -28,8 +28,9 @@ def test_demo_runs_every_stage_into_a_fresh_store(tmp_path: Path) -> None:
     text = " ".join(result.output.split())
     assert "every record loaded" in text
     assert "22 overdue" in text
+    assert "8 decided" in text  # the moderation stage: the violations planted
     engine = make_engine(f"sqlite:///{out / 'groupops.db'}")
     with engine.connect() as conn:
-        assert conn.execute(sa.text("select count(*) from messages")).scalar_one() == 4889
+        assert conn.execute(sa.text("select count(*) from messages")).scalar_one() == 4897
     engine.dispose()
     assert list((out / "outbox").glob("*.eml"))
