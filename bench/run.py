@@ -115,6 +115,7 @@ def stage_stats(bundle: Path, db: Path) -> dict[str, Any]:
     from groupops.db import make_engine
     from groupops.db.queries import load_groups, load_members, load_memberships, load_messages
     from groupops.policy import Policy
+    from groupops.roster import Directory
 
     policy = Policy()
     engine = make_engine(f"sqlite:///{db}")
@@ -137,12 +138,12 @@ def stage_stats(bundle: Path, db: Path) -> dict[str, Any]:
     loaded = time.perf_counter()
     stats = compute_stats(messages, memberships, period, policy, groups=groups)
     computed = time.perf_counter()
-    report = stats_report(stats, directory)
+    report = stats_report(stats, Directory.from_frame(directory))
     done = time.perf_counter()
     engine.dispose()
     return {"seconds": done - started, "load_seconds": loaded - started,
             "compute_seconds": computed - loaded, "report_seconds": done - computed,
-            "groups": len(report["groups"]),  # type: ignore[arg-type]
+            "groups": len(report["groups"]),
             "members": len(stats.members), "mentions": len(stats.replies)}  # fmt: skip
 
 
@@ -161,7 +162,7 @@ def _run_stage(name: str, bundle: Path, db: Path) -> dict[str, Any]:
     )  # fmt: skip
     if proc.returncode != 0:
         raise SystemExit(f"stage {name} failed:\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _verdict(result: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """``groupops overdue`` and ``groupops tasks``: read-only views of reply and task deadlines at
-an explicit instant (no Prefect, nothing written)."""
+an explicit instant (no Prefect, nothing written). People are shown by the member directory's
+name (real name first); the JSON keeps the ids and adds ``assignee_name`` / ``requester_name``."""
 
 from __future__ import annotations
 
@@ -100,8 +101,8 @@ def print_overdue(ob: Obligations, pol: Policy) -> None:
             str(r["kind"]),
             str(r["group_id"]),
             str(r["message_id"]),
-            str(r["assignee_id"]),
-            str(r["requester_id"]),
+            str(r["assignee_name"]),
+            str(r["requester_name"]),
             _local(r["requested_at"]),
             _local(r["due_at"]),
             _duration(float(str(r["overdue_working_minutes"]))),
@@ -143,8 +144,8 @@ def tasks_command(
         table.add_row(
             str(r["group_id"]),
             str(r["message_id"]),
-            str(r["assignee_id"]),
-            str(r["requester_id"]),
+            str(r["assignee_name"]),
+            str(r["requester_name"]),
             _local(r["assigned_at"]),
             _local(r["deadline"]) + ("" if r["deadline_source"] == "text" else " (default)"),
             _local(r["committed_deadline"]),

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.cells import cell_len
 
 from cli import common
 from cli.app import app, console
@@ -116,9 +117,9 @@ def _run_demo(bundle: Path, out: Path, db: Path) -> None:
     for run in (result.weekly, result.monthly):
         for row in run.rows:
             where = row.eml_path or "(not queued)"
-            console.print(
-                f"{run.period:5} {row.audience:5} {row.subject_id:12} {row.outcome:8} {where}"
-            )
+            subject = row.subject_name or row.subject_id
+            pad = " " * max(0, 12 - cell_len(subject))  # CJK names are two cells wide
+            console.print(f"{run.period:5} {row.audience:5} {subject}{pad} {row.outcome:8} {where}")
     if not (result.weekly.smtp_configured or result.monthly.smtp_configured):
         console.print(
             "no SMTP host configured: the emails stay in the outbox (GROUPOPS_SMTP_HOST to send)"

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from cli import common
 from cli.app import app, console, err_console
+from groupops.mail import Delivery, DeliveryFailed
 
 
 @app.command()
@@ -43,24 +44,38 @@ def digest(
     pol = common.policy()
     when = common.instant_option(as_of, pol) or datetime.now(UTC)
     if local:
-        rows, failed = _run_local(kind, when, owner, send, force)
+        rows, delivery = _run_local(kind, when, owner, send, force)
     else:
         from flows.send_digests import send_digests
 
-        result = send_digests(period=kind, as_of=when, owner=owner, send=send, force=force)
+        try:
+            result = send_digests(period=kind, as_of=when, owner=owner, send=send, force=force)
+        except DeliveryFailed as exc:
+            _report_failures(exc.delivery)
+            raise typer.Exit(1) from exc
         rows = [r.model_dump() for r in result.rows]
-        failed = result.failed
+        delivery = Delivery(sent=result.sent, failed=dict.fromkeys(result.failed, ""))
     print_digests(rows, send)
-    if failed:
-        err_console.print(f"[red]not sent (kept in the outbox):[/] {', '.join(failed)}")
+    if send and not common.settings().smtp_host:
+        err_console.print("no SMTP host configured (GROUPOPS_SMTP_HOST): emails stay in the outbox")
+    if delivery.failed:
+        _report_failures(delivery)
         raise typer.Exit(1)
+
+
+def _report_failures(delivery: Delivery) -> None:
+    err_console.print("[red]not sent (kept in the outbox for the next run):[/]")
+    for key, error in delivery.failed.items():
+        err_console.print(f"  {key}: {error}" if error else f"  {key}")
 
 
 def _run_local(
     kind: Literal["week", "month"], as_of: datetime, owner: str | None, send: bool, force: bool
-) -> tuple[list[dict[str, object]], list[str]]:
-    from groupops.digest import prepare_digests
-    from groupops.mail import SmtpConfig, SmtpTransport, pending_entries, send_entry
+) -> tuple[list[dict[str, object]], Delivery]:
+    """The flow's steps in this process (no Prefect, so no retries): the same domain functions,
+    the same delivery rule."""
+    from groupops.digest import DIGEST_KIND, prepare_digests
+    from groupops.mail import SmtpConfig, SmtpTransport, deliver, pending_entries
 
     settings = common.settings()
     engine = common.engine()
@@ -69,44 +84,34 @@ def _run_local(
             engine, common.policy(), kind=kind, as_of=as_of, outbox_dir=settings.outbox_dir,
             sender=settings.mail_from, owner=owner, force=force,
         )  # fmt: skip
-        sent: set[str] = set()
-        failed: list[str] = []
-        config = SmtpConfig.from_settings(settings)
-        keys = [o.key for o in outcomes if o.outbox_id is not None]
-        if send and config is None:
-            err_console.print(
-                "no SMTP host configured (GROUPOPS_SMTP_HOST): emails stay in the outbox"
-            )
-        elif send and keys and config is not None:
-            transport = SmtpTransport(config)
-            for entry in pending_entries(engine, keys=keys):
-                try:
-                    send_entry(engine, entry.id, transport)
-                    sent.add(entry.key)
-                except Exception as exc:  # recorded on the outbox row; reported below
-                    err_console.print(f"[red]{entry.key}[/]: {type(exc).__name__}: {exc}")
-                    failed.append(entry.key)
+        delivery = Delivery()
+        if send:
+            own = [o.key for o in outcomes] if owner is not None else None
+            keys = [e.key for e in pending_entries(engine, kind=DIGEST_KIND, keys=own)]
+            config = SmtpConfig.from_settings(settings)
+            delivery = deliver(engine, keys, SmtpTransport(config) if config else None)
     finally:
         engine.dispose()
     rows: list[dict[str, object]] = [
-        {"key": o.key, "audience": o.audience, "subject_id": o.subject_id, "outcome": o.outcome,
-         "recipients": o.recipients, "eml_path": str(o.eml_path) if o.eml_path else None,
-         "sent": o.key in sent}
+        {"key": o.key, "audience": o.audience, "subject_id": o.subject_id,
+         "subject_name": o.subject_name, "outcome": o.outcome, "recipients": o.recipients,
+         "eml_path": str(o.eml_path) if o.eml_path else None, "sent": o.key in delivery.sent}
         for o in outcomes
     ]  # fmt: skip
-    return rows, failed
+    return rows, delivery
 
 
 def print_digests(rows: list[dict[str, object]], send: bool) -> None:
-    """One row per digest: key, outcome, recipients, sent, the .eml file."""
+    """One row per digest: key, whom it is for, outcome, recipients, sent, the .eml file."""
     table = Table(title="Digests")
-    for col in ("digest", "outcome", "recipients", "sent", "outbox file"):
+    for col in ("digest", "for", "outcome", "recipients", "sent", "outbox file"):
         table.add_column(col)
     for r in rows:
         recipients = r["recipients"]
         assert isinstance(recipients, list)
         table.add_row(
             str(r["key"]),
+            str(r.get("subject_name") or r["subject_id"]),
             str(r["outcome"]),
             ", ".join(recipients),
             "yes" if r["sent"] else ("no" if send else "–"),

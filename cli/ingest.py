@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from datetime import UTC
 from pathlib import Path
@@ -10,7 +9,14 @@ from typing import Annotated
 
 import sqlalchemy as sa
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from sqlalchemy.orm import Session
 
@@ -34,14 +40,12 @@ FORMATS = (
 
 
 def resolve_format(path: Path, format_: str) -> str:
-    """The concrete format for ``path``; ``auto`` asks the importers' detector when present."""
+    """The concrete format for ``path``; ``auto`` asks the importers' detector."""
     if format_ != "auto":
         return format_
-    try:
-        detect = importlib.import_module("groupops.importers.detect")
-    except ImportError:
-        return "canonical"
-    return str(detect.detect_format(path))
+    from groupops.importers import detect_format
+
+    return detect_format(path)
 
 
 @app.command()
@@ -135,22 +139,23 @@ def _run(
         transient=True,
         disable=quiet,
     )
-    bars: dict[Entity, object] = {}
+    bars: dict[Entity, TaskID] = {}
 
     def hook(entity: Entity, read: int) -> None:
         if entity not in bars:
             bars[entity] = progress.add_task(entity, total=None)
-        progress.update(bars[entity], completed=read)  # type: ignore[arg-type]
+        progress.update(bars[entity], completed=read)
 
     with progress, reporting_progress(hook):
         if local:
+            from groupops.importers import open_source
             from groupops.ingest.pipeline import run_ingest
-            from groupops.ingest.sources import open_source
 
             engine = common.engine()
             try:
+                source, _format = open_source(path, format_, **(options or {}))
                 return run_ingest(
-                    open_source(str(path), format_, options),
+                    source,
                     engine,
                     common.policy(),
                     chunk_size=common.settings().chunk_size,

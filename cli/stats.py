@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 import pandas as pd
 import typer
@@ -13,22 +14,25 @@ from cli import common
 from cli.app import app, console
 from groupops.activity.stats import load_stats, stats_report
 from groupops.clock.periods import Period
-from groupops.db.queries import load_members
 from groupops.mail.i18n import Language, fmt_minutes, fmt_pct
+from groupops.roster import Directory
 
 
 @app.command("stats")
 def stats_command(
-    group: list[str] | None = typer.Option(  # noqa: B008
-        None, "--group", "-g", help="Only this group id (repeatable)."
-    ),
-    since: str | None = typer.Option(
-        None, help="Start (ISO 8601 or a date, policy zone). Default: 7 days before --until."
-    ),
-    until: str | None = typer.Option(
-        None, help="End, exclusive (ISO 8601 or a date). Default: now."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    group: Annotated[
+        list[str] | None, typer.Option("--group", "-g", help="Only this group id (repeatable).")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Start (ISO 8601 or a date, policy zone). Default: 7 days before --until."
+        ),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="End, exclusive (ISO 8601 or a date). Default: now.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Messages, active days, share, mentions answered, reply times, inactive / new / departed
     members per group and member, with the change against the previous period."""
@@ -42,10 +46,10 @@ def stats_command(
     engine = common.engine()
     try:
         stats = load_stats(engine, period, pol, groups=group)
-        directory = load_members(engine)
+        people = Directory.load(engine)
     finally:
         engine.dispose()
-    report = stats_report(stats, directory)
+    report = stats_report(stats, people)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -97,7 +101,7 @@ def _print_tables(report: dict[str, object], language: str) -> None:
                                 ("left", m["departed"])) if on
             )  # fmt: skip
             table.add_row(
-                f"{m['display_name'] or ''} [dim]{m['member_id']}[/]",
+                _who(m),
                 f"{m['messages']:,}{_delta((m['messages'] or 0) - (m['messages_prev'] or 0))}",
                 str(m["active_days"]),
                 fmt_pct(m["share"], lang, 1),
@@ -109,6 +113,12 @@ def _print_tables(report: dict[str, object], language: str) -> None:
                 status,
             )
         console.print(table)
+
+
+def _who(member: dict[str, object]) -> str:
+    """The member's name (member directory: real name first) and, dimmed, the id."""
+    name, member_id = member["name"], member["member_id"]
+    return f"{name} [dim]{member_id}[/]" if name != member_id else str(member_id)
 
 
 def _short(value: str | None) -> str:

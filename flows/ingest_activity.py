@@ -13,10 +13,11 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from groupops.canonical import source_entities
+from groupops.importers import open_source
 from groupops.ingest.pipeline import DEFAULT_CHUNK_SIZE, EntitySummary, IngestSummary
-from groupops.ingest.sources import open_source
 from groupops.settings import get_settings
-from tasks.ingest import begin_run, finish_run, ingest_entity, migrate_store
+from tasks.db import upgrade
+from tasks.ingest import begin_run, finish_run, ingest_entity
 
 
 @flow(name="ingest-activity", log_prints=False)
@@ -33,11 +34,11 @@ def ingest_activity(
     db, policy_path = settings.database_url, str(settings.policy_path)
     now = now or datetime.now(UTC)
 
-    migrate_store(db)
+    upgrade(db)
     run_id = begin_run(db, path, format, now, options)
     entities: list[EntitySummary] = []
     try:
-        for entity in source_entities(open_source(path, format, options)):
+        for entity in source_entities(open_source(path, format, **(options or {}))[0]):
             entities.append(
                 ingest_entity(
                     db, policy_path, path, format, entity, run_id, now, chunk_size, options
@@ -76,7 +77,3 @@ def _publish(summary: IngestSummary) -> None:
         summary.total("unchanged"),
         summary.total("quarantined"),
     )
-
-
-if __name__ == "__main__":
-    ingest_activity.serve(name="ingest-activity")

@@ -1,7 +1,9 @@
 """Flow: moderation (rulebook ch. 6) — detect violations up to ``as_of``, file the appeals
 written in the groups, decide on the penalty ladder, notify (member, admins, department head,
 owner for severe ones), act through the platforms (post the notice, mute, lift ended mutes,
-remove; admin to-dos where no connector can), escalate overdue appeal answers, and deliver.
+remove; admin to-dos where no connector can), escalate overdue appeal answers, and deliver every
+moderation email still unsent by the one delivery rule (``groupops.mail``: retried with backoff;
+what still cannot be sent stays in the outbox and the run ends Failed).
 
 Scheduled every 30 minutes in working hours (prefect.yaml); like the deadline watcher it
 returns at once outside working time when judging *now*. Re-running changes nothing: no second
@@ -12,15 +14,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prefect import flow, get_run_logger, unmapped
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from pydantic import BaseModel
 
 from groupops.clock.workclock import WorkClock
+from groupops.mail import Delivery
+from groupops.moderation.notices import MODERATION_KIND
 from groupops.policy import load_policy
 from groupops.settings import get_settings
-from tasks.ingest import migrate_store
-from tasks.mail import send_email, sendable_emails, smtp_config
+from tasks.db import upgrade
+from tasks.mail import deliver, pending_entries
 from tasks.moderation import (
     carry_out_actions,
     decide_violations,
@@ -46,6 +50,7 @@ class ModerationRun(BaseModel):
     actions: list[dict[str, object]] = []
     escalations: list[dict[str, object]] = []
     emails_sent: int = 0
+    emails_failed: list[str] = []
 
 
 @flow(name="moderate", log_prints=False)
@@ -67,7 +72,7 @@ def moderate(
     if check_clock and not WorkClock.from_policy(policy).is_working_instant(as_of):
         return ModerationRun(as_of=as_of, skipped="outside working time", dry_run=dry_run)
 
-    migrate_store(db)
+    upgrade(db)
     detections = detect_violations(db, policy_path, as_of, groups)
     run = ModerationRun(as_of=as_of, dry_run=dry_run, detected=len(detections))
     if not dry_run:
@@ -84,22 +89,13 @@ def moderate(
             db, policy_path, str(settings.sources_path), as_of, now, groups
         )
         run.escalations = escalate_appeals(db, policy_path, as_of, now, sender, outbox)
-        run.emails_sent = _deliver(db)
+    # This run's emails and those the appeals commands queued: every unsent moderation email.
+    delivery = Delivery() if dry_run else deliver(pending_entries(MODERATION_KIND, None, db), db)
+    run.emails_sent, run.emails_failed = len(delivery.sent), list(delivery.failed)
 
     _publish(run)
+    delivery.raise_for_failures()
     return run
-
-
-def _deliver(db: str) -> int:
-    """Send every unsent moderation email (this run's and those the appeals commands queued)
-    when an SMTP server is configured; else they wait in the outbox."""
-    if smtp_config() is None:
-        return 0
-    ids = sendable_emails(kind="moderation", database_url=db)
-    sent = 0
-    for future in send_email.map(ids, database_url=unmapped(db)):
-        sent += future.result(raise_on_failure=False) == "sent"
-    return sent
 
 
 def _publish(run: ModerationRun) -> None:

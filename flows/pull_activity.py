@@ -19,8 +19,8 @@ from prefect.utilities.annotations import quote
 
 from groupops.connectors.config import SourceConfig, load_sources
 from groupops.settings import get_settings
-from tasks.ingest import migrate_store
-from tasks.pull import advance_watermark, ingest_pulled, pull_group, read_watermark
+from tasks.db import upgrade
+from tasks.pull import load_watermark, pull_group, run_ingest, save_watermark
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def pull_activity(
     now = now or datetime.now(UTC)
     sources = [s for s in load_sources(path) if s.enabled and (not only or s.name in only)]
 
-    migrate_store(db)
+    upgrade(db)
     results = [
         _pull_group(db, policy_path, path, source, group_id, now)
         for source in sources
@@ -81,14 +81,14 @@ def pull_activity(
 def _pull_group(
     db: str, policy_path: str, path: str, source: SourceConfig, group_id: str, now: datetime
 ) -> GroupPull:
-    watermark = read_watermark(db, source.name, group_id)
+    watermark = load_watermark(db, source.name, group_id)
     try:
         pulled = pull_group(path, source.name, group_id, watermark, now)
-        summary = ingest_pulled(db, policy_path, _opaque(pulled), now)
+        summary = run_ingest(db, policy_path, _opaque(pulled), now)
     except Exception as exc:
         get_run_logger().error("%s %s: %s: %s", source.name, group_id, type(exc).__name__, exc)
         return GroupPull(source.name, group_id, error=f"{type(exc).__name__}: {exc}")
-    advance_watermark(db, source, group_id, _opaque(pulled), summary, now)
+    save_watermark(db, source, group_id, _opaque(pulled), summary, now)
     at = pulled.watermark.at
     return GroupPull(
         source.name,
@@ -109,7 +109,3 @@ def _publish(results: list[GroupPull]) -> None:
         table=[asdict(r) for r in results],
         description=f"{len(results)} group(s) pulled, {sum(bool(r.error) for r in results)} failed",
     )
-
-
-if __name__ == "__main__":
-    pull_activity.serve(name="pull-activity", cron="*/15 * * * *")

@@ -2,9 +2,11 @@
 
 Computes the last complete period's statistics, renders one digest per owner (all their groups)
 and one per group for its admins into the outbox (idempotent: a digest already queued is not
-queued again unless ``force``; a digest with nothing to say is not sent), then sends what is
-still unsent with retries and backoff. Without an SMTP host the emails stay in the outbox and
-the run succeeds.
+queued again unless ``force``; a digest with nothing to say is not sent), then delivers every
+digest still unsent in the outbox (only this run's with ``owner``) by the one delivery rule
+(``groupops.mail.delivery``): retried with backoff; a digest that still cannot be sent stays in
+the outbox for the next run and the run ends Failed. Without an SMTP host the emails wait in
+the outbox and the run succeeds.
 """
 
 from __future__ import annotations
@@ -16,17 +18,19 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from pydantic import BaseModel
 
-from groupops.digest import DigestOutcome
+from groupops.digest import DIGEST_KIND, DigestOutcome
+from groupops.mail import Delivery
 from groupops.settings import get_settings
-from tasks.digests import queue_digests
-from tasks.ingest import migrate_store
-from tasks.mail import send_email, sendable_emails, smtp_config
+from tasks.db import upgrade
+from tasks.digests import prepare_digests
+from tasks.mail import deliver, pending_entries, smtp_config
 
 
 class DigestRow(BaseModel):
     key: str
     audience: str
     subject_id: str
+    subject_name: str = ""
     outcome: str
     recipients: list[str]
     eml_path: str | None
@@ -36,8 +40,9 @@ class DigestRow(BaseModel):
 class DigestRun(BaseModel):
     period: str
     smtp_configured: bool
-    rows: list[DigestRow]
-    failed: list[str]
+    rows: list[DigestRow]  # this run's digests; ``sent``: accepted by the SMTP server now
+    sent: list[str] = []  # every digest this run sent (an earlier run's unsent ones included)
+    failed: list[str] = []  # not sent: kept in the outbox for the next run (the run fails)
 
 
 @flow(name="send-digests", log_prints=False)
@@ -53,42 +58,16 @@ def send_digests(
     db = settings.database_url
     as_of = as_of or datetime.now(UTC)
 
-    migrate_store(db)
-    outcomes = queue_digests(db, str(settings.policy_path), str(settings.outbox_dir),
-                             settings.mail_from, period, as_of, owner, force)  # fmt: skip
-    sent, failed = _deliver(outcomes, db) if send else (set(), [])
+    upgrade(db)
+    outcomes = prepare_digests(db, str(settings.policy_path), str(settings.outbox_dir),
+                               settings.mail_from, period, as_of, owner, force)  # fmt: skip
+    own = [o.key for o in outcomes] if owner is not None else None
+    delivery = deliver(pending_entries(DIGEST_KIND, own, db), db) if send else Delivery()
 
-    run = _summary(outcomes, sent, failed, period_label=_label(outcomes, period, as_of))
+    run = _summary(outcomes, delivery, period_label=_label(outcomes, period, as_of))
     _publish(run)
-    if failed:
-        raise RuntimeError(
-            f"{len(failed)} digest(s) could not be sent (kept in the outbox): {failed}"
-        )
+    delivery.raise_for_failures()
     return run
-
-
-def _deliver(outcomes: list[DigestOutcome], db: str) -> tuple[set[str], list[str]]:
-    """Send this run's unsent digests; ``(sent keys, failed keys)``."""
-    keys = [o.key for o in outcomes if o.outbox_id is not None]
-    if not keys:
-        return set(), []
-    if smtp_config() is None:
-        get_run_logger().warning(
-            "no SMTP host configured: %d digest(s) stay in the outbox", len(keys)
-        )
-        return set(), []
-    ids = sendable_emails(keys=keys, database_url=db)
-    by_id = {o.outbox_id: o.key for o in outcomes}
-    futures = send_email.map(ids, database_url=db)
-    sent: set[str] = set()
-    failed: list[str] = []
-    for entry_id, future in zip(ids, futures, strict=True):
-        future.wait()
-        if future.state.is_completed() and future.result() == "sent":
-            sent.add(by_id[entry_id])
-        else:
-            failed.append(by_id[entry_id])
-    return sent, failed
 
 
 def _label(outcomes: list[DigestOutcome], period: str, as_of: datetime) -> str:
@@ -97,8 +76,7 @@ def _label(outcomes: list[DigestOutcome], period: str, as_of: datetime) -> str:
     return f"{period} before {as_of.isoformat()}"
 
 
-def _summary(outcomes: list[DigestOutcome], sent: set[str], failed: list[str], *,
-             period_label: str) -> DigestRun:  # fmt: skip
+def _summary(outcomes: list[DigestOutcome], delivery: Delivery, *, period_label: str) -> DigestRun:
     return DigestRun(
         period=period_label,
         smtp_configured=smtp_config() is not None,
@@ -107,14 +85,16 @@ def _summary(outcomes: list[DigestOutcome], sent: set[str], failed: list[str], *
                 key=o.key,
                 audience=o.audience,
                 subject_id=o.subject_id,
+                subject_name=o.subject_name,
                 outcome=o.outcome,
                 recipients=o.recipients,
                 eml_path=str(o.eml_path) if o.eml_path else None,
-                sent=o.key in sent,
+                sent=o.key in delivery.sent,
             )
             for o in outcomes
         ],
-        failed=failed,
+        sent=delivery.sent,
+        failed=list(delivery.failed),
     )
 
 
@@ -135,7 +115,3 @@ def _publish(run: DigestRun) -> None:
         sum(r.outcome == "empty" for r in run.rows),
         sum(r.sent for r in run.rows),
     )
-
-
-if __name__ == "__main__":
-    send_digests.serve(name="send-digests")

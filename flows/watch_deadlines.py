@@ -3,26 +3,30 @@
 Scheduled every 30 minutes from 09:00 to 17:30 every day (Asia/Shanghai, see prefect.yaml); a
 run outside working time (weekends, holidays, lunch, unless a 调休 make-up working day) does
 nothing, so the calendar lives in one place: the working clock. Each run computes the
-obligations at ``as_of``, emails the escalation steps that became due (each step once, ever),
-records non-response violations, and publishes the overdue items as a table artifact.
+obligations at ``as_of``, queues the escalation steps that became due (each step once, ever),
+records non-response violations, delivers every reminder email still unsent in the outbox by
+the one delivery rule (``groupops.mail.delivery``: retried with backoff; what still cannot be
+sent stays in the outbox for the next run and the run ends Failed), and publishes the overdue
+items as a table artifact.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prefect import flow, get_run_logger, unmapped
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from pydantic import BaseModel
 
 from groupops.clock.workclock import WorkClock
 from groupops.deadlines.obligations import Obligations, to_records
-from groupops.deadlines.reminders import DEFAULT_LOOKBACK_DAYS, SentReminder
+from groupops.deadlines.reminders import DEFAULT_LOOKBACK_DAYS, REMINDER_KIND
+from groupops.mail import Delivery
 from groupops.policy import load_policy
 from groupops.settings import get_settings
-from tasks.deadlines import compute_obligations, record_violations, send_reminders
-from tasks.ingest import migrate_store
-from tasks.mail import send_email, sendable_emails, smtp_config
+from tasks.db import upgrade
+from tasks.deadlines import load_obligations, record_violations, send_reminders
+from tasks.mail import deliver, pending_entries
 
 
 class DeadlineWatch(BaseModel):
@@ -34,7 +38,9 @@ class DeadlineWatch(BaseModel):
     pending: int = 0
     tasks: int = 0
     reminders: int = 0  # escalation steps newly recorded (or, dry run, that would be)
-    emails: int = 0
+    emails: int = 0  # reminder emails this run put into the outbox
+    emails_sent: int = 0  # reminder emails the SMTP server accepted (earlier runs' unsent too)
+    emails_failed: list[str] = []  # not sent: kept in the outbox for the next run (run fails)
     violations: int = 0
     dry_run: bool = False
 
@@ -64,13 +70,13 @@ def watch_deadlines(
         log.info("%s is outside working time: nothing to do", as_of.isoformat())
         return DeadlineWatch(as_of=as_of, skipped="outside working time", dry_run=dry_run)
 
-    migrate_store(db)
-    obligations = compute_obligations(db, policy_path, as_of, groups, lookback_days)
+    upgrade(db)
+    obligations = load_obligations(db, policy_path, as_of, groups, lookback_days)
     sent = send_reminders(
         db, policy_path, obligations, settings.mail_from, str(settings.outbox_dir), now, dry_run
     )
-    emails = 0 if dry_run else _deliver(db, sent)
     violations = 0 if dry_run else record_violations(db, obligations, now)
+    delivery = Delivery() if dry_run else deliver(pending_entries(REMINDER_KIND, None, db), db)
 
     _publish(obligations, policy.tz, dry_run)
     result = DeadlineWatch(
@@ -79,23 +85,15 @@ def watch_deadlines(
         pending=len(obligations.pending),
         tasks=len(obligations.tasks),
         reminders=sum(1 for s in sent if s.created),
-        emails=emails,
+        emails=0 if dry_run else sum(1 for s in sent if s.created and s.outbox_key),
+        emails_sent=len(delivery.sent),
+        emails_failed=list(delivery.failed),
         violations=violations,
         dry_run=dry_run,
     )
     log.info("deadlines at %s: %s", as_of.isoformat(), result.model_dump(exclude={"as_of"}))
+    delivery.raise_for_failures()
     return result
-
-
-def _deliver(db: str, sent: list[SentReminder]) -> int:
-    """Send the newly queued reminder emails when an SMTP server is configured (else they
-    wait in the outbox); returns how many were queued."""
-    keys = [s.outbox_key for s in sent if s.created and s.outbox_key]
-    if keys and smtp_config() is not None:
-        ids = sendable_emails(keys=keys, database_url=db)
-        for future in send_email.map(ids, database_url=unmapped(db)):
-            future.result(raise_on_failure=False)
-    return len(keys)
 
 
 def _publish(obligations: Obligations, tz: object, dry_run: bool) -> None:
@@ -110,7 +108,3 @@ def _publish(obligations: Obligations, tz: object, dry_run: bool) -> None:
             "2 = owner."
         ),
     )
-
-
-if __name__ == "__main__":
-    watch_deadlines.serve(name="watch-deadlines", cron="*/30 9-17 * * *")

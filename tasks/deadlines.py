@@ -1,5 +1,5 @@
 """Prefect tasks around deadline watching. Local work only (the store, the outbox folder): no
-retries here; sending the queued emails goes through ``tasks.mail.send_email``."""
+retries here; sending the queued emails goes through ``tasks.mail.deliver``."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from groupops.deadlines.obligations import Obligations
 from groupops.policy import load_policy
 
 
-@task(name="compute-obligations", cache_policy=NO_CACHE)
-def compute_obligations(
+@task(name="load-obligations", cache_policy=NO_CACHE)
+def load_obligations(
     database_url: str,
     policy_path: str,
     as_of: datetime,
@@ -33,7 +33,7 @@ def compute_obligations(
         engine.dispose()
 
 
-@task(name="send-deadline-reminders", cache_policy=NO_CACHE)
+@task(name="send-reminders", cache_policy=NO_CACHE)
 def send_reminders(
     database_url: str,
     policy_path: str,

@@ -9,13 +9,14 @@ from typing import Literal
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from groupops import digest
 from groupops.db import make_engine
-from groupops.digest import DigestOutcome, prepare_digests
+from groupops.digest import DigestOutcome
 from groupops.policy import load_policy
 
 
-@task(name="queue-digests", cache_policy=NO_CACHE)
-def queue_digests(
+@task(name="prepare-digests", cache_policy=NO_CACHE)
+def prepare_digests(
     database_url: str,
     policy_path: str,
     outbox_dir: str,
@@ -28,7 +29,7 @@ def queue_digests(
     """Statistics → digests → outbox (idempotent by digest key; ``force`` re-queues)."""
     engine = make_engine(database_url)
     try:
-        return prepare_digests(
+        return digest.prepare_digests(
             engine,
             load_policy(policy_path),
             kind=period,

@@ -12,19 +12,14 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from groupops.canonical import Entity
-from groupops.db import make_engine, upgrade
+from groupops.db import make_engine
+from groupops.importers import open_source
 from groupops.ingest import pipeline
 from groupops.ingest.pipeline import EntitySummary, IngestSummary
-from groupops.ingest.sources import open_source
 from groupops.policy import load_policy
 
 
-@task(name="migrate-store", cache_policy=NO_CACHE)
-def migrate_store(database_url: str) -> None:
-    upgrade(database_url)
-
-
-@task(name="begin-ingest-run", cache_policy=NO_CACHE)
+@task(name="begin-run", cache_policy=NO_CACHE)
 def begin_run(
     database_url: str,
     path: str,
@@ -32,7 +27,7 @@ def begin_run(
     now: datetime,
     options: dict[str, str] | None = None,
 ) -> int:
-    source = open_source(path, format_, options)
+    source, _format = open_source(path, format_, **(options or {}))
     return pipeline.begin_run(make_engine(database_url), source.name, source.format, now=now)
 
 
@@ -52,7 +47,7 @@ def ingest_entity(
     try:
         return pipeline.ingest_entity(
             engine,
-            open_source(path, format_, options),
+            open_source(path, format_, **(options or {}))[0],
             entity,
             load_policy(policy_path),
             run_id=run_id,
@@ -63,7 +58,7 @@ def ingest_entity(
         engine.dispose()
 
 
-@task(name="finish-ingest-run", cache_policy=NO_CACHE)
+@task(name="finish-run", cache_policy=NO_CACHE)
 def finish_run(
     database_url: str, run_id: int, entities: list[EntitySummary], error: str | None = None
 ) -> IngestSummary:

@@ -1,5 +1,6 @@
-"""Prefect tasks for the outbox: sending (retried with exponential backoff, the only network
-step) and the SMTP password lookup (environment first, then a Prefect Secret block)."""
+"""Prefect tasks for the outbox: the one delivery task (retried with exponential backoff, the
+only network step), the entries still to send, and the SMTP password lookup (environment first,
+then a Prefect Secret block)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from typing import cast
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import TaskRunContext
 from prefect.tasks import exponential_backoff
 from pydantic import SecretStr
 
+from groupops import mail
 from groupops.db import make_engine
-from groupops.mail import SmtpConfig, SmtpTransport, pending_entries, send_entry
+from groupops.mail import Delivery, DeliveryFailed, SmtpConfig, SmtpTransport
 from groupops.settings import Settings, get_settings
 
 
@@ -36,41 +39,57 @@ def smtp_config(settings: Settings | None = None) -> SmtpConfig | None:
     return SmtpConfig.from_settings(settings, password=smtp_password(settings))
 
 
+#: Attempts after the first before a delivery gives up (10 s, 20 s, 40 s, 80 s apart, ±30 %).
+DELIVERY_RETRIES = 4
+
+
+def _retries_left() -> bool:
+    """Whether Prefect will run this task again if it raises now."""
+    ctx = TaskRunContext.get()
+    return ctx is not None and ctx.task_run.run_count <= (ctx.task.retries or 0)
+
+
 @task(
-    name="send-email",
-    retries=4,
+    name="deliver",
+    retries=DELIVERY_RETRIES,
     retry_delay_seconds=exponential_backoff(backoff_factor=10),
     retry_jitter_factor=0.3,
-    task_run_name="send-email-{entry_id}",
     cache_policy=NO_CACHE,
 )
-def send_email(entry_id: int, database_url: str | None = None) -> str:
-    """Send one outbox entry (already sent: nothing happens); returns its status.
+def deliver(keys: list[str], database_url: str | None = None) -> Delivery:
+    """Send the outbox entries ``keys`` (:func:`groupops.mail.deliver`: each sendable one once;
+    a failure stays in the outbox as ``failed``; only accepted mail is reported sent).
 
-    A failure marks the entry ``failed`` (kept, with the error) and raises, so Prefect retries
-    with backoff: 10 s, 20 s, 40 s, 80 s."""
+    While some fail and retries remain, it raises so that Prefect retries after a backoff; the
+    last attempt returns the :class:`Delivery` with its failures, and the flow ends Failed
+    (``Delivery.raise_for_failures``). Without an SMTP host the emails wait in the outbox."""
     settings = get_settings()
     config = smtp_config(settings)
-    if config is None:
-        return "pending"
     engine = make_engine(database_url or settings.database_url)
     try:
-        entry = send_entry(engine, entry_id, SmtpTransport(config))
+        delivery = mail.deliver(engine, keys, SmtpTransport(config) if config else None)
     finally:
         engine.dispose()
-    get_run_logger().info(
-        "outbox %s: %s to %d recipients", entry.key, entry.status, len(entry.recipients)
-    )
-    return entry.status
+    log = get_run_logger()
+    if config is None and delivery.pending:
+        log.warning(
+            "no SMTP host configured: %d email(s) stay in the outbox", len(delivery.pending)
+        )
+    else:
+        log.info("outbox: %s", delivery.describe())
+    if delivery.failed and _retries_left():
+        raise DeliveryFailed(delivery)
+    return delivery
 
 
-@task(name="sendable-emails", cache_policy=NO_CACHE)
-def sendable_emails(
-    keys: list[str] | None = None, kind: str | None = None, database_url: str | None = None
-) -> list[int]:
-    """Ids of outbox entries still to send (pending or failed), optionally only these keys."""
+@task(name="pending-entries", cache_policy=NO_CACHE)
+def pending_entries(
+    kind: str | None = None, keys: list[str] | None = None, database_url: str | None = None
+) -> list[str]:
+    """Keys of the outbox entries still to send (pending or failed), oldest first, optionally
+    only of ``kind`` / among ``keys``."""
     engine = make_engine(database_url or get_settings().database_url)
     try:
-        return [e.id for e in pending_entries(engine, kind=kind, keys=keys)]
+        return [e.key for e in mail.pending_entries(engine, kind=kind, keys=keys)]
     finally:
         engine.dispose()

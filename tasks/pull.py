@@ -16,12 +16,12 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
+from groupops import ingest
+from groupops.connectors import registry, watermarks
 from groupops.connectors.base import ConnectorError, Pull, RateLimited, Watermark
 from groupops.connectors.config import SourceConfig, load_sources
-from groupops.connectors.registry import open_connector
-from groupops.connectors.watermarks import load_watermark, save_watermark
 from groupops.db import make_engine
-from groupops.ingest import IngestSummary, run_ingest
+from groupops.ingest import IngestSummary
 from groupops.policy import load_policy
 
 #: Longest Retry-After honoured inside one attempt; longer waits are left to the next run.
@@ -58,11 +58,11 @@ def find_source(sources_path: str, name: str) -> SourceConfig:
     raise KeyError(f"{sources_path}: no source named {name!r}")
 
 
-@task(name="read-watermark", cache_policy=NO_CACHE)
-def read_watermark(database_url: str, source: str, group_id: str) -> Watermark | None:
+@task(name="load-watermark", cache_policy=NO_CACHE)
+def load_watermark(database_url: str, source: str, group_id: str) -> Watermark | None:
     engine = make_engine(database_url)
     try:
-        return load_watermark(engine, source, group_id)
+        return watermarks.load_watermark(engine, source, group_id)
     finally:
         engine.dispose()
 
@@ -85,34 +85,33 @@ def pull_group(
 ) -> Pull:
     """New records of one group since ``watermark`` (network; retried with backoff)."""
     source = find_source(sources_path, source_name)
-    with open_connector(source, block_loader=load_secret_block) as connector:
-        try:
-            pulled = connector.pull(group_id, watermark, now=now)
-        except RateLimited as exc:
-            wait = min(exc.retry_after, MAX_RATE_LIMIT_SLEEP_S)
-            get_run_logger().warning(
-                "%s %s rate limited: waiting %.1f s before the retry", source_name, group_id, wait
-            )
-            _sleep(wait)
-            raise
+    try:
+        pulled = registry.pull_group(
+            source, group_id, watermark, now=now, block_loader=load_secret_block
+        )
+    except RateLimited as exc:
+        wait = min(exc.retry_after, MAX_RATE_LIMIT_SLEEP_S)
+        get_run_logger().warning(
+            "%s %s rate limited: waiting %.1f s before the retry", source_name, group_id, wait
+        )
+        _sleep(wait)
+        raise
     get_run_logger().info("%s %s: pulled %s", source_name, group_id, pulled.summary())
     return pulled
 
 
-@task(name="ingest-pull", task_run_name="ingest-{pulled.name}", cache_policy=NO_CACHE)
-def ingest_pulled(
-    database_url: str, policy_path: str, pulled: Pull, now: datetime
-) -> IngestSummary:
+@task(name="run-ingest", task_run_name="run-ingest-{pulled.name}", cache_policy=NO_CACHE)
+def run_ingest(database_url: str, policy_path: str, pulled: Pull, now: datetime) -> IngestSummary:
     """The validated, idempotent ingest of one pull (local work: no retries)."""
     engine = make_engine(database_url)
     try:
-        return run_ingest(pulled, engine, load_policy(policy_path), now=now)
+        return ingest.run_ingest(pulled, engine, load_policy(policy_path), now=now)
     finally:
         engine.dispose()
 
 
-@task(name="advance-watermark", cache_policy=NO_CACHE)
-def advance_watermark(
+@task(name="save-watermark", cache_policy=NO_CACHE)
+def save_watermark(
     database_url: str,
     source: SourceConfig,
     group_id: str,
@@ -123,7 +122,7 @@ def advance_watermark(
     """Store the pull's watermark: called only after its ingest succeeded."""
     engine = make_engine(database_url)
     try:
-        save_watermark(
+        watermarks.save_watermark(
             engine,
             source=source.name,
             platform=source.kind,

@@ -20,9 +20,13 @@ import sqlalchemy as sa
 from groupops.db import make_engine, upgrade
 from groupops.db.models import Base
 from tests import clockshift
+from tests.ports import free_port
 
 # `make test-shifted`: the whole run a year ahead (see tests/clockshift.py).
 clockshift.start()
+
+# Fixtures of the real and doc-shaped servers, for every test that names them.
+pytest_plugins = ["tests.synapse", "tests.matrix_room", "tests.fake_feishu", "tests.fake_slack"]
 
 PG_ADMIN_URL = os.environ.get(
     "GROUPOPS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -122,26 +126,42 @@ class _CollectingHandler:
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         self.envelopes.append(
-            (envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))  # type: ignore[attr-defined]
+            (envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))
         )
         return "250 OK"
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[str, int, list[tuple[str, list[str], bytes]]]]:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 and a free port: ``(host, port, received)``,
-    ``received`` being ``(mail_from, rcpt_tos, raw bytes)`` per delivered message."""
-    import socket
+class _RefusingHandler(_CollectingHandler):
+    """aiosmtpd handler refusing every recipient (a 550, as for an unknown mailbox)."""
 
+    async def handle_RCPT(
+        self, server: object, session: object, envelope: object, address: str, options: object
+    ) -> str:
+        return "550 5.1.1 mailbox unavailable"
+
+
+def _serve_smtp(
+    handler: _CollectingHandler,
+) -> Iterator[tuple[str, int, list[tuple[str, list[str], bytes]]]]:
     from aiosmtpd.controller import Controller
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = _CollectingHandler()
+    port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
         yield "127.0.0.1", port, handler.envelopes
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[str, int, list[tuple[str, list[str], bytes]]]]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 and a free port: ``(host, port, received)``,
+    ``received`` being ``(mail_from, rcpt_tos, raw bytes)`` per delivered message."""
+    yield from _serve_smtp(_CollectingHandler())
+
+
+@pytest.fixture
+def refusing_smtp_server() -> Iterator[tuple[str, int, list[tuple[str, list[str], bytes]]]]:
+    """A real SMTP server that refuses every recipient (550): nothing is ever delivered."""
+    yield from _serve_smtp(_RefusingHandler())

@@ -18,7 +18,7 @@ from groupops.connectors.base import (
     encode_cursor,
 )
 from groupops.connectors.feishu import FeishuConnector
-from tests.fake_feishu import APP_ID, APP_SECRET, FakeFeishu, feishu_server  # noqa: F401
+from tests.fake_feishu import APP_ID, APP_SECRET, FakeFeishu
 
 CHAT = "oc_ops_chat"
 T0_MS = 1_762_045_200_123  # 2025-11-02T01:00:00.123Z
@@ -86,7 +86,7 @@ def msgs(pull: Pull) -> dict[str, dict[str, Any]]:
     return {str(r.data["message_id"]): dict(r.data) for r in pull.records("messages") if r.data}
 
 
-def test_pull_reads_every_page_with_documented_units(feishu_server: FakeFeishu) -> None:  # noqa: F811
+def test_pull_reads_every_page_with_documented_units(feishu_server: FakeFeishu) -> None:
     ids = seed(feishu_server)
     since = datetime(2025, 11, 2, tzinfo=UTC)
     with connector(feishu_server, page_size=2, history_since=since) as conn:
@@ -134,7 +134,7 @@ def test_pull_reads_every_page_with_documented_units(feishu_server: FakeFeishu) 
     assert feishu_server.tokens_issued == 1  # cached across calls
 
 
-def test_incremental_pull_from_the_watermark(feishu_server: FakeFeishu) -> None:  # noqa: F811
+def test_incremental_pull_from_the_watermark(feishu_server: FakeFeishu) -> None:
     ids = seed(feishu_server)
     with connector(feishu_server, page_size=50) as conn:
         first = conn.pull(CHAT, None, now=NOW)
@@ -151,7 +151,7 @@ def test_incremental_pull_from_the_watermark(feishu_server: FakeFeishu) -> None:
     assert decode_cursor(new.watermark.cursor) == (later, frozenset({ids["all"]}))
 
 
-def test_max_messages_bounds_a_pull_and_the_next_one_resumes(feishu_server: FakeFeishu) -> None:  # noqa: F811
+def test_max_messages_bounds_a_pull_and_the_next_one_resumes(feishu_server: FakeFeishu) -> None:
     seed(feishu_server)
     feishu_server.pins[CHAT].clear()
     seen: list[str] = []
@@ -164,7 +164,7 @@ def test_max_messages_bounds_a_pull_and_the_next_one_resumes(feishu_server: Fake
     assert len(seen) == len(set(seen)) == 5
 
 
-def test_write_capabilities_call_the_documented_endpoints(feishu_server: FakeFeishu) -> None:  # noqa: F811
+def test_write_capabilities_call_the_documented_endpoints(feishu_server: FakeFeishu) -> None:
     ids = seed(feishu_server)
     with connector(feishu_server) as conn:
         conn.pin(CHAT, ids["hello"])
@@ -207,7 +207,7 @@ def test_write_capabilities_call_the_documented_endpoints(feishu_server: FakeFei
     assert (info.owner_id, info.admin_ids) == ("ou_owner", ("ou_mgr",))
 
 
-def test_rate_limit_is_waited_out_or_raised(feishu_server: FakeFeishu) -> None:  # noqa: F811
+def test_rate_limit_is_waited_out_or_raised(feishu_server: FakeFeishu) -> None:
     seed(feishu_server)
     waits: list[float] = []
     feishu_server.rate_limit["/open-apis/im/v1/messages"] = 1
@@ -221,7 +221,7 @@ def test_rate_limit_is_waited_out_or_raised(feishu_server: FakeFeishu) -> None: 
     assert info.value.retry_after == 2.0 and info.value.transient
 
 
-def test_credentials_errors_and_masking(feishu_server: FakeFeishu) -> None:  # noqa: F811
+def test_credentials_errors_and_masking(feishu_server: FakeFeishu) -> None:
     seed(feishu_server)
     bad = FeishuConnector(feishu_server.base_url, APP_ID, SecretStr("wrong"))
     assert "wrong" not in repr(bad) and APP_SECRET not in repr(connector(feishu_server))
@@ -233,14 +233,14 @@ def test_credentials_errors_and_masking(feishu_server: FakeFeishu) -> None:  # n
     assert info.value.code == "232006"
 
 
-def test_naive_times_are_refused(feishu_server: FakeFeishu) -> None:  # noqa: F811
+def test_naive_times_are_refused(feishu_server: FakeFeishu) -> None:
     seed(feishu_server)
     with connector(feishu_server) as conn, pytest.raises(ValueError, match="aware"):
         conn.pull(CHAT, None, now=NOW.replace(tzinfo=None))
 
 
 def test_tenant_token_is_cached_renewed_on_expiry_and_when_refused(
-    feishu_server: FakeFeishu,  # noqa: F811
+    feishu_server: FakeFeishu,
 ) -> None:
     seed(feishu_server)
     clock = [0.0]
@@ -261,7 +261,7 @@ def test_tenant_token_is_cached_renewed_on_expiry_and_when_refused(
     ]
 
 
-def test_pin_changes_re_emit_older_messages(feishu_server: FakeFeishu) -> None:  # noqa: F811
+def test_pin_changes_re_emit_older_messages(feishu_server: FakeFeishu) -> None:
     ids = seed(feishu_server)
     with connector(feishu_server) as conn:
         first = conn.pull(CHAT, None, now=NOW)

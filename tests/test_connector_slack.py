@@ -17,7 +17,7 @@ from groupops.connectors.base import (
     decode_cursor,
 )
 from groupops.connectors.slack import SlackConnector, ts_to_datetime
-from tests.fake_slack import TOKEN, FakeSlack, slack_server  # noqa: F401
+from tests.fake_slack import TOKEN, FakeSlack
 
 C = "C0MARKET"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -57,7 +57,7 @@ def msgs(pull: Pull) -> dict[str, dict[str, Any]]:
     return {str(r.data["message_id"]): dict(r.data) for r in pull.records("messages") if r.data}
 
 
-def test_pull_pages_threads_mentions_and_members(slack_server: FakeSlack) -> None:  # noqa: F811
+def test_pull_pages_threads_mentions_and_members(slack_server: FakeSlack) -> None:
     ids = seed(slack_server)
     with connector(slack_server, page_size=2) as conn:
         pull = conn.pull(C, None, now=NOW)
@@ -89,7 +89,7 @@ def test_pull_pages_threads_mentions_and_members(slack_server: FakeSlack) -> Non
     assert pull.watermark.at == ts_to_datetime(ids["bot"])
 
 
-def test_incremental_pull_starts_after_the_watermark(slack_server: FakeSlack) -> None:  # noqa: F811
+def test_incremental_pull_starts_after_the_watermark(slack_server: FakeSlack) -> None:
     seed(slack_server)
     with connector(slack_server) as conn:
         first = conn.pull(C, None, now=NOW)
@@ -106,7 +106,7 @@ def test_incremental_pull_starts_after_the_watermark(slack_server: FakeSlack) ->
     assert msgs(later)[new]["text"] == "<@U3> 新的一周" and msgs(later)[new]["mentions"] == ["U3"]
 
 
-def test_max_messages_keeps_the_oldest_and_resumes(slack_server: FakeSlack) -> None:  # noqa: F811
+def test_max_messages_keeps_the_oldest_and_resumes(slack_server: FakeSlack) -> None:
     ids = seed(slack_server)
     slack_server.pins[C].clear()
     seen: list[str] = []
@@ -119,7 +119,7 @@ def test_max_messages_keeps_the_oldest_and_resumes(slack_server: FakeSlack) -> N
     assert seen == [ids[k] for k in ("ask", "file", "all", "bot")]
 
 
-def test_429_retry_after_is_honoured(slack_server: FakeSlack) -> None:  # noqa: F811
+def test_429_retry_after_is_honoured(slack_server: FakeSlack) -> None:
     seed(slack_server)
     waits: list[float] = []
     slack_server.rate_limit["conversations.history"] = (1, "3")
@@ -134,7 +134,7 @@ def test_429_retry_after_is_honoured(slack_server: FakeSlack) -> None:  # noqa: 
     assert info.value.retry_after == 120.0 and waits == [3.0]
 
 
-def test_write_capabilities(slack_server: FakeSlack) -> None:  # noqa: F811
+def test_write_capabilities(slack_server: FakeSlack) -> None:
     ids = seed(slack_server)
     with connector(slack_server) as conn:
         conn.pin(C, ids["ask"])
@@ -158,7 +158,7 @@ def test_write_capabilities(slack_server: FakeSlack) -> None:  # noqa: F811
         assert info.value.code == "not_in_channel"
 
 
-def test_token_is_masked_and_bad_token_is_a_typed_error(slack_server: FakeSlack) -> None:  # noqa: F811
+def test_token_is_masked_and_bad_token_is_a_typed_error(slack_server: FakeSlack) -> None:
     seed(slack_server)
     bad = SlackConnector(slack_server.base_url, SecretStr("xoxb-wrong"))
     assert "xoxb-wrong" not in repr(bad) and TOKEN not in repr(connector(slack_server))
@@ -167,7 +167,7 @@ def test_token_is_masked_and_bad_token_is_a_typed_error(slack_server: FakeSlack)
     assert info.value.code == "invalid_auth" and not info.value.transient
 
 
-def test_pin_changes_re_emit_older_messages(slack_server: FakeSlack) -> None:  # noqa: F811
+def test_pin_changes_re_emit_older_messages(slack_server: FakeSlack) -> None:
     ids = seed(slack_server)
     with connector(slack_server) as conn:
         first = conn.pull(C, None, now=NOW)

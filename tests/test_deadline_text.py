@@ -135,14 +135,14 @@ def test_a_time_already_past_today_means_tomorrow() -> None:
 
 
 def test_end_of_day_follows_the_policy_periods() -> None:
-    clock = WorkClock(WorkingTime(periods=[("08:30", "12:00"), ("13:00", "17:30")]), TZ)  # type: ignore[list-item]
+    clock = WorkClock(WorkingTime(periods=[("08:30", "12:00"), ("13:00", "17:30")]), TZ)
     found = find_deadline("截止11月30日", SENT, clock)
     assert found is not None and found.at == at(11, 30, 17, 30)
 
 
 def test_naive_sent_at_is_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
-        find_deadline("明天", datetime(2026, 11, 24, 10), CLOCK)  # noqa: DTZ001
+        find_deadline("明天", datetime(2026, 11, 24, 10), CLOCK)  # noqa: DTZ001 - naive on purpose: the test checks it is refused
 
 
 _PIECES = st.sampled_from(

@@ -54,17 +54,19 @@ def seed(engine: sa.Engine, *, asks: int = 1) -> None:
                 updated_at=NOW,
             )
         )
-        for mid, name, mail in [
-            ("alice", "爱丽丝", "alice@example.com"),
-            ("bob", "鲍勃", "bob@example.com"),
-            ("adm", "管理员", "adm@example.com"),
-            ("boss", "老板", "boss@example.com"),
+        # bob's real name differs from his display name: people are shown by the real name.
+        for mid, name, real, mail in [
+            ("alice", "爱丽丝", None, "alice@example.com"),
+            ("bob", "鲍勃", "鲍博文", "bob@example.com"),
+            ("adm", "管理员", None, "adm@example.com"),
+            ("boss", "老板", None, "boss@example.com"),
         ]:
             s.add(
                 Member(
                     platform="wecom",
                     member_id=mid,
                     display_name=name,
+                    real_name=real,
                     email=mail,
                     content_hash=0,
                     updated_at=NOW,
@@ -109,13 +111,13 @@ def test_each_escalation_step_goes_out_once(engine: sa.Engine, tmp_path: Path) -
     assert run(engine, at(24, 14), outbox) == []  # before the 75 % mark (14:30)
 
     first = run(engine, at(24, 14, 45), outbox)
-    assert [(r.step, r.recipients, r.channel) for r in first] == [(0, ["bob"], "email")]  # type: ignore[attr-defined]
+    assert [(r.step, r.recipients, r.channel) for r in first] == [(0, ["bob"], "email")]
     assert run(engine, at(24, 15), outbox) == []  # the same step never twice
 
     second = run(engine, at(24, 16), outbox)
-    assert [(r.step, r.recipients) for r in second] == [(1, ["adm"])]  # type: ignore[attr-defined]
+    assert [(r.step, r.recipients) for r in second] == [(1, ["adm"])]
     third = run(engine, at(25, 16), outbox)  # 8 working hours overdue: the owner's digest
-    assert [(r.step, r.recipients, r.channel, r.outbox_key) for r in third] == [  # type: ignore[attr-defined]
+    assert [(r.step, r.recipients, r.channel, r.outbox_key) for r in third] == [
         (2, ["boss"], "digest", None)
     ]
     assert run(engine, at(26, 16), outbox) == []
@@ -130,7 +132,7 @@ def test_each_escalation_step_goes_out_once(engine: sa.Engine, tmp_path: Path) -
     ]
     assert [e.recipients for e in entries] == [["bob@example.com"], ["adm@example.com"]]
     msg = email.message_from_bytes(entries[1].eml_path.read_bytes(), policy=default_policy)
-    assert msg["Subject"] == "【逾期】鲍勃未按时回复消息（项目运营群）"
+    assert msg["Subject"] == "【逾期】鲍博文未按时回复消息（项目运营群）"
     body = msg.get_body(("plain",))
     assert body is not None
     text = body.get_content()
@@ -142,7 +144,7 @@ def test_a_first_run_past_the_owner_step_tells_admins_and_owner(
 ) -> None:
     seed(engine)
     sent = run(engine, at(26, 16), tmp_path / "outbox")
-    assert [(r.step, r.recipients, r.channel) for r in sent] == [  # type: ignore[attr-defined]
+    assert [(r.step, r.recipients, r.channel) for r in sent] == [
         (1, ["adm"], "email"),
         (2, ["boss"], "digest"),
     ]
@@ -152,7 +154,7 @@ def test_a_first_run_past_the_owner_step_tells_admins_and_owner(
 def test_dry_run_writes_nothing(engine: sa.Engine, tmp_path: Path) -> None:
     seed(engine)
     would = run(engine, at(24, 16), tmp_path / "outbox", dry_run=True)
-    assert [(r.step, r.recipients) for r in would] == [(1, ["adm"])]  # type: ignore[attr-defined]
+    assert [(r.step, r.recipients) for r in would] == [(1, ["adm"])]
     assert load_reminders(engine).empty
     assert pending_entries(engine) == []
     assert not (tmp_path / "outbox").exists()
@@ -212,6 +214,8 @@ def test_cli_overdue_json_and_table() -> None:
             "due_at": "2026-11-24T15:30:00+08:00",
             "overdue_working_minutes": 30.0,
             "escalation": 1,
+            "assignee_name": "鲍博文",
+            "requester_name": "爱丽丝",
         }
     ]
     assert (
@@ -224,6 +228,7 @@ def test_cli_overdue_json_and_table() -> None:
     assert json.loads(other.output) == []
     table = runner.invoke(app, ["overdue", "--as-of", "2026-11-24T16:00"])
     assert table.exit_code == 0 and "admins" in table.output and "30m" in table.output
+    assert "鲍博文" in table.output and "爱丽丝" in table.output
 
 
 @pytest.mark.usefixtures("store")
@@ -270,10 +275,10 @@ def test_watch_deadlines_flow(
     assert (dry.overdue, dry.reminders, dry.emails, dry.dry_run) == (1, 1, 0, True)
     assert received == []
     first = watch_deadlines(as_of=at(24, 16))
-    assert (first.overdue, first.reminders, first.emails) == (1, 1, 1)
+    assert (first.overdue, first.reminders, first.emails, first.emails_sent) == (1, 1, 1, 1)
     assert [rcpt for _, rcpt, _ in received] == [["adm@example.com"]]
     again = watch_deadlines(as_of=at(24, 16, 30))
-    assert (again.overdue, again.reminders, again.emails) == (1, 0, 0)
+    assert (again.overdue, again.reminders, again.emails, again.emails_sent) == (1, 0, 0, 0)
     assert len(received) == 1
     weekend = watch_deadlines(as_of=at(28, 10), only_in_working_time=True)  # Saturday
     assert weekend.skipped == "outside working time"
@@ -285,3 +290,45 @@ def test_watch_deadlines_flow(
     assert makeup_saturday.skipped is None  # 调休: Sat 10/10 is a working day
     explicit = watch_deadlines(as_of=at(28, 10), dry_run=True)  # an explicit as_of is judged
     assert (explicit.skipped, explicit.overdue) == (None, 1)
+
+
+@pytest.mark.flow
+@pytest.mark.usefixtures("prefect", "store")
+def test_a_reminder_the_server_refuses_fails_the_run_and_the_next_run_sends_it(
+    smtp_server: tuple[str, int, list[tuple[str, list[str], bytes]]],
+    refusing_smtp_server: tuple[str, int, list[tuple[str, list[str], bytes]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server refuses the admins' reminder (550): the run ends Failed naming it, the email
+    stays in the outbox as failed and is not reported sent; the next run (the step itself is
+    not due again) sends it once the server accepts."""
+    import flows.watch_deadlines as flow_module
+    from flows.watch_deadlines import watch_deadlines
+    from groupops.mail import DeliveryFailed
+    from tasks.mail import deliver
+
+    monkeypatch.setattr(
+        flow_module, "deliver", deliver.with_options(retries=1, retry_delay_seconds=0)
+    )
+    host, refusing_port, refused = refusing_smtp_server
+    monkeypatch.setenv("GROUPOPS_SMTP_HOST", host)
+    monkeypatch.setenv("GROUPOPS_SMTP_PORT", str(refusing_port))
+    get_settings.cache_clear()
+    key = outbox_key("reply:wecom:g1:m1:bob", 1)
+
+    with pytest.raises(DeliveryFailed) as failed:
+        watch_deadlines(as_of=at(24, 16))
+    assert list(failed.value.delivery.failed) == [key] and failed.value.delivery.sent == []
+    assert "550" in failed.value.delivery.failed[key] and refused == []
+    engine = make_engine(get_settings().database_url)
+    [stuck] = pending_entries(engine, kind="deadline_reminder")
+    assert (stuck.key, stuck.status, stuck.attempts) == (key, "failed", 2)
+
+    _host, port, received = smtp_server
+    monkeypatch.setenv("GROUPOPS_SMTP_PORT", str(port))
+    get_settings.cache_clear()
+    later = watch_deadlines(as_of=at(24, 16, 30))
+    assert (later.reminders, later.emails, later.emails_sent, later.emails_failed) == (0, 0, 1, [])
+    assert [rcpt for _, rcpt, _ in received] == [["adm@example.com"]]
+    assert pending_entries(engine) == []
+    engine.dispose()

@@ -91,7 +91,7 @@ def test_another_seed_gives_other_chatter_but_the_same_plan(tmp_path: Path) -> N
 def test_files_have_the_canonical_columns_in_order() -> None:
     for stem in ("groups", "members", "memberships", "messages"):
         first = json.loads((DEMO / f"{stem}.jsonl").open(encoding="utf-8").readline())
-        assert list(first) == [f.name for f in FIELDS[stem]]  # type: ignore[index]
+        assert list(first) == [f.name for f in FIELDS[stem]]
 
 
 def test_company_shape() -> None:

@@ -1,8 +1,10 @@
 """prefect.yaml is what `prefect deploy --all` reads: every deployment must point at a real flow,
-with valid parameters and schedules in the company's zone."""
+with valid parameters and schedules in the company's zone. It is the one place schedules are
+defined: no flow file serves itself or carries a cron of its own."""
 
 from __future__ import annotations
 
+import ast
 import inspect
 from pathlib import Path
 from typing import Any
@@ -46,3 +48,35 @@ def test_entrypoint_is_a_flow_accepting_its_parameters(deployment: dict[str, Any
     for schedule in deployment.get("schedules") or []:
         ZoneInfo(schedule["timezone"])
         CronSchedule(cron=schedule["cron"], timezone=schedule["timezone"])  # validates the cron
+
+
+def test_schedules_are_in_the_policy_zone() -> None:
+    """Cron in prefect.yaml is read in the zone the rulebook's verdicts use (data/policy.toml)."""
+    from groupops.policy import load_policy
+
+    zone = load_policy(ROOT / "data" / "policy.toml").timezone
+    schedules = [s for d in DEPLOYMENTS for s in d.get("schedules") or []]
+    assert schedules, "prefect.yaml declares no schedule"
+    assert {s["timezone"] for s in schedules} == {zone}
+
+
+#: Calls that would define a schedule or a deployment outside prefect.yaml.
+SCHEDULING_CALLS = {"serve", "deploy", "to_deployment", "CronSchedule", "IntervalSchedule",
+                    "RRuleSchedule", "Cron", "Interval", "RRule"}  # fmt: skip
+SCHEDULING_KEYWORDS = {"cron", "interval", "rrule", "schedule", "schedules"}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "flows").glob("*.py")), ids=lambda p: p.name)
+def test_flow_files_define_no_schedule_of_their_own(path: Path) -> None:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name in SCHEDULING_CALLS:
+            found.append(f"line {node.lineno}: {name}(…)")
+        found += [
+            f"line {node.lineno}: {k.arg}=" for k in node.keywords if k.arg in SCHEDULING_KEYWORDS
+        ]
+    assert not found, f"{path.name} schedules outside prefect.yaml: {found}"

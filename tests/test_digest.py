@@ -16,11 +16,12 @@ import sqlalchemy as sa
 from activity_data import TZ, load_into, messages, write_bundle
 
 from groupops.activity.stats import load_stats
-from groupops.db.queries import load_members
 from groupops.digest import build_digests, charts, digest_period, prepare_digests, queue_digests
 from groupops.digest.context import DigestScope, build_digest
 from groupops.mail import render_email
 from groupops.policy import Policy
+from groupops.roster import Directory
+from tests.ports import free_port
 
 AS_OF = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)  # Monday: the week 11-16..11-23 is complete
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -99,7 +100,7 @@ def test_owner_digest_context_matches_the_data(store: sa.Engine) -> None:
 
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
 def test_digest_renders_in_both_languages(store: sa.Engine, language: str) -> None:
-    policy = Policy(language=language)  # type: ignore[arg-type]
+    policy = Policy(language=language)
     digest = build_digests(store, policy, digest_period("week", AS_OF, policy))[0]
     out = render_email("digest", digest.context, language=language, images=digest.images)
     if language == "zh-CN":
@@ -125,7 +126,7 @@ def test_names_are_escaped_in_html_only(store: sa.Engine) -> None:
     stats = load_stats(store, period, policy)
     stats.groups.loc[stats.groups["group_id"] == "prod", "name"] = "<b>产品</b> & 运营"
     scope = DigestScope("admin", "wecom", "prod", ("u06",), ("prod",), period)
-    digest = build_digest(scope, stats, load_members(store), policy)
+    digest = build_digest(scope, stats, Directory.load(store), policy)
     out = render_email("digest", digest.context, language="zh-CN", images=digest.images)
     assert "<b>产品</b>" not in out.html
     assert "&lt;b&gt;产品&lt;/b&gt; &amp; 运营" in out.html
@@ -140,14 +141,14 @@ def _outbox_rows(engine: sa.Engine) -> int:
 def test_queuing_is_idempotent_and_force_requeues(store: sa.Engine, tmp_path: Path) -> None:
     args = {"kind": "week", "as_of": AS_OF, "outbox_dir": tmp_path / "outbox",
             "sender": "ops@example.com"}  # fmt: skip
-    first = prepare_digests(store, Policy(), **args)  # type: ignore[arg-type]
+    first = prepare_digests(store, Policy(), **args)
     assert [o.outcome for o in first] == ["queued"] * 5
     assert all(o.eml_path and o.eml_path.exists() for o in first)
-    second = prepare_digests(store, Policy(), **args)  # type: ignore[arg-type]
+    second = prepare_digests(store, Policy(), **args)
     assert [o.outcome for o in second] == ["already"] * 5
     assert [o.outbox_id for o in second] == [o.outbox_id for o in first]
     assert _outbox_rows(store) == 5 and len(list((tmp_path / "outbox").iterdir())) == 5
-    forced = prepare_digests(store, Policy(), owner="u05", force=True, **args)  # type: ignore[arg-type]
+    forced = prepare_digests(store, Policy(), owner="u05", force=True, **args)
     assert [(o.key, o.outcome) for o in forced] == [
         ("digest:week:2026-W47:owner:wecom:u05", "queued"),
         ("digest:week:2026-W47:admin:wecom:prod", "queued"),
@@ -183,7 +184,7 @@ def test_a_digest_without_email_address_is_not_queued(store: sa.Engine, tmp_path
     period = digest_period("week", AS_OF, policy)
     stats = load_stats(store, period, policy)
     scope = DigestScope("admin", "wecom", "proj", ("u09",), ("proj",), period)  # u09: no email
-    digest = build_digest(scope, stats, load_members(store), policy)
+    digest = build_digest(scope, stats, Directory.load(store), policy)
     assert digest.has_content and digest.recipients == []
     outcome = queue_digests(store, [digest], outbox_dir=tmp_path, sender="ops@example.com")[0]
     assert outcome.outcome == "no_recipients" and _outbox_rows(store) == 0
@@ -211,8 +212,8 @@ def test_charts_draw_every_glyph(language: str) -> None:
               "市场运营群": pd.Series([1, 1, 1, 1, 1, 1, 1], index=days)}  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        charts.daily_chart(series, language)  # type: ignore[arg-type]
-        charts.heatmap_chart(pd.DataFrame(1, index=range(7), columns=range(24)), language)  # type: ignore[arg-type]
+        charts.daily_chart(series, language)
+        charts.heatmap_chart(pd.DataFrame(1, index=range(7), columns=range(24)), language)
 
 
 def _parts(raw: bytes) -> tuple[EmailMessage, list[str]]:
@@ -223,7 +224,7 @@ def _parts(raw: bytes) -> tuple[EmailMessage, list[str]]:
 
 def test_cli_sends_each_digest_once_over_smtp(
     store: sa.Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    smtp_server: tuple[str, int, list],  # type: ignore[type-arg]
+    smtp_server: tuple[str, int, list],
 ) -> None:  # fmt: skip
     from typer.testing import CliRunner
 
@@ -253,14 +254,51 @@ def test_cli_sends_each_digest_once_over_smtp(
         assert msg["From"].addresses[0].addr_spec == "groupops@example.com"
         images = [p for p in msg.walk() if p.get_content_type() == "image/png"]
         assert sorted(p["Content-ID"] for p in images) == ["<chart-daily>", "<chart-heatmap>"]
-        html = next(p for p in msg.walk() if p.get_content_type() == "text/html").get_content()  # type: ignore[attr-defined]
+        html = next(p for p in msg.walk() if p.get_content_type() == "text/html").get_content()
         assert "cid:chart-daily" in html
-        text = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_content()  # type: ignore[attr-defined]
+        text = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_content()
         assert "<" not in text and "最活跃成员" in text
 
         second = CliRunner().invoke(app, args)
         assert second.exit_code == 0, second.output
         assert len(received) == 5  # nothing new
         assert "already" in second.output
+    finally:
+        get_settings.cache_clear()
+
+
+def test_cli_local_follows_the_same_delivery_rule(
+    store: sa.Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    smtp_server: tuple[str, int, list],
+) -> None:  # fmt: skip
+    """``digest --local --send`` uses groupops.mail.deliver too: nothing listening → exit 1,
+    the digests named as not sent and kept in the outbox; the next run sends them."""
+    from typer.testing import CliRunner
+
+    from cli import app
+    from groupops.mail import pending_entries
+    from groupops.settings import get_settings
+
+    host, port, received = smtp_server
+    for key, value in {"DATABASE_URL": db_url, "OUTBOX_DIR": str(tmp_path / "outbox"),
+                       "SMTP_HOST": host, "SMTP_PORT": str(free_port()),
+                       "MAIL_FROM": "groupops@example.com"}.items():  # fmt: skip
+        monkeypatch.setenv(f"GROUPOPS_{key}", value)
+    get_settings.cache_clear()
+    args = ["digest", "--period", "week", "--as-of", "2026-11-23T09:00", "--owner", "u05",
+            "--send", "--local"]  # fmt: skip
+    try:
+        failed = CliRunner().invoke(app, args)
+        assert failed.exit_code == 1, failed.output
+        assert "not sent (kept in the outbox" in failed.output
+        assert "digest:week:2026-W47:owner:wecom:u05" in failed.output
+        assert {e.status for e in pending_entries(store, kind="digest")} == {"failed"}
+        assert received == []
+
+        monkeypatch.setenv("GROUPOPS_SMTP_PORT", str(port))
+        get_settings.cache_clear()
+        later = CliRunner().invoke(app, args)
+        assert later.exit_code == 0, later.output
+        assert len(received) == 2 and pending_entries(store, kind="digest") == []
     finally:
         get_settings.cache_clear()

@@ -11,6 +11,7 @@ from activity_data import TZ, load_into, write_bundle
 
 from groupops.db import make_engine, upgrade
 from groupops.settings import get_settings
+from tests.ports import free_port
 
 AS_OF = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)
 
@@ -35,7 +36,7 @@ def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
 @pytest.mark.usefixtures("prefect")
 def test_flow_sends_each_digest_once(
     configured: Path, monkeypatch: pytest.MonkeyPatch,
-    smtp_server: tuple[str, int, list],  # type: ignore[type-arg]
+    smtp_server: tuple[str, int, list],
 ) -> None:  # fmt: skip
     from flows.send_digests import send_digests
 
@@ -83,11 +84,49 @@ def test_smtp_password_from_the_environment_or_a_secret_block() -> None:
 
     Secret(value="from-block").save("groupops-smtp-test", overwrite=True)
     from_block = Settings(smtp_host="mail.example.com", smtp_password_block="groupops-smtp-test")
-    assert smtp_password(from_block).get_secret_value() == "from-block"  # type: ignore[union-attr]
+    assert smtp_password(from_block).get_secret_value() == "from-block"
     config = smtp_config(from_block)
     assert config is not None and "from-block" not in repr(config)
     env_first = Settings(
         smtp_password=SecretStr("from-env"), smtp_password_block="groupops-smtp-test"
     )
-    assert smtp_password(env_first).get_secret_value() == "from-env"  # type: ignore[union-attr]
+    assert smtp_password(env_first).get_secret_value() == "from-env"
     assert smtp_password(Settings()) is None
+
+
+@pytest.mark.flow
+@pytest.mark.usefixtures("prefect")
+def test_a_digest_that_cannot_be_sent_fails_the_run_and_the_next_run_sends_it(
+    configured: Path, monkeypatch: pytest.MonkeyPatch,
+    smtp_server: tuple[str, int, list],
+) -> None:  # fmt: skip
+    """Nothing listens on the configured port: every attempt fails (retried, here without the
+    backoff), the run ends Failed naming the digests, they stay in the outbox as failed, and
+    never count as sent. The next run, with the server back, sends them."""
+    import flows.send_digests as flow_module
+    from flows.send_digests import send_digests
+    from groupops.mail import DeliveryFailed, pending_entries
+    from tasks.mail import deliver
+
+    monkeypatch.setattr(flow_module, "deliver", deliver.with_options(retry_delay_seconds=0))
+    host, port, received = smtp_server
+    monkeypatch.setenv("GROUPOPS_SMTP_HOST", host)
+    monkeypatch.setenv("GROUPOPS_SMTP_PORT", str(free_port()))
+    get_settings.cache_clear()
+
+    with pytest.raises(DeliveryFailed) as failed:
+        send_digests(period="week", as_of=AS_OF, send=True, owner="u05")
+    keys = ["digest:week:2026-W47:owner:wecom:u05", "digest:week:2026-W47:admin:wecom:prod"]
+    assert sorted(failed.value.delivery.failed) == sorted(keys)
+    assert failed.value.delivery.sent == []
+    engine = make_engine(get_settings().database_url)
+    stuck = pending_entries(engine, kind="digest")
+    engine.dispose()
+    assert sorted(e.key for e in stuck) == sorted(keys)
+    assert {(e.status, e.attempts) for e in stuck} == {("failed", 1 + 4)}  # 4 retries
+
+    monkeypatch.setenv("GROUPOPS_SMTP_PORT", str(port))
+    get_settings.cache_clear()
+    later = send_digests(period="week", as_of=AS_OF, send=True, owner="u05")
+    assert [(r.outcome, r.sent) for r in later.rows] == [("already", True)] * 2
+    assert len(received) == 2 and later.failed == []

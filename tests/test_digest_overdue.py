@@ -30,8 +30,8 @@ def demo(engine: sa.Engine) -> sa.Engine:
 
 
 def _overdue_section(context: dict[str, object]) -> dict[str, object]:
-    [section] = [s for s in context["sections"] if s["id"] == "overdue"]  # type: ignore[attr-defined]
-    return section  # type: ignore[no-any-return]
+    [section] = [s for s in context["sections"] if s["id"] == "overdue"]
+    return section
 
 
 def test_each_audience_sees_its_escalation_steps(demo: sa.Engine) -> None:
@@ -49,7 +49,7 @@ def test_each_audience_sees_its_escalation_steps(demo: sa.Engine) -> None:
         step = 2 if scope.audience == "owner" else 1
         mine = overdue[overdue["group_id"].isin(scope.groups) & (overdue["escalation"] >= step)]
         section = _overdue_section(digest.context)
-        items = section["data"]["items"]  # type: ignore[index]
+        items = section["data"]["items"]
         assert sorted((i["message_id"], i["assignee"]) for i in items) == sorted(
             (m, names[a]) for m, a in zip(mine["message_id"], mine["assignee_id"], strict=True)
         )
@@ -63,7 +63,7 @@ def test_overdue_items_are_rendered_in_both_parts(demo: sa.Engine) -> None:
     period = digest_period("week", AS_OF, POLICY)
     digests = build_digests(demo, POLICY, period, providers=standard_providers(demo, POLICY, AS_OF))
     digest = next(d for d in digests if _overdue_section(d.context)["has_content"])
-    first = _overdue_section(digest.context)["data"]["items"][0]  # type: ignore[index]
+    first = _overdue_section(digest.context)["data"]["items"][0]
     for language in ("zh-CN", "en"):
         out = render_email("digest", digest.context, language=language, images=digest.images)
         assert first["assignee"] in out.text and first["assignee"] in out.html

@@ -644,7 +644,7 @@ def test_whatsapp_ambiguous_dates_follow_time_order_or_the_override() -> None:
         "2025-02-02T09:00:00",
     ]
     with pytest.raises(ValueError, match="date_order"):
-        WhatsAppExport(WA_AMBIGUOUS, date_order="ydm")  # type: ignore[arg-type]
+        WhatsAppExport(WA_AMBIGUOUS, date_order="ydm")
 
 
 def test_whatsapp_zip_from_the_phone(tmp_path: Path) -> None:

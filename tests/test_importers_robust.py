@@ -223,7 +223,7 @@ def test_wechat_oversized_field_is_quarantined_and_reading_goes_on(tmp_path: Pat
         encoding="utf-8",
     )
     got = [
-        (r.line, r.data["message_id"] if r.data else r.error.reason)  # type: ignore[union-attr]
+        (r.line, r.data["message_id"] if r.data else r.error.reason)
         for r in WeChatCsvExport(path).records("messages")
     ]
     assert got == [

@@ -21,7 +21,7 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 POLICY = Policy()
 
 
-def ingest(engine: sa.Engine, path: Path, chunk_size: int = 50_000):  # type: ignore[no-untyped-def]
+def ingest(engine: sa.Engine, path: Path, chunk_size: int = 50_000):
     return run_ingest(open_bundle(path), engine, POLICY, now=NOW, chunk_size=chunk_size)
 
 

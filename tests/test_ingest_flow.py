@@ -49,7 +49,7 @@ def test_flow_ingests_and_is_idempotent(tmp_path: Path) -> None:
     import asyncio
 
     latest = asyncio.run(artifact())
-    assert any(getattr(a, "key", None) == "ingest-summary" for a in latest)  # type: ignore[attr-defined]
+    assert any(getattr(a, "key", None) == "ingest-summary" for a in latest)
 
 
 @pytest.mark.usefixtures("prefect", "store")

@@ -118,7 +118,7 @@ def test_catalogue_is_complete() -> None:
     ],
 )
 def test_fmt_minutes(minutes: float | None, language: str, expected: str) -> None:
-    assert fmt_minutes(minutes, language) == expected  # type: ignore[arg-type]
+    assert fmt_minutes(minutes, language) == expected
 
 
 def test_fmt_pct() -> None:
@@ -133,7 +133,7 @@ def _structure(msg: EmailMessage) -> list[str]:
 def test_build_message_is_a_real_alternative_with_inline_images(templates: Path) -> None:
     rendered = _render(templates)
     msg = build_message(
-        rendered,  # type: ignore[arg-type]
+        rendered,
         sender=Recipient("ops@example.com", "群运营"),
         to={"lilei@example.com": "李雷", "han@example.com": None},
         key="k1",
@@ -147,11 +147,11 @@ def test_build_message_is_a_real_alternative_with_inline_images(templates: Path)
         "image/png",
     ]
     parts = list(msg.walk())
-    assert parts[1].get_content() == rendered.text  # type: ignore[attr-defined]
-    assert parts[3].get_content() == rendered.html  # type: ignore[attr-defined]
+    assert parts[1].get_content() == rendered.text
+    assert parts[3].get_content() == rendered.html
     assert parts[4]["Content-ID"] == "<c1>"
     assert parts[4].get_content_disposition() == "inline"
-    assert parts[4].get_content() == PNG  # type: ignore[attr-defined]
+    assert parts[4].get_content() == PNG
     assert msg["X-Groupops-Key"] == "k1"
     assert [a.addr_spec for a in msg["To"].addresses] == ["lilei@example.com", "han@example.com"]
     assert msg["To"].addresses[0].display_name == "李雷"
@@ -169,19 +169,19 @@ def test_enqueue_stores_row_and_eml_once_per_key(
     outbox = tmp_path / "outbox"
     args = {"key": "digest:week:2026-W47:owner:wecom:u001", "to": [Recipient("a@example.com")],
             "sender": "ops@example.com", "outbox_dir": outbox, "kind": "digest"}  # fmt: skip
-    first = enqueue(engine, rendered, now=NOW, **args)  # type: ignore[arg-type]
+    first = enqueue(engine, rendered, now=NOW, **args)
     assert first.created
     assert first.entry.status == "pending" and first.entry.attempts == 0
     assert first.entry.eml_path.parent == outbox and first.entry.eml_path.exists()
     stored = email.message_from_bytes(first.entry.eml_path.read_bytes(), policy=default_policy)
-    assert stored["Subject"] == rendered.subject  # type: ignore[attr-defined]
+    assert stored["Subject"] == rendered.subject
 
-    again = enqueue(engine, rendered, now=NOW, **args)  # type: ignore[arg-type]
+    again = enqueue(engine, rendered, now=NOW, **args)
     assert not again.created
     assert again.entry.id == first.entry.id
     assert _count(engine) == 1 and len(list(outbox.iterdir())) == 1
 
-    forced = enqueue(engine, rendered, now=NOW.replace(hour=2), force=True, **args)  # type: ignore[arg-type]
+    forced = enqueue(engine, rendered, now=NOW.replace(hour=2), force=True, **args)
     assert forced.created and forced.entry.id == first.entry.id
     assert forced.entry.eml_path != first.entry.eml_path  # the earlier file is kept
     assert _count(engine) == 1 and len(list(outbox.iterdir())) == 2
@@ -191,12 +191,12 @@ def test_send_delivers_the_stored_message_once(
     engine: sa.Engine,
     templates: Path,
     tmp_path: Path,
-    smtp_server: tuple[str, int, list],  # type: ignore[type-arg]
+    smtp_server: tuple[str, int, list],
 ) -> None:
     host, port, received = smtp_server
     rendered = _render(templates)
     result = enqueue(
-        engine, rendered, key="k:send", to={"a@example.com": "A", "b@example.com": "B"},  # type: ignore[arg-type]
+        engine, rendered, key="k:send", to={"a@example.com": "A", "b@example.com": "B"},
         sender="ops@example.com", outbox_dir=tmp_path / "outbox", now=NOW,
     )  # fmt: skip
     transport = SmtpTransport(SmtpConfig(host=host, port=port))
@@ -217,12 +217,12 @@ def test_failed_send_is_recorded_and_retried_later(
     engine: sa.Engine,
     templates: Path,
     tmp_path: Path,
-    smtp_server: tuple[str, int, list],  # type: ignore[type-arg]
+    smtp_server: tuple[str, int, list],
 ) -> None:
     host, port, received = smtp_server
     rendered = _render(templates)
     result = enqueue(
-        engine, rendered, key="k:fail", to=[Recipient("a@example.com")],  # type: ignore[arg-type]
+        engine, rendered, key="k:fail", to=[Recipient("a@example.com")],
         sender="ops@example.com", outbox_dir=tmp_path / "outbox", now=NOW,
     )  # fmt: skip
     import socket
@@ -266,12 +266,12 @@ def test_login_with_user_and_password(engine: sa.Engine, templates: Path, tmp_pa
     logins: list[tuple[bytes, bytes]] = []
     received: list[bytes] = []
 
-    def authenticator(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+    def authenticator(server, session, envelope, mechanism, auth_data):
         logins.append((auth_data.login, auth_data.password))
         return AuthResult(success=auth_data.password == b"s3cret")
 
     class Handler:
-        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        async def handle_DATA(self, server, session, envelope):
             received.append(envelope.original_content)
             return "250 OK"
 
@@ -286,7 +286,7 @@ def test_login_with_user_and_password(engine: sa.Engine, templates: Path, tmp_pa
     controller.start()
     try:
         rendered = _render(templates)
-        entry = enqueue(engine, rendered, key="k:auth", to=[Recipient("a@example.com")],  # type: ignore[arg-type]
+        entry = enqueue(engine, rendered, key="k:auth", to=[Recipient("a@example.com")],
                         sender="ops@example.com", outbox_dir=tmp_path, now=NOW).entry  # fmt: skip
         wrong = SmtpConfig(host="127.0.0.1", port=port, user="ops", password=SecretStr("nope"),
                            timeout_s=10)  # fmt: skip
@@ -315,7 +315,7 @@ def test_a_silent_server_fails_the_send_instead_of_hanging(
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         port = silent.getsockname()[1]
-        entry = enqueue(engine, _render(templates), key="k:silent", to=[Recipient("a@example.com")],  # type: ignore[arg-type]
+        entry = enqueue(engine, _render(templates), key="k:silent", to=[Recipient("a@example.com")],
                         sender="ops@example.com", outbox_dir=tmp_path, now=NOW).entry  # fmt: skip
         with pytest.raises(OSError):
             send_entry(

@@ -48,16 +48,16 @@ APPEAL_FIELDS = {"appeal_id", "violation_id", "group_id", "member_id", "filed_at
 
 def test_moderate_violations_and_appeals(store: sa.Engine) -> None:
     dry = cli("moderate", "--as-of", at(18, 11).isoformat(), "--local", "--dry-run", "--json")
-    assert [d["penalty"] for d in dry["decisions"]] == ["warning", "mute", "removal"]  # type: ignore[index]
+    assert [d["penalty"] for d in dry["decisions"]] == ["warning", "mute", "removal"]
     assert cli("violations", "--json") == []
 
     cli("violations", "record", "--group", "g", "--member", "y", "--category", "rumour",
         "--at", "2026-11-17T09:00", "--by", "adm", "--note", "造谣", "--json")  # fmt: skip
     first = cli("moderate", "--as-of", at(18, 11).isoformat(), "--local", "--json")
-    assert len(first["decisions"]) == 4  # type: ignore[index]
+    assert len(first["decisions"]) == 4
     rows = cli("violations", "--as-of", at(18, 12).isoformat(), "--json")
-    assert all(set(r) >= VIOLATION_FIELDS for r in rows)  # type: ignore[union-attr]
-    by_member = {(r["member_id"], r["penalty"]): r for r in rows}  # type: ignore[union-attr]
+    assert all(set(r) >= VIOLATION_FIELDS for r in rows)
+    by_member = {(r["member_id"], r["penalty"]): r for r in rows}
     admin = by_member[("y", "warning")]
     assert (admin["source"], admin["rule"], admin["category"]) == ("admin", "admin", "rumour")
     mute = by_member[("x", "mute")]
@@ -66,19 +66,19 @@ def test_moderate_violations_and_appeals(store: sa.Engine) -> None:
     filed = cli("appeals", "file", str(mute["violation_id"]), "--at", "2026-11-19T10:00",
                 "--reason", "误判", "--json")  # fmt: skip
     listed = cli("appeals", "--as-of", "2026-11-25T10:00", "--json")
-    (row,) = listed  # type: ignore[misc]
+    (row,) = listed
     assert set(row) >= APPEAL_FIELDS
     # filed Thu 11-19: the answer is due at the end of the third working day after (Fri 20,
     # Mon 23, Tue 24)
     assert (row["answer_due_at"], row["state"]) == ("2026-11-24T18:00:00+08:00", "answer_overdue")
     assert row["overdue_working_minutes"] == 60  # 09:00-10:00 on Wed 11-25
-    decided = cli("appeals", "decide", str(filed["appeal_id"]), "--uphold",  # type: ignore[index]
+    decided = cli("appeals", "decide", str(filed["appeal_id"]), "--uphold",
                   "--at", "2026-11-20T10:00", "--by", "adm", "--json")  # fmt: skip
-    assert decided["state"] == "upheld"  # type: ignore[index]
-    assert [(r["from"], r["to"]) for r in decided["recounted"]] == [("removal", "mute")]  # type: ignore[index]
+    assert decided["state"] == "upheld"
+    assert [(r["from"], r["to"]) for r in decided["recounted"]] == [("removal", "mute")]
     late = cli("appeals", "file", str(by_member[("x", "warning")]["violation_id"]),
                "--at", "2026-12-01T10:00", "--json")  # fmt: skip
-    assert late["state"] == "late"  # type: ignore[index]
+    assert late["state"] == "late"
 
 
 def test_bad_input_is_refused_with_a_reason(store: sa.Engine) -> None:

@@ -54,19 +54,19 @@ def test_violations_are_exactly_the_planted_ones_with_their_ladder_steps(demo_st
     rows = cli_json("violations", "--as-of", AS_OF, "--json")
     got = [
         {k: r[k] for k in ("group_id", "member_id", "category", "message_ids", "at", "penalty")}
-        for r in rows  # type: ignore[union-attr]
+        for r in rows
     ]
     key = lambda d: (d["at"], d["group_id"], d["member_id"])  # noqa: E731  (a sort key)
     assert sorted(got, key=key) == PLANTED["violations"]["decided"]
-    assert {r["decided_at"] for r in rows} == {AS_OF}  # type: ignore[union-attr]
-    assert {r["state"] for r in rows} == {"active"}  # type: ignore[union-attr]
-    evidence = {m for r in rows for m in r["message_ids"]}  # type: ignore[union-attr]
+    assert {r["decided_at"] for r in rows} == {AS_OF}
+    assert {r["state"] for r in rows} == {"active"}
+    evidence = {m for r in rows for m in r["message_ids"]}
     assert not evidence & set(PLANTED["violations"]["not_violations"])
 
 
 def test_a_second_run_changes_nothing(demo_store: Path) -> None:
     again = cli_json("moderate", "--as-of", AS_OF, "--local", "--json")
-    assert (again["recorded"], again["decisions"], again["notices"], again["actions"]) == (  # type: ignore[index]
+    assert (again["recorded"], again["decisions"], again["notices"], again["actions"]) == (
         0, [], [], [],
     )  # fmt: skip
 
@@ -80,5 +80,5 @@ def test_notices_went_to_the_members_admins_and_department_heads(demo_store: Pat
 
 def test_roster_findings_are_exactly_the_planted_ones(demo_store: Path) -> None:
     findings = cli_json("roster", "check", "--as-of", AS_OF, "--json")
-    got = [{k: f[k] for k in ("kind", "group_id", "member_id")} for f in findings]  # type: ignore[union-attr]
+    got = [{k: f[k] for k in ("kind", "group_id", "member_id")} for f in findings]
     assert got == PLANTED["roster_findings"]

@@ -17,8 +17,8 @@ from cli import app
 from groupops.ingest import run_ingest
 from groupops.policy import Policy
 from groupops.settings import get_settings
-from tests.synapse import MatrixUser, synapse_server  # noqa: F401
-from tests.test_connector_matrix import T0, Room, room  # noqa: F401
+from tests.matrix_room import T0, Room
+from tests.synapse import MatrixUser
 
 pytestmark = [pytest.mark.synapse, pytest.mark.flow, pytest.mark.usefixtures("prefect")]
 RUNNER = CliRunner()
@@ -26,7 +26,7 @@ RUNNER = CliRunner()
 
 @pytest.fixture
 def configured(
-    room: Room,  # noqa: F811
+    room: Room,
     engine: sa.Engine,
     db_url: str,
     tmp_path: Path,
@@ -89,13 +89,13 @@ def test_moderate_mutes_unmutes_after_the_mute_and_kicks(configured: Room) -> No
     assert can_send(r, r.bob, "before")
 
     first = moderate(first_run)
-    decided = {(d["member_id"], d["category"], d["penalty"]) for d in first["decisions"]}  # type: ignore[union-attr]
+    decided = {(d["member_id"], d["category"], d["penalty"]) for d in first["decisions"]}
     assert decided == {
         (r.bob.user_id, "ad", "warning"),
         (r.bob.user_id, "ad", "mute"),
         (r.carol.user_id, "confidential", "removal"),
     }
-    acted = {(a["member_id"], a["action"], a["status"]) for a in first["actions"]}  # type: ignore[union-attr]
+    acted = {(a["member_id"], a["action"], a["status"]) for a in first["actions"]}
     assert {(r.bob.user_id, "mute", "done"), (r.carol.user_id, "remove", "done")} <= acted
     assert not can_send(r, r.bob, "muted")
     assert r.carol.user_id not in joined(r)
@@ -104,7 +104,7 @@ def test_moderate_mutes_unmutes_after_the_mute_and_kicks(configured: Room) -> No
     assert not can_send(r, r.bob, "still-muted")
 
     lifted = moderate(first_run + timedelta(days=1, minutes=30))  # the mute ended
-    assert [(a["member_id"], a["action"], a["status"]) for a in lifted["actions"]] == [  # type: ignore[union-attr]
+    assert [(a["member_id"], a["action"], a["status"]) for a in lifted["actions"]] == [
         (r.bob.user_id, "unmute", "done")
     ]
     assert can_send(r, r.bob, "after")

@@ -66,9 +66,9 @@ def vid(engine: sa.Engine, message_id: str) -> int:
     return next(v.id for v in load_violations(engine) if v.message_ids[0] == message_id)
 
 
-def run(engine: sa.Engine, as_of: datetime, outbox: Path, **kw: object):  # type: ignore[no-untyped-def]
+def run(engine: sa.Engine, as_of: datetime, outbox: Path, **kw: object):
     return moderate(engine, POLICY, as_of, now=NOW, sender="groupops@example.com",
-                    outbox_dir=outbox, **kw)  # type: ignore[arg-type]  # fmt: skip
+                    outbox_dir=outbox, **kw)  # fmt: skip
 
 
 def test_the_ladder_decides_notifies_and_a_rerun_changes_nothing(

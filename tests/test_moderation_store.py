@@ -58,8 +58,8 @@ def test_admin_violations_are_recorded_once(engine: sa.Engine) -> None:
         "platform": "wecom", "group_id": "g", "member_id": "x", "category": "rumour",
         "message_ids": ["m9"], "at": T0, "recorded_by": "adm", "note": "造谣", "now": T0,
     }  # fmt: skip
-    first, created = record_admin_violation(engine, **args)  # type: ignore[arg-type]
-    again, created_again = record_admin_violation(engine, **args)  # type: ignore[arg-type]
+    first, created = record_admin_violation(engine, **args)
+    again, created_again = record_admin_violation(engine, **args)
     assert (created, created_again, first.id) == (True, False, again.id)
     assert (first.source, first.recorded_by, first.rule, first.note) == (
         "admin",

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
+from groupops.activity.answers import marker_regex
 from groupops.db.queries import MESSAGE_COLUMNS
-from groupops.deadlines.obligations import compute_obligations, marker_regex, to_records
+from groupops.deadlines.obligations import compute_obligations, to_records
 from groupops.policy import Policy
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -12,11 +12,10 @@ import sqlalchemy as sa
 from groupops.connectors.watermarks import load_watermark
 from groupops.db.models import Message
 from groupops.settings import get_settings
-from tests.fake_feishu import APP_SECRET, FakeFeishu, feishu_server  # noqa: F401
-from tests.synapse import synapse_server  # noqa: F401
+from tests.fake_feishu import APP_SECRET, FakeFeishu
+from tests.matrix_room import T0 as MATRIX_T0
+from tests.matrix_room import Room
 from tests.test_connector_feishu import CHAT, T0_MS, seed
-from tests.test_connector_matrix import T0 as MATRIX_T0
-from tests.test_connector_matrix import Room, room  # noqa: F401
 
 NOW = datetime(2025, 11, 3, tzinfo=UTC)
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect")]
@@ -53,7 +52,7 @@ def messages_in(engine: sa.Engine) -> int:
 
 def test_pull_ingests_then_a_second_run_adds_nothing(
     store: sa.Engine,
-    feishu_server: FakeFeishu,  # noqa: F811
+    feishu_server: FakeFeishu,
     tmp_path: Path,
 ) -> None:
     from prefect.blocks.system import Secret
@@ -87,7 +86,7 @@ def test_pull_ingests_then_a_second_run_adds_nothing(
 
 def test_a_failing_group_keeps_its_watermark_and_fails_the_run(
     store: sa.Engine,
-    feishu_server: FakeFeishu,  # noqa: F811
+    feishu_server: FakeFeishu,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -107,7 +106,7 @@ def test_a_failing_group_keeps_its_watermark_and_fails_the_run(
 
 def test_rate_limited_pull_waits_retry_after_then_retries(
     store: sa.Engine,
-    feishu_server: FakeFeishu,  # noqa: F811
+    feishu_server: FakeFeishu,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -132,7 +131,7 @@ def test_rate_limited_pull_waits_retry_after_then_retries(
 
 def test_cli_pull_runs_the_flow_and_lists_the_watermark(
     store: sa.Engine,
-    feishu_server: FakeFeishu,  # noqa: F811
+    feishu_server: FakeFeishu,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -158,7 +157,7 @@ def test_cli_pull_runs_the_flow_and_lists_the_watermark(
 @pytest.mark.synapse
 def test_pull_activity_from_a_real_matrix_homeserver(
     store: sa.Engine,
-    room: Room,  # noqa: F811
+    room: Room,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from groupops.db import session_scope
 from groupops.db.models import Group, Member, MembershipEvent, Message, QuarantineRecord
+from groupops.importers import open_source
 from groupops.ingest import run_ingest
-from groupops.ingest.sources import open_source
 from groupops.policy import Policy
 from groupops.roster.compliance import check_roster, name_ok
 from groupops.roster.hr import Roster
@@ -41,7 +41,7 @@ def t(d: int, h: int = 10) -> datetime:
 def test_roster_ingest_validates_and_quarantines(engine: sa.Engine, tmp_path: Path) -> None:
     path = tmp_path / "hr-export.csv"
     path.write_text(ROSTER_CSV, encoding="utf-8")
-    summary = run_ingest(open_source(path, "roster"), engine, POLICY, now=NOW)
+    summary = run_ingest(open_source(path, "roster")[0], engine, POLICY, now=NOW)
     (entity,) = summary.entities
     assert (entity.entity, entity.loaded, entity.quarantined) == ("roster", 5, 3)
     with engine.connect() as conn:
@@ -49,7 +49,7 @@ def test_roster_ingest_validates_and_quarantines(engine: sa.Engine, tmp_path: Pa
             sa.select(QuarantineRecord.line, QuarantineRecord.field).order_by(QuarantineRecord.line)
         ).all()
     assert [tuple(b) for b in bad] == [(7, "employee_id"), (8, "status"), (9, "email")]
-    again = run_ingest(open_source(path, "roster"), engine, POLICY, now=NOW)
+    again = run_ingest(open_source(path, "roster")[0], engine, POLICY, now=NOW)
     assert (again.entities[0].loaded, again.entities[0].unchanged) == (0, 5)
     roster = Roster.load(engine)
     assert roster.employees["E003"].departed_at == t(2, 0)
@@ -60,7 +60,7 @@ def test_a_roster_in_a_bundle_is_ingested_with_it(engine: sa.Engine, tmp_path: P
         '{"platform": "wecom", "group_id": "g", "name": "G"}\n', encoding="utf-8"
     )
     (tmp_path / "roster.csv").write_text(ROSTER_CSV.split("\n,")[0] + "\n", encoding="utf-8")
-    summary = run_ingest(open_source(tmp_path, "canonical"), engine, POLICY, now=NOW)
+    summary = run_ingest(open_source(tmp_path, "canonical")[0], engine, POLICY, now=NOW)
     assert [e.entity for e in summary.entities][-1] == "roster"
     assert len(Roster.load(engine)) == 5
 
@@ -85,7 +85,7 @@ def test_name_convention(display: str | None, real: str, ok: bool) -> None:
 def seed(engine: sa.Engine, tmp_path: Path) -> None:
     path = tmp_path / "roster.csv"
     path.write_text(ROSTER_CSV, encoding="utf-8")
-    run_ingest(open_source(path, "roster"), engine, POLICY, now=NOW)
+    run_ingest(open_source(path, "roster")[0], engine, POLICY, now=NOW)
     with session_scope(engine) as s:
         s.add(Group(platform="wecom", group_id="g", name="G", owner_id="u1", admin_ids=["u2"],
                     content_hash=0, updated_at=NOW))  # fmt: skip

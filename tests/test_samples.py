@@ -116,7 +116,7 @@ def test_sample_export(path: Path, fmt: str, count: object) -> None:
     assert chosen == fmt
     records = {entity: list(source.records(entity)) for entity in ENTITIES}
     messages = records["messages"]
-    assert len(messages) == count(path)  # type: ignore[operator]
+    assert len(messages) == count(path)
     for entity in ENTITIES:
         for record in records[entity]:
             assert (record.data is None) == (record.error is not None)

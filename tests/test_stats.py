@@ -15,11 +15,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from groupops.activity.stats import compute_stats, load_stats
+from groupops.activity.stats import compute_stats, load_stats, stats_report
 from groupops.clock.periods import Period, last_complete
 from groupops.db import session_scope
 from groupops.db.models import Group, MembershipEvent, Message
 from groupops.policy import Policy, Replies
+from groupops.roster import Directory, Person
 
 TZ = ZoneInfo("Asia/Shanghai")
 WEEK = Period(datetime(2026, 11, 16, tzinfo=TZ), datetime(2026, 11, 23, tzinfo=TZ), TZ, "week")
@@ -85,7 +86,7 @@ GROUPS = pd.DataFrame(
 
 
 @pytest.fixture(scope="module")
-def stats():  # type: ignore[no-untyped-def]
+def stats():
     return compute_stats(messages_frame(), memberships_frame(), WEEK, Policy(), groups=GROUPS)
 
 
@@ -112,7 +113,7 @@ def _same(actual: object, expected: object) -> bool:
 
 
 @pytest.mark.parametrize("row", EXPECTED_MEMBERS, ids=[r[0] for r in EXPECTED_MEMBERS])
-def test_member_figures(stats, row) -> None:  # type: ignore[no-untyped-def]
+def test_member_figures(stats, row) -> None:
     member, *values = row
     names = ["messages", "active_days", "share", "first_at", "last_at", "mentions_received",
              "mentions_answered", "reply_median_minutes", "reply_p90_minutes", "is_member",
@@ -127,7 +128,7 @@ def test_member_figures(stats, row) -> None:  # type: ignore[no-untyped-def]
         assert _same(actual, expected), (member, name, actual, expected)
 
 
-def test_members_listed_are_roster_writers_and_movers(stats) -> None:  # type: ignore[no-untyped-def]
+def test_members_listed_are_roster_writers_and_movers(stats) -> None:
     assert list(stats.members["member_id"]) == ["a", "b", "c", "d", "e", "x"]  # not "sys"
 
 
@@ -148,7 +149,7 @@ GROUP_EXPECTED = {
 
 
 @pytest.mark.parametrize("figure", list(GROUP_EXPECTED))
-def test_group_figures_and_changes(stats, figure: str) -> None:  # type: ignore[no-untyped-def]
+def test_group_figures_and_changes(stats, figure: str) -> None:
     current, previous = GROUP_EXPECTED[figure]
     row = stats.groups.set_index("group_id").loc["g1"]
     assert _same(float(row[figure]), float(current))
@@ -156,19 +157,19 @@ def test_group_figures_and_changes(stats, figure: str) -> None:  # type: ignore[
     assert _same(float(row[f"{figure}_delta"]), float(current) - float(previous))
 
 
-def test_silent_group_is_listed_with_zeros(stats) -> None:  # type: ignore[no-untyped-def]
+def test_silent_group_is_listed_with_zeros(stats) -> None:
     row = stats.groups.set_index("group_id").loc["g2"]
     assert row["name"] == "空群"
     assert (row["messages"], row["members"], row["messages_prev"]) == (0, 0, 0)
 
 
-def test_messages_per_day_includes_empty_days(stats) -> None:  # type: ignore[no-untyped-def]
+def test_messages_per_day_includes_empty_days(stats) -> None:
     daily = stats.group_daily([("wecom", "g1")])
     assert list(daily.index.strftime("%m-%d")) == ["11-16", "11-17", "11-18", "11-19", "11-20", "11-21", "11-22"]  # fmt: skip
     assert list(daily) == [3, 3, 2, 0, 0, 0, 1]
 
 
-def test_weekday_hour_heatmap(stats) -> None:  # type: ignore[no-untyped-def]
+def test_weekday_hour_heatmap(stats) -> None:
     heat = stats.group_heatmap([("wecom", "g1")])
     assert heat.shape == (7, 24)
     nonzero = {(d, h): int(heat.loc[d, h]) for d in range(7) for h in range(24) if heat.loc[d, h]}
@@ -210,7 +211,7 @@ def test_reply_time_uses_the_given_clock() -> None:
         ("month", "2026-03-15 00:00", "2026-02-01", "2026-03-01", "2026-02"),
     ],
 )
-def test_last_complete_period(kind, as_of, since, until, label) -> None:  # type: ignore[no-untyped-def]
+def test_last_complete_period(kind, as_of, since, until, label) -> None:
     period = last_complete(kind, pd.Timestamp(as_of, tz=TZ).to_pydatetime(), TZ)
     assert period.since == pd.Timestamp(since, tz=TZ)
     assert period.until == pd.Timestamp(until, tz=TZ)
@@ -260,3 +261,20 @@ def test_a_period_without_messages_gives_zeros() -> None:
     assert g1["members"] == 4  # a, b, c, d on the roster; e left
     assert g1["new_members"] == 1 and g1["departed_members"] == 1
     assert result.replies.empty and list(result.group_daily([("wecom", "g1")])) == [0] * 7
+
+
+def test_the_report_shows_people_by_the_member_directory(stats) -> None:
+    """实名制: ``name`` is the real name, else the display name, else the id."""
+    people = Directory(
+        [
+            Person("wecom", "a", display_name="阿强", real_name="王强"),
+            Person("wecom", "b", display_name="小白"),
+        ]
+    )
+    report = stats_report(stats, people)
+    g1 = next(g for g in report["groups"] if g["group_id"] == "g1")
+    shown = {m["member_id"]: (m["name"], m["display_name"]) for m in g1["members"]}
+    assert shown["a"] == ("王强", "阿强")
+    assert shown["b"] == ("小白", "小白")
+    assert shown["c"] == ("c", None)
+    assert g1["owner_id"] == "a" and g1["owner_name"] == "王强"

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(not DEMO.exists(), reason="no demo bundle")
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:  # type: ignore[type-arg]
+def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     folder = tmp_path_factory.mktemp("demo-store")
     url = f"sqlite:///{folder / 'store.db'}"
     upgrade(url)
@@ -55,7 +55,7 @@ def _messages() -> pd.DataFrame:
     return frame
 
 
-def test_counts_match_pandas(report: dict) -> None:  # type: ignore[type-arg]
+def test_counts_match_pandas(report: dict) -> None:
     frame = _messages()
     per_member = frame.groupby(["group_id", "sender_id"]).agg(
         messages=("message_id", "size"), active_days=("local", lambda s: s.dt.date.nunique())
@@ -71,7 +71,7 @@ def test_counts_match_pandas(report: dict) -> None:  # type: ignore[type-arg]
             assert m["active_days"] == (0 if expected is None else int(expected["active_days"]))
 
 
-def test_planted_inactive_and_departed_members(report: dict) -> None:  # type: ignore[type-arg]
+def test_planted_inactive_and_departed_members(report: dict) -> None:
     planted = json.loads((DEMO / "planted.json").read_text(encoding="utf-8"))
     inactive = {m for g in report["groups"] for m in g["inactive_members"]}
     assert inactive == set(planted["inactive_members"])

@@ -64,7 +64,7 @@ def test_naive_instants_are_refused(engine: sa.Engine) -> None:
                 name="n",
                 admin_ids=[],
                 content_hash=0,
-                updated_at=datetime(2026, 1, 1),  # noqa: DTZ001 (the point of the test)
+                updated_at=datetime(2026, 1, 1),  # noqa: DTZ001 - naive on purpose: the test checks it is refused
             )
         )
         s.flush()

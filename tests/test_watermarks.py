@@ -49,5 +49,5 @@ def test_naive_pulled_at_is_refused(engine: sa.Engine) -> None:
     with pytest.raises(ValueError, match="aware"):
         save_watermark(
             engine, source="s", platform="slack", group_id="C1", watermark=Watermark("1.0"),
-            pulled_at=datetime(2026, 1, 1),  # noqa: DTZ001
+            pulled_at=datetime(2026, 1, 1),  # noqa: DTZ001 - naive on purpose: the test checks it is refused
         )  # fmt: skip

@@ -145,7 +145,7 @@ def test_next_working_instant(instant: datetime, expected: datetime) -> None:
 
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="naive"):
-        CLOCK.add_working_minutes(datetime(2026, 11, 24, 10), 10)  # noqa: DTZ001
+        CLOCK.add_working_minutes(datetime(2026, 11, 24, 10), 10)  # noqa: DTZ001 - naive on purpose: the test checks it is refused
 
 
 def test_company_overrides_from_the_policy() -> None:
@@ -263,7 +263,7 @@ def test_vectorised_helpers_match_the_scalar_api() -> None:
 
 instants = st.datetimes(
     min_value=datetime(2025, 1, 1),  # noqa: DTZ001  (hypothesis bounds are naive)
-    max_value=datetime(2026, 10, 31),  # noqa: DTZ001
+    max_value=datetime(2026, 10, 31),  # noqa: DTZ001  (hypothesis bounds are naive)
     timezones=st.just(TZ),
 )
 amounts = st.integers(min_value=1, max_value=30 * 450 * 60).map(lambda s: s / 60)  # to the second

@@ -6,10 +6,11 @@ Definitions (all local times in the policy's zone):
 
 * **messages**: non-``system`` messages with ``since <= sent_at < until``; **active days**:
   distinct local days with a message; **share**: the member's messages / the group's.
-* **mentions received**: distinct (message, member) @mentions of the member by someone else
-  (``@all`` does not count). **Answered**: with ``reply_mode = "any_message"`` by the member's
-  next message in the group, with ``"reply_only"`` by their first reply to that message; only
-  answers before ``until`` count. **Reply time**: ``duration(mentioned_at, answered_at)`` in
+* **mentions received**: the reply requests to the member sent in the period, and
+  **answered** the ones they answered before ``until``, by the one rule of
+  :mod:`groupops.activity.answers` (a message @mentioning them, not to everyone, not a task,
+  not a system message; answered by their reply to it or, with ``reply_mode = "any_message"``,
+  by their next message in the group). **Reply time**: ``duration(mentioned_at, answered_at)`` in
   minutes: ``load_stats`` uses the policy's working clock, ``compute_stats`` wall time unless
   given the clock's ``working_minutes_between_series``; median and
   90th percentile use linear interpolation (numpy's default).
@@ -22,16 +23,21 @@ Definitions (all local times in the policy's zone):
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from groupops.activity.answers import answer_requests, reply_requests
 from groupops.clock.periods import Period
 from groupops.db.queries import load_groups, load_memberships, load_messages
 from groupops.policy import Policy
+from groupops.roster import Directory
 
 DurationFn = Callable[[pd.Series, pd.Series], pd.Series]
 """``(start, end)`` aware UTC instants (never NaT) → minutes between them (float), e.g. the
@@ -40,9 +46,10 @@ working clock's ``WorkClock.working_minutes_between_series``."""
 GROUP_KEYS = ["platform", "group_id"]
 MEMBER_KEYS = ["platform", "group_id", "member_id"]
 
-#: The message columns the statistics read.
+#: The message columns the statistics read (``text`` and ``mention_all`` tell which mentions
+#: are reply requests: :mod:`groupops.activity.answers`).
 STATS_COLUMNS = ("platform", "group_id", "message_id", "sender_id", "sent_at", "kind", "reply_to",
-                 "mentions")  # fmt: skip
+                 "mentions", "mention_all", "text")  # fmt: skip
 
 #: Group figures compared with the previous period (``<name>_prev``, ``<name>_delta``).
 COMPARED = (
@@ -353,48 +360,11 @@ def _replies(
     policy: Policy,
     duration: DurationFn,
 ) -> pd.DataFrame:
-    """Each (message, mentioned member) in the period with its answer, if any."""
-    cols = [*GROUP_KEYS, "message_id", "sender_id", "sent_at", "mentions"]
-    mentions = in_p[cols].explode("mentions").dropna(subset=["mentions"])
-    mentions = mentions.rename(
-        columns={"mentions": "target_id", "sender_id": "requester_id", "sent_at": "mentioned_at"}
-    )
-    mentions = mentions[mentions["target_id"] != mentions["requester_id"]]
-    mentions = mentions.drop_duplicates([*GROUP_KEYS, "message_id", "target_id"])
-    mentions["target_id"] = mentions["target_id"].astype(str)
-
-    if mentions.empty:
-        return mentions.assign(
-            answered_at=pd.Series(dtype="datetime64[ns, UTC]"), minutes=pd.Series(dtype=float)
-        ).reset_index(drop=True)
-    answers = msgs[msgs["sent_at"] < until]
-    if policy.replies.reply_mode == "any_message":
-        right = answers[[*GROUP_KEYS, "sender_id", "sent_at"]].rename(
-            columns={"sender_id": "target_id", "sent_at": "answered_at"}
-        )
-        left = mentions.sort_values("mentioned_at", kind="stable")
-        right = right.sort_values("answered_at", kind="stable")
-        merged = pd.merge_asof(
-            left,
-            right,
-            left_on="mentioned_at",
-            right_on="answered_at",
-            by=[*GROUP_KEYS, "target_id"],
-            direction="forward",
-            allow_exact_matches=False,
-        )
-    else:
-        replies = answers[answers["reply_to"].notna()]
-        first = (
-            replies.groupby([*GROUP_KEYS, "reply_to", "sender_id"])["sent_at"]
-            .min()
-            .rename("answered_at")
-            .reset_index()
-            .rename(columns={"reply_to": "message_id", "sender_id": "target_id"})
-        )
-        merged = mentions.merge(first, on=[*GROUP_KEYS, "message_id", "target_id"], how="left")
-    merged["answered_at"] = pd.to_datetime(merged["answered_at"], utc=True)
-    merged = merged.reset_index(drop=True)
+    """Each reply request in the period with its answer before ``until``, if any (the one rule
+    of :mod:`groupops.activity.answers`) and the reply time in ``minutes``."""
+    requests = reply_requests(in_p, policy)
+    merged = answer_requests(requests, msgs[msgs["sent_at"] < until], policy)
+    merged = merged.rename(columns={"requested_at": "mentioned_at"}).reset_index(drop=True)
     answered = merged["answered_at"].notna()
     minutes = pd.Series(float("nan"), index=merged.index, dtype="float64")
     if answered.any():  # the clock only ever sees complete (start, end) pairs
@@ -407,18 +377,20 @@ def _replies(
 
 
 def _iso(value: object, period: Period) -> str | None:
-    if value is None or pd.isna(value):  # type: ignore[call-overload]
+    """An instant as ISO 8601 in the period's zone; anything else (None, NaT) → None."""
+    if value is pd.NaT or not isinstance(value, datetime):
         return None
-    return pd.Timestamp(value).tz_convert(period.tz).isoformat()  # type: ignore[arg-type]
+    return pd.Timestamp(value).tz_convert(period.tz).isoformat()
 
 
 def _number(value: object) -> float | int | None:
-    if value is None or pd.isna(value):  # type: ignore[call-overload]
-        return None
-    if isinstance(value, bool):
+    """A JSON number from a Python, numpy or pandas scalar (integers stay integers); missing
+    values (None, NaN, NA) → None."""
+    if isinstance(value, bool | np.bool_ | numbers.Integral):
         return int(value)
-    as_float = float(value)  # type: ignore[arg-type]
-    return int(as_float) if as_float.is_integer() and not isinstance(value, float) else as_float
+    if isinstance(value, numbers.Real) and not math.isnan(value):
+        return float(value)
+    return None
 
 
 def _grouped_rows(
@@ -439,17 +411,18 @@ def _json_name(figure: str) -> str:
     return "member_count" if figure == "members" else figure
 
 
-def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) -> dict[str, object]:
+def stats_report(stats: ActivityStats, people: Directory | None = None) -> dict[str, object]:
     """The statistics as plain JSON data (``groupops stats --json``)::
 
         {"period": {"since", "until", "timezone", "label", "previous": {"since", "until"}},
-         "groups": [{"group_id", "platform", "name", "owner_id", "messages", "active_members",
+         "groups": [{"group_id", "platform", "name", "owner_id", "owner_name", "messages",
+                     "active_members",
                      "member_count", "inactive_members": [ids], "new_members": [ids],
                      "departed_members": [ids], "mentions", "mentions_answered", "answer_rate",
                      "reply_median_minutes", "reply_p90_minutes",
                      "previous": {figure: number}, "change": {figure: number},
                      "messages_per_day": {"YYYY-MM-DD": n}, "heatmap": 7 × 24 counts,
-                     "members": [{"member_id", "display_name", "messages", "active_days",
+                     "members": [{"member_id", "display_name", "name", "messages", "active_days",
                                   "share", "first_at", "last_at", "mentions_received",
                                   "mentions_answered", "reply_median_minutes",
                                   "reply_p90_minutes", "is_member", "joined", "departed",
@@ -457,15 +430,12 @@ def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) ->
                                   "messages_per_day": {day: n}, "hours": [[weekday, hour, n]]}]}]}
 
     In ``previous`` and ``change`` every figure is a number (member lists become counts).
+    ``name`` / ``owner_name``: the name to show from the member directory ``people``
+    (:meth:`Directory.name`: real name first); ``display_name``: the platform's display name.
     Instants are ISO 8601 in the policy zone; a missing value is ``null``."""
     period = stats.period
-    members = stats.members
-    if directory is not None and len(directory):
-        names = directory[["platform", "member_id", "display_name"]]
-        members = members.merge(names, on=["platform", "member_id"], how="left")
-    else:
-        members = members.assign(display_name=None)
-    members = members.sort_values(
+    people = people or Directory()
+    members = stats.members.sort_values(
         [*GROUP_KEYS, "messages", "member_id"], ascending=[True, True, False, True]
     )
     daily = stats.daily.assign(day=stats.daily["day"].dt.strftime("%Y-%m-%d"))
@@ -489,7 +459,7 @@ def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) ->
         .unstack(["weekday", "hour"], fill_value=0)
         .reindex(columns=pd.MultiIndex.from_product([range(7), range(24)]), fill_value=0)
     )  # fmt: skip
-    member_fields = ["member_id", "display_name", "messages", "active_days", "share",
+    member_fields = ["messages", "active_days", "share",
                      "mentions_received", "mentions_answered", "reply_median_minutes",
                      "reply_p90_minutes", "is_member", "joined", "departed", "inactive",
                      "messages_prev"]  # fmt: skip
@@ -499,12 +469,15 @@ def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) ->
         frame = by_group.get(key, members.iloc[0:0])
         member_list: list[dict[str, object]] = []
         for m in frame.to_dict("records"):
-            item: dict[str, object] = {}
+            person = people.person(str(row["platform"]), str(m["member_id"]))
+            item: dict[str, object] = {
+                "member_id": person.member_id,
+                "display_name": person.display_name,
+                "name": person.name,
+            }
             for field in member_fields:
                 value = m[field]
-                if field in ("member_id", "display_name"):
-                    item[field] = None if value is None or pd.isna(value) else str(value)
-                elif field in ("is_member", "joined", "departed", "inactive"):
+                if field in ("is_member", "joined", "departed", "inactive"):
                     item[field] = bool(value)
                 else:
                     item[field] = _number(value)
@@ -523,6 +496,7 @@ def stats_report(stats: ActivityStats, directory: pd.DataFrame | None = None) ->
             "platform": row["platform"],
             "name": row.get("name"),
             "owner_id": row.get("owner_id"),
+            "owner_name": people.name(str(row["platform"]), row.get("owner_id")) or None,
         }
         for figure in COMPARED:
             group[_json_name(figure)] = _number(row[figure])

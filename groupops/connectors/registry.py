@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from pydantic import SecretStr
 
-from groupops.connectors.base import Capability, Connector
+from groupops.connectors.base import Capability, Connector, Pull, Watermark
 from groupops.connectors.config import (
     BlockLoader,
     FeishuSource,
@@ -97,3 +98,21 @@ def open_connector(
     """A ready connector for ``source`` (credentials from the environment or Secret blocks)."""
     secrets = resolve_secrets(source, block_loader=block_loader, environ=environ)
     return build_connector(source, secrets, sleep=sleep)
+
+
+def pull_group(
+    source: SourceConfig,
+    group_id: str,
+    watermark: Watermark | None,
+    *,
+    now: datetime,
+    block_loader: BlockLoader | None = None,
+    environ: Mapping[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Pull:
+    """The new records of one group of ``source`` since ``watermark`` (a connector is opened
+    for the pull and closed after it)."""
+    with open_connector(
+        source, block_loader=block_loader, environ=environ, sleep=sleep
+    ) as connector:
+        return connector.pull(group_id, watermark, now=now)

@@ -12,7 +12,7 @@ import orjson
 import pandas as pd
 import sqlalchemy as sa
 
-from groupops.db.models import Group, Member, MembershipEvent, Message
+from groupops.db.models import Base, Group, Member, MembershipEvent, Message
 from groupops.db.types import JSONList, UTCDateTime
 
 MESSAGE_COLUMNS = (
@@ -99,9 +99,9 @@ def _raw(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
 
 
 def _load_table(
-    engine: sa.Engine, model: type[object], instant_cols: Sequence[str] = ()
+    engine: sa.Engine, model: type[Base], instant_cols: Sequence[str] = ()
 ) -> pd.DataFrame:
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__
     cols = [c for c in table.c if c.name not in {"content_hash", "updated_at"}]
     with engine.connect() as conn:
         rows = conn.execute(sa.select(*cols)).all()

@@ -31,8 +31,6 @@ Messages sent after ``as_of`` are ignored, so the result for a given ``as_of`` n
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,9 +38,19 @@ import numpy as np
 import pandas as pd
 from pandas._libs.tslibs.nattype import NaTType
 
+from groupops.activity.answers import (
+    answered_requests,
+    contains_marker,
+    earliest,
+    first_reply,
+    is_task,
+    mentioned,
+    next_in_group,
+)
 from groupops.clock.deadline_text import find_deadline
 from groupops.clock.workclock import WorkClock
 from groupops.policy import Policy
+from groupops.roster import Directory
 
 ITEM_KINDS = ("reply", "task_ack", "task_done")
 TASK_STATES = ("open", "acknowledged", "done", "ack_overdue", "overdue")
@@ -157,24 +165,6 @@ def obligation_keys(items: pd.DataFrame) -> pd.Series:
     return key
 
 
-def marker_regex(words: Sequence[str]) -> str:
-    """A case-insensitive alternation of ``words``; ASCII words only match as whole words
-    (``ok`` does not match ``book``)."""
-    alts = []
-    for word in sorted(set(words), key=len, reverse=True):
-        pat = re.escape(word)
-        if re.match(r"\w", word, re.ASCII):
-            pat = r"(?<![A-Za-z0-9])" + pat
-        if re.search(r"\w$", word, re.ASCII):
-            pat = pat + r"(?![A-Za-z0-9])"
-        alts.append(pat)
-    return "(?i:" + "|".join(alts) + ")"
-
-
-def _contains(text: pd.Series, words: Sequence[str]) -> pd.Series:
-    return text.fillna("").str.contains(marker_regex(words), regex=True)
-
-
 def compute_obligations(
     messages: pd.DataFrame,
     policy: Policy,
@@ -182,17 +172,19 @@ def compute_obligations(
     *,
     groups: pd.DataFrame | None = None,
     clock: WorkClock | None = None,
+    people: Directory | None = None,
 ) -> Obligations:
     """Obligations at ``as_of`` from a ``load_messages`` frame (and ``load_groups`` for the
-    owner and admins of each item's group, added as ``owner_id`` / ``admin_ids``)."""
+    owner and admins of each item's group, added as ``owner_id`` / ``admin_ids``). With the
+    member directory ``people``, ``overdue`` and ``tasks`` also carry ``assignee_name`` and
+    ``requester_name`` (:meth:`Directory.name`)."""
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     clock = clock or WorkClock.from_policy(policy)
     as_of_ts = pd.Timestamp(as_of).tz_convert("UTC")
     msgs = _prepare(messages, as_of_ts)
-    is_task = _contains(msgs["text"], policy.tasks.markers)
-    replies = _reply_items(msgs, is_task, policy, clock)
-    tasks = _tasks(msgs, is_task, policy, clock, as_of_ts)
+    replies = _reply_items(msgs, policy, clock)
+    tasks = _tasks(msgs, is_task(msgs, policy), policy, clock, as_of_ts)
     items = pd.concat([replies, _task_items(tasks, as_of_ts)], ignore_index=True)
     items = _escalate(items, policy, clock, as_of_ts)
     if groups is not None and not items.empty:
@@ -200,7 +192,18 @@ def compute_obligations(
         items = items.merge(cols, on=["platform", "group_id"], how="left")
     overdue = items.loc[items["overdue"], OVERDUE_COLUMNS].reset_index(drop=True)
     violations = _violations(items, policy, clock, as_of_ts)
-    return Obligations(as_of, items, overdue, tasks[TASK_COLUMNS], violations)
+    tasks = tasks[TASK_COLUMNS]
+    if people is not None:
+        overdue, tasks = _with_names(overdue, people), _with_names(tasks, people)
+    return Obligations(as_of, items, overdue, tasks, violations)
+
+
+def _with_names(frame: pd.DataFrame, people: Directory) -> pd.DataFrame:
+    """``frame`` with the name to show beside each ``assignee_id`` and ``requester_id``."""
+    out = frame.copy()
+    for role in ("assignee", "requester"):
+        out[f"{role}_name"] = people.names(out["platform"], out[f"{role}_id"])
+    return out
 
 
 # -- preparation ----------------------------------------------------------------------------
@@ -216,92 +219,17 @@ def _prepare(messages: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     return msgs
 
 
-def _explode_mentions(msgs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (message, mentioned member other than the sender)."""
-    if msgs.empty:
-        return msgs.assign(assignee_id=pd.Series(dtype="object"))
-    out = msgs.explode("mentions").rename(columns={"mentions": "assignee_id"})
-    out = out[out["assignee_id"].notna() & (out["assignee_id"] != out["sender_id"])]
-    out["assignee_id"] = out["assignee_id"].astype(str)
-    return out.drop_duplicates(["platform", "group_id", "message_id", "assignee_id"])
-
-
-def _first_reply(
-    obligations: pd.DataFrame, msgs: pd.DataFrame, mask: pd.Series | None = None
-) -> pd.DataFrame:
-    """For each obligation, the assignee's first reply to its message (``at``, ``id``, ``text``)."""
-    pool = msgs[msgs["reply_to"].notna()] if mask is None else msgs[msgs["reply_to"].notna() & mask]
-    pool = pool[["platform", "group_id", "reply_to", "sender_id", "sent_at", "message_id", "text"]]
-    pool = pool.drop_duplicates(["platform", "group_id", "reply_to", "sender_id"], keep="first")
-    pool = pool.rename(
-        columns={
-            "reply_to": "message_id",
-            "sender_id": "assignee_id",
-            "sent_at": "at",
-            "message_id": "id",
-        }
-    )
-    return obligations[_KEY].merge(pool, on=_KEY, how="left")
-
-
-def _next_in_group(
-    obligations: pd.DataFrame, candidates: pd.DataFrame, time_col: str = "requested_at"
-) -> pd.DataFrame:
-    """For each obligation, the assignee's first candidate message in the group strictly after
-    the obligation's message (``merge_asof`` per group and member)."""
-    left = obligations[[*_KEY, time_col]].rename(columns={time_col: "t"})
-    left = left.reset_index().sort_values("t", kind="stable")
-    right = candidates[["platform", "group_id", "sender_id", "sent_at", "message_id", "text"]]
-    right = right.rename(
-        columns={"sender_id": "assignee_id", "message_id": "id", "sent_at": "t"}
-    ).sort_values("t", kind="stable")
-    right["at"] = right["t"]
-    if left.empty:
-        empty = obligations[_KEY].copy()
-        empty["at"] = pd.Series(pd.NaT, index=empty.index, dtype="datetime64[ns, UTC]")
-        empty["id"] = None
-        empty["text"] = None
-        return empty
-    merged = pd.merge_asof(
-        left,
-        right,
-        on="t",
-        by=["platform", "group_id", "assignee_id"],
-        direction="forward",
-        allow_exact_matches=False,
-    )
-    merged = merged.set_index("index").sort_index()
-    return merged[[*_KEY, "at", "id", "text"]]
-
-
-def _earliest(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    """Row-wise the earlier of two (at, id, text) answers (aligned frames)."""
-    take_b = b["at"].notna() & (a["at"].isna() | (b["at"] < a["at"]))
-    out = a[["at", "id", "text"]].copy()
-    out.loc[take_b.to_numpy(), ["at", "id", "text"]] = b.loc[
-        take_b, ["at", "id", "text"]
-    ].to_numpy()
-    out["at"] = pd.to_datetime(out["at"], utc=True)
-    return out
-
-
 # -- reply requests -------------------------------------------------------------------------
 
 
-def _reply_items(
-    msgs: pd.DataFrame, is_task: pd.Series, policy: Policy, clock: WorkClock
-) -> pd.DataFrame:
-    has_mentions = msgs["mentions"].map(len) > 0
-    asks = msgs[has_mentions & ~msgs["mention_all"] & ~is_task & (msgs["kind"] != "system")]
-    req = _explode_mentions(asks).reset_index(drop=True)
-    req = req.rename(columns={"sender_id": "requester_id", "sent_at": "requested_at"})
+def _reply_items(msgs: pd.DataFrame, policy: Policy, clock: WorkClock) -> pd.DataFrame:
+    """Reply requests and their answers: the one rule of :mod:`groupops.activity.answers`."""
+    req = answered_requests(msgs, policy).rename(
+        columns={"target_id": "assignee_id", "answered_at": "resolved_at",
+                 "answer_id": "resolved_by"}
+    )  # fmt: skip
     if req.empty:
         return pd.DataFrame(columns=["kind", *_KEY, "requester_id", "requested_at", "due_at"])
-    answer = _first_reply(req, msgs)
-    if policy.replies.reply_mode == "any_message":
-        answer = _earliest(answer, _next_in_group(req, msgs))
-    req["resolved_at"] = answer["at"].to_numpy()
-    req["resolved_by"] = answer["id"].to_numpy()
     req["due_at"] = clock.add_working_minutes_series(
         req["requested_at"], policy.replies.deadline_working_hours * 60
     )
@@ -325,14 +253,15 @@ def _deadline_or_nat(
 
 def _tasks(
     msgs: pd.DataFrame,
-    is_task: pd.Series,
+    task_mask: pd.Series,
     policy: Policy,
     clock: WorkClock,
     as_of: pd.Timestamp,
 ) -> pd.DataFrame:
     tp = policy.tasks
-    task_msgs = msgs[is_task & (msgs["mentions"].map(len) > 0)]
-    tasks = _explode_mentions(task_msgs).reset_index(drop=True)
+    task_msgs = msgs[task_mask & (msgs["mentions"].map(len) > 0)]
+    tasks = mentioned(task_msgs).rename(columns={"target_id": "assignee_id"})
+    tasks = tasks.reset_index(drop=True)
     tasks = tasks.rename(columns={"sender_id": "requester_id", "sent_at": "assigned_at"})
     if tasks.empty:
         return pd.DataFrame(columns=TASK_COLUMNS)
@@ -362,19 +291,21 @@ def _tasks(
     unattached = msgs["reply_to"].isna()
 
     # Completion: a completion word in a reply to the task (or, any_message, replying to nothing).
-    is_done = _contains(msgs["text"], tp.completion_markers)
-    done = _first_reply(as_req, msgs, is_done)
+    is_done = contains_marker(msgs["text"], tp.completion_markers)
+    done = first_reply(as_req, msgs, is_done, member="assignee_id")
     if any_message:
-        done = _earliest(done, _next_in_group(as_req, msgs[is_done & unattached]))
+        later = next_in_group(as_req, msgs[is_done & unattached], member="assignee_id")
+        done = earliest(done, later)
     tasks["done_at"] = done["at"].to_numpy()
     tasks["done_message_id"] = done["id"].to_numpy()
 
     # Acknowledgement: any reply to the task, or (any_message) an ack word replying to nothing.
-    ack = _first_reply(as_req, msgs)
+    ack = first_reply(as_req, msgs, member="assignee_id")
     if any_message:
-        is_ack = _contains(msgs["text"], tp.ack_markers)
-        ack = _earliest(ack, _next_in_group(as_req, msgs[is_ack & unattached]))
-    ack = _earliest(ack, done)  # reporting completion acknowledges too
+        is_ack = contains_marker(msgs["text"], tp.ack_markers)
+        later = next_in_group(as_req, msgs[is_ack & unattached], member="assignee_id")
+        ack = earliest(ack, later)
+    ack = earliest(ack, done)  # reporting completion acknowledges too
     tasks["ack_at"] = pd.to_datetime(ack["at"].to_numpy(), utc=True)
     tasks["ack_message_id"] = ack["id"].to_numpy()
 

@@ -28,6 +28,8 @@ from groupops.mail import Recipient, enqueue, render_email
 from groupops.policy import Policy
 from groupops.roster import Directory
 
+#: The outbox ``kind`` of reminder emails.
+REMINDER_KIND = "deadline_reminder"
 #: Obligations older than this (by their message) are no longer followed up.
 DEFAULT_LOOKBACK_DAYS = 90
 _STEP_CHANNEL = {0: "email", 1: "email", 2: "digest"}
@@ -44,7 +46,7 @@ def load_obligations(
     clock: WorkClock | None = None,
 ) -> Obligations:
     """Obligations at ``as_of`` from the store (messages up to ``as_of``, from ``lookback_days``
-    before it; ``None``: all)."""
+    before it; ``None``: all), with the names of the people from the member directory."""
     since = as_of - timedelta(days=lookback_days) if lookback_days is not None else None
     messages = load_messages(
         engine, since=since, until=as_of + timedelta(microseconds=1), groups=groups
@@ -52,7 +54,9 @@ def load_obligations(
     group_frame = load_groups(engine)
     if groups:
         group_frame = group_frame[group_frame["group_id"].isin(list(groups))]
-    return compute_obligations(messages, policy, as_of, groups=group_frame, clock=clock)
+    return compute_obligations(
+        messages, policy, as_of, groups=group_frame, clock=clock, people=Directory.load(engine)
+    )
 
 
 def recorded_reminders(engine: sa.Engine) -> pd.DataFrame:
@@ -137,7 +141,7 @@ def send_reminders(
                     engine,
                     email,
                     key=okey,
-                    kind="deadline_reminder",
+                    kind=REMINDER_KIND,
                     to=addresses,
                     sender=sender,
                     outbox_dir=outbox_dir,

@@ -11,6 +11,7 @@ from groupops.digest.context import (
     plan_digests,
 )
 from groupops.digest.deliver import (
+    DIGEST_KIND,
     DigestOutcome,
     build_digests,
     digest_period,
@@ -19,6 +20,7 @@ from groupops.digest.deliver import (
 )
 
 __all__ = [
+    "DIGEST_KIND",
     "Digest",
     "DigestOutcome",
     "DigestScope",

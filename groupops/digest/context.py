@@ -76,6 +76,7 @@ class Digest:
     images: dict[str, bytes]
     recipients: list[Recipient]
     has_content: bool
+    subject_name: str = ""  # the owner's name (member directory), or the group's name
 
     @property
     def key(self) -> str:
@@ -166,9 +167,9 @@ def _median(values: pd.Series) -> float | None:
 
 
 def _local(value: object, period: Period) -> datetime | None:
-    if _is_missing(value) or value is pd.NaT or value is None:
+    if value is pd.NaT or not isinstance(value, datetime):
         return None
-    return pd.Timestamp(value).tz_convert(period.tz).to_pydatetime()  # type: ignore[arg-type]
+    return pd.Timestamp(value).tz_convert(period.tz).to_pydatetime()
 
 
 def _person(
@@ -301,14 +302,14 @@ def _day(value: datetime) -> date:
 def build_digest(
     scope: DigestScope,
     stats: ActivityStats,
-    directory: pd.DataFrame,
+    people: Directory,
     policy: Policy,
     *,
     providers: Sequence[SectionProvider] = (),
 ) -> Digest:
-    """The context (and inline images, recipients) of one digest."""
+    """The context (and inline images, recipients) of one digest; people are shown and
+    addressed through the member directory ``people``."""
     language: Language = policy.language
-    people = Directory.from_frame(directory)
     sections = [activity_section(scope, stats, people, language)]
     for provider in providers:
         extra = provider(scope, language)
@@ -356,4 +357,9 @@ def build_digest(
         images=images,
         recipients=recipients,
         has_content=any(s.has_content for s in sections),
+        subject_name=(
+            people.name(scope.platform, scope.subject_id)
+            if scope.audience == "owner"
+            else (group_names[0] if group_names else scope.subject_id)
+        ),
     )

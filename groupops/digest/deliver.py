@@ -9,13 +9,14 @@ one per group for its admins), builds and renders each and stores it in the outb
 * ``no_recipients``: nobody in scope has an email address in the member directory.
 
 ``empty`` and ``no_recipients`` are re-evaluated on every run (late data may change them).
-Sending is separate: :func:`groupops.mail.send_entry` (``tasks/mail.py`` adds retries).
+Sending is separate: :func:`groupops.mail.deliver`, the one delivery rule (``tasks/mail.py``
+adds retries).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -25,12 +26,14 @@ import sqlalchemy as sa
 from groupops.activity.stats import DurationFn, load_stats
 from groupops.clock.periods import Period, last_complete
 from groupops.db.models import DigestLog
-from groupops.db.queries import load_members
 from groupops.digest.context import Digest, SectionProvider, build_digest, plan_digests
 from groupops.mail import enqueue, get_entry, render_email
 from groupops.policy import Policy
+from groupops.roster import Directory
 
 Outcome = Literal["queued", "already", "empty", "no_recipients"]
+#: The outbox ``kind`` of digest emails.
+DIGEST_KIND = "digest"
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class DigestOutcome:
     subject_id: str
     outcome: Outcome
     recipients: list[str]
+    subject_name: str = ""  # the owner's name, or the group's name (admin digests)
     outbox_id: int | None = None
     eml_path: Path | None = None
     subject: str | None = None
@@ -96,27 +100,31 @@ def queue_digests(
     outcomes: list[DigestOutcome] = []
     for digest in digests:
         scope = digest.scope
-        addresses = [r.address for r in digest.recipients]
-        base = {"key": digest.key, "audience": scope.audience, "subject_id": scope.subject_id,
-                "recipients": addresses}  # fmt: skip
+        base = DigestOutcome(
+            key=digest.key,
+            audience=scope.audience,
+            subject_id=scope.subject_id,
+            outcome="empty" if not digest.has_content else "no_recipients",
+            recipients=[r.address for r in digest.recipients],
+            subject_name=digest.subject_name,
+        )
         previous = _queued(engine, digest.key)
         if previous is not None and not force:
             entry = get_entry(engine, previous)
-            outcomes.append(DigestOutcome(**base, outcome="already", outbox_id=entry.id,  # type: ignore[arg-type]
-                                          eml_path=entry.eml_path, subject=entry.subject))  # fmt: skip
+            outcomes.append(replace(base, outcome="already", outbox_id=entry.id,
+                                    eml_path=entry.eml_path, subject=entry.subject))  # fmt: skip
             continue
         if not digest.has_content or not digest.recipients:
-            outcome: Outcome = "empty" if not digest.has_content else "no_recipients"
-            _log(engine, digest, outcome, None, now)
-            outcomes.append(DigestOutcome(**base, outcome=outcome))  # type: ignore[arg-type]
+            _log(engine, digest, base.outcome, None, now)
+            outcomes.append(base)
             continue
         rendered = render_email("digest", digest.context, language=digest.language,
                                 images=digest.images)  # fmt: skip
         result = enqueue(engine, rendered, key=digest.key, to=digest.recipients, sender=sender,
-                         outbox_dir=outbox_dir, kind="digest", force=force, now=now)  # fmt: skip
+                         outbox_dir=outbox_dir, kind=DIGEST_KIND, force=force, now=now)  # fmt: skip
         _log(engine, digest, "queued", result.entry.id, now)
-        outcomes.append(DigestOutcome(**base, outcome="queued", outbox_id=result.entry.id,  # type: ignore[arg-type]
-                                      eml_path=result.entry.eml_path, subject=rendered.subject))  # fmt: skip
+        outcomes.append(replace(base, outcome="queued", outbox_id=result.entry.id,
+                                eml_path=result.entry.eml_path, subject=rendered.subject))  # fmt: skip
     return outcomes
 
 
@@ -136,9 +144,9 @@ def build_digests(
 ) -> list[Digest]:
     """Every digest of the period (owner digests, then admin digests), built but not stored."""
     stats = load_stats(engine, period, policy, duration=duration)
-    directory = load_members(engine)
+    people = Directory.load(engine)
     return [
-        build_digest(scope, stats, directory, policy, providers=providers)
+        build_digest(scope, stats, people, policy, providers=providers)
         for scope in plan_digests(stats, owner=owner)
     ]
 
@@ -153,7 +161,7 @@ def standard_providers(engine: sa.Engine, policy: Policy, as_of: datetime) -> li
 
     obligations = load_obligations(engine, policy, as_of)
     return [
-        overdue_provider(obligations, load_members(engine), load_groups(engine), policy.tz),
+        overdue_provider(obligations, Directory.load(engine), load_groups(engine), policy.tz),
         moderation_provider(engine, policy, as_of),
     ]
 

@@ -62,10 +62,9 @@ def _local(value: Any, tz: tzinfo) -> datetime | None:
 
 
 def overdue_provider(
-    obligations: Obligations, directory: pd.DataFrame, groups: pd.DataFrame, tz: tzinfo
+    obligations: Obligations, people: Directory, groups: pd.DataFrame, tz: tzinfo
 ) -> SectionProvider:
     """A section provider for :func:`groupops.digest.context.build_digest`."""
-    people = Directory.from_frame(directory)
     names = {
         str(g): str(n)
         for g, n in zip(groups.get("group_id", []), groups.get("name", []), strict=False)

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import orjson
 
@@ -29,6 +29,9 @@ from groupops.canonical import (
     RawRecord,
     RecordError,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 SUFFIXES = (".jsonl", ".csv")
 # GB18030 is a superset of GBK and GB2312: what Chinese Excel and WeChat tools write.
@@ -213,14 +216,15 @@ class _Chain(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
         if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
+            n = min(len(view), len(self._head))
+            view[:n] = self._head[:n]
             self._head = self._head[n:]
             return n
-        data = self._stream.read(len(buffer))
-        buffer[: len(data)] = data
+        data = self._stream.read(len(view))
+        view[: len(data)] = data
         return len(data)
 
 

@@ -50,7 +50,7 @@ def rejection_at(
     return Rejection(
         entity,
         str(frame.at[idx, "_source"]),
-        int(frame.at[idx, "_line"]),  # type: ignore[arg-type]
+        int(frame.at[idx, "_line"]),  # type: ignore[arg-type]  # stubs: .at is any scalar; _line is int64
         field,
         reason,
         str(frame.at[idx, "_raw"]),
@@ -85,7 +85,7 @@ def normalise(entity: Entity, records: Sequence[RawRecord], tz: ZoneInfo) -> Nor
     specs = FIELDS[entity]
     names = [spec.name for spec in specs]
     frame = pd.DataFrame.from_records(
-        [rec.data for rec in good],  # type: ignore[arg-type]
+        [rec.data for rec in good],  # type: ignore[arg-type]  # data is None only in rejected records
         columns=names,
         nrows=len(good),
     ).astype(object)

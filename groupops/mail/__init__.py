@@ -15,11 +15,13 @@ Every email goes the same way, whatever produced it (digests, deadline reminders
     )
     # result.created is False when that key was already enqueued (nothing new stored)
 
-Sending is separate (``send_entry`` with an ``SmtpTransport``; the Prefect task in
-``tasks/mail.py`` adds retries with backoff). With no SMTP host configured, emails simply stay
-in the outbox.
+Sending is separate and follows one rule, :func:`deliver` (:mod:`.delivery`): each sendable
+entry is tried once, a failure stays in the outbox (``failed``, retried by the next run) and
+fails the run, only what the server accepted is reported sent; with no SMTP host configured the
+emails wait in the outbox. The Prefect task in ``tasks/mail.py`` adds retries with backoff.
 """
 
+from groupops.mail.delivery import Delivery, DeliveryFailed, deliver
 from groupops.mail.outbox import (
     EnqueueResult,
     OutboxEntry,
@@ -34,6 +36,8 @@ from groupops.mail.render import RenderedEmail, render_email
 from groupops.mail.smtp import SmtpConfig, SmtpTransport, Transport
 
 __all__ = [
+    "Delivery",
+    "DeliveryFailed",
     "EnqueueResult",
     "OutboxEntry",
     "Recipient",
@@ -42,6 +46,7 @@ __all__ = [
     "SmtpTransport",
     "Transport",
     "build_message",
+    "deliver",
     "enqueue",
     "get_entry",
     "pending_entries",

@@ -114,7 +114,8 @@ def file_appeal(
     if at.tzinfo is None:
         raise AppealError("the appeal's time must carry a time zone")
     deadline = appeal_deadline(v, policy, clock)
-    if at < v.decided_at:  # type: ignore[operator]  # decided: appeal_deadline checked it
+    assert v.decided_at is not None  # appeal_deadline refused an undecided violation
+    if at < v.decided_at:
         raise AppealError(
             f"violation {v.id} was notified at {v.decided_at}: nothing to appeal before"
         )

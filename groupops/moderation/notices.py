@@ -34,6 +34,8 @@ from groupops.roster import Directory
 from groupops.roster.hr import Roster
 
 MAX_EVIDENCE = 5
+#: The outbox ``kind`` of every moderation email (the flow delivers all unsent ones).
+MODERATION_KIND = "moderation"
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,7 @@ def send_violation_notices(
             )  # fmt: skip
             email = render_email(template, context, language=policy.language)
             result = enqueue(
-                engine, email, key=key, kind="moderation", to=recipients, sender=sender,
+                engine, email, key=key, kind=MODERATION_KIND, to=recipients, sender=sender,
                 outbox_dir=outbox_dir, now=now,
             )  # fmt: skip
             out.append(Notice(key, audience, [r.address for r in recipients], result.created))
@@ -265,7 +267,7 @@ def send_appeal_notice(
         return Notice(key, "admins" if to_admins else "member", [], False)
     v = get_violation(engine, appeal.violation_id)
     assert v is not None
-    violations = {r.violation_id: get_violation(engine, r.violation_id) for r in recounts}
+    recounted = [(r, get_violation(engine, r.violation_id)) for r in recounts]
     sep = "、" if language == "zh-CN" else ", "
     context = {
         "company": policy.company,
@@ -292,20 +294,20 @@ def send_appeal_notice(
         },
         "recounts": [
             {
-                "what": _category(violations[r.violation_id].category, language)  # type: ignore[union-attr]
+                "what": _category(later.category, language)
                 + " "
-                + violations[r.violation_id].at.astimezone(tz).strftime("%m-%d %H:%M"),  # type: ignore[union-attr]
+                + later.at.astimezone(tz).strftime("%m-%d %H:%M"),
                 "old": translate(f"mod.penalty.{r.previous}", language) if r.previous else "–",
                 "new": translate(f"mod.penalty.{r.penalty}", language),
             }
-            for r in recounts
-            if violations.get(r.violation_id) is not None
+            for r, later in recounted
+            if later is not None
         ],
     }
     template = "appeal_admins" if to_admins else "appeal_member"
     email = render_email(template, context, language=policy.language)
     result = enqueue(
-        engine, email, key=key, kind="moderation", to=recipients, sender=sender,
+        engine, email, key=key, kind=MODERATION_KIND, to=recipients, sender=sender,
         outbox_dir=outbox_dir, now=now,
     )  # fmt: skip
     return Notice(

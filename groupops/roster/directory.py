@@ -90,6 +90,14 @@ class Directory:
             return ""
         return self.person(platform, member_id).name
 
+    def names(self, platform: pd.Series, member_ids: pd.Series) -> pd.Series:
+        """:meth:`name` of each (platform, member id) pair, aligned with ``member_ids``."""
+        return pd.Series(
+            [self.name(str(p), m) for p, m in zip(platform, member_ids, strict=True)],
+            index=member_ids.index,
+            dtype="object",
+        )
+
     def department(self, platform: str, member_id: str) -> str | None:
         return self.person(platform, member_id).department
 

@@ -1,0 +1,122 @@
+"""The one rule for "who answered a mention" (groupops/activity/answers.py), as a table of small
+cases computed by hand, and proof that the statistics and the deadlines both follow it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+
+from groupops.activity.answers import answered_requests
+from groupops.activity.stats import compute_stats
+from groupops.clock.periods import Period
+from groupops.deadlines.obligations import compute_obligations
+from groupops.policy import Policy, Replies
+
+TZ = ZoneInfo("Asia/Shanghai")
+ANY = Policy()  # reply_mode = "any_message"
+REPLY_ONLY = Policy(replies=Replies(reply_mode="reply_only"))
+
+
+def msg(
+    mid: str,
+    sender: str,
+    hhmm: str,
+    text: str = "",
+    *,
+    mentions: tuple[str, ...] = (),
+    reply_to: str | None = None,
+    kind: str = "text",
+    mention_all: bool = False,
+    group: str = "g1",
+) -> dict[str, object]:
+    return {
+        "platform": "wecom", "group_id": group, "message_id": mid, "sender_id": sender,
+        "sent_at": pd.Timestamp(f"2026-11-24 {hhmm}", tz=TZ).tz_convert("UTC"), "kind": kind,
+        "text": text, "reply_to": reply_to, "mentions": list(mentions), "mention_all": mention_all,
+    }  # fmt: skip
+
+
+ASK = msg("m1", "alice", "10:00", "@bob 报价单发我一下", mentions=("bob",))
+
+# (case, policy, messages, expected {(message_id, member): answering message id or None})
+CASES = [
+    ("a reply answers", ANY, [ASK, msg("r1", "bob", "10:30", "好的", reply_to="m1")],
+     {("m1", "bob"): "r1"}),
+    ("any_message: the next message answers", ANY, [ASK, msg("b1", "bob", "10:20", "在开会")],
+     {("m1", "bob"): "b1"}),
+    ("reply_only: only a reply answers", REPLY_ONLY, [ASK, msg("b1", "bob", "10:20", "在开会")],
+     {("m1", "bob"): None}),
+    ("reply_only: a reply to another message does not", REPLY_ONLY,
+     [msg("m0", "carol", "09:00", "早"), ASK, msg("r1", "bob", "10:20", "早", reply_to="m0")],
+     {("m1", "bob"): None}),
+    ("any_message: the earlier of a message and a reply", ANY,
+     [ASK, msg("b1", "bob", "10:10", "稍等"), msg("r1", "bob", "11:00", "给你", reply_to="m1")],
+     {("m1", "bob"): "b1"}),
+    ("a message in another group does not answer", ANY,
+     [ASK, msg("b1", "bob", "10:20", "在", group="g2")], {("m1", "bob"): None}),
+    ("a message before the request does not answer", ANY,
+     [msg("b0", "bob", "09:50", "我来了"), ASK], {("m1", "bob"): None}),
+    ("a system message answers nothing", ANY,
+     [ASK, msg("s1", "bob", "10:20", "bob 撤回了一条消息", kind="system")],
+     {("m1", "bob"): None}),
+    ("@all asks nobody in particular, even naming someone", ANY,
+     [msg("m1", "alice", "10:00", "@所有人 @bob 下午开会", mentions=("bob",), mention_all=True),
+      msg("b1", "bob", "10:20", "收到")], {}),
+    ("a task is followed up as a task, not as a reply request", ANY,
+     [msg("m1", "alice", "10:00", "【任务】@bob 周五前交报价", mentions=("bob",))], {}),
+    ("a system message is not a request", ANY,
+     [msg("m1", "alice", "10:00", "alice 邀请 bob 加入群聊", mentions=("bob",), kind="system")],
+     {}),
+    ("mentioning oneself asks nobody; a name twice asks once", ANY,
+     [msg("m1", "alice", "10:00", "@alice @bob @bob 看下", mentions=("alice", "bob", "bob"))],
+     {("m1", "bob"): None}),
+    ("each mentioned member answers for themselves", ANY,
+     [msg("m1", "alice", "10:00", "@bob @carol 看下", mentions=("bob", "carol")),
+      msg("r1", "bob", "10:05", "好", reply_to="m1"), msg("a2", "alice", "10:06", "谢谢")],
+     {("m1", "bob"): "r1", ("m1", "carol"): None}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "policy", "messages", "expected"), CASES, ids=[c[0] for c in CASES]
+)
+def test_who_answered(
+    case: str, policy: Policy, messages: list[dict[str, object]], expected: dict[tuple, object]
+) -> None:
+    found = answered_requests(pd.DataFrame(messages), policy)
+    got = {
+        (m, t): (None if pd.isna(a) else a)
+        for m, t, a in zip(found["message_id"], found["target_id"], found["answer_id"], strict=True)
+    }
+    assert got == expected
+
+
+@pytest.mark.parametrize("policy", [ANY, REPLY_ONLY], ids=["any_message", "reply_only"])
+def test_statistics_and_deadlines_follow_the_same_rule(policy: Policy) -> None:
+    """Every case above in one group each: the statistics' mentions received / answered and the
+    deadlines' reply items are the same requests with the same answers."""
+    rows = [
+        {**m, "group_id": f"{m['group_id']}-{i}"}
+        for i, (_c, _p, messages, _e) in enumerate(CASES)
+        for m in messages
+    ]
+    frame = pd.DataFrame(rows)
+    day = Period(datetime(2026, 11, 24, tzinfo=TZ), datetime(2026, 11, 25, tzinfo=TZ), TZ)
+    no_events = pd.DataFrame(
+        {"platform": [], "group_id": [], "member_id": [], "event": [],
+         "at": pd.Series(dtype="datetime64[ns, UTC]")}
+    )  # fmt: skip
+    stats = compute_stats(frame, no_events, day, policy)
+    obligations = compute_obligations(frame, policy, datetime(2026, 11, 24, 23, 0, tzinfo=TZ))
+
+    def key(df: pd.DataFrame, target: str, answer: str) -> set[tuple[object, ...]]:
+        answered = df[answer].where(df[answer].notna(), None)
+        return set(zip(df["group_id"], df["message_id"], df[target], answered, strict=True))
+
+    replies = obligations.items[obligations.items["kind"] == "reply"]
+    from_stats = key(stats.replies, "target_id", "answered_at")
+    assert from_stats == key(replies, "assignee_id", "resolved_at")
+    assert len(from_stats) == sum(len(expected) for *_, expected in CASES)
