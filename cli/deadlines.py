@@ -14,8 +14,8 @@ from rich.table import Table
 from cli import common
 from cli.app import app, console
 from groupops.deadlines.obligations import Obligations, to_records
-from groupops.deadlines.reminders import DEFAULT_LOOKBACK_DAYS, load_obligations
 from groupops.policy import Policy
+from groupops.watch import DEFAULT_LOOKBACK_DAYS, load_obligations
 
 AsOf = Annotated[
     str | None,
@@ -43,8 +43,9 @@ def _compute(
     instant = common.instant_option(as_of, pol) or datetime.now(UTC)
     engine = common.engine()
     try:
+        folder = common.settings().meetings_dir
         return load_obligations(
-            engine, pol, instant, groups=groups, lookback_days=lookback_days
+            engine, pol, instant, groups=groups, lookback_days=lookback_days, meetings_dir=folder
         ), pol
     finally:
         engine.dispose()

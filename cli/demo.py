@@ -19,8 +19,8 @@ from cli.app import app, console
 from cli.deadlines import print_overdue
 from cli.ingest import print_summary
 from groupops.clock.timeparse import parse_instant
-from groupops.deadlines.reminders import load_obligations
 from groupops.settings import LOCAL_DIR, get_settings
+from groupops.watch import load_obligations
 
 DEMO_BUNDLE = Path("data/demo")
 DEMO_DIR = LOCAL_DIR / "demo"
@@ -100,7 +100,15 @@ def _run_demo(bundle: Path, out: Path, db: Path) -> None:
     )
     engine.dispose()
 
-    console.rule("3. moderation (violations, the penalty ladder)")
+    console.rule("3. meetings")
+    met = result.meetings
+    console.print(
+        f"{met.meetings} meetings: {met.held} held, {met.scheduled} scheduled, "
+        f"{met.cancelled} cancelled; minutes missing for {met.minutes_missing}; "
+        f"{met.emails} email(s) in the outbox (invitations with .ics, minutes)"
+    )
+
+    console.rule("4. moderation (violations, the penalty ladder)")
     mod = result.moderation
     for d in mod.decisions:
         console.print(
@@ -113,7 +121,7 @@ def _run_demo(bundle: Path, out: Path, db: Path) -> None:
         "`groupops violations` / `groupops roster check` to explore"
     )
 
-    console.rule("4. digests (outbox)")
+    console.rule("5. digests (outbox)")
     for run in (result.weekly, result.monthly):
         for row in run.rows:
             where = row.eml_path or "(not queued)"

@@ -14,6 +14,7 @@ from prefect import flow
 from pydantic import BaseModel
 
 from flows.ingest_activity import ingest_activity
+from flows.meetings import MeetingsRun, meetings
 from flows.moderate import ModerationRun, moderate
 from flows.send_digests import DigestRun, send_digests
 from flows.watch_deadlines import DeadlineWatch, watch_deadlines
@@ -24,6 +25,7 @@ class DemoResult(BaseModel):
     as_of: datetime
     ingest: IngestSummary
     deadlines: DeadlineWatch
+    meetings: MeetingsRun
     moderation: ModerationRun
     weekly: DigestRun
     monthly: DigestRun
@@ -34,6 +36,7 @@ def demo_pipeline(as_of: datetime, bundle: str = "data/demo") -> DemoResult:
     """Ingest the demo bundle, then run every later stage on it at ``as_of``."""
     ingest = ingest_activity(str(Path(bundle)), format="canonical")
     deadlines = watch_deadlines(as_of=as_of)
+    meetings_run = meetings(as_of=as_of)
     moderation = moderate(as_of=as_of)
     weekly = send_digests(period="week", as_of=as_of)
     monthly = send_digests(period="month", as_of=as_of)
@@ -41,6 +44,7 @@ def demo_pipeline(as_of: datetime, bundle: str = "data/demo") -> DemoResult:
         as_of=as_of,
         ingest=ingest,
         deadlines=deadlines,
+        meetings=meetings_run,
         moderation=moderation,
         weekly=weekly,
         monthly=monthly,

@@ -111,7 +111,3 @@ def _publish(run: ModerationRun) -> None:
     get_run_logger().info(
         "moderation at %s: %s", run.as_of.isoformat(), run.model_dump(exclude={"as_of"})
     )
-
-
-if __name__ == "__main__":
-    moderate.serve(name="moderate", cron="*/30 9-17 * * *")

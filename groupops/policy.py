@@ -8,13 +8,14 @@ file, the dotted key and the problem, e.g.
 from __future__ import annotations
 
 import re
-import tomllib
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from groupops.configfile import read_toml, validation_message
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -115,9 +116,20 @@ class Importance(_Section):
 
 
 class Meetings(_Section):
-    notice_markers: NonEmptyWords = ["【会议通知】", "会议通知"]
-    minutes_markers: NonEmptyWords = ["【会议纪要】", "会议纪要"]
-    leave_markers: NonEmptyWords = ["请假"]
+    notice_markers: NonEmptyWords = ["【会议通知】", "会议通知", "[meeting]", "meeting notice"]
+    minutes_markers: NonEmptyWords = ["【会议纪要】", "会议纪要", "[minutes]", "meeting minutes"]
+    leave_markers: NonEmptyWords = ["请假", "on leave", "can't attend", "cannot attend"]
+    # A notice holding one of these (outside its topic and agenda) cancels the meeting.
+    cancel_markers: NonEmptyWords = ["取消", "cancelled", "canceled", "called off"]
+    # A meeting without a stated end lasts this long.
+    default_minutes: PositiveInt = 60
+    # Minutes are due this much working time after the meeting's end; missing minutes go up the
+    # escalation ladder of an overdue task (organizer, admins, owner).
+    minutes_due_working_hours: PositiveFloat = 8
+    # Attendees get a reminder email this long before the start.
+    reminder_minutes_before: PositiveInt = 30
+    # Regular meetings declared in data/meetings/*.md are known (and invited) this far ahead.
+    declared_days_ahead: PositiveInt = 7
 
 
 ModerationCategory = Literal[
@@ -235,31 +247,17 @@ class Policy(_Section):
         return ZoneInfo(self.timezone)
 
 
-def _format_errors(path: Path, exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling against docs/policy.md)"
-        got = err.get("input")
-        suffix = f" (got {got!r})" if got is not None and err["type"] != "extra_forbidden" else ""
-        lines.append(f"{path}: {key}: {msg}{suffix}")
-    return "\n".join(lines)
-
-
 def load_policy(path: Path | str | None = None) -> Policy:
     """Load and validate the policy file; ``None`` means the built-in defaults."""
     if path is None:
         return Policy()
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise PolicyError(f"{path}: policy file not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{path}: not valid TOML: {exc}") from exc
+    raw = read_toml(path, "policy", PolicyError)
     try:
         return Policy.model_validate(raw)
     except ValidationError as exc:
-        raise PolicyError(_format_errors(path, exc)) from exc
+        raise PolicyError(
+            validation_message(
+                path, exc, unknown_key="unknown key (check the spelling against docs/policy.md)"
+            )
+        ) from exc

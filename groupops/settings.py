@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     policy_path: Path = Path("data/policy.toml")
     outbox_dir: Path = LOCAL_DIR / "outbox"
     sources_path: Path = Path("data/sources.toml")
+    # Regular meetings declared as files (groupops.meetings.declared); a missing folder is fine.
+    meetings_dir: Path = Path("data/meetings")
 
     smtp_host: str | None = None
     smtp_port: int = 25

@@ -9,7 +9,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from groupops import moderation
+from groupops import moderation, watch
 from groupops.db import make_engine
 from groupops.deadlines import reminders as deadlines
 from groupops.deadlines.obligations import Obligations
@@ -26,7 +26,8 @@ def load_obligations(
 ) -> Obligations:
     engine = make_engine(database_url)
     try:
-        return deadlines.load_obligations(
+        # Every source of obligations: task messages and meetings (groupops.watch).
+        return watch.load_obligations(
             engine, load_policy(policy_path), as_of, groups=groups, lookback_days=lookback_days
         )
     finally:

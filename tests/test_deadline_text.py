@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from groupops.clock.deadline_text import find_deadline
+from groupops.clock.deadline_text import find_deadline, find_when
 from groupops.clock.workclock import WorkClock
 from groupops.policy import WorkingTime
 
@@ -155,7 +155,54 @@ _PIECES = st.sampled_from(
 @settings(max_examples=300, deadline=None)
 @given(parts=st.lists(st.one_of(_PIECES, st.text(max_size=4), st.integers(0, 2100).map(str))))
 def test_any_text_gives_an_aware_instant_or_none(parts: list[str]) -> None:
-    found = find_deadline("".join(parts), SENT, CLOCK)
-    if found is not None:
-        assert found.at.tzinfo is not None
-        assert 0 <= found.start <= found.end
+    for found in (
+        find_deadline("".join(parts), SENT, CLOCK),
+        find_when("".join(parts), SENT, CLOCK),
+    ):
+        if found is not None:
+            assert found.at.tzinfo is not None
+            assert 0 <= found.start <= found.end
+            assert found.until is None or found.until > found.at
+
+
+# Time ranges and meeting time lines (find_when), sent Tuesday 2026-11-24 10:00.
+WHEN_CASES = [
+    # (text, start, until or None)
+    ("11月20日 14:00-15:30", at(11, 20, 14), at(11, 20, 15, 30)),  # 4 days ago: that past day
+    ("11月26日（周四）10:00-11:00", at(11, 26, 10), at(11, 26, 11)),
+    ("11月27日周五下午2点至3点半", at(11, 27, 14), at(11, 27, 15, 30)),
+    ("本周五下午3点", at(11, 27, 15), None),
+    ("下午3点到4点半", at(11, 24, 15), at(11, 24, 16, 30)),
+    ("明天 9:30~11:00", at(11, 25, 9, 30), at(11, 25, 11)),
+    ("明天上午10点-11点半", at(11, 25, 10), at(11, 25, 11, 30)),
+    ("后天 3点-4点", at(11, 26, 15), at(11, 26, 16)),  # 1-7 o'clock is the afternoon
+    ("晚上7点-9点", at(11, 24, 19), at(11, 24, 21)),  # 9 after 7 in the evening is 21:00
+    ("2026-12-01 15:00-16:00", at(12, 1, 15), at(12, 1, 16)),
+    ("12/2 14:00 - 15:00", at(12, 2, 14), at(12, 2, 15)),
+    ("下周一 10:00—11:00", at(11, 30, 10), at(11, 30, 11)),
+    ("11月25日 14:00-13:00", at(11, 25, 14), None),  # ends before it starts: no range
+    ("11月25日", at(11, 25, 18), None),  # a date alone: the end of that working day
+    ("Friday 3pm", at(11, 27, 15), None),
+    ("Nov 26 2pm-3:30pm", at(11, 26, 14), at(11, 26, 15, 30)),
+    ("Friday, Nov 27, 2pm to 3:30pm", at(11, 27, 14), at(11, 27, 15, 30)),
+    ("tomorrow 14:00-15:00", at(11, 25, 14), at(11, 25, 15)),
+    ("next Monday 10:00-11:00", at(11, 30, 10), at(11, 30, 11)),
+    ("Thursday at 10:30", at(11, 26, 10, 30), None),
+]
+
+
+@pytest.mark.parametrize(("text", "start", "until"), WHEN_CASES, ids=[c[0] for c in WHEN_CASES])
+def test_meeting_times_and_ranges(text: str, start: datetime, until: datetime | None) -> None:
+    found = find_when(text, SENT, CLOCK)
+    assert found is not None, text
+    assert (found.at, found.until) == (start, until)
+
+
+def test_a_range_inside_a_deadline_sentence_is_kept() -> None:
+    found = find_deadline("请于明天14:00-15:00到5楼会议室开会", SENT, CLOCK)
+    assert found is not None and (found.at, found.until) == (at(11, 25, 14), at(11, 25, 15))
+
+
+@pytest.mark.parametrize("text", ["", "收到", "地点待定", "Room 501"])
+def test_no_meeting_time(text: str) -> None:
+    assert find_when(text, SENT, CLOCK) is None

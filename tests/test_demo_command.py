@@ -3,6 +3,7 @@ store, at the demo's own as_of; the caller's settings are left as they were."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -27,10 +28,14 @@ def test_demo_runs_every_stage_into_a_fresh_store(tmp_path: Path) -> None:
     assert not (out / "stale").exists()
     text = " ".join(result.output.split())
     assert "every record loaded" in text
-    assert "22 overdue" in text
-    assert "8 decided" in text  # the moderation stage: the violations planted
+    planted = json.loads(Path("data/demo/planted.json").read_text(encoding="utf-8"))
+    assert f"{len(planted['overdue'])} overdue" in text
+    assert f"{len(planted['meetings'])} meetings" in text
+    assert f"{len(planted['violations']['decided'])} decided" in text  # the moderation stage
     engine = make_engine(f"sqlite:///{out / 'groupops.db'}")
     with engine.connect() as conn:
-        assert conn.execute(sa.text("select count(*) from messages")).scalar_one() == 4897
+        assert conn.execute(sa.text("select count(*) from messages")).scalar_one() == len(
+            Path("data/demo/messages.jsonl").read_text(encoding="utf-8").splitlines()
+        )
     engine.dispose()
     assert list((out / "outbox").glob("*.eml"))

@@ -12,12 +12,12 @@ import sqlalchemy as sa
 
 from groupops.clock.timeparse import parse_instant
 from groupops.db.queries import load_members
-from groupops.deadlines.reminders import load_obligations
 from groupops.digest import build_digests, digest_period
 from groupops.digest.deliver import standard_providers
 from groupops.ingest import open_bundle, run_ingest
 from groupops.mail import render_email
 from groupops.policy import Policy
+from groupops.watch import load_obligations
 
 POLICY = Policy()
 AS_OF = parse_instant(json.loads(Path("data/demo/planted.json").read_text())["as_of"], POLICY.tz)

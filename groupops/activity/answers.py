@@ -9,6 +9,8 @@ answered promptly).
     asked, even if it also names people;
   - a **task** (its text holds a ``tasks.markers`` word): its mentions assign the task, which is
     followed up as a task (acknowledgement and completion, :mod:`groupops.deadlines`);
+  - a **meeting notice or minutes** (a ``meetings.notice_markers`` / ``minutes_markers`` word):
+    its mentions invite or assign action items (:mod:`groupops.meetings`), they ask no reply;
   - a ``system`` message.
 
 * It is **answered** by the mentioned member's first reply to it (``reply_to`` = the request)
@@ -72,6 +74,14 @@ def is_task(messages: pd.DataFrame, policy: Policy) -> pd.Series:
     return contains_marker(messages["text"], policy.tasks.markers)
 
 
+def is_meeting_message(messages: pd.DataFrame, policy: Policy) -> pd.Series:
+    """Whether each message is a meeting notice or minutes (rulebook ch. 5)."""
+    if "text" not in messages:
+        return pd.Series(False, index=messages.index, dtype=bool)
+    words = [*policy.meetings.notice_markers, *policy.meetings.minutes_markers]
+    return contains_marker(messages["text"], words)
+
+
 def _not_system(messages: pd.DataFrame) -> pd.Series:
     if "kind" not in messages:
         return pd.Series(True, index=messages.index, dtype=bool)
@@ -98,7 +108,7 @@ def reply_requests(messages: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         else pd.Series(False, index=messages.index, dtype=bool)
     )
     asks = messages[has_mentions & ~to_all & _not_system(messages)]
-    asks = asks[~is_task(asks, policy)]
+    asks = asks[~is_task(asks, policy) & ~is_meeting_message(asks, policy)]
     out = mentioned(asks[[*GROUP_KEYS, "message_id", "sender_id", "sent_at", "mentions"]])
     out = out.rename(columns={"sender_id": "requester_id", "sent_at": "requested_at"})
     out["requested_at"] = pd.to_datetime(out["requested_at"], utc=True)

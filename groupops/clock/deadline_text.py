@@ -13,7 +13,14 @@ Rules:
   (then it is that past date, and the task is simply late);
 * an hour from 1 to 7 without 上午/am is in the afternoon (下午), as people mean at work;
 * when the text holds several expressions, the first with a deadline cue (前, 之前, 截止, 内,
-  by, before, due, until…) wins, else the first.
+  by, before, due, until…) wins, else the first;
+* a weekday written after a date is read with it (10月26日（周一）10:00, 11月20日周五下午3点);
+* a time followed by a second time is a **range** (11月20日 14:00-15:30, 下午3点到4点半,
+  2pm-3:30pm): ``until`` is the second time on the same day (an hour up to 11 without 上午/am
+  that would end the range before it starts is read in the afternoon), else ``None``.
+
+:func:`find_when` reads a text that *is* a time (a meeting notice's 时间/Time line): the same
+rules, and English calendar phrases need no cue there (``Friday 3pm``, ``Nov 20 2pm-3:30pm``).
 
 Hand-written patterns read the Chinese forms and the English relative ones; ``dateparser``
 reads English calendar dates (``30 Nov``, ``Dec 3rd 2026``) — only on the extracted span, since
@@ -30,12 +37,13 @@ from functools import lru_cache
 
 from groupops.clock.workclock import WorkClock
 
-__all__ = ["Deadline", "find_deadline"]
+__all__ = ["Deadline", "find_deadline", "find_when"]
 
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
-    """A deadline read from text: the instant, where it was found, and whether a time was given."""
+    """A deadline read from text: the instant, where it was found, whether a time was given,
+    and (for a range such as ``14:00-15:30``) the instant the range ends."""
 
     at: datetime
     start: int
@@ -43,6 +51,7 @@ class Deadline:
     text: str
     has_time: bool
     cued: bool
+    until: datetime | None = None
 
 
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip
@@ -94,6 +103,10 @@ _CN_DATE = re.compile(
     r"(?P<wu>工作日|工作天|天|日|小时|個小時)\s*(?:之内|以内|内))"
     r"|(?P<eod>下班(?:之前|以前|前))"
 )
+# A weekday written after a date: 10月26日（周一）, 11月20日周五.
+_WEEKDAY_TAIL = re.compile(
+    r"\s*(?:[（(]\s*(?:周|星期|礼拜)[一二三四五六日天]\s*[)）]|(?:周|星期|礼拜)[一二三四五六日天](?![一二三四五六日天]))"
+)
 _CN_TIME_RE = re.compile(r"\s*(?:的)?\s*" + _CN_TIME)
 _CN_TIME_ALONE = re.compile(
     r"(?<![\d:])(?P<ap>上午|早上|中午|下午|傍晚|晚上)?\s*"
@@ -114,6 +127,18 @@ _EN_STANDALONE = re.compile(
 _EN_TIME_RE = re.compile(_EN_TIME, re.IGNORECASE)
 _CUE_BEFORE = re.compile(
     r"(截止|截至|截止到|截止日期|最迟|最晚|务必|请于|请在|需在|要在|于)\s*[:：]?\s*$"
+)
+# The second half of a time range: "-15:30", "到4点半", " to 3:30pm", "~下午5点".
+_RANGE_SEP = r"\s*(?:-|–|—|~|～|〜|至|到|to\b|until\b)\s*"
+_RANGE_CN = re.compile(
+    _RANGE_SEP + r"(?P<ap>上午|早上|中午|下午|傍晚|晚上)?\s*"
+    r"(?:(?P<h>" + _NUM + r")\s*(?:[点點]\s*(?P<mi>\d{1,2}|半|一刻|三刻)?\s*分?)"
+    r"|(?P<h2>\d{1,2}):(?P<mi2>\d{2}))"
+)
+_RANGE_EN = re.compile(
+    _RANGE_SEP + r"(?:(?P<eh>\d{1,2})(?::(?P<emi>\d{2}))?\s*(?P<eap>[ap]\.?m\.?)(?![A-Za-z])"
+    r"|(?P<eh2>\d{1,2}):(?P<emi2>\d{2})\b|(?P<noon>noon|midday)\b)",
+    re.IGNORECASE,
 )
 _CUE_AFTER = re.compile(r"\s*(?:之前|以前|前|为止|内|之内|截止|完成|交|提交|给)")
 
@@ -136,6 +161,34 @@ def find_deadline(text: str | None, sent_at: datetime, clock: WorkClock) -> Dead
     return found[0]
 
 
+def find_when(text: str | None, sent_at: datetime, clock: WorkClock) -> Deadline | None:
+    """The instant (or range) that ``text`` states as a whole, e.g. a meeting notice's time line
+    (``11月20日 14:00-15:30``, ``本周五下午3点``, ``Friday 3pm``, ``Nov 20 2pm-3:30pm``).
+
+    English calendar phrases are read without a cue here; everything else as
+    :func:`find_deadline` reads it."""
+    if not text:
+        return None
+    if sent_at.tzinfo is None:
+        raise ValueError("find_when needs an aware sent_at")
+    norm = text.translate(_FULLWIDTH).strip()
+    local = sent_at.astimezone(clock.tz)
+    if re.search(r"[A-Za-z]{3}", norm):
+        head = norm
+        tail: re.Match[str] | None = None
+        for m in _RANGE_EN.finditer(norm):
+            tail = m  # the last "- 3:30pm" is the end of a range
+        if tail is not None and not norm[tail.end() :].strip(" .,;)）"):
+            head = norm[: tail.start()]
+        head = head.strip(" .,;，；")
+        parsed = _en_span(head, local, clock)
+        if parsed is not None:
+            at, has_time = parsed
+            until = _range_end(norm, len(head), at, clock) if has_time else None
+            return Deadline(at, 0, len(head), head, has_time, True, until)
+    return find_deadline(norm, sent_at, clock)
+
+
 # -- Chinese --------------------------------------------------------------------------------
 
 
@@ -154,6 +207,9 @@ def _chinese(text: str, now: datetime, clock: WorkClock) -> list[Deadline]:
         if fixed is not None:
             at = fixed
         else:
+            dated = m.group("iso") or m.group("md") or m.group("slash") or m.group("rel")
+            if dated and (wd_match := _WEEKDAY_TAIL.match(text, end)):
+                end = wd_match.end()
             t_match = _CN_TIME_RE.match(text, end)
             if t_match and (tm := _cn_time(t_match, clock)) is not None:
                 end = t_match.end()
@@ -162,12 +218,16 @@ def _chinese(text: str, now: datetime, clock: WorkClock) -> list[Deadline]:
                 at = datetime.combine(day, time(23, 59), tzinfo=clock.tz)
             if m.group("eod"):
                 at = clock.end_of_day(day)
-        out.append(_make(text, m.start(), end, at, tm is not None or fixed is not None))
+        until = _range_end(text, end, at, clock) if tm is not None else None
+        out.append(
+            _make(text, m.start(), end, at, tm is not None or fixed is not None, until=until)
+        )
         taken.append((m.start(), end))
     for m in _CN_TIME_ALONE.finditer(text):
         if any(s <= m.start() < e for s, e in taken):
             continue
-        if not (m.group("ap") or _CUE_AFTER.match(text, m.end()) or m.group("h2")):
+        ranged = _RANGE_CN.match(text, m.end()) or _RANGE_EN.match(text, m.end())
+        if not (m.group("ap") or _CUE_AFTER.match(text, m.end()) or m.group("h2") or ranged):
             continue  # a bare "3点" with no cue is more likely a count than a time
         tm = _cn_time(m, clock)
         if tm is None:
@@ -175,8 +235,27 @@ def _chinese(text: str, now: datetime, clock: WorkClock) -> list[Deadline]:
         day = now.date()
         if datetime.combine(day, tm, tzinfo=clock.tz) <= now:
             day += timedelta(days=1)
-        out.append(_make(text, m.start(), m.end(), _combine(day, tm, clock), True))
+        at = _combine(day, tm, clock)
+        out.append(
+            _make(text, m.start(), m.end(), at, True, until=_range_end(text, m.end(), at, clock))
+        )
     return out
+
+
+def _range_end(text: str, pos: int, start: datetime, clock: WorkClock) -> datetime | None:
+    """The end of a time range written right after ``pos`` ("-15:30", "到4点半"), on the day
+    of ``start``; ``None`` when there is none or it does not end after ``start``."""
+    tm: time | None = None
+    if m := _RANGE_EN.match(text, pos):
+        tm = _en_time(m)
+    elif m := _RANGE_CN.match(text, pos):
+        tm = _cn_time(m, clock)
+    if tm is None:
+        return None
+    until = datetime.combine(start.date(), tm, tzinfo=start.tzinfo)
+    if until <= start and tm.hour < 12:
+        until += timedelta(hours=12)  # 晚上7点-9点, 11:00-1:00
+    return until if until > start else None
 
 
 def _cn_date(
@@ -277,7 +356,8 @@ def _english(text: str, now: datetime, clock: WorkClock) -> list[Deadline]:
             continue
         parsed = _en_span(m.group("span"), now, clock)
         if parsed is not None:
-            out.append(_make(text, m.start(), m.end(), parsed[0], parsed[1]))
+            until = _range_end(text, m.end(), parsed[0], clock) if parsed[1] else None
+            out.append(_make(text, m.start(), m.end(), parsed[0], parsed[1], until=until))
     return out
 
 
@@ -403,12 +483,19 @@ def _dateparser_cached(span: str, today: date) -> date | None:
 
 
 def _make(
-    text: str, start: int, end: int, at: datetime, has_time: bool, *, cued: bool = False
+    text: str,
+    start: int,
+    end: int,
+    at: datetime,
+    has_time: bool,
+    *,
+    cued: bool = False,
+    until: datetime | None = None,
 ) -> Deadline:
     if not cued:
         before = _CUE_BEFORE.search(text[max(0, start - 8) : start])
         cued = bool(before or _CUE_AFTER.match(text, end))
-    return Deadline(at, start, end, text[start:end], has_time, cued)
+    return Deadline(at, start, end, text[start:end], has_time, cued, until)
 
 
 def _combine(day: date, tm: time | None, clock: WorkClock) -> datetime:

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, ClassVar
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypedDict
 
 from groupops.canonical import ENTITIES, Entity, RawRecord
 
@@ -184,12 +185,49 @@ class Pull:
         return {e: self.count(e) for e in ENTITIES} | {"skipped": self.skipped}
 
 
+def iso_from_ms(ms: int) -> str:
+    """Epoch milliseconds (as the platforms stamp messages) as ISO 8601 UTC."""
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+
+
+class Tuning(TypedDict, total=False):
+    """How a connector pages, bounds a pull and waits: the same keys for every platform (a
+    source's settings in ``data/sources.toml``). Missing keys take :class:`Connector`'s
+    defaults."""
+
+    page_size: int
+    max_messages: int
+    history_since: datetime | None
+    max_inline_wait_s: float
+    timeout_s: float
+    sleep: Callable[[float], None]
+
+
 class Connector:
-    """Base class. Subclasses set ``platform`` and ``capabilities`` and implement the
-    ``_``-prefixed methods of the capabilities they declare."""
+    """Base class. Subclasses set ``platform``, ``capabilities`` and ``default_page_size``,
+    pass their :class:`Tuning` to ``super().__init__`` and implement the ``_``-prefixed
+    methods of the capabilities they declare."""
 
     platform: ClassVar[str] = "unknown"
     capabilities: ClassVar[Capability] = Capability(0)
+    default_page_size: ClassVar[int] = 100
+
+    def __init__(
+        self,
+        *,
+        page_size: int | None = None,
+        max_messages: int = 5000,
+        history_since: datetime | None = None,
+        max_inline_wait_s: float = 30.0,
+        timeout_s: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.page_size = page_size or self.default_page_size
+        self.max_messages = max_messages
+        self.history_since = history_since
+        self.max_inline_wait_s = max_inline_wait_s  # longer Retry-After: raise RateLimited
+        self.timeout_s = timeout_s
+        self._sleep = sleep
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities

@@ -10,7 +10,6 @@ the file is refused. Errors name the file, the dotted key and the problem, e.g.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,6 +24,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from groupops.configfile import read_toml, validation_message
 
 
 class SourcesError(ValueError):
@@ -119,41 +120,25 @@ class SourcesFile(BaseModel):
 SECRET_KEYS = frozenset({"access_token", "app_secret", "token"})
 
 
-def _format_errors(path: Path, exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = [str(p) for p in err["loc"] if p not in ("matrix", "feishu", "slack")]
-        key = ".".join(loc) or "(top level)"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        got = err.get("input")
-        show = got is not None and err["type"] != "extra_forbidden" and not isinstance(got, dict)
-        if SECRET_KEYS & set(loc):
-            show = False
-            if err["type"] != "missing" and not isinstance(got, dict):
-                msg = 'give a reference, { env = "VAR" } or { block = "name" }, not the secret'
-        lines.append(f"{path}: {key}: {msg}{f' (got {got!r})' if show else ''}")
-    return "\n".join(lines)
-
-
 def parse_sources(raw: Mapping[str, Any], path: Path | str = "<sources>") -> list[SourceConfig]:
     try:
         return list(SourcesFile.model_validate(raw).sources)
     except ValidationError as exc:
-        raise SourcesError(_format_errors(Path(path), exc)) from exc
+        raise SourcesError(
+            validation_message(
+                Path(path),
+                exc,
+                hidden_levels=("matrix", "feishu", "slack"),
+                secret_keys=SECRET_KEYS,
+                secret_hint='give a reference, { env = "VAR" } or { block = "name" }, not the secret',
+            )
+        ) from exc
 
 
 def load_sources(path: Path | str) -> list[SourceConfig]:
     """Load and validate the sources file."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise SourcesError(f"{path}: sources file not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise SourcesError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_sources(raw, path)
+    return parse_sources(read_toml(path, "sources", SourcesError), path)
 
 
 BlockLoader = Callable[[str], str]

@@ -32,7 +32,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -52,9 +52,11 @@ from groupops.connectors.base import (
     MemberInfo,
     PlatformError,
     Pull,
+    Tuning,
     Watermark,
     decode_cursor,
     encode_cursor,
+    iso_from_ms,
     pin_changes,
 )
 
@@ -76,10 +78,6 @@ _KINDS = {
     "system": "system",
 }
 _TOKEN_MARGIN_S = 300
-
-
-def _ms_to_iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
 def _post_text(content: Mapping[str, Any]) -> str:
@@ -140,7 +138,7 @@ def message_record(chat_id: str, item: Mapping[str, Any]) -> dict[str, Any] | No
         "group_id": chat_id,
         "message_id": item["message_id"],
         "sender_id": sender.get("id"),
-        "sent_at": _ms_to_iso(int(item["create_time"])),
+        "sent_at": iso_from_ms(int(item["create_time"])),
         "kind": _KINDS.get(msg_type, "text"),
         "text": text,
         "reply_to": item.get("parent_id") or None,
@@ -154,32 +152,25 @@ class FeishuConnector(Connector):
     platform = PLATFORM
     capabilities = ALL_CAPABILITIES
 
+    default_page_size = 50
+
     def __init__(
         self,
         base_url: str,
         app_id: str,
         app_secret: SecretStr,
         *,
-        page_size: int = 50,
-        max_messages: int = 5000,
-        history_since: datetime | None = None,
-        max_inline_wait_s: float = 30.0,
-        timeout_s: float = 30.0,
-        sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        **tuning: Unpack[Tuning],
     ) -> None:
+        super().__init__(**tuning)
         self.base_url = base_url.rstrip("/")
         self.app_id = app_id
         self._app_secret = app_secret
-        self.page_size = page_size
-        self.max_messages = max_messages
-        self.history_since = history_since
-        self.max_inline_wait_s = max_inline_wait_s
-        self._sleep = sleep
         self._clock = clock
         self._token: SecretStr | None = None
         self._token_expires = 0.0
-        self._client = httpx.Client(base_url=self.base_url, timeout=timeout_s)
+        self._client = httpx.Client(base_url=self.base_url, timeout=self.timeout_s)
 
     def __repr__(self) -> str:
         return (

@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote, unquote
 
 import httpx
@@ -41,9 +40,11 @@ from groupops.connectors.base import (
     MemberInfo,
     PlatformError,
     Pull,
+    Tuning,
     Watermark,
     decode_cursor,
     encode_cursor,
+    iso_from_ms,
     pin_changes,
 )
 
@@ -62,10 +63,6 @@ _KINDS = {
     "m.file": "file",
 }
 _DEFAULT_MODERATOR_LEVEL = 50
-
-
-def _ms_to_iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
 def _strip_reply_fallback(body: str) -> str:
@@ -109,7 +106,7 @@ def message_record(room_id: str, event: Mapping[str, Any]) -> dict[str, Any] | N
         "group_id": room_id,
         "message_id": event["event_id"],
         "sender_id": event["sender"],
-        "sent_at": _ms_to_iso(int(event["origin_server_ts"])),
+        "sent_at": iso_from_ms(int(event["origin_server_ts"])),
         "kind": _KINDS.get(str(content.get("msgtype")), "text"),
         "text": body,
         "reply_to": reply_to,
@@ -163,7 +160,7 @@ def membership_record(room_id: str, event: Mapping[str, Any]) -> dict[str, Any] 
         "group_id": room_id,
         "member_id": member,
         "event": kind,
-        "at": _ms_to_iso(int(event["origin_server_ts"])),
+        "at": iso_from_ms(int(event["origin_server_ts"])),
         "approved_by": None,
         "reason": content.get("reason"),
     }
@@ -177,27 +174,14 @@ class MatrixConnector(Connector):
     platform = PLATFORM
     capabilities = ALL_CAPABILITIES
 
-    def __init__(
-        self,
-        base_url: str,
-        access_token: SecretStr,
-        *,
-        page_size: int = 100,
-        max_messages: int = 5000,
-        history_since: datetime | None = None,
-        max_inline_wait_s: float = 30.0,
-        timeout_s: float = 30.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    default_page_size = 100
+
+    def __init__(self, base_url: str, access_token: SecretStr, **tuning: Unpack[Tuning]) -> None:
+        super().__init__(**tuning)
         self.base_url = base_url.rstrip("/")
-        self.page_size = page_size
-        self.max_messages = max_messages
-        self.history_since = history_since
-        self.max_inline_wait_s = max_inline_wait_s
-        self._sleep = sleep
         self._client = httpx.Client(
             base_url=self.base_url,
-            timeout=timeout_s,
+            timeout=self.timeout_s,
             headers={"Authorization": f"Bearer {access_token.get_secret_value()}"},
         )
 

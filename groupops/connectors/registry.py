@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
 
 from pydantic import SecretStr
 
-from groupops.connectors.base import Capability, Connector, Pull, Watermark
+from groupops.connectors.base import Capability, Connector, Pull, Tuning, Watermark
 from groupops.connectors.config import (
     BlockLoader,
     FeishuSource,
@@ -52,40 +51,26 @@ def build_connector(
     *,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Connector:
+    tuning = _tuning(source, sleep)
     if isinstance(source, MatrixSource):
-        return MatrixConnector(
-            source.base_url,
-            secrets["access_token"],
-            **_tuning(source),
-            sleep=sleep,
-        )
+        return MatrixConnector(source.base_url, secrets["access_token"], **tuning)
     if isinstance(source, FeishuSource):
-        return FeishuConnector(
-            source.base_url,
-            source.app_id,
-            secrets["app_secret"],
-            **_tuning(source),
-            sleep=sleep,
-        )
+        return FeishuConnector(source.base_url, source.app_id, secrets["app_secret"], **tuning)
     if isinstance(source, SlackSource):
-        return SlackConnector(
-            source.base_url,
-            secrets["token"],
-            **_tuning(source),
-            sleep=sleep,
-        )
+        return SlackConnector(source.base_url, secrets["token"], **tuning)
     raise TypeError(f"no connector for {type(source).__name__}")
 
 
-def _tuning(source: SourceConfig) -> dict[str, Any]:
+def _tuning(source: SourceConfig, sleep: Callable[[float], None]) -> Tuning:
     """Paging, limits and timeouts: the same keys for every platform."""
-    return {
-        "page_size": source.page_size,
-        "max_messages": source.max_messages,
-        "history_since": source.history_since,
-        "max_inline_wait_s": source.max_inline_wait_s,
-        "timeout_s": source.timeout_s,
-    }
+    return Tuning(
+        page_size=source.page_size,
+        max_messages=source.max_messages,
+        history_since=source.history_since,
+        max_inline_wait_s=source.max_inline_wait_s,
+        timeout_s=source.timeout_s,
+        sleep=sleep,
+    )
 
 
 def open_connector(

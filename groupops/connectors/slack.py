@@ -22,11 +22,10 @@ as :class:`~groupops.connectors.base.RateLimited`.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Unpack
 from urllib.error import URLError
 
 from pydantic import SecretStr
@@ -43,6 +42,7 @@ from groupops.connectors.base import (
     MemberInfo,
     PlatformError,
     Pull,
+    Tuning,
     Watermark,
     decode_cursor,
     encode_cursor,
@@ -122,26 +122,13 @@ class SlackConnector(Connector):
     platform = PLATFORM
     capabilities = ALL_CAPABILITIES & ~Capability.MUTE
 
-    def __init__(
-        self,
-        base_url: str,
-        token: SecretStr,
-        *,
-        page_size: int = 200,
-        max_messages: int = 5000,
-        history_since: datetime | None = None,
-        max_inline_wait_s: float = 30.0,
-        timeout_s: float = 30.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    default_page_size = 200
+
+    def __init__(self, base_url: str, token: SecretStr, **tuning: Unpack[Tuning]) -> None:
+        super().__init__(**tuning)
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self.page_size = page_size
-        self.max_messages = max_messages
-        self.history_since = history_since
-        self.max_inline_wait_s = max_inline_wait_s
-        self._sleep = sleep
         self._client = WebClient(
-            token=token.get_secret_value(), base_url=self.base_url, timeout=int(timeout_s)
+            token=token.get_secret_value(), base_url=self.base_url, timeout=int(self.timeout_s)
         )
 
     def __repr__(self) -> str:

@@ -399,3 +399,38 @@ class Appeal(Base):
     owner_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MeetingRecord(Base):
+    """A meeting as the meetings flow last saw it (groupops.meetings): one row per meeting,
+    updated when what it knows changes (``fingerprint``), so a re-run changes nothing.
+
+    ``sequence`` is the iCalendar SEQUENCE of the last invitation state (0, then +1 per change
+    or cancellation); the outbox keys of its emails carry it."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (Index("ix_meetings_group_start", "platform", "group_id", "start_at"),)
+
+    meeting_id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    group_id: Mapped[str] = mapped_column(ID)
+    source: Mapped[str] = mapped_column(String(16))  # notice | file
+    topic: Mapped[str] = mapped_column(Text)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    place: Mapped[str | None] = mapped_column(Text)
+    organizer_id: Mapped[str | None] = mapped_column(ID)
+    attendees: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    on_leave: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    late_leave: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    notice_message_id: Mapped[str | None] = mapped_column(ID)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16))  # scheduled | held | cancelled
+    minutes_message_id: Mapped[str | None] = mapped_column(ID)
+    minutes_state: Mapped[str] = mapped_column(String(16))  # not_due | published | late | missing
+    minutes_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    action_items: Mapped[int] = mapped_column(Integer, default=0)
+    fingerprint: Mapped[str] = mapped_column(String(40))
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)  # the run that last changed the row
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -3,8 +3,8 @@ the escalation ladder and repeated non-response — all computed for one explici
 
 Rules (numbers and words from the policy):
 
-* **Reply request**: a message that @mentions another member (not @all, not a task) asks that
-  member for a reply, due ``replies.deadline_working_hours`` of working time later. It is
+* **Reply request**: a message that @mentions another member (not @all, not a task, not a
+  meeting notice or minutes: :mod:`groupops.activity.answers`) asks that member for a reply, due ``replies.deadline_working_hours`` of working time later. It is
   answered by the member's reply to it or, with ``replies.reply_mode = "any_message"``, by
   their next message in that group.
 * **Task**: a message holding a ``tasks.markers`` word assigns a task to each member it
@@ -22,6 +22,11 @@ Rules (numbers and words from the policy):
   ``tasks.reminder_fraction`` of the working time to the deadline has passed; step 1 (the
   group's admins) once overdue; step 2 (the owner) after a further
   ``tasks.owner_escalation_working_hours``.
+* **Other sources** (:data:`ObligationSource`, e.g. a meeting's minutes): a source adds
+  *declared tasks* (an action item in meeting minutes: assignee, text, deadline; no
+  acknowledgement is due, since it was agreed in the meeting, but a reply to its message still
+  acknowledges it and may commit to a time; done as any task) and *extra items* (e.g. minutes
+  due after a meeting, kind ``minutes``) that go up the same escalation ladder.
 * **Non-response**: a member who missed (answered late or not at all) at least
   ``tasks.non_response_violation_threshold`` items in one calendar month (policy zone) of one
   group has a ``non-response`` violation, with the missed messages as evidence.
@@ -31,7 +36,8 @@ Messages sent after ``as_of`` are ignored, so the result for a given ``as_of`` n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -52,7 +58,7 @@ from groupops.clock.workclock import WorkClock
 from groupops.policy import Policy
 from groupops.roster import Directory
 
-ITEM_KINDS = ("reply", "task_ack", "task_done")
+ITEM_KINDS = ("reply", "task_ack", "task_done", "minutes")
 TASK_STATES = ("open", "acknowledged", "done", "ack_overdue", "overdue")
 ESCALATION_NONE, ESCALATION_ASSIGNEE, ESCALATION_ADMINS, ESCALATION_OWNER = -1, 0, 1, 2
 
@@ -71,18 +77,11 @@ ITEM_COLUMNS = [
     "overdue",
     "overdue_working_minutes",
     "escalation",
+    "text",
 ]
+#: An overdue item: the item without what only an open or resolved one has.
 OVERDUE_COLUMNS = [
-    "kind",
-    "platform",
-    "group_id",
-    "message_id",
-    "assignee_id",
-    "requester_id",
-    "requested_at",
-    "due_at",
-    "overdue_working_minutes",
-    "escalation",
+    c for c in ITEM_COLUMNS if c not in {"resolved_at", "resolved_by", "reminder_at", "overdue"}
 ]
 TASK_COLUMNS = [
     "platform",
@@ -102,6 +101,7 @@ TASK_COLUMNS = [
     "done_at",
     "done_message_id",
     "state",
+    "source",
 ]
 VIOLATION_COLUMNS = [
     "platform",
@@ -113,6 +113,42 @@ VIOLATION_COLUMNS = [
     "evidence_message_ids",
 ]
 _KEY = ["platform", "group_id", "message_id", "assignee_id"]
+#: Columns of a source's declared tasks (``deadline`` may be NaT: the default applies;
+#: ``reply_target`` is the message whose replies acknowledge or complete the task).
+DECLARED_TASK_COLUMNS = [
+    *_KEY,
+    "requester_id",
+    "assigned_at",
+    "text",
+    "deadline",
+    "deadline_source",
+    "reply_target",
+    "source",
+]
+#: Columns of a source's extra items (``kind`` e.g. ``minutes``; ``text`` shown in reminders).
+EXTRA_ITEM_COLUMNS = [
+    "kind",
+    *_KEY,
+    "requester_id",
+    "requested_at",
+    "due_at",
+    "resolved_at",
+    "resolved_by",
+    "text",
+]
+
+
+@dataclass(frozen=True)
+class Sourced:
+    """What one :data:`ObligationSource` adds: declared tasks and extra items (aware UTC)."""
+
+    tasks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DECLARED_TASK_COLUMNS))
+    items: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EXTRA_ITEM_COLUMNS))
+
+
+#: A second source of obligations besides task messages: called with the prepared messages
+#: (up to ``as_of``, sorted), the policy, the clock and ``as_of`` (UTC).
+ObligationSource = Callable[[pd.DataFrame, Policy, WorkClock, pd.Timestamp], Sourced]
 
 
 @dataclass(frozen=True)
@@ -173,19 +209,33 @@ def compute_obligations(
     groups: pd.DataFrame | None = None,
     clock: WorkClock | None = None,
     people: Directory | None = None,
+    sources: Sequence[ObligationSource] = (),
 ) -> Obligations:
     """Obligations at ``as_of`` from a ``load_messages`` frame (and ``load_groups`` for the
-    owner and admins of each item's group, added as ``owner_id`` / ``admin_ids``). With the
-    member directory ``people``, ``overdue`` and ``tasks`` also carry ``assignee_name`` and
-    ``requester_name`` (:meth:`Directory.name`)."""
+    owner and admins of each item's group, added as ``owner_id`` / ``admin_ids``), plus what
+    each of ``sources`` declares (meeting action items and minutes). With the member directory
+    ``people``, ``overdue`` and ``tasks`` also carry ``assignee_name`` and ``requester_name``
+    (:meth:`Directory.name`)."""
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     clock = clock or WorkClock.from_policy(policy)
     as_of_ts = pd.Timestamp(as_of).tz_convert("UTC")
     msgs = _prepare(messages, as_of_ts)
     replies = _reply_items(msgs, policy, clock)
-    tasks = _tasks(msgs, is_task(msgs, policy), policy, clock, as_of_ts)
-    items = pd.concat([replies, _task_items(tasks, as_of_ts)], ignore_index=True)
+    sourced = [source(msgs, policy, clock, as_of_ts) for source in sources]
+    declared = [s.tasks for s in sourced if not s.tasks.empty]
+    tasks = _tasks(msgs, is_task(msgs, policy), policy, clock, as_of_ts, declared)
+    extra = [
+        s.items.loc[pd.to_datetime(s.items["requested_at"], utc=True) <= as_of_ts]
+        for s in sourced
+        if not s.items.empty
+    ]
+    frames = [f for f in [replies, _task_items(tasks, as_of_ts), *extra] if not f.empty]
+    items = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["kind", *_KEY, "requester_id", "requested_at", "due_at"])
+    )
     items = _escalate(items, policy, clock, as_of_ts)
     if groups is not None and not items.empty:
         cols = groups[["platform", "group_id", "owner_id", "admin_ids"]]
@@ -257,36 +307,45 @@ def _tasks(
     policy: Policy,
     clock: WorkClock,
     as_of: pd.Timestamp,
+    declared: Sequence[pd.DataFrame] = (),
 ) -> pd.DataFrame:
     tp = policy.tasks
     task_msgs = msgs[task_mask & (msgs["mentions"].map(len) > 0)]
     tasks = mentioned(task_msgs).rename(columns={"target_id": "assignee_id"})
     tasks = tasks.reset_index(drop=True)
     tasks = tasks.rename(columns={"sender_id": "requester_id", "sent_at": "assigned_at"})
+    if not tasks.empty:
+        # Deadline from the text (parsed once per task message), else the default.
+        per_message = task_msgs.drop_duplicates(["platform", "group_id", "message_id"])
+        stated = pd.Series(
+            [
+                _deadline_or_nat(t, s, clock)
+                for t, s in zip(per_message["text"], per_message["sent_at"], strict=True)
+            ],
+            index=pd.MultiIndex.from_frame(per_message[["platform", "group_id", "message_id"]]),
+            dtype="datetime64[ns, UTC]",
+        )
+        key3 = pd.MultiIndex.from_frame(tasks[["platform", "group_id", "message_id"]])
+        tasks["deadline"] = pd.to_datetime(stated.reindex(key3).to_numpy(), utc=True)
+        tasks["deadline_source"] = np.where(tasks["deadline"].notna(), "text", "default")
+        tasks["reply_target"] = tasks["message_id"]
+        tasks["source"] = "message"
+        tasks["ack_required"] = True
+    tasks = _with_declared(tasks, declared, as_of)
     if tasks.empty:
         return pd.DataFrame(columns=TASK_COLUMNS)
-    # Deadline from the text (parsed once per task message), else the default.
-    per_message = task_msgs.drop_duplicates(["platform", "group_id", "message_id"])
-    stated = pd.Series(
-        [
-            _deadline_or_nat(t, s, clock)
-            for t, s in zip(per_message["text"], per_message["sent_at"], strict=True)
-        ],
-        index=pd.MultiIndex.from_frame(per_message[["platform", "group_id", "message_id"]]),
-        dtype="datetime64[ns, UTC]",
-    )
-    key3 = pd.MultiIndex.from_frame(tasks[["platform", "group_id", "message_id"]])
-    tasks["deadline"] = stated.reindex(key3).to_numpy()
-    tasks["deadline"] = pd.to_datetime(tasks["deadline"], utc=True)
     default = clock.add_working_minutes_series(
         tasks["assigned_at"], tp.default_deadline_working_days * clock.minutes_per_day
     )
-    tasks["deadline_source"] = np.where(tasks["deadline"].notna(), "text", "default")
     tasks["deadline"] = tasks["deadline"].fillna(default)
-    tasks["ack_due_at"] = clock.add_working_minutes_series(
+    ack_due = clock.add_working_minutes_series(
         tasks["assigned_at"], tp.ack_deadline_working_hours * 60
     )
-    as_req = tasks.rename(columns={"assigned_at": "requested_at"})
+    tasks["ack_due_at"] = ack_due.where(tasks["ack_required"].to_numpy(dtype=bool))
+    # Replies answer a task through its reply target (an action item: its minutes).
+    as_req = tasks.rename(columns={"assigned_at": "requested_at"}).assign(
+        message_id=_reply_target(tasks)
+    )
     any_message = policy.replies.reply_mode == "any_message"
     unattached = msgs["reply_to"].isna()
 
@@ -325,6 +384,42 @@ def _tasks(
     return tasks
 
 
+def _reply_target(tasks: pd.DataFrame) -> np.ndarray:
+    """The message whose replies answer each task: its own message, unless a source declared
+    another (an action item's minutes)."""
+    own = tasks["message_id"].to_numpy(dtype=object)
+    if "reply_target" not in tasks:
+        return own
+    target = tasks["reply_target"].to_numpy(dtype=object)
+    return np.where(pd.isna(target), own, target)
+
+
+def _with_declared(
+    tasks: pd.DataFrame, declared: Sequence[pd.DataFrame], as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """The message tasks and the sources' declared tasks (assigned by ``as_of``) in one frame,
+    ordered by assignment."""
+    parts = [tasks] if not tasks.empty else []
+    for frame in declared:
+        extra = frame[DECLARED_TASK_COLUMNS].copy()
+        extra["assigned_at"] = pd.to_datetime(extra["assigned_at"], utc=True)
+        extra["deadline"] = pd.to_datetime(extra["deadline"], utc=True)
+        extra["deadline_source"] = np.where(
+            extra["deadline"].notna(), extra["deadline_source"], "default"
+        )
+        extra["ack_required"] = False
+        parts.append(extra[extra["assigned_at"] <= as_of])
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return tasks
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    out = pd.concat(parts, ignore_index=True)
+    out["assigned_at"] = pd.to_datetime(out["assigned_at"], utc=True)
+    out["deadline"] = pd.to_datetime(out["deadline"], utc=True)
+    return out.sort_values(["assigned_at", "message_id"], kind="stable").reset_index(drop=True)
+
+
 def _commitments(
     tasks: pd.DataFrame, ack: pd.DataFrame, msgs: pd.DataFrame, clock: WorkClock
 ) -> pd.Series:
@@ -345,7 +440,7 @@ def _commitments(
     ].rename(columns={"message_id": "id"})
     later = (
         tasks[_KEY]
-        .assign(row=np.arange(len(tasks)))
+        .assign(row=np.arange(len(tasks)), message_id=_reply_target(tasks))
         .merge(
             replies.rename(
                 columns={"reply_to": "message_id", "sender_id": "assignee_id", "sent_at": "at"}
@@ -373,13 +468,16 @@ def _commitments(
 def _task_items(tasks: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     if tasks.empty:
         return pd.DataFrame(columns=["kind", *_KEY, "requester_id", "requested_at", "due_at"])
-    base = tasks[[*_KEY, "requester_id"]].assign(requested_at=tasks["assigned_at"])
+    base = tasks[[*_KEY, "requester_id"]].assign(
+        requested_at=tasks["assigned_at"],
+        text=tasks["text"].where(tasks["source"] != "message", None),
+    )
     ack = base.assign(
         kind="task_ack",
         due_at=tasks["ack_due_at"],
         resolved_at=tasks["ack_at"],
         resolved_by=tasks["ack_message_id"],
-    )
+    )[tasks["ack_required"].to_numpy(dtype=bool)]
     done = base.assign(
         kind="task_done",
         due_at=tasks["effective_deadline"],
@@ -402,6 +500,8 @@ def _escalate(
     items = items.copy()
     for col in ("requested_at", "due_at", "resolved_at"):
         items[col] = pd.to_datetime(items[col], utc=True)
+    if "text" not in items:
+        items["text"] = None
     window = clock.working_minutes_between_series(items["requested_at"], items["due_at"])
     items["reminder_at"] = clock.add_working_minutes_series(
         items["requested_at"], window.clip(lower=0) * policy.tasks.reminder_fraction

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from groupops.clock.workclock import WorkClock
 from groupops.db.models import DeadlineReminder
 from groupops.db.queries import load_groups, load_messages
-from groupops.deadlines.obligations import Obligations, compute_obligations
+from groupops.deadlines.obligations import Obligations, ObligationSource, compute_obligations
 from groupops.mail import Recipient, enqueue, render_email
 from groupops.policy import Policy
 from groupops.roster import Directory
@@ -44,9 +44,12 @@ def load_obligations(
     groups: Sequence[str] | None = None,
     lookback_days: int | None = DEFAULT_LOOKBACK_DAYS,
     clock: WorkClock | None = None,
+    sources: Sequence[ObligationSource] = (),
 ) -> Obligations:
     """Obligations at ``as_of`` from the store (messages up to ``as_of``, from ``lookback_days``
-    before it; ``None``: all), with the names of the people from the member directory."""
+    before it; ``None``: all), with the names of the people from the member directory, plus
+    those of ``sources``. Callers use :func:`groupops.watch.load_obligations`, which adds every
+    standard source (meetings)."""
     since = as_of - timedelta(days=lookback_days) if lookback_days is not None else None
     messages = load_messages(
         engine, since=since, until=as_of + timedelta(microseconds=1), groups=groups
@@ -55,7 +58,13 @@ def load_obligations(
     if groups:
         group_frame = group_frame[group_frame["group_id"].isin(list(groups))]
     return compute_obligations(
-        messages, policy, as_of, groups=group_frame, clock=clock, people=Directory.load(engine)
+        messages,
+        policy,
+        as_of,
+        groups=group_frame,
+        clock=clock,
+        people=Directory.load(engine),
+        sources=sources,
     )
 
 
@@ -195,7 +204,13 @@ def _context(
 ) -> dict[str, Any]:
     platform, group_id = str(row["platform"]), str(row["group_id"])
     group_name = groups.get((platform, group_id), group_id)
-    text = texts.get((platform, group_id, str(row["message_id"])), "")
+    # A source's item (a meeting's minutes) carries its own text; others show their message.
+    own = row.get("text")
+    text = (
+        own
+        if isinstance(own, str) and own
+        else texts.get((platform, group_id, str(row["message_id"])), "")
+    )
     tz = policy.tz
     return {
         "company": policy.company,

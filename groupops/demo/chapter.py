@@ -28,6 +28,13 @@ class Obligation:
     msg: Msg
     assignee: str
     due: datetime
+    # For obligations that are not one message's (a meeting's action item ``<minutes>#<n>``
+    # asked by the organizer; minutes due after the meeting's end, asked by nobody): the
+    # entry's message id, requester and request time instead of ``msg``'s.
+    message_id: str | None = None
+    requester: str | None = None
+    requested_at: datetime | None = None
+    own_request: bool = True  # False: ``requester``/``requested_at`` replace msg's
 
 
 def policy_words(**families: str) -> dict[str, MarkerWords]:

@@ -151,17 +151,27 @@ def build_digests(
     ]
 
 
-def standard_providers(engine: sa.Engine, policy: Policy, as_of: datetime) -> list[SectionProvider]:
+def standard_providers(
+    engine: sa.Engine, policy: Policy, as_of: datetime, *, meetings_dir: Path | None = None
+) -> list[SectionProvider]:
     """The sections every digest carries besides activity: what is overdue at ``as_of``, and
+    (owners) the period's meetings (``meetings_dir``: default ``Settings.meetings_dir``), and
     moderation (violations, the admins' to-dos, appeals, roster findings)."""
     from groupops.db.queries import load_groups
-    from groupops.deadlines.reminders import load_obligations
+    from groupops.digest.meetings import meetings_provider
     from groupops.digest.moderation import moderation_provider
     from groupops.digest.overdue import overdue_provider
+    from groupops.meetings.store import load_meetings
+    from groupops.settings import get_settings
+    from groupops.watch import load_obligations
 
-    obligations = load_obligations(engine, policy, as_of)
+    folder = meetings_dir if meetings_dir is not None else get_settings().meetings_dir
+    obligations = load_obligations(engine, policy, as_of, meetings_dir=folder)
+    people, groups = Directory.load(engine), load_groups(engine)
+    meetings = load_meetings(engine, policy, as_of, meetings_dir=folder)
     return [
-        overdue_provider(obligations, Directory.load(engine), load_groups(engine), policy.tz),
+        overdue_provider(obligations, people, groups, policy.tz),
+        meetings_provider(meetings.records, as_of, people, groups, policy.tz),
         moderation_provider(engine, policy, as_of),
     ]
 

@@ -122,6 +122,17 @@ def bad(entity: Entity, source: str, line: int, raw: str, field: str, reason: st
     )
 
 
+def required_id(
+    entity: Entity, source: str, line: int, raw: str, item: Any, key: str, missing: str
+) -> str | RawRecord:
+    """``item[key]`` as an id, or the quarantine record saying why there is none: ``item`` is
+    not a JSON object (``(record)``), or has no ``key`` (the reason ``missing``)."""
+    if not isinstance(item, Mapping):
+        return bad(entity, source, line, raw, "(record)", "not a JSON object")
+    value = id_str(item.get(key))
+    return value if value is not None else bad(entity, source, line, raw, key, missing)
+
+
 class ExportSource:
     """Base of the export importers.
 
@@ -182,6 +193,38 @@ class ExportSource:
             display_name=display_name or member_id,
             **extra,
         )
+
+    def message(
+        self,
+        source: str,
+        line: int,
+        raw: str,
+        group_id: str,
+        message_id: str,
+        sender_id: str,
+        sent_at: object,
+        **fields: Any,
+    ) -> RawRecord:
+        """A message of ``sender_id`` in ``group_id``; ``fields``: the other canonical message
+        fields (kind, text, reply_to, mentions, mention_all, pinned) and ``extra``."""
+        return ok("messages", source, line, raw, platform=self.platform, group_id=group_id,
+                  message_id=message_id, sender_id=sender_id, sent_at=sent_at, **fields)  # fmt: skip
+
+    def membership(
+        self,
+        source: str,
+        line: int,
+        raw: str,
+        group_id: str,
+        member_id: str,
+        event: str,
+        at: object,
+        approved_by: str | None = None,
+    ) -> RawRecord:
+        """A join / leave / removal of ``member_id`` in ``group_id`` at ``at`` (approved or done
+        by ``approved_by``)."""
+        return ok("memberships", source, line, raw, platform=self.platform, group_id=group_id,
+                  member_id=member_id, event=event, at=at, approved_by=approved_by)  # fmt: skip
 
     def system_member(self, source: str) -> RawRecord:
         return self.member(source, 0, "", SYSTEM_MEMBER_ID, SYSTEM_MEMBER_NAME)

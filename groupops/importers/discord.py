@@ -19,6 +19,7 @@ from groupops.importers._common import (
     kind_from_filename,
     load_json,
     ok,
+    required_id,
     unique,
 )
 
@@ -99,12 +100,9 @@ class DiscordExport(ExportSource):
         self, source: str, pos: int, m: Any, group_id: str, thread_id: str | None
     ) -> Iterator[RawRecord]:
         raw = dumps(m)
-        if not isinstance(m, Mapping):
-            yield bad("messages", source, pos, raw, "(record)", "not a JSON object")
-            return
-        message_id = id_str(m.get("id"))
-        if message_id is None:
-            yield bad("messages", source, pos, raw, "id", "message without an id")
+        message_id = required_id("messages", source, pos, raw, m, "id", "message without an id")
+        if isinstance(message_id, RawRecord):
+            yield message_id
             return
         author = m.get("author") if isinstance(m.get("author"), Mapping) else None
         sender = id_str(author.get("id")) if author else None
@@ -131,16 +129,14 @@ class DiscordExport(ExportSource):
         if reply_to is None and thread_id and thread_id != message_id and mtype in USER_TYPES:
             reply_to = thread_id
         edited = m.get("timestampEdited")
-        yield ok(
-            "messages",
+        yield self.message(
             source,
             pos,
             raw,
-            platform=self.platform,
-            group_id=group_id,
-            message_id=message_id,
-            sender_id=sender,
-            sent_at=m["timestamp"],
+            group_id,
+            message_id,
+            sender,
+            m["timestamp"],
             kind=_kind(m, mtype, content),
             text=content,
             reply_to=reply_to if reply_to != message_id else None,
@@ -171,17 +167,8 @@ class DiscordExport(ExportSource):
                 left = uid == author
                 events.append((uid, "leave" if left else "removed", None if left else author))
         for member, event, approved_by in events:
-            yield ok(
-                "memberships",
-                source,
-                pos,
-                raw,
-                platform=self.platform,
-                group_id=group_id,
-                member_id=member,
-                event=event,
-                at=m["timestamp"],
-                approved_by=approved_by,
+            yield self.membership(
+                source, pos, raw, group_id, member, event, m["timestamp"], approved_by
             )
 
 

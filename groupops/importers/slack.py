@@ -19,6 +19,7 @@ from groupops.importers._common import (
     kind_from_mime,
     load_json,
     ok,
+    required_id,
     unique,
 )
 
@@ -181,12 +182,9 @@ class SlackExport(ExportSource):
 
     def _message(self, source: str, pos: int, item: Any, group_id: str) -> Iterator[RawRecord]:
         raw = dumps(item)
-        if not isinstance(item, Mapping):
-            yield bad("messages", source, pos, raw, "(record)", "not a JSON object")
-            return
-        ts = id_str(item.get("ts"))
-        if ts is None:
-            yield bad("messages", source, pos, raw, "ts", "message without a ts")
+        ts = required_id("messages", source, pos, raw, item, "ts", "message without a ts")
+        if isinstance(ts, RawRecord):
+            yield ts
             return
         subtype = item.get("subtype") if isinstance(item.get("subtype"), str) else ""
         comment = item.get("comment") if isinstance(item.get("comment"), Mapping) else {}
@@ -236,29 +234,18 @@ class SlackExport(ExportSource):
             kind = "text"
         thread_ts = id_str(item.get("thread_ts"))
         if subtype in JOIN_SUBTYPES or subtype in LEAVE_SUBTYPES:
-            yield ok(
-                "memberships",
-                source,
-                pos,
-                raw,
-                platform=self.platform,
-                group_id=group_id,
-                member_id=sender,
-                event="join" if subtype in JOIN_SUBTYPES else "leave",
-                at=ts,
-                approved_by=id_str(item.get("inviter")),
-            )
+            event = "join" if subtype in JOIN_SUBTYPES else "leave"
+            inviter = id_str(item.get("inviter"))
+            yield self.membership(source, pos, raw, group_id, sender, event, ts, inviter)
         edited = item.get("edited")
-        yield ok(
-            "messages",
+        yield self.message(
             source,
             pos,
             raw,
-            platform=self.platform,
-            group_id=group_id,
-            message_id=ts,
-            sender_id=sender,
-            sent_at=ts,
+            group_id,
+            ts,
+            sender,
+            ts,
             kind=kind,
             text=text,
             reply_to=thread_ts if thread_ts and thread_ts != ts else None,

@@ -175,16 +175,14 @@ class TelegramExport(ExportSource):
             kind = _kind(m, text)
         reply_to = id_str(m.get("reply_to_message_id"))
         edited = first(m, "edited_unixtime", "edited")
-        yield ok(
-            "messages",
+        yield self.message(
             source,
             index,
             raw,
-            platform=self.platform,
-            group_id=group_id,
-            message_id=message_id,
-            sender_id=sender,
-            sent_at=sent_at,
+            group_id,
+            message_id,
+            sender,
+            sent_at,
             kind=kind,
             text=text,
             reply_to=reply_to,
@@ -223,18 +221,7 @@ class TelegramExport(ExportSource):
             if member not in names.values():
                 name = next((n for n in listed if slug(n) == member), member)
                 yield self.member(source, index, raw, member, name)
-            yield ok(
-                "memberships",
-                source,
-                index,
-                raw,
-                platform=self.platform,
-                group_id=group_id,
-                member_id=member,
-                event=event,
-                at=at,
-                approved_by=approved_by,
-            )
+            yield self.membership(source, index, raw, group_id, member, event, at, approved_by)
 
 
 def _names_to_ids(messages: list[Any]) -> dict[str, str]:

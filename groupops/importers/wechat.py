@@ -20,7 +20,6 @@ from groupops.importers._common import (
     bad,
     dumps,
     is_link_only,
-    ok,
     slug,
     unique,
 )
@@ -265,16 +264,14 @@ class WeChatCsvExport(ExportSource):
         if kind == "text" and is_link_only(text):
             kind = "link"
         mentions = [names.get(n, slug(n)) for n in _MENTION.findall(text + " ") if n != "所有人"]
-        yield ok(
-            "messages",
+        yield self.message(
             source,
             line,
             raw,
-            platform=self.platform,
-            group_id=self.group_id,
-            message_id=message_id,
-            sender_id=sender,
-            sent_at=sent_at,
+            self.group_id,
+            message_id,
+            sender,
+            sent_at,
             kind=kind,
             text=text,
             mentions=unique(mentions),
@@ -318,15 +315,4 @@ class WeChatCsvExport(ExportSource):
                     approved,
                     self.self_name if approved == self.self_id else actor.strip(),
                 )
-            yield ok(
-                "memberships",
-                source,
-                line,
-                raw,
-                platform=self.platform,
-                group_id=self.group_id,
-                member_id=member,
-                event=event,
-                at=at,
-                approved_by=approved,
-            )
+            yield self.membership(source, line, raw, self.group_id, member, event, at, approved)

@@ -24,7 +24,6 @@ from groupops.importers._common import (
     clean_text,
     is_link_only,
     kind_from_filename,
-    ok,
     slug,
     to_ascii_digits,
     unique,
@@ -509,16 +508,14 @@ class WhatsAppExport(ExportSource):
         count = seen_ids.get(digest, 0)
         seen_ids[digest] = count + 1
         message_id = digest if count == 0 else f"{digest}-{count}"
-        yield ok(
-            "messages",
+        yield self.message(
             source,
             header.line,
             raw,
-            platform=self.platform,
-            group_id=self.group_id,
-            message_id=message_id,
-            sender_id=sender,
-            sent_at=sent_at.isoformat(),
+            self.group_id,
+            message_id,
+            sender,
+            sent_at.isoformat(),
             kind=kind,
             text=text,
             mentions=self.mentions(text) if sender_match is not None else [],
@@ -556,17 +553,8 @@ class WhatsAppExport(ExportSource):
             approved = self._member_id(actor) if actor else None
             if approved is not None:
                 yield self.member(source, line, raw, approved, actor)
-            yield ok(
-                "memberships",
-                source,
-                line,
-                raw,
-                platform=self.platform,
-                group_id=self.group_id,
-                member_id=member,
-                event=event,
-                at=at.isoformat(),
-                approved_by=approved,
+            yield self.membership(
+                source, line, raw, self.group_id, member, event, at.isoformat(), approved
             )
 
 

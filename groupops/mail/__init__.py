@@ -32,10 +32,11 @@ from groupops.mail.outbox import (
     pending_entries,
     send_entry,
 )
-from groupops.mail.render import RenderedEmail, render_email
+from groupops.mail.render import Attachment, RenderedEmail, render_email
 from groupops.mail.smtp import SmtpConfig, SmtpTransport, Transport
 
 __all__ = [
+    "Attachment",
     "Delivery",
     "DeliveryFailed",
     "EnqueueResult",

@@ -145,6 +145,112 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
     "deadline.col.message": {"zh-CN": "原消息", "en": "Message"},
     "deadline.col.sent": {"zh-CN": "发出时间", "en": "Sent"},
     "deadline.col.due": {"zh-CN": "截止时间", "en": "Due"},
+    "deadline.what.minutes": {"zh-CN": "发布会议纪要", "en": "publish the meeting minutes"},
+    "deadline.intro.0.minutes": {
+        "zh-CN": "会议“{topic}”已结束，请于 {due} 前在群“{group}”发布会议纪要（工作时间计）。",
+        "en": "The meeting “{topic}” has ended: please publish its minutes in “{group}” by "
+        "{due} (on the working clock).",
+    },
+    "deadline.col.meeting": {"zh-CN": "会议", "en": "Meeting"},
+    # Meetings (groupops.meetings.notify).
+    "meeting.subject.invitation": {
+        "zh-CN": "【会议邀请】{topic}（{start}）",
+        "en": "Invitation: {topic} ({start})",
+    },
+    "meeting.subject.update": {
+        "zh-CN": "【会议变更】{topic}（{start}）",
+        "en": "Updated: {topic} ({start})",
+    },
+    "meeting.subject.cancellation": {
+        "zh-CN": "【会议取消】{topic}（{start}）",
+        "en": "Cancelled: {topic} ({start})",
+    },
+    "meeting.subject.reminder": {
+        "zh-CN": "【会议提醒】{topic} 将于 {start} 开始",
+        "en": "Reminder: {topic} starts at {start}",
+    },
+    "meeting.subject.minutes": {"zh-CN": "【会议纪要】{topic}", "en": "Minutes: {topic}"},
+    "meeting.title.invitation": {"zh-CN": "会议邀请", "en": "Meeting invitation"},
+    "meeting.title.update": {"zh-CN": "会议变更", "en": "Meeting updated"},
+    "meeting.title.cancellation": {"zh-CN": "会议取消", "en": "Meeting cancelled"},
+    "meeting.title.reminder": {"zh-CN": "会议提醒", "en": "Meeting reminder"},
+    "meeting.title.minutes": {"zh-CN": "会议纪要", "en": "Meeting minutes"},
+    "meeting.intro.invitation": {
+        "zh-CN": "{organizer}在群“{group}”发布了会议通知，邀请您参加：",
+        "en": "{organizer} announced a meeting in “{group}” and invites you:",
+    },
+    "meeting.intro.update": {
+        "zh-CN": "会议安排有变更（第 {sequence} 次变更），以下为最新安排：",
+        "en": "The meeting has changed (change {sequence}); here is the latest:",
+    },
+    "meeting.intro.cancellation": {
+        "zh-CN": "以下会议已取消，请从日历中移除：",
+        "en": "This meeting is cancelled; please remove it from your calendar:",
+    },
+    "meeting.intro.reminder": {
+        "zh-CN": "以下会议即将开始，请准时参加：",
+        "en": "This meeting starts soon:",
+    },
+    "meeting.intro.minutes": {
+        "zh-CN": "{author}已在群“{group}”发布会议纪要，以下为结论与待办：",
+        "en": "{author} published the minutes in “{group}”; decisions and action items:",
+    },
+    "meeting.leave_note": {
+        "zh-CN": "不能参加请在会前回复会议通知并写明“请假”。",
+        "en": "If you cannot attend, reply to the notice in the group before the start.",
+    },
+    "meeting.ics_note": {
+        "zh-CN": "附件 invite.ics 可导入日历。",
+        "en": "The attached invite.ics adds it to your calendar.",
+    },
+    "meeting.col.topic": {"zh-CN": "主题", "en": "Topic"},
+    "meeting.col.time": {"zh-CN": "时间", "en": "Time"},
+    "meeting.col.place": {"zh-CN": "地点", "en": "Place"},
+    "meeting.col.organizer": {"zh-CN": "组织人", "en": "Organizer"},
+    "meeting.col.attendees": {"zh-CN": "参会人员", "en": "Attendees"},
+    "meeting.col.agenda": {"zh-CN": "议程", "en": "Agenda"},
+    "meeting.col.on_leave": {"zh-CN": "请假", "en": "On leave"},
+    "meeting.col.late_leave": {"zh-CN": "会后补假", "en": "Leave after the start"},
+    "meeting.col.decisions": {"zh-CN": "结论", "en": "Decisions"},
+    "meeting.col.action_items": {"zh-CN": "待办事项", "en": "Action items"},
+    "meeting.col.what": {"zh-CN": "事项", "en": "What"},
+    "meeting.col.owner": {"zh-CN": "负责人", "en": "Owner"},
+    "meeting.col.due": {"zh-CN": "截止", "en": "Due"},
+    "meeting.col.state": {"zh-CN": "状态", "en": "State"},
+    "meeting.unassigned": {"zh-CN": "（未指定）", "en": "(nobody)"},
+    "meeting.tasks_note": {
+        "zh-CN": "待办事项已按任务跟踪，逾期将按工作时间提醒并逐级上报。",
+        "en": "Action items are followed as tasks: overdue ones are escalated on the working clock.",
+    },
+    "meeting.attendance_unknown": {
+        "zh-CN": "实际出席情况未知（平台未提供）。",
+        "en": "Actual attendance is unknown (the platform does not give it).",
+    },
+    # The digest's meetings section (groupops.meetings.digest).
+    "digest.meetings.title": {"zh-CN": "会议", "en": "Meetings"},
+    "digest.meetings.summary": {
+        "zh-CN": "本期召开 {held} 场，取消 {cancelled} 场；纪要逾期 {late} 场、缺失 {missing} 场；"
+        "待办 {open} 项进行中、{overdue} 项逾期、{done} 项已完成。",
+        "en": "{held} held, {cancelled} cancelled; minutes late {late}, missing {missing}; "
+        "action items: {open} open, {overdue} overdue, {done} done.",
+    },
+    "digest.meetings.col.minutes": {"zh-CN": "纪要", "en": "Minutes"},
+    "digest.meetings.col.items": {
+        "zh-CN": "待办（进行/逾期/完成）",
+        "en": "Items (open/overdue/done)",
+    },
+    "meeting.state.scheduled": {"zh-CN": "待召开", "en": "scheduled"},
+    "meeting.state.held": {"zh-CN": "已召开", "en": "held"},
+    "meeting.state.cancelled": {"zh-CN": "已取消", "en": "cancelled"},
+    "meeting.minutes.not_due": {"zh-CN": "未到期", "en": "not due"},
+    "meeting.minutes.published": {"zh-CN": "已发布", "en": "published"},
+    "meeting.minutes.late": {"zh-CN": "逾期发布", "en": "late"},
+    "meeting.minutes.missing": {"zh-CN": "缺失", "en": "missing"},
+    "task.state.open": {"zh-CN": "进行中", "en": "open"},
+    "task.state.acknowledged": {"zh-CN": "已确认", "en": "acknowledged"},
+    "task.state.done": {"zh-CN": "已完成", "en": "done"},
+    "task.state.ack_overdue": {"zh-CN": "未确认", "en": "not acknowledged"},
+    "task.state.overdue": {"zh-CN": "已逾期", "en": "overdue"},
     # Moderation (groupops.moderation): violations, the ladder, appeals.
     "mod.category.illegal": {"zh-CN": "违法违规信息", "en": "illegal content"},
     "mod.category.ad": {"zh-CN": "广告", "en": "advertising"},

@@ -9,6 +9,9 @@ file in ``Settings.outbox_dir``, before any attempt to send it.
           ├── text/html         (the .html rendering)
           └── image/png …       (inline images, by Content-ID)
 
+  and, when the email has attachments (a meeting's ``invite.ics``), that inside
+  ``multipart/mixed`` followed by each attachment.
+
 * :func:`enqueue` stores it under an idempotency key (unique): enqueuing a key that exists
   stores nothing and returns the existing entry with ``created=False``; ``force=True`` replaces
   it (new ``.eml``, status back to ``pending``) so it is sent again.
@@ -120,6 +123,14 @@ def build_message(
                 filename=f"{cid}.png",
                 disposition="inline",
             )
+    for attachment in email.attachments:
+        msg.add_attachment(
+            attachment.data,
+            maintype=attachment.maintype,
+            subtype=attachment.subtype,
+            filename=attachment.filename,
+            params=dict(attachment.params),
+        )
     return msg
 
 
@@ -245,30 +256,22 @@ def send_entry(
     try:
         transport.send(data, sender=sender, recipients=entry.recipients)
     except Exception as exc:
-        stamp = now or datetime.now(UTC)
-        with engine.begin() as conn:
-            conn.execute(
-                table.update()
-                .where(table.c.id == entry_id)
-                .values(
-                    status=FAILED,
-                    attempts=table.c.attempts + 1,
-                    last_error=f"{type(exc).__name__}: {exc}"[:2000],
-                    updated_at=stamp,
-                )
-            )
+        _record_attempt(engine, entry_id, FAILED, f"{type(exc).__name__}: {exc}"[:2000], now)
         raise
-    stamp = now or datetime.now(UTC)
-    with engine.begin() as conn:
-        conn.execute(
-            table.update()
-            .where(table.c.id == entry_id)
-            .values(
-                status=SENT,
-                attempts=table.c.attempts + 1,
-                last_error=None,
-                updated_at=stamp,
-                sent_at=stamp,
-            )
-        )
+    _record_attempt(engine, entry_id, SENT, None, now)
     return get_entry(engine, entry_id)
+
+
+def _record_attempt(
+    engine: sa.Engine, entry_id: int, status: str, error: str | None, now: datetime | None
+) -> None:
+    """Count one send attempt of an entry and record its outcome (``sent_at`` when sent)."""
+    stamp = now or datetime.now(UTC)
+    table = OutboxEmail.__table__
+    assert isinstance(table, sa.Table)
+    values: dict[str, object] = {"status": status, "attempts": table.c.attempts + 1,
+                                 "last_error": error, "updated_at": stamp}  # fmt: skip
+    if status == SENT:
+        values["sent_at"] = stamp
+    with engine.begin() as conn:
+        conn.execute(table.update().where(table.c.id == entry_id).values(**values))

@@ -33,9 +33,21 @@ TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file attached to an email, e.g. a meeting's ``invite.ics`` (``text/calendar`` with
+    ``params={"method": "REQUEST"}``)."""
+
+    filename: str
+    maintype: str
+    subtype: str
+    data: bytes
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RenderedEmail:
     """An email ready for the outbox: one-line subject, text and HTML bodies, inline images
-    (Content-ID without angle brackets → PNG bytes)."""
+    (Content-ID without angle brackets → PNG bytes), attachments."""
 
     template: str
     language: Language
@@ -43,6 +55,7 @@ class RenderedEmail:
     text: str
     html: str
     images: Mapping[str, bytes] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
 
 
 def _language(ctx: jinja2.runtime.Context) -> Language:
@@ -101,6 +114,7 @@ def render_email(
     language: str,
     images: Mapping[str, bytes] | None = None,
     templates_dir: Path | None = None,
+    attachments: tuple[Attachment, ...] = (),
 ) -> RenderedEmail:
     """Render ``<template>.subject.txt``, ``.txt`` and ``.html`` from one context.
 
@@ -121,6 +135,7 @@ def render_email(
         text=_tidy_text(text),
         html=html,
         images=dict(images or {}),
+        attachments=attachments,
     )
 
 

@@ -48,10 +48,10 @@ def obligation_entry(o: Obligation) -> dict[str, Any]:
         "kind": o.kind,
         "platform": company.PLATFORM,
         "group_id": o.msg.group_id,
-        "message_id": o.msg.message_id,
+        "message_id": o.message_id or o.msg.message_id,
         "assignee_id": o.assignee,
-        "requester_id": o.msg.sender_id,
-        "requested_at": iso(o.msg.at),
+        "requester_id": o.msg.sender_id if o.own_request else o.requester,
+        "requested_at": iso(o.msg.at if o.own_request else o.requested_at),
         "due_at": iso(o.due),
     }
 

@@ -3,13 +3,20 @@ start; minutes with who does what by when): meeting notices, leave replies and m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
-from groupops.demo.builder import Msg, Planter, marked
+from groupops.demo.builder import Msg, Planter, Role, marked
 from groupops.demo.chapter import policy_words
 from groupops.demo.period import local
-from groupops.demo.scenario.meetings import MEETINGS, Meeting
+from groupops.demo.scenario.meetings import (
+    CHANGES,
+    MEETINGS,
+    NEW_MEETINGS,
+    SAID,
+    Change,
+    Meeting,
+)
 from groupops.demo.texts import WEEKDAYS, display, month_day
 
 MARKERS: Final = policy_words(
@@ -18,6 +25,8 @@ MARKERS: Final = policy_words(
     leave="meetings.leave_markers",
 )
 MEETING, MINUTES, LEAVE = marked("meeting"), marked("minutes"), marked("leave")
+DONE = marked("done")  # an action item reported done (the deadline watcher's completion words)
+ANSWER = Role("answer")  # the organizer's answer to a leave request that @mentions them
 
 LEAVE_TEXTS: Final = (
     "这次会我请假，{reason}，会后我找同事同步一下",
@@ -31,6 +40,9 @@ class PlantedMeeting:
     notice: Msg
     minutes: Msg | None
     leaves: list[Msg]
+    changes: list[tuple[Change, Msg]] = field(default_factory=list)
+    late_leaves: list[Msg] = field(default_factory=list)
+    done: list[Msg] = field(default_factory=list)  # completion replies to the minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +51,31 @@ class Planted:
 
 
 def plant(p: Planter) -> Planted:
-    return Planted([plant_meeting(p.founding, m) for m in MEETINGS])
+    planted = [plant_meeting(p.founding, m) for m in MEETINGS]
+    planted += [plant_meeting(p, m) for m in NEW_MEETINGS]
+    by_topic = {m.spec.topic: m for m in planted}
+    for change in CHANGES:
+        m = by_topic[change.topic]
+        text = cancel_text(m.spec) if change.cancel else change_text(m.spec, change)
+        msg = p.add(m.spec.group_id, m.spec.sender, local(change.at), text, MEETING,
+                    mention_all=True)  # fmt: skip
+        m.changes.append((change, msg))
+    for said in SAID:
+        m = by_topic[said.topic]
+        group, at = m.spec.group_id, local(said.at)
+        if said.kind == "late_leave":
+            m.late_leaves.append(p.add(group, said.member, at, said.text, LEAVE, reply_to=m.notice))
+        elif said.kind == "leave_mention":
+            leave = p.add(group, said.member, at, f"@{display(m.spec.sender)} {said.text}", LEAVE,
+                          mentions=[m.spec.sender])  # fmt: skip
+            m.leaves.append(leave)
+            assert said.answer_at is not None and said.answer is not None
+            p.add(group, m.spec.sender, local(said.answer_at), said.answer, ANSWER,
+                  reply_to=leave)  # fmt: skip
+        else:
+            assert m.minutes is not None
+            m.done.append(p.add(group, said.member, at, said.text, DONE, reply_to=m.minutes))
+    return Planted(planted)
 
 
 def plant_meeting(p: Planter, m: Meeting) -> PlantedMeeting:
@@ -60,8 +96,29 @@ def plant_meeting(p: Planter, m: Meeting) -> PlantedMeeting:
     ]
     minutes = None
     if m.minutes_at is not None:
-        minutes = p.add(m.group_id, m.minutes_by, local(m.minutes_at), minutes_text(m), MINUTES)
+        mentions = [owner for _, owner, _ in m.decisions] if m.minutes_style == "mention" else []
+        minutes = p.add(m.group_id, m.minutes_by, local(m.minutes_at), minutes_text(m), MINUTES,
+                        mentions=mentions)  # fmt: skip
     return PlantedMeeting(m, notice, minutes, leaves)
+
+
+def change_text(m: Meeting, change: Change) -> str:
+    """A second notice with the same topic: the new time and place."""
+    assert change.starts is not None and change.ends is not None
+    starts = local(change.starts)
+    return "\n".join(
+        (
+            "【会议通知】（时间地点调整）",
+            f"主题：{m.topic}",
+            f"时间：{month_day(starts)}（周{WEEKDAYS[starts.weekday()]}）{starts:%H:%M}-{change.ends}",
+            f"地点：{change.place or m.place}",
+            "其他安排不变。",
+        )
+    )
+
+
+def cancel_text(m: Meeting) -> str:
+    return f"【会议通知】原定{month_day(local(m.starts))}的{m.topic}取消，改期另行通知。"
 
 
 def notice_text(m: Meeting) -> str:
@@ -89,9 +146,12 @@ def minutes_text(m: Meeting) -> str:
         f"缺席：{'、'.join(display(a) for a in sorted(absent)) or '无'}",
         "结论与待办：",
     ]
-    lines += [
-        f"{i}. {item}——负责人：{display(owner)}，截止{deadline}"
-        for i, (item, owner, deadline) in enumerate(m.decisions, 1)
-    ]
+    if m.minutes_style == "mention":
+        lines += [f"@{display(owner)} {item} {deadline}前" for item, owner, deadline in m.decisions]
+    else:
+        lines += [
+            f"{i}. {item}——负责人：{display(owner)}，截止{deadline}"
+            for i, (item, owner, deadline) in enumerate(m.decisions, 1)
+        ]
     lines.append("如有遗漏请在群里补充。")
     return "\n".join(lines)

@@ -21,8 +21,11 @@ class Meeting:
     agenda: tuple[str, ...]
     minutes_at: str | None
     minutes_by: str
-    decisions: tuple[tuple[str, str, str], ...]  # (item, owner member id, deadline text)
+    decisions: tuple[tuple[str, str, str], ...]  # (item, owner member id, deadline "M月D日")
     leaves: tuple[tuple[str, str, str], ...] = ()  # (member id, local time, reason)
+    # How the minutes write action items: "owner" (事项——负责人：某人，截止…) or "mention"
+    # (@某人 事项 …前).
+    minutes_style: Literal["owner", "mention"] = "owner"
 
 
 _PROJ = ("zhaojianguo", "liuyang", "sunli", "chenxin", "xuting", "gaofeng", "zhangwei", "wangqiang")
@@ -79,7 +82,7 @@ MEETINGS: Final[tuple[Meeting, ...]] = (
             "5楼小会议室", (*_PROD, "songyu", "dengtao"),
             agenda=("推送频控", "12月版本规划"),
             minutes_at="11-11 16:10", minutes_by="zhouting",
-            decisions=(("推送频控规则梳理", "dengtao", "11月13日"), ("12月版本需求池", "yangxue", "11月20日")),
+            decisions=(("推送频控规则梳理", "dengtao", "11月13日"), ("12月版本需求池", "yangxue", "11月24日")),
     ),
     Meeting("prod-ops", "weekly", "产品周会（11月18日）", "11-17 17:05", "zhouting", "11-18 14:00", "15:00",
             "5楼小会议室", (*_PROD, "songyu"),
@@ -96,3 +99,74 @@ MEETINGS: Final[tuple[Meeting, ...]] = (
     ),
 )
 # fmt: on
+
+
+# New plants (after the split; own id series ``{group}-meetings-NNNN``).
+# fmt: off
+NEW_MEETINGS: Final[tuple[Meeting, ...]] = (
+    # Minutes published late (due 8 working hours after the end: 11-18 15:30), in the @ style.
+    Meeting("proj-ops", "adhoc", "积分商城上线评审", "11-17 09:30", "sunli", "11-17 15:00", "16:00",
+            "3楼大会议室", ("sunli", "liuyang", "chenxin", "gaofeng", "zhangwei", "wangqiang"),
+            agenda=("上线检查", "回滚预案"),
+            minutes_at="11-18 17:00", minutes_by="sunli",
+            decisions=(("上线检查清单", "zhangwei", "11月19日"), ("回滚演练记录", "wangqiang", "11月25日")),
+            minutes_style="mention",
+    ),
+    # Cancelled before it was held.
+    Meeting("prod-ops", "adhoc", "首页改版专题讨论", "11-16 11:30", "wanglei", "11-19 10:00", "11:00",
+            "5楼小会议室", ("wanglei", "zhouting", "lihao", "zhaolei", "yangxue"),
+            agenda=("首页信息架构", "改版节奏"),
+            minutes_at=None, minutes_by="wanglei", decisions=(),
+    ),
+    # Still to come at as_of, and moved once by a second notice.
+    Meeting("mkt-ops", "adhoc", "12月品牌活动方案评审", "11-20 10:00", "wumin", "11-24 14:00", "15:00",
+            "2楼多功能厅", ("wumin", "linxiao", "liuqian", "chenkaiwen", "tangjie", "huangzhiqiang"),
+            agenda=("活动方案", "预算", "分工"),
+            minutes_at=None, minutes_by="wumin", decisions=(),
+    ),
+)
+# fmt: on
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A later notice of a meeting (by its topic): new time and place, or a cancellation."""
+
+    topic: str
+    at: str
+    starts: str | None = None  # "MM-DD HH:MM"
+    ends: str | None = None  # "HH:MM"
+    place: str | None = None
+    cancel: bool = False
+
+
+CHANGES: Final[tuple[Change, ...]] = (
+    Change("首页改版专题讨论", "11-18 16:40", cancel=True),
+    Change("12月品牌活动方案评审", "11-20 15:00", starts="11-25 10:00", ends="11:30",
+           place="3楼大会议室"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """A message about a meeting: ``late_leave`` (a leave reply to the notice after the start),
+    ``leave_mention`` (a leave that @mentions the organizer, answered by them at
+    ``answer_at``), or ``done`` (an action item reported done in a reply to the minutes)."""
+
+    topic: str
+    kind: Literal["late_leave", "leave_mention", "done"]
+    member: str
+    at: str
+    text: str
+    answer_at: str | None = None
+    answer: str | None = None
+
+
+SAID: Final[tuple[Said, ...]] = (
+    Said("项目组周例会（11月16日）", "late_leave", "chenxin", "11-16 10:20",
+         "抱歉，客户临时来电话，这次会我请假"),
+    Said("12月品牌活动方案评审", "leave_mention", "tangjie", "11-20 16:00",
+         "周三上午我请假，要去渠道方那边开会", answer_at="11-20 16:10", answer="没事，会后把结论发你"),
+    Said("项目组周例会（11月9日）", "done", "sunli", "11-09 17:30", "大促值班表已完成，已经发在群文件里"),
+    Said("项目组周例会（11月16日）", "done", "xuting", "11-17 10:30", "大促复盘报告已完成，见共享盘"),
+)  # fmt: skip

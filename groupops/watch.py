@@ -1,0 +1,51 @@
+"""What the deadline watcher follows, in one place: task and reply messages
+(:mod:`groupops.deadlines`) and, as a second source, meetings (:mod:`groupops.meetings`: action
+items from minutes become tasks; missing minutes go up the same escalation ladder).
+
+Every caller that judges deadlines (``groupops overdue`` / ``groupops tasks``, the
+watch-deadlines flow, the digests' overdue section) loads through :func:`load_obligations`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from groupops.clock.workclock import WorkClock
+from groupops.deadlines import reminders
+from groupops.deadlines.obligations import Obligations
+from groupops.meetings.meetings import meeting_source
+from groupops.meetings.store import meeting_world
+from groupops.policy import Policy
+from groupops.settings import get_settings
+
+DEFAULT_LOOKBACK_DAYS = reminders.DEFAULT_LOOKBACK_DAYS
+
+
+def load_obligations(
+    engine: sa.Engine,
+    policy: Policy,
+    as_of: datetime,
+    *,
+    groups: Sequence[str] | None = None,
+    lookback_days: int | None = DEFAULT_LOOKBACK_DAYS,
+    clock: WorkClock | None = None,
+    meetings_dir: Path | None = None,
+) -> Obligations:
+    """Obligations at ``as_of`` from every source (``meetings_dir``: the declared meetings,
+    default ``Settings.meetings_dir``)."""
+    folder = meetings_dir if meetings_dir is not None else get_settings().meetings_dir
+    world, _ = meeting_world(engine, policy, folder, groups=groups)
+    since = as_of - timedelta(days=lookback_days) if lookback_days is not None else None
+    return reminders.load_obligations(
+        engine,
+        policy,
+        as_of,
+        groups=groups,
+        lookback_days=lookback_days,
+        clock=clock,
+        sources=[meeting_source(world, since=since)],
+    )
