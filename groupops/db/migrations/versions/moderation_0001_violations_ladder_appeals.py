@@ -2,7 +2,7 @@
 decision), plus moderation_actions and appeals. Existing non-response violations are kept.
 
 Revision ID: moderation_0001
-Revises: 0002
+Revises: meetings_0001 (written against 0002; re-pointed when meetings landed first)
 Create Date: 2026-11-25 09:00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import groupops.db.types
 
 revision: str = "moderation_0001"
-down_revision: str | None = "0002"
+down_revision: str | None = "meetings_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
