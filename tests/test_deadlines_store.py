@@ -216,6 +216,8 @@ def test_cli_overdue_json_and_table() -> None:
             "escalation": 1,
             "assignee_name": "鲍博文",
             "requester_name": "爱丽丝",
+            # An item's own words when it is not a message (a minutes action item).
+            "text": None,
         }
     ]
     assert (
