@@ -45,6 +45,7 @@ bench: bootstrap  ## benchmarks: ingest + statistics on a generated 1M-message b
 
 screenshots: bootstrap  ## render the demo digests with headless Chromium into docs/
 	$(RUN) python -m scripts.screenshots
+	$(RUN) python -m scripts.moderation_screenshots
 
 demo-data: bootstrap  ## regenerate the demo bundle in data/demo from its seed (byte for byte)
 	$(RUN) python -m groupops.demo --out data/demo --seed 20261120

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.cells import cell_len
@@ -125,7 +125,23 @@ def _run_demo(bundle: Path, db: Path, *, prefect: bool) -> None:
         f"{meeting_emails} email(s) in the outbox (invitations with .ics, minutes)"
     )
 
-    console.rule("4. digests (outbox)")
+    console.rule("4. moderation (violations, the penalty ladder)")
+    for d in done.moderation["decisions"]:
+        console.print(
+            Text(
+                f"{d['group_id']:16} {d['member_id']:12} {d['category']:13} {d['rule']:22} "
+                f"{d['penalty']}"
+            ),
+            soft_wrap=True,
+        )
+    console.print(
+        f"{len(done.moderation['decisions'])} decided, {len(done.moderation['notices'])} "
+        f"notice(s) in the outbox, {len(done.moderation['actions'])} action(s) recorded (admin "
+        "to-dos where no connector acts); `groupops violations` / `groupops roster check` to "
+        "explore"
+    )
+
+    console.rule("5. digests (outbox)")
     for period, rows in done.digests:
         for row in rows:
             where = row["eml_path"] or "(not queued)"
@@ -151,6 +167,7 @@ class _Done:
     watch: tuple[int, int, int, int, int]  # overdue, pending, tasks, reminder steps, emails
     meetings: tuple[int, int, int, int, int, int]  # meetings, held, scheduled, cancelled,
     # minutes missing, emails queued
+    moderation: dict[str, Any]  # decisions, notices, actions (ModerationRun.as_dict)
     digests: list[tuple[str, list[dict[str, object]]]]  # (period label, rows)
     smtp: bool
 
@@ -159,12 +176,13 @@ def _here(as_of: datetime, bundle: Path) -> _Done:
     """The demo's steps in this process: the same domain functions the ``demo-pipeline``
     flow's tasks wrap."""
     from cli.digest import run_here
-    from groupops.deadlines.reminders import REMINDER_KIND, record_violations, send_reminders
+    from groupops.deadlines.reminders import REMINDER_KIND, send_reminders
     from groupops.ingest.bundle import open_bundle
     from groupops.ingest.pipeline import run_ingest
     from groupops.mail import SmtpConfig, SmtpTransport, deliver, pending_entries
     from groupops.meetings.notify import MEETING_KIND, notify_meetings
     from groupops.meetings.store import load_meetings, record_meetings
+    from groupops.moderation.store import record_violations
     from groupops.watch import load_obligations
 
     settings, pol = common.settings(), common.policy()
@@ -199,6 +217,10 @@ def _here(as_of: datetime, bundle: Path) -> _Done:
                     sum(1 for r in view.records if r["minutes_state"] == "missing"),
                     sum(1 for m in mails if m.created))  # fmt: skip
 
+        from cli.moderation import _moderate_local
+
+        moderation = _moderate_local(as_of, None, False)
+
         smtp = config is not None
         digests = []
         with common.progress_bars():
@@ -207,7 +229,7 @@ def _here(as_of: datetime, bundle: Path) -> _Done:
                 digests.append((str(rows[0]["key"]).split(":")[2] if rows else kind, rows))
     finally:
         engine.dispose()
-    return _Done(summary, watch, meetings, digests, smtp)
+    return _Done(summary, watch, meetings, moderation, digests, smtp)
 
 
 def _with_prefect(as_of: datetime, bundle: Path) -> _Done:
@@ -219,6 +241,7 @@ def _with_prefect(as_of: datetime, bundle: Path) -> _Done:
         result.ingest,
         (w.overdue, w.pending, w.tasks, w.reminders, w.emails),
         (m.meetings, m.held, m.scheduled, m.cancelled, m.minutes_missing, m.emails),
+        result.moderation.model_dump(),
         [
             (run.period, [r.model_dump() for r in run.rows])
             for run in (result.weekly, result.monthly)

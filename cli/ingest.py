@@ -17,7 +17,16 @@ if TYPE_CHECKING:
     from groupops.db.models import QuarantineRecord
     from groupops.ingest.pipeline import IngestSummary
 
-FORMATS = ("auto", "canonical", "slack", "telegram", "whatsapp", "discord", "wechat-csv")
+FORMATS = (
+    "auto",
+    "canonical",
+    "roster",
+    "slack",
+    "telegram",
+    "whatsapp",
+    "discord",
+    "wechat-csv",
+)
 
 
 def resolve_format(path: Path, format_: str) -> str:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from flows.ingest_activity import ingest_activity
 from flows.meetings import MeetingsRun, meetings
+from flows.moderate import ModerationRun, moderate
 from flows.send_digests import DigestRun, send_digests
 from flows.watch_deadlines import DeadlineWatch, watch_deadlines
 from groupops.ingest.pipeline import IngestSummary
@@ -25,6 +26,7 @@ class DemoResult(BaseModel):
     ingest: IngestSummary
     deadlines: DeadlineWatch
     meetings: MeetingsRun
+    moderation: ModerationRun
     weekly: DigestRun
     monthly: DigestRun
 
@@ -35,6 +37,7 @@ def demo_pipeline(as_of: datetime, bundle: str = "data/demo") -> DemoResult:
     ingest = ingest_activity(str(Path(bundle)), format="canonical")
     deadlines = watch_deadlines(as_of=as_of)
     meetings_run = meetings(as_of=as_of)
+    moderation = moderate(as_of=as_of)
     weekly = send_digests(period="week", as_of=as_of)
     monthly = send_digests(period="month", as_of=as_of)
     return DemoResult(
@@ -42,6 +45,7 @@ def demo_pipeline(as_of: datetime, bundle: str = "data/demo") -> DemoResult:
         ingest=ingest,
         deadlines=deadlines,
         meetings=meetings_run,
+        moderation=moderation,
         weekly=weekly,
         monthly=monthly,
     )

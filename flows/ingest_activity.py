@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
-from groupops.canonical import ENTITIES
+from groupops.canonical import source_entities
+from groupops.importers import open_source
 from groupops.ingest.pipeline import DEFAULT_CHUNK_SIZE, EntitySummary, IngestSummary
 from groupops.settings import get_settings
 from tasks.db import upgrade
@@ -37,7 +38,7 @@ def ingest_activity(
     run_id = begin_run(db, path, format, now, options)
     entities: list[EntitySummary] = []
     try:
-        for entity in ENTITIES:
+        for entity in source_entities(open_source(path, format, **(options or {}))[0]):
             entities.append(
                 ingest_entity(
                     db, policy_path, path, format, entity, run_id, now, chunk_size, options

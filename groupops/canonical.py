@@ -13,10 +13,16 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, Literal, NamedTuple, Protocol
 
-Entity = Literal["groups", "members", "memberships", "messages"]
+Entity = Literal["groups", "members", "memberships", "messages", "roster"]
 
-#: Load order: a message or membership may only name a group already known.
+#: The activity entities, in load order: a message or membership may only name a group already
+#: known. Every source has them (possibly empty).
 ENTITIES: Final[tuple[Entity, ...]] = ("groups", "members", "memberships", "messages")
+#: The HR roster (实名制, departures; see docs/roster.md): in a bundle as ``roster.csv`` or
+#: ``roster.jsonl``, or a file of its own (``groupops ingest FILE --format roster``).
+ROSTER: Final[Entity] = "roster"
+ALL_ENTITIES: Final[tuple[Entity, ...]] = (*ENTITIES, ROSTER)
+ROSTER_STATUSES: Final[frozenset[str]] = frozenset({"active", "departed", "external"})
 
 MESSAGE_KINDS: Final[frozenset[str]] = frozenset(
     {"text", "image", "voice", "video", "file", "link", "system"}
@@ -84,6 +90,18 @@ FIELDS: Final[dict[Entity, tuple[FieldSpec, ...]]] = {
         _f("mention_all", "bool"),
         _f("pinned", "bool"),
     ),
+    # One person on the company's HR roster. ``member_ids``: their platform ids, each as
+    # ``platform:id`` or a bare id (any platform); people are also matched to members by email.
+    "roster": (
+        _f("employee_id", "id", True),
+        _f("real_name", "str", True),
+        _f("department", "str"),
+        _f("status", "enum", True, ROSTER_STATUSES),
+        _f("email", "str"),
+        _f("department_head_email", "str"),
+        _f("member_ids", "ids"),
+        _f("departed_at", "instant"),
+    ),
 }
 
 #: The natural key of each entity: re-ingesting a record with the same key updates it.
@@ -92,10 +110,11 @@ KEYS: Final[dict[Entity, tuple[str, ...]]] = {
     "members": ("platform", "member_id"),
     "memberships": ("platform", "group_id", "member_id", "event", "at"),
     "messages": ("platform", "group_id", "message_id"),
+    "roster": ("employee_id",),
 }
 
 #: Bundle file stems, per entity.
-FILE_STEMS: Final[dict[Entity, str]] = {e: e for e in ENTITIES}
+FILE_STEMS: Final[dict[Entity, str]] = {e: e for e in ALL_ENTITIES}
 
 
 _NO_EXTRA: Final[Mapping[str, Any]] = MappingProxyType({})
@@ -143,3 +162,10 @@ class Source(Protocol):
     format: str
 
     def records(self, entity: Entity) -> Iterator[RawRecord]: ...
+
+
+def source_entities(source: Source) -> tuple[Entity, ...]:
+    """The entities to ingest from ``source``, in load order: a source may declare its own
+    (``entities``: a roster file, a bundle holding a roster); by default the activity ones."""
+    declared = getattr(source, "entities", None)
+    return tuple(declared) if declared else ENTITIES

@@ -7,6 +7,7 @@ file, the dotted key and the problem, e.g.
 
 from __future__ import annotations
 
+import re
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -131,16 +132,76 @@ class Meetings(_Section):
     declared_days_ahead: PositiveInt = 7
 
 
+ModerationCategory = Literal[
+    "illegal",
+    "ad",
+    "rumour",
+    "vulgar",
+    "flood",
+    "duplicate",
+    "confidential",
+    "non_response",
+    "other",
+]
+PersonalDataKind = Literal["resident_id", "bank_card", "mobile"]
+
+
 class Moderation(_Section):
+    """Chapter 6 (违规处理): what is detected, the penalty ladder and appeals (docs/moderation.md)."""
+
     confidential_markers: NonEmptyWords = ["机密", "绝密", "保密", "内部资料", "confidential"]
+    # Personal data that counts as `confidential` (validated: ID check digit, Luhn, real mobiles).
+    personal_data: list[PersonalDataKind] = ["resident_id", "bank_card", "mobile"]
+    illegal_words: list[str] = ["赌博", "博彩", "毒品", "代开发票", "洗钱", "裸聊", "枪支", "套现"]
     ad_words: NonEmptyWords = ["加微信", "代理", "优惠券", "兼职", "刷单", "免费领取"]
-    vulgar_words: list[str] = []
+    # Links to these domains (and their subdomains) are not ad evidence; any other link is.
+    link_allowlist: list[str] = ["example.com"]
+    vulgar_words: list[str] = ["傻逼", "他妈的", "操你", "fuck", "shit"]
     rumour_words: list[str] = ["据说", "听说", "内部消息"]
     flood_messages: PositiveInt = 8
     flood_window_seconds: PositiveInt = 60
+    # The same text (normalised, at least duplicate_min_chars long) reposted by one member in one
+    # group within this many minutes is a `duplicate`.
+    duplicate_window_minutes: PositiveInt = 10
+    duplicate_min_chars: PositiveInt = 8
     mute_minutes: PositiveInt = 60 * 24
+    # Violations older than this no longer count on the ladder (and show as `expired`).
+    ladder_window_days: PositiveInt = 90
+    # These go to `removal` at once and are flagged to the owner.
+    severe_categories: list[ModerationCategory] = ["illegal", "confidential"]
     appeal_window_working_days: PositiveInt = 3
     appeal_answer_working_days: PositiveInt = 3
+    # A message by a sanctioned member holding one of these, replying to the notice or
+    # mentioning an admin, files an appeal.
+    appeal_markers: NonEmptyWords = ["申诉", "appeal"]
+
+
+class Roster(_Section):
+    """Chapters 1–2: 实名制, approved joins, departed people removed (docs/roster.md)."""
+
+    # A display name is fine when it is the real name or matches one of these patterns, where
+    # {real_name} stands for the (escaped) real name: by default 陈杰-云帆, 赵磊（前端）.
+    name_patterns: NonEmptyWords = [r"^{real_name}$", r"^{real_name}\s*[-－_（(].*$"]
+    # Members whose e-mail domain is one of these are external partners, not unknown people.
+    external_email_domains: list[str] = [
+        "xinghe-media.com",
+        "lanjing-interactive.com",
+        "yunfan-tech.com",
+    ]
+    # A departed employee must be removed from every group within this many working days.
+    removal_working_days: PositiveInt = 1
+
+    @field_validator("name_patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern.replace("{real_name}", "x"))
+            except re.error as exc:
+                raise ValueError(
+                    f"name pattern {pattern!r} is not a regular expression: {exc}"
+                ) from exc
+        return patterns
 
 
 class Ingest(_Section):
@@ -161,6 +222,7 @@ class Policy(_Section):
     importance: Importance = Importance()
     meetings: Meetings = Meetings()
     moderation: Moderation = Moderation()
+    roster: Roster = Roster()
     ingest: Ingest = Ingest()
 
     @field_validator("timezone")

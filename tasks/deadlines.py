@@ -9,7 +9,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from groupops import watch
+from groupops import moderation, watch
 from groupops.db import make_engine
 from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
 from groupops.deadlines import reminders as deadlines
@@ -62,8 +62,9 @@ def send_reminders(
 
 @task(name="record-violations", cache_policy=NO_CACHE)
 def record_violations(database_url: str, obligations: Obligations, now: datetime) -> int:
+    """Non-response violations into the moderation record (one place for every violation)."""
     engine = make_engine(database_url)
     try:
-        return deadlines.record_violations(engine, obligations.violations, now)
+        return moderation.record_violations(engine, obligations.violations, now)
     finally:
         engine.dispose()

@@ -23,12 +23,11 @@ from groupops.db.models import Group, Member, Message
 from groupops.deadlines.reminders import (
     load_obligations,
     load_reminders,
-    load_violations,
     outbox_key,
-    record_violations,
     send_reminders,
 )
 from groupops.mail import pending_entries
+from groupops.moderation import load_violations, record_violations
 from groupops.policy import Policy
 from groupops.settings import get_settings
 
@@ -161,21 +160,20 @@ def test_dry_run_writes_nothing(engine: sa.Engine, tmp_path: Path) -> None:
     assert not (tmp_path / "outbox").exists()
 
 
-def test_violations_are_recorded_once_and_refreshed(engine: sa.Engine) -> None:
+def test_violations_are_recorded_once_into_the_moderation_record(engine: sa.Engine) -> None:
     seed(engine, asks=3)
     ob = load_obligations(engine, POLICY, at(30, 10))
     assert record_violations(engine, ob.violations, NOW) == 1
     assert record_violations(engine, ob.violations, NOW) == 0
-    stored = load_violations(engine)
-    assert len(stored) == 1
-    row = stored.iloc[0]
-    assert (row["member_id"], row["type"], row["period"], row["count"]) == (
+    (stored,) = load_violations(engine)
+    assert (stored.member_id, stored.category, stored.evidence_key, stored.source) == (
         "bob",
-        "non-response",
-        "2026-11",
-        3,
+        "non_response",
+        "period:2026-11",
+        "detected",
     )
-    assert row["evidence_message_ids"] == ["m1", "m2", "m3"]
+    assert stored.message_ids == ("m1", "m2", "m3")
+    assert stored.penalty is None and stored.decided_at is None  # the moderation run decides
 
 
 def test_long_ids_give_a_short_outbox_key() -> None:
@@ -218,6 +216,8 @@ def test_cli_overdue_json_and_table() -> None:
             "escalation": 1,
             "assignee_name": "鲍博文",
             "requester_name": "爱丽丝",
+            # An item's own words when it is not a message (a minutes action item).
+            "text": None,
         }
     ]
     assert (

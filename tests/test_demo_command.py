@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,6 +73,10 @@ def test_demo_runs_every_stage_into_a_fresh_store(demo: tuple[Path, Result]) -> 
     assert "every record loaded" in text
     assert f"{len(PLANTED['overdue'])} overdue" in text
     assert f"{len(PLANTED['meetings'])} meetings" in text
+    # The moderation stage decides every planted violation, and the non-response violations the
+    # deadline watcher recorded just before it (they enter the same ladder).
+    decided = re.search(r"(\d+) decided", text)
+    assert decided and int(decided.group(1)) >= len(PLANTED["violations"]["decided"])
     assert "Prefect" not in result.output  # in this process: no server, no Prefect logs
     engine = make_engine(f"sqlite:///{out / 'groupops.db'}")
     with engine.connect() as conn:

@@ -32,7 +32,14 @@ from groupops.demo.generator import write_bundle
 from groupops.policy import Policy
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
-FILES = ("groups.jsonl", "members.jsonl", "memberships.jsonl", "messages.jsonl", "planted.json")
+FILES = (
+    "groups.jsonl",
+    "members.jsonl",
+    "memberships.jsonl",
+    "messages.jsonl",
+    "roster.jsonl",
+    "planted.json",
+)
 TZ = ZoneInfo("Asia/Shanghai")
 POLICY = Policy()
 CLOCK = WorkClock.from_policy(POLICY)

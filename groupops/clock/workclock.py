@@ -174,6 +174,20 @@ class WorkClock:
         """The end of the last working period on ``day`` (18:00 by default), working day or not."""
         return datetime.combine(day, self.periods[-1][1], tzinfo=self.tz)
 
+    def within_working_days(self, instant: datetime, days: int) -> datetime:
+        """The deadline "within ``days`` working days of ``instant``": the end of working hours
+        of the ``days``-th working day after the day of ``instant`` (that day itself does not
+        count), holidays off and 调休 make-up days on."""
+        if days < 1:
+            raise ValueError("days must be at least 1")
+        day = _aware(instant).astimezone(self.tz).date()
+        counted = 0
+        while counted < days:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+        return self.end_of_day(day)
+
     def working_days(self, start: date, end: date) -> list[date]:
         """Working days in ``[start, end]``."""
         out = []

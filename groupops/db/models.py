@@ -120,6 +120,26 @@ class Message(Base):
     ingest_run_id: Mapped[int | None] = mapped_column(Integer)
 
 
+class RosterEntry(Base):
+    """One person on the company's HR roster (实名制, departures): loaded by the validated
+    ingest (``groupops ingest roster.csv --format roster``), checked by ``groupops roster
+    check``. ``member_ids``: platform ids (``platform:id`` or bare); members are also matched by
+    email."""
+
+    __tablename__ = "roster"
+
+    employee_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    real_name: Mapped[str] = mapped_column(String(255))
+    department: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))  # active | departed | external
+    email: Mapped[str | None] = mapped_column(String(320))
+    department_head_email: Mapped[str | None] = mapped_column(String(320))
+    member_ids: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    content_hash: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class IngestRun(Base):
     """One ingest (or pull) of one source, with its counts and the newest instant it saw."""
 
@@ -273,26 +293,110 @@ class DeadlineReminder(Base):
 
 
 class Violation(Base):
-    """A rule violation by a member in a group for a period, with the evidence.
+    """A rule violation by a member in a group (rulebook ch. 6), with its evidence and the
+    ladder's decision (see groupops.moderation).
 
-    This issue records ``non-response`` (repeated missed replies/tasks in a month); moderation
-    adds its own types. Unique per (platform, group, member, type, period): re-runs refresh the
-    evidence instead of adding rows."""
+    Unique per (platform, group, member, category, ``evidence_key``): a re-run finds the same
+    evidence again and refreshes it instead of adding a row. ``evidence_key`` is ``msg:<first
+    message id>`` for detections, ``period:<YYYY-MM>`` for non-response (recorded by the deadline
+    watcher) and ``admin:<hash>`` for violations recorded by an admin. ``penalty`` and
+    ``decided_at`` are set by the moderation run that decided it (when the notice went out);
+    ``revoked_at`` by an upheld appeal."""
 
     __tablename__ = "violations"
     __table_args__ = (
-        UniqueConstraint("platform", "group_id", "member_id", "type", "period"),
+        UniqueConstraint(
+            "platform",
+            "group_id",
+            "member_id",
+            "category",
+            "evidence_key",
+            name="uq_violations_evidence",  # the default name is too long for PostgreSQL
+        ),
         Index("ix_violations_member", "platform", "member_id"),
+        Index("ix_violations_at", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     platform: Mapped[str] = mapped_column(String(32))
     group_id: Mapped[str] = mapped_column(ID)
     member_id: Mapped[str] = mapped_column(ID)
-    type: Mapped[str] = mapped_column(String(32))
-    period: Mapped[str] = mapped_column(String(16))  # e.g. 2026-11
-    count: Mapped[int] = mapped_column(Integer, default=0)
-    evidence_message_ids: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    category: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(64))
+    evidence_key: Mapped[str] = mapped_column(String(191))
+    message_ids: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    matched: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    snippet: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)  # the evidence's time
+    source: Mapped[str] = mapped_column(String(16))  # detected | admin
+    recorded_by: Mapped[str | None] = mapped_column(ID)  # the admin, for source = admin
+    note: Mapped[str | None] = mapped_column(Text)
+    penalty: Mapped[str | None] = mapped_column(String(16))  # warning | mute | removal
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mute_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The notice posted in the group (where a connector can post): a reply to it is an appeal.
+    notice_message_id: Mapped[str | None] = mapped_column(ID)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ModerationAction(Base):
+    """A platform action a decision calls for (mute, unmute, remove, reinvite): carried out by a
+    connector (``done``/``failed``) or left to the admins (``todo``, listed in their digest).
+    One row per (violation, action): a re-run never acts twice."""
+
+    __tablename__ = "moderation_actions"
+    __table_args__ = (
+        UniqueConstraint("violation_id", "action"),
+        Index("ix_moderation_actions_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    violation_id: Mapped[int] = mapped_column(Integer)
+    platform: Mapped[str] = mapped_column(String(32))
+    group_id: Mapped[str] = mapped_column(ID)
+    member_id: Mapped[str] = mapped_column(ID)
+    action: Mapped[str] = mapped_column(String(16))  # mute | unmute | remove | reinvite
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # done | todo | failed | skipped
+    via: Mapped[str | None] = mapped_column(String(64))  # the source (connector) that acted
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Appeal(Base):
+    """A member's appeal (申诉) against a violation, filed by command or detected in a message.
+
+    ``appeal_deadline`` and ``answer_due_at`` are fixed when it is filed (working days on the
+    working clock). ``state`` stores ``pending``, ``late``, ``upheld`` or ``rejected``;
+    ``answer_overdue`` is derived at read time. ``admins_told_at``/``owner_told_at``: the
+    escalation of an overdue answer (admins by email, then the owner's digest)."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (
+        UniqueConstraint("violation_id", "filed_at"),
+        Index("ix_appeals_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    violation_id: Mapped[int] = mapped_column(Integer)
+    platform: Mapped[str] = mapped_column(String(32))
+    group_id: Mapped[str] = mapped_column(ID)
+    member_id: Mapped[str] = mapped_column(ID)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(16))  # command | message
+    message_id: Mapped[str | None] = mapped_column(ID)
+    reason: Mapped[str | None] = mapped_column(Text)
+    appeal_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    answer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(ID)
+    note: Mapped[str | None] = mapped_column(Text)
+    admins_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    owner_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -1,5 +1,7 @@
 """Deadline watching against the store: load and compute obligations, record and email the
-escalation steps that are due (never twice), record non-response violations.
+escalation steps that are due (never twice). Non-response violations
+(``Obligations.violations``) are recorded by the moderation record
+(:func:`groupops.moderation.record_violations`), where the penalty ladder decides them.
 
 Used by ``flows/watch_deadlines.py`` (through ``tasks/deadlines.py``) and, read-only, by the
 ``groupops overdue`` / ``groupops tasks`` commands.
@@ -19,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from groupops.clock.workclock import WorkClock
-from groupops.db.models import DeadlineReminder, Violation
+from groupops.db.models import DeadlineReminder
 from groupops.db.queries import load_groups, load_messages
 from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
 from groupops.deadlines.obligations import Obligations, ObligationSource, compute_obligations
@@ -263,57 +265,6 @@ def _record(
     except IntegrityError:
         return False  # a concurrent run recorded this step first
     return True
-
-
-def record_violations(engine: sa.Engine, violations: pd.DataFrame, now: datetime) -> int:
-    """Insert or refresh (evidence, count) the violations; returns how many rows changed."""
-    table = Violation.__table__
-    assert isinstance(table, sa.Table)
-    changed = 0
-    for v in violations.to_dict(orient="records"):
-        where = sa.and_(
-            table.c.platform == v["platform"],
-            table.c.group_id == v["group_id"],
-            table.c.member_id == v["member_id"],
-            table.c.type == v["type"],
-            table.c.period == v["period"],
-        )
-        evidence = [str(i) for i in v["evidence_message_ids"]]
-        with engine.begin() as conn:
-            existing = conn.execute(
-                sa.select(table.c.id, table.c.evidence_message_ids).where(where)
-            ).first()
-            if existing is None:
-                conn.execute(
-                    table.insert().values(
-                        platform=v["platform"],
-                        group_id=v["group_id"],
-                        member_id=v["member_id"],
-                        type=v["type"],
-                        period=v["period"],
-                        count=len(evidence),
-                        evidence_message_ids=evidence,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-                changed += 1
-            elif list(existing[1]) != evidence:
-                conn.execute(
-                    table.update()
-                    .where(table.c.id == existing[0])
-                    .values(evidence_message_ids=evidence, count=len(evidence), updated_at=now)
-                )
-                changed += 1
-    return changed
-
-
-def load_violations(engine: sa.Engine) -> pd.DataFrame:
-    table = Violation.__table__
-    assert isinstance(table, sa.Table)
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(table)).all()
-    return pd.DataFrame(rows, columns=[c.name for c in table.c])
 
 
 def load_reminders(engine: sa.Engine) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 given, the plan is checked, and the records are written (``python -m groupops.demo``).
 
 ``groups.jsonl``, ``members.jsonl``, ``memberships.jsonl``, ``messages.jsonl`` (canonical
-format) and ``planted.json`` (what the rules must find). The output depends only on the seed:
+format), ``roster.jsonl`` (the HR roster) and ``planted.json`` (what the rules must find). The output depends only on the seed:
 same seed, same bytes. How a chapter adds plants and verdicts: docs/demo.md.
 """
 
@@ -22,7 +22,7 @@ from groupops.demo.chapter import Chapter
 from groupops.demo.chapters import CHAPTERS
 from groupops.demo.check import check
 from groupops.demo.expected import planted_record
-from groupops.demo.period import DEFAULT_SEED
+from groupops.demo.period import DEFAULT_SEED, local
 
 
 def assign_ids(b: Builder) -> None:
@@ -94,8 +94,41 @@ def generate(
             for r in memberships
         ],
         "messages": [canonical("messages", message_values(m, by_seq)) for m in b.messages],
+        "roster": roster_records(),
         "planted": planted_record(b, planted, seed),
     }
+
+
+def roster_records() -> list[dict[str, Any]]:
+    """The HR roster: every employee (partners are not on it), see ``scenario/roster.py``."""
+    from groupops.demo.scenario import roster
+
+    people = company.PEOPLE_BY_ID
+    out = []
+    employees = [p for p in company.PEOPLE if p.department not in roster.PARTNER_DEPARTMENTS]
+    for n, person in enumerate(employees, start=1):
+        department, departed = person.department, None
+        if person.member_id in roster.DEPARTED:
+            department, day = roster.DEPARTED[person.member_id]
+            departed = local(day + " 00:00").date().isoformat()
+        head = people[roster.DEPARTMENT_HEADS[department]].email
+        by_id = person.member_id in roster.BY_PLATFORM_ID
+        out.append(
+            canonical(
+                "roster",
+                {
+                    "employee_id": f"E{n:04d}",
+                    "real_name": person.real_name or roster.HR_REAL_NAMES[person.member_id],
+                    "department": department,
+                    "status": "departed" if departed else "active",
+                    "email": None if by_id else person.email,
+                    "department_head_email": head,
+                    "member_ids": [f"{company.PLATFORM}:{person.member_id}"] if by_id else [],
+                    "departed_at": departed,
+                },
+            )
+        )
+    return out
 
 
 def write_bundle(out: Path, seed: int = DEFAULT_SEED) -> dict[str, int]:

@@ -159,9 +159,11 @@ def standard_providers(
     engine: sa.Engine, policy: Policy, as_of: datetime, *, meetings_dir: Path | None = None
 ) -> list[SectionProvider]:
     """The sections every digest carries besides activity: what is overdue at ``as_of``, and
-    (owners) the period's meetings (``meetings_dir``: default ``Settings.meetings_dir``)."""
+    (owners) the period's meetings (``meetings_dir``: default ``Settings.meetings_dir``), and
+    moderation (violations, the admins' to-dos, appeals, roster findings)."""
     from groupops.db.queries import load_groups
     from groupops.digest.meetings import meetings_provider
+    from groupops.digest.moderation import moderation_provider
     from groupops.digest.overdue import overdue_provider
     from groupops.meetings.store import load_meetings
     from groupops.settings import get_settings
@@ -174,6 +176,7 @@ def standard_providers(
     return [
         overdue_provider(obligations, people, groups, policy.tz),
         meetings_provider(meetings.records, as_of, people, groups, policy.tz),
+        moderation_provider(engine, policy, as_of),
     ]
 
 

@@ -8,10 +8,11 @@ import zipfile
 from pathlib import Path
 from typing import Any, Final
 
-from groupops.canonical import ENTITIES, Source
+from groupops.canonical import ALL_ENTITIES, Source
 
 FORMATS: Final[tuple[str, ...]] = (
     "canonical",
+    "roster",
     "slack",
     "telegram",
     "whatsapp",
@@ -21,6 +22,7 @@ FORMATS: Final[tuple[str, ...]] = (
 #: The options each format's importer takes (all strings, so they can come from a command line).
 OPTIONS: Final[dict[str, tuple[str, ...]]] = {
     "canonical": (),
+    "roster": (),
     "slack": (),
     "telegram": ("include_personal",),
     "whatsapp": ("date_order", "group_id", "group_name", "self_name"),
@@ -29,7 +31,7 @@ OPTIONS: Final[dict[str, tuple[str, ...]]] = {
 }
 _HEAD_BYTES = 64 * 1024
 _SLACK_MARKERS = ("channels.json", "users.json")
-_CANONICAL_STEMS = set(ENTITIES)
+_CANONICAL_STEMS = set(ALL_ENTITIES)
 _TELEGRAM_DATE = re.compile(r'"date"\s*:\s*"\d{4}-\d{2}-\d{2}T')
 _WECHAT_COLUMNS = ("localid", "strcontent", "issender")
 
@@ -52,6 +54,8 @@ def detect_format(path: str | Path) -> str:
             names = [n for n in archive.namelist() if not n.endswith("/")]
         return _detect_names(p, names)
     head = _head(p)
+    if suffix in (".csv", ".jsonl") and _looks_like_roster(head):
+        return "roster"
     if suffix == ".json" or head.lstrip().startswith("{"):
         return _detect_json(p, head)
     if suffix == ".csv":
@@ -62,6 +66,12 @@ def detect_format(path: str | Path) -> str:
     if _looks_like_whatsapp(head):
         return "whatsapp"
     raise UnknownFormatError(f"{p}: not an export this version reads")
+
+
+def _looks_like_roster(head: str) -> bool:
+    """An HR roster (docs/roster.md): its first line names ``employee_id`` and ``real_name``."""
+    first_line = head.lstrip("\ufeff").split("\n", 1)[0].lower()
+    return "employee_id" in first_line and "real_name" in first_line
 
 
 def _looks_like_whatsapp(head: str) -> bool:
@@ -161,6 +171,10 @@ def open_source(path: str | Path, format: str = "auto", **options: Any) -> tuple
         from groupops.ingest.bundle import open_bundle  # the lead's bundle reader
 
         source = open_bundle(path, **options)
+    elif chosen == "roster":
+        from groupops.ingest.bundle import open_roster
+
+        source = open_roster(path)
     elif chosen == "slack":
         from groupops.importers.slack import SlackExport
 

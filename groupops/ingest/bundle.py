@@ -19,7 +19,16 @@ from typing import IO, TYPE_CHECKING
 
 import orjson
 
-from groupops.canonical import ENTITIES, FIELDS, FILE_STEMS, Entity, RawRecord, RecordError
+from groupops.canonical import (
+    ALL_ENTITIES,
+    ENTITIES,
+    FIELDS,
+    FILE_STEMS,
+    ROSTER,
+    Entity,
+    RawRecord,
+    RecordError,
+)
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -66,7 +75,7 @@ def _entity_for(name: str) -> tuple[Entity, str] | None:
     stem, dot, suffix = Path(name).name.rpartition(".")
     if not dot or f".{suffix.lower()}" not in SUFFIXES:
         return None
-    for entity in ENTITIES:
+    for entity in ALL_ENTITIES:
         if stem == FILE_STEMS[entity]:
             return entity, f".{suffix.lower()}"
     return None
@@ -82,7 +91,7 @@ class BundleSource:
         self.name = str(path)
         self._files = self._discover()
         if not self._files:
-            names = ", ".join(f"{FILE_STEMS[e]}.jsonl|.csv" for e in ENTITIES)
+            names = ", ".join(f"{FILE_STEMS[e]}.jsonl|.csv" for e in ALL_ENTITIES)
             raise BundleError(f"{path}: no canonical bundle files found (expected {names})")
 
     def _discover(self) -> dict[Entity, _Member]:
@@ -109,6 +118,11 @@ class BundleSource:
         return found
 
     @property
+    def entities(self) -> tuple[Entity, ...]:
+        """The activity entities, and the roster when the bundle holds one."""
+        return (*ENTITIES, ROSTER) if ROSTER in self._files else ENTITIES
+
+    @property
     def files(self) -> dict[Entity, str]:
         return {entity: member.label for entity, member in self._files.items()}
 
@@ -125,6 +139,30 @@ class BundleSource:
 
 def open_bundle(path: Path | str) -> BundleSource:
     return BundleSource(Path(path))
+
+
+class RosterFile(BundleSource):
+    """One HR roster file (``.csv`` or ``.jsonl``, any name) as a source of the ``roster``
+    entity only: ``groupops ingest hr-export.csv --format roster``."""
+
+    format = "roster"
+
+    @property
+    def entities(self) -> tuple[Entity, ...]:
+        return (ROSTER,)
+
+    def _discover(self) -> dict[Entity, _Member]:
+        path = self.path
+        if not path.is_file():
+            raise BundleError(f"{path}: no such file (a roster is one .csv or .jsonl file)")
+        suffix = path.suffix.lower()
+        if suffix not in SUFFIXES:
+            raise BundleError(f"{path}: a roster is a .csv or .jsonl file")
+        return {ROSTER: _Member(ROSTER, str(path), suffix, path)}
+
+
+def open_roster(path: Path | str) -> RosterFile:
+    return RosterFile(Path(path))
 
 
 def _jsonl_records(entity: Entity, label: str, stream: IO[bytes]) -> Iterator[RawRecord]:

@@ -34,6 +34,7 @@ GX_CLASSES: Mapping[str, str] = MappingProxyType(
         "expect_column_values_to_be_in_set": "ExpectColumnValuesToBeInSet",
         "expect_column_values_to_be_between": "ExpectColumnValuesToBeBetween",
         "expect_compound_columns_to_be_unique": "ExpectCompoundColumnsToBeUnique",
+        "expect_column_values_to_be_unique": "ExpectColumnValuesToBeUnique",
         "expect_column_values_to_match_regex": "ExpectColumnValuesToMatchRegex",
     }
 )
@@ -90,6 +91,8 @@ def unexpected_rows(expectation: Expectation, frame: pd.DataFrame) -> np.ndarray
     values = column[present]
     if kind == "expect_column_values_to_be_in_set":
         failing[present] = ~values.isin(list(kw["value_set"])).to_numpy()
+    elif kind == "expect_column_values_to_be_unique":  # GX: among the values present
+        failing[present] = values.duplicated(keep=False).to_numpy()
     elif kind == "expect_column_values_to_be_between":
         numbers = values.to_numpy(dtype="float64")
         failing[present] = (numbers < kw["min_value"]) | (numbers > kw["max_value"])

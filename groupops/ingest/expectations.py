@@ -100,15 +100,13 @@ def suite(entity: Entity, bounds: Bounds, known_groups: frozenset[str]) -> list[
                     "implausible time (before the policy's earliest year or in the future)",
                 )
             )
-    checks.append(
-        Check(
-            Expectation(
-                "expect_compound_columns_to_be_unique", {"column_list": list(KEYS[entity])}
-            ),
-            "(key)",
-            "duplicate key",
-        )
+    key = list(KEYS[entity])
+    unique = (  # GX wants two or more columns for a compound key
+        Expectation("expect_column_values_to_be_unique", {"column": key[0]})
+        if len(key) == 1
+        else Expectation("expect_compound_columns_to_be_unique", {"column_list": key})
     )
+    checks.append(Check(unique, "(key)", "duplicate key"))
     if entity in ("messages", "memberships"):
         checks.append(
             Check(
@@ -120,13 +118,14 @@ def suite(entity: Entity, bounds: Bounds, known_groups: frozenset[str]) -> list[
                 "unknown group {value}: not in this input's groups nor in the store",
             )
         )
-    if entity == "members":
+    email_columns = {"members": ["email"], "roster": ["email", "department_head_email"]}
+    for column in email_columns.get(entity, []):
         checks.append(
             Check(
                 Expectation(
-                    "expect_column_values_to_match_regex", {"column": "email", "regex": EMAIL_REGEX}
+                    "expect_column_values_to_match_regex", {"column": column, "regex": EMAIL_REGEX}
                 ),
-                "email",
+                column,
                 "not an email address: {value!r}",
             )
         )
@@ -233,7 +232,7 @@ def _failing_with_gx(
     batch = _batch_definition(entity).get_batch(batch_parameters={"dataframe": frame[columns]})
     # Two passes: a cheap yes/no for the whole suite, then row indices only for what failed.
     first = _run(batch, gx_suite, {"result_format": "BOOLEAN_ONLY"})
-    failed = [i for i, res in enumerate(first.results) if not res.success]
+    failed = [i for i, res in _paired(checks, first.results) if not res.success]
     out = [(check, np.zeros(len(frame), dtype=bool)) for check in checks]
     if not failed:
         return out
@@ -243,9 +242,26 @@ def _failing_with_gx(
     result = _run(
         batch, again, {"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]}
     )
-    for i, res in zip(failed, result.results, strict=True):
+    for i, res in _paired([checks[i] for i in failed], result.results, positions=failed):
         rows = [int(hit[ROW]) for hit in res.result.get("unexpected_index_list") or []]
         out[i][1][rows] = True
+    return out
+
+
+def _paired(
+    checks: list[Check], results: list[Any], *, positions: list[int] | None = None
+) -> list[tuple[int, Any]]:
+    """Each GX result with its check's position, matched by expectation type and column(s):
+    GX does not promise to return results in the suite's order."""
+    places = positions if positions is not None else list(range(len(checks)))
+    where = {(c.expectation.type, ",".join(c.expectation.columns)): places[n]
+             for n, c in enumerate(checks)}  # fmt: skip
+    assert len(where) == len(checks) == len(results)
+    out = []
+    for res in results:
+        kwargs = res.expectation_config.kwargs
+        columns = kwargs.get("column_list") or [kwargs.get("column")]
+        out.append((where[(res.expectation_config.type, ",".join(map(str, columns)))], res))
     return out
 
 

@@ -20,7 +20,7 @@ from groupops.canonical import FIELDS, Entity, FieldSpec, RawRecord
 from groupops.clock.timeparse import EPOCH_MS_THRESHOLD
 
 META = ("_source", "_line", "_raw")
-_OFFSET = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"  # after a time: 2026-11-02 is a date, not -02:00
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
 

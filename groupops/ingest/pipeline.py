@@ -21,7 +21,7 @@ from typing import TypeVar
 import pandas as pd
 import sqlalchemy as sa
 
-from groupops.canonical import ENTITIES, Entity, Source
+from groupops.canonical import Entity, Source, source_entities
 from groupops.db import session_scope
 from groupops.db.models import IngestRun
 from groupops.ingest.expectations import Bounds, validate
@@ -228,7 +228,7 @@ def run_ingest(
     run_id = begin_run(engine, source.name, source.format, now=now)
     entities: list[EntitySummary] = []
     try:
-        for entity in ENTITIES:
+        for entity in source_entities(source):
             entities.append(
                 ingest_entity(
                     engine, source, entity, policy, run_id=run_id, now=now, chunk_size=chunk_size

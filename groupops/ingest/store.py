@@ -29,6 +29,7 @@ TABLES: dict[Entity, str] = {
     "members": "members",
     "memberships": "membership_events",
     "messages": "messages",
+    "roster": "roster",
 }
 # A fixed key keeps content hashes stable between runs and processes.
 _HASH_KEY = "groupops-content"
@@ -88,7 +89,12 @@ def _column_values(entity: Entity, name: str, column: pd.Series, dialect: str) -
         text = np.char.replace(np.datetime_as_string(utc, unit="us"), "T", " ")
         if dialect != "sqlite":  # SQLite stores naive UTC text; PostgreSQL a timestamptz
             text = np.char.add(text, "+00:00")
-        return cast(list[object], text.tolist())
+        values = cast(list[object], text.tolist())
+        if column.isna().any():  # an optional instant (the roster's departed_at)
+            values = [
+                None if missing else v for v, missing in zip(values, column.isna(), strict=True)
+            ]
+        return values
     if spec is not None and spec.type == "ids":
         return [orjson.dumps(v).decode() for v in column]
     if spec is not None and spec.type == "bool":

@@ -251,6 +251,195 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
     "task.state.done": {"zh-CN": "已完成", "en": "done"},
     "task.state.ack_overdue": {"zh-CN": "未确认", "en": "not acknowledged"},
     "task.state.overdue": {"zh-CN": "已逾期", "en": "overdue"},
+    # Moderation (groupops.moderation): violations, the ladder, appeals.
+    "mod.category.illegal": {"zh-CN": "违法违规信息", "en": "illegal content"},
+    "mod.category.ad": {"zh-CN": "广告", "en": "advertising"},
+    "mod.category.rumour": {"zh-CN": "传播谣言", "en": "spreading rumours"},
+    "mod.category.vulgar": {"zh-CN": "不文明用语", "en": "vulgar language"},
+    "mod.category.flood": {"zh-CN": "刷屏", "en": "flooding the group"},
+    "mod.category.duplicate": {"zh-CN": "重复发帖", "en": "reposting the same message"},
+    "mod.category.confidential": {
+        "zh-CN": "泄露机密或个人信息",
+        "en": "leaking confidential or personal data",
+    },
+    "mod.category.non_response": {
+        "zh-CN": "多次未按时回复或处理工作事项",
+        "en": "repeatedly not answering work messages in time",
+    },
+    "mod.category.other": {"zh-CN": "其他违规", "en": "another violation"},
+    "mod.penalty.warning": {"zh-CN": "警告", "en": "a warning"},
+    "mod.penalty.mute": {"zh-CN": "禁言", "en": "a mute"},
+    "mod.penalty.removal": {"zh-CN": "移出群聊", "en": "removal from the group"},
+    "mod.rule.admin": {"zh-CN": "管理员认定", "en": "judged by an admin"},
+    "mod.rule.detected": {"zh-CN": "系统检测（{rule}）", "en": "detected ({rule})"},
+    "mod.subject.member": {
+        "zh-CN": "【违规通知】您在“{group}”的消息违反群规：{category}（{penalty}）",
+        "en": "Group rules: {category} in “{group}” ({penalty})",
+    },
+    "mod.subject.admins": {
+        "zh-CN": "【违规处理】{member}在“{group}”：{category}，{penalty}",
+        "en": "Moderation: {member} in “{group}”: {category}, {penalty}",
+    },
+    "mod.subject.department": {
+        "zh-CN": "【违规处理】贵部门{member}已被移出“{group}”",
+        "en": "Moderation: {member} of your department was removed from “{group}”",
+    },
+    "mod.title.member": {"zh-CN": "违规通知", "en": "Group rules notice"},
+    "mod.title.admins": {"zh-CN": "违规处理记录", "en": "Moderation decision"},
+    "mod.title.department": {"zh-CN": "部门成员违规通知", "en": "Notice to the department head"},
+    "mod.intro.member": {
+        "zh-CN": "您在群“{group}”中的发言违反了群管理制度第六章（违规处理）：{category}。这是您在本群 {window} 天内的第 {count} 次违规，处理结果为：{penalty}。",
+        "en": "Your messages in “{group}” broke chapter 6 of the group rules: {category}. This is violation number {count} in this group within {window} days; the decision is {penalty}.",
+    },
+    "mod.intro.member.severe": {
+        "zh-CN": "您在群“{group}”中的发言违反了群管理制度第六章（违规处理）：{category}。此类违规属严重违规，处理结果为：{penalty}，并已报告群主按公司制度处理。",
+        "en": "Your messages in “{group}” broke chapter 6 of the group rules: {category}. This is a serious violation; the decision is {penalty}, and the group owner has been told to follow the company's procedure.",
+    },
+    "mod.intro.admins": {
+        "zh-CN": "{member}（{department}）在群“{group}”中{category}，按违规处理阶梯处理为：{penalty}。",
+        "en": "{member} ({department}) in “{group}”: {category}. On the penalty ladder the decision is {penalty}.",
+    },
+    "mod.intro.department": {
+        "zh-CN": "贵部门的{member}在群“{group}”中多次或严重违反群规（{category}），已按制度移出该群。请您知悉并提醒其遵守公司群管理制度。",
+        "en": "{member} of your department broke the rules of “{group}” ({category}) repeatedly or seriously and was removed from it under the rules. Please take note and remind them of the company's group rules.",
+    },
+    "mod.mute_until": {"zh-CN": "禁言至 {until}。", "en": "Muted until {until}."},
+    "mod.severe_flag": {
+        "zh-CN": "严重违规：已报告群主，请按公司制度处理。",
+        "en": "Serious violation: the owner is told, for the company's own procedure.",
+    },
+    "mod.appeal.how": {
+        "zh-CN": "如有异议，请于 {deadline} 前申诉：在群内回复本通知或@群管理员并写明“申诉”及理由，或联系群管理员代为登记。",
+        "en": "If you disagree, appeal by {deadline}: reply to this notice in the group, or mention an admin, with the word “appeal” and your reason, or ask an admin to file it for you.",
+    },
+    "mod.evidence": {"zh-CN": "证据", "en": "Evidence"},
+    "mod.col.group": {"zh-CN": "群", "en": "Group"},
+    "mod.col.member": {"zh-CN": "成员", "en": "Member"},
+    "mod.col.category": {"zh-CN": "类别", "en": "Category"},
+    "mod.col.rule": {"zh-CN": "依据", "en": "Rule"},
+    "mod.col.matched": {"zh-CN": "命中", "en": "Matched"},
+    "mod.col.messages": {"zh-CN": "消息", "en": "Messages"},
+    "mod.col.at": {"zh-CN": "时间", "en": "When"},
+    "mod.col.penalty": {"zh-CN": "处理", "en": "Penalty"},
+    "mod.col.snippet": {"zh-CN": "内容摘要", "en": "Excerpt"},
+    "mod.col.note": {"zh-CN": "备注", "en": "Note"},
+    "mod.col.action": {"zh-CN": "执行", "en": "Action"},
+    "mod.col.appeal_by": {"zh-CN": "申诉截止", "en": "Appeal by"},
+    "mod.action.done": {"zh-CN": "已由系统执行（{action}）", "en": "carried out ({action})"},
+    "mod.action.todo": {
+        "zh-CN": "待管理员手动执行：{action}",
+        "en": "to do by an admin: {action}",
+    },
+    "mod.action.none": {"zh-CN": "无需执行", "en": "nothing to carry out"},
+    "mod.action.mute": {"zh-CN": "禁言", "en": "mute"},
+    "mod.action.unmute": {"zh-CN": "解除禁言", "en": "unmute"},
+    "mod.action.remove": {"zh-CN": "移出群聊", "en": "remove from the group"},
+    "mod.action.reinvite": {"zh-CN": "重新邀请入群", "en": "invite back"},
+    "mod.admins.todo_note": {
+        "zh-CN": "平台支持时由系统自动执行；否则请手动处理，该事项会列入群管理周报的待办，直至完成。",
+        "en": "Where the platform allows it groupops carries this out; otherwise please do it by hand: it stays on your digest's to-do list until done.",
+    },
+    # Appeals.
+    "appeal.subject.late": {
+        "zh-CN": "【申诉结果】您的申诉已逾期，未予受理（{group}）",
+        "en": "Your appeal came too late and was not accepted ({group})",
+    },
+    "appeal.subject.upheld": {
+        "zh-CN": "【申诉结果】您的申诉成立，处理已撤销（{group}）",
+        "en": "Your appeal was upheld; the penalty is revoked ({group})",
+    },
+    "appeal.subject.rejected": {
+        "zh-CN": "【申诉结果】您的申诉未获支持（{group}）",
+        "en": "Your appeal was rejected ({group})",
+    },
+    "appeal.subject.filed": {
+        "zh-CN": "【待处理申诉】{member}就“{category}”提出申诉，请于{due}前答复（{group}）",
+        "en": "Appeal to answer: {member} on “{category}”, answer by {due} ({group})",
+    },
+    "appeal.subject.overdue": {
+        "zh-CN": "【申诉逾期未答复】{member}的申诉已超过答复期限（{group}）",
+        "en": "Overdue: {member}'s appeal was not answered in time ({group})",
+    },
+    "appeal.title.member": {"zh-CN": "申诉结果", "en": "Your appeal"},
+    "appeal.title.admins": {"zh-CN": "申诉待答复", "en": "Appeal to answer"},
+    "appeal.intro.late": {
+        "zh-CN": "您于 {filed} 提出的申诉已超过申诉期限（{deadline}），按制度不予受理，原处理维持不变。",
+        "en": "Your appeal of {filed} came after the appeal deadline ({deadline}); under the rules it is not accepted and the decision stands.",
+    },
+    "appeal.intro.upheld": {
+        "zh-CN": "您于 {filed} 提出的申诉经管理员复核成立：该违规记录已撤销，相应处理已解除。",
+        "en": "An admin reviewed your appeal of {filed} and upheld it: the violation is revoked and its penalty lifted.",
+    },
+    "appeal.intro.rejected": {
+        "zh-CN": "您于 {filed} 提出的申诉经管理员复核未获支持，原处理维持不变。",
+        "en": "An admin reviewed your appeal of {filed} and rejected it; the decision stands.",
+    },
+    "appeal.intro.filed": {
+        "zh-CN": "{member}于 {filed} 对以下违规处理提出申诉。按制度，请于 {due} 前（{days} 个工作日内）答复：groupops appeals decide {appeal_id} --uphold 或 --reject。",
+        "en": "{member} appealed against the decision below on {filed}. Under the rules, answer by {due} (within {days} working days): groupops appeals decide {appeal_id} --uphold or --reject.",
+    },
+    "appeal.intro.overdue": {
+        "zh-CN": "{member}的申诉应于 {due} 前答复，目前已逾期 {late}（工作时间）。如继续未答复，将报告群主。",
+        "en": "{member}'s appeal was due for an answer by {due} and is {late} of working time overdue. If it stays unanswered the owner is told.",
+    },
+    "appeal.recounted": {
+        "zh-CN": "撤销后重新计算：{what} 由“{old}”改为“{new}”。",
+        "en": "Recounted after the revocation: {what} changes from {old} to {new}.",
+    },
+    "appeal.reason": {"zh-CN": "申诉理由", "en": "Reason given"},
+    "appeal.answer": {"zh-CN": "管理员意见", "en": "The admin's answer"},
+    # The digest's moderation section (groupops.digest.moderation) and roster findings.
+    "digest.moderation.title.admin": {
+        "zh-CN": "违规与群成员管理",
+        "en": "Moderation and membership",
+    },
+    "digest.moderation.title.owner": {
+        "zh-CN": "严重违规与逾期申诉（已报告群主）",
+        "en": "Serious violations and overdue appeals (for the owner)",
+    },
+    "digest.moderation.violations": {"zh-CN": "本期违规处理", "en": "Decided this period"},
+    "digest.moderation.todos": {"zh-CN": "待管理员执行", "en": "Left to the admins"},
+    "digest.moderation.appeals": {"zh-CN": "待答复的申诉", "en": "Appeals to answer"},
+    "digest.moderation.roster": {
+        "zh-CN": "成员合规（实名制、入群审批、离职移出）",
+        "en": "Roster (real names, approvals, departures)",
+    },
+    "digest.moderation.revoked": {"zh-CN": "已撤销", "en": "revoked"},
+    "digest.moderation.failed": {"zh-CN": "执行失败，请手动处理", "en": "failed: do it by hand"},
+    "digest.moderation.overdue": {"zh-CN": "已逾期 {n} 工时", "en": "{n} working h overdue"},
+    "digest.moderation.col.todo": {"zh-CN": "处理建议", "en": "What to do"},
+    "digest.moderation.col.due": {"zh-CN": "答复期限", "en": "Answer by"},
+    "roster.kind.departed_still_member": {
+        "zh-CN": "已离职仍在群",
+        "en": "departed, still a member",
+    },
+    "roster.kind.left_without_removal": {
+        "zh-CN": "离职未按时移出",
+        "en": "departed, not removed in time",
+    },
+    "roster.kind.unknown_person": {"zh-CN": "身份不明", "en": "unknown person"},
+    "roster.kind.name_mismatch": {"zh-CN": "未使用实名", "en": "not using their real name"},
+    "roster.kind.unapproved_join": {"zh-CN": "未经审批入群", "en": "joined without approval"},
+    "roster.do.departed_still_member": {
+        "zh-CN": "请将其移出本群",
+        "en": "remove them from the group",
+    },
+    "roster.do.left_without_removal": {
+        "zh-CN": "已超过移出期限，请立即移出",
+        "en": "remove them now: the deadline has passed",
+    },
+    "roster.do.unknown_person": {
+        "zh-CN": "请核实身份：补录花名册、标记为外部人员或移出",
+        "en": "identify them: add to the roster, mark external, or remove",
+    },
+    "roster.do.name_mismatch": {
+        "zh-CN": "请提醒其将群昵称改为真实姓名（或公司规范格式）",
+        "en": "ask them to use their real name (or the company's convention)",
+    },
+    "roster.do.unapproved_join": {
+        "zh-CN": "请补充审批记录或将其移出",
+        "en": "record who approved the join, or remove them",
+    },
     # Units.
     "unit.minutes": {"zh-CN": "{n} 分钟", "en": "{n} min"},
     "unit.hours": {"zh-CN": "{n} 小时", "en": "{n} h"},

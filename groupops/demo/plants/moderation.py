@@ -13,19 +13,27 @@ from groupops.demo.period import local
 from groupops.demo.scenario.moderation import (
     AD,
     CONFIDENTIAL,
+    DUPLICATE,
     FLOOD_AT,
     FLOOD_GROUP,
     FLOOD_MEMBER,
     FLOOD_TEXTS,
+    LADDER,
+    NEAR_MISSES,
+    PERSONAL,
 )
 
 MARKERS: Final = policy_words(
     confidential="moderation.confidential_markers",
     ad="moderation.ad_words",
     rumour="moderation.rumour_words",  # planted nowhere: no message may hold one
+    vulgar="moderation.vulgar_words",
+    illegal="moderation.illegal_words",  # planted nowhere
+    appeal="moderation.appeal_markers",  # planted nowhere (appeals follow a notice)
 )
 AD_ROLE, CONFIDENTIAL_ROLE = marked("ad"), marked("confidential")
 FLOOD: Final = Role("flood")
+VULGAR_ROLE, PLAIN = marked("vulgar"), Role("moderation")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +41,23 @@ class Planted:
     ad: Msg
     confidential: list[Msg]
     flood: list[Msg]
+    ladder: list[Msg]  # the flooding member's second and third violations
+    duplicate: list[Msg]
+    personal: Msg
+    near_misses: list[Msg]
 
 
 def plant(p: Planter) -> Planted:
     founding = p.founding
     ad = founding.post(AD, AD_ROLE)
     confidential = [founding.post(item, CONFIDENTIAL_ROLE) for item in CONFIDENTIAL]
-    return Planted(ad, confidential, plant_flood(founding))
+    flood = plant_flood(founding)
+    # New plants: the chapter's own series (no founding id moves).
+    ladder = [p.post(LADDER[0], PLAIN), p.post(LADDER[1], VULGAR_ROLE)]
+    duplicate = [p.post(item, PLAIN) for item in DUPLICATE]
+    personal = p.post(PERSONAL, PLAIN)
+    near_misses = [p.post(item, PLAIN) for item in NEAR_MISSES]
+    return Planted(ad, confidential, flood, ladder, duplicate, personal, near_misses)
 
 
 def plant_flood(p: Planter) -> list[Msg]:

@@ -48,3 +48,42 @@ FLOOD_TEXTS: Final[tuple[str, ...]] = (
     "？？？",
     "有人吗？",
 )
+
+# -- added with the moderation chapter (issue 9): the ladder, links, duplicates, personal data --
+# New plants (the chapter's own id series). The flooding member goes on: an ad link (her
+# second violation in 市场运营群: a mute) and a vulgar outburst (her third: removal).
+LADDER: Final[tuple[Plain, ...]] = (
+    Plain(
+        "mkt-ops",
+        "11-16 15:20",
+        "qianduoduo",
+        "朋友新开的网店在搞活动，戳这里 https://quan.haohuo.top/a8 看看",
+    ),
+    Plain("mkt-ops", "11-18 20:05", "qianduoduo", "这破链接到现在还打不开，傻逼设计"),
+)
+# The same question posted twice within the duplicate window (a `duplicate`, a warning).
+DUPLICATE: Final[tuple[Plain, ...]] = (
+    Plain("prod-ops", "11-19 10:02", "dengtao", "有没有人知道预发环境的测试账号在哪里申请"),
+    Plain("prod-ops", "11-19 10:05", "dengtao", "有没有人知道预发环境的测试账号在哪里申请"),
+)
+# A partner posts a mobile number (personal data: `confidential`, severe: removal) …
+PERSONAL: Final = Plain(
+    "partner-channel", "11-18 16:40", "xh_zhoupeng", "合同细节直接打我手机 13912345678，我都在"
+)
+# … and near-misses that are no violation: an ID-shaped number whose check digit is wrong, a
+# link on the allowlist, a landline.
+NEAR_MISSES: Final[tuple[Plain, ...]] = (
+    Plain("proj-ops", "11-17 11:12", "xuting", "采购单号 110105194912310021 已提交，等审批"),
+    Plain("prod-ops", "11-17 15:40", "lihao", "评审材料在 https://docs.example.com/s/review-1117"),
+    Plain("mkt-ops", "11-19 14:10", "liuqian", "供应商座机 010-62345678，下午可以打"),
+)
+# What the ladder decides at as_of, per planted violation (independent of the code that
+# decides it): (category, penalty).
+FOUNDING_STEPS: Final[dict[str, tuple[str, str]]] = {
+    "ad": ("ad", "warning"),  # yf_chenjie's first in partner-channel
+    "flood": ("flood", "warning"),  # qianduoduo's first in mkt-ops
+    "confidential": ("confidential", "removal"),  # severe
+}
+LADDER_STEPS: Final[tuple[tuple[str, str], ...]] = (("ad", "mute"), ("vulgar", "removal"))
+DUPLICATE_STEP: Final = ("duplicate", "warning")
+PERSONAL_STEP: Final = ("confidential", "removal")

@@ -1,0 +1,143 @@
+"""The digest's *moderation* section (rulebook ch. 1–2 and 6).
+
+For a group's admins: the violations decided in the period, the platform actions left to them
+(to-dos: mute, unmute, remove, re-invite where no connector acts; a removal to-do disappears
+once a removal or leave is recorded), the appeals waiting for their answer (overdue first), and
+the roster findings with what to do. For an owner: the severe violations in their groups and
+the appeals whose answer is overdue past the owner's escalation step.
+
+The data is a plain dict of lists (``violations``, ``todos``, ``appeals``, ``roster``) so the
+owner's report can move it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from groupops.clock.workclock import WorkClock
+from groupops.db.queries import load_memberships
+from groupops.digest.context import DigestScope, Section, SectionProvider
+from groupops.mail.i18n import Language, translate
+from groupops.moderation.actions import load_actions
+from groupops.moderation.appeals import appeal_rows, load_appeals
+from groupops.moderation.notices import People
+from groupops.moderation.store import load_violations
+from groupops.policy import Policy
+from groupops.roster.compliance import Finding, check_roster
+
+
+def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> SectionProvider:
+    """A section provider for :func:`groupops.digest.context.build_digest`."""
+    tz = policy.tz
+    clock = WorkClock.from_policy(policy)
+    violations = load_violations(engine, as_of=as_of)
+    by_id = {v.id: v for v in violations}
+    actions = load_actions(engine, list(by_id))
+    appeals = appeal_rows(load_appeals(engine, as_of=as_of), as_of, clock)
+    findings: list[Finding] = check_roster(engine, policy, as_of, clock=clock)
+    people = People.load(engine)
+    memberships = load_memberships(engine)
+    gone = {
+        (str(r["platform"]), str(r["group_id"]), str(r["member_id"])): r["at"].to_pydatetime()
+        for r in memberships[memberships["event"].isin(["removed", "leave"])].to_dict("records")
+    } if not memberships.empty else {}  # fmt: skip
+
+    def name(platform: str, member_id: str) -> str:
+        return people.name(platform, member_id)
+
+    def provide(scope: DigestScope, language: Language) -> Section | None:
+        mine = {(scope.platform, g) for g in scope.groups}
+        since, until = scope.period.since, scope.period.until
+        decided = [
+            v
+            for v in violations
+            if (v.platform, v.group_id) in mine
+            and v.decided_at is not None
+            and since <= v.decided_at < until
+            and (scope.audience == "admin" or v.category in policy.moderation.severe_categories)
+        ]
+        rows = [
+            {
+                "group": people.group_name(v.platform, v.group_id),
+                "member": name(v.platform, v.member_id),
+                "category": translate(f"mod.category.{v.category}", language),
+                "penalty": translate(f"mod.penalty.{v.penalty}", language) if v.penalty else "–",
+                "at": v.at.astimezone(tz),
+                "revoked": v.revoked,
+            }
+            for v in decided
+        ]
+        todos = []
+        if scope.audience == "admin":
+            for a in actions:
+                v = by_id[a.violation_id]
+                left = gone.get((a.platform, a.group_id, a.member_id))
+                if (
+                    (a.platform, a.group_id) not in mine
+                    or a.status not in ("todo", "failed")
+                    or a.due_at > as_of
+                    or (a.action == "remove" and left is not None and left >= a.due_at)
+                    or (a.action == "mute" and v.mute_until is not None and v.mute_until <= as_of)
+                ):
+                    continue
+                todos.append(
+                    {
+                        "group": people.group_name(a.platform, a.group_id),
+                        "member": name(a.platform, a.member_id),
+                        "action": translate(f"mod.action.{a.action}", language),
+                        "due_at": a.due_at.astimezone(tz),
+                        "failed": a.status == "failed",
+                    }
+                )
+        open_appeals = [
+            r
+            for r in appeals
+            if (r.appeal.platform, r.appeal.group_id) in mine
+            and r.state in ("pending", "answer_overdue")
+            and (scope.audience == "admin" or r.appeal.owner_told_at is not None)
+        ]
+        open_appeals.sort(key=lambda r: (-r.overdue_working_minutes, r.appeal.filed_at))
+        appeal_items = [
+            {
+                "id": r.appeal.id,
+                "group": people.group_name(r.appeal.platform, r.appeal.group_id),
+                "member": name(r.appeal.platform, r.appeal.member_id),
+                "answer_due_at": r.appeal.answer_due_at.astimezone(tz)
+                if r.appeal.answer_due_at
+                else None,
+                "state": r.state,
+                "overdue_hours": round(r.overdue_working_minutes / 60, 1),
+            }
+            for r in open_appeals
+        ]
+        roster = [
+            {
+                "kind": f.kind,
+                "label": translate(f"roster.kind.{f.kind}", language),
+                "group": people.group_name(f.platform, f.group_id),
+                "member": f.real_name or f.display_name or f.member_id,
+                "display_name": f.display_name,
+                "todo": translate(f"roster.do.{f.kind}", language),
+            }
+            for f in findings
+            if scope.audience == "admin" and (f.platform, f.group_id) in mine
+        ]
+        data: dict[str, Any] = {
+            "violations": rows,
+            "todos": todos,
+            "appeals": appeal_items,
+            "roster": roster,
+            "as_of": as_of.astimezone(tz),
+        }
+        return Section(
+            id="moderation",
+            template="moderation",
+            title=translate(f"digest.moderation.title.{scope.audience}", language),
+            data=data,
+            has_content=bool(rows or todos or appeal_items or roster),
+        )
+
+    return provide

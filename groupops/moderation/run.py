@@ -1,0 +1,347 @@
+"""One moderation run at ``as_of``: detect → record → file detected appeals → decide → notify
+→ act → escalate overdue appeal answers. Each step is a function the flow's tasks wrap one to
+one; :func:`moderate` runs them all in this process (``groupops moderate --local``, tests).
+
+Re-running at the same ``as_of`` changes nothing: detections refresh the same rows, a decided
+violation is never decided again, every email has an idempotency key, every action a row.
+``dry_run`` computes what would be decided and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from groupops.clock.workclock import WorkClock
+from groupops.db.queries import load_messages
+from groupops.mail.i18n import check_language, fmt_datetime, translate
+from groupops.moderation.actions import (
+    ConnectorFor,
+    carry_out,
+    load_actions,
+    notice_text,
+    plan_actions,
+)
+from groupops.moderation.appeals import (
+    appeal_rows,
+    detect_appeals,
+    file_appeal,
+    load_appeals,
+)
+from groupops.moderation.decide import Decision, apply_decisions, plan_decisions
+from groupops.moderation.detect import Detection, detect
+from groupops.moderation.notices import (
+    Notice,
+    People,
+    send_appeal_notice,
+    send_violation_notices,
+)
+from groupops.moderation.store import ViolationRecord, load_violations, record_detections
+from groupops.policy import Policy
+
+
+@dataclass
+class ModerationResult:
+    """What one run found and did."""
+
+    as_of: datetime
+    dry_run: bool = False
+    detected: int = 0
+    recorded: int = 0  # violation rows added or refreshed
+    appeals_filed: list[int] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # outbox keys newly queued
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    escalations: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "dry_run": self.dry_run,
+            "detected": self.detected,
+            "recorded": self.recorded,
+            "appeals_filed": self.appeals_filed,
+            "decisions": self.decisions,
+            "notices": self.notices,
+            "actions": self.actions,
+            "escalations": self.escalations,
+        }
+
+
+def lookback_start(policy: Policy, as_of: datetime) -> datetime:
+    return as_of - timedelta(days=policy.moderation.ladder_window_days)
+
+
+def detect_violations(
+    engine: sa.Engine, policy: Policy, as_of: datetime, groups: Sequence[str] | None = None
+) -> list[Detection]:
+    """Violations in the messages of the ladder window up to ``as_of``."""
+    messages = load_messages(
+        engine,
+        since=lookback_start(policy, as_of),
+        until=as_of + timedelta(microseconds=1),
+        groups=groups,
+        columns=("platform", "group_id", "message_id", "sender_id", "sent_at", "kind", "text"),
+    )
+    return detect(messages, policy.moderation)
+
+
+def file_detected_appeals(
+    engine: sa.Engine,
+    policy: Policy,
+    as_of: datetime,
+    *,
+    now: datetime,
+    sender: str,
+    outbox_dir: Path,
+    groups: Sequence[str] | None = None,
+    clock: WorkClock | None = None,
+) -> list[int]:
+    """File the appeals written in the groups (see :func:`detect_appeals`) and send their
+    notices; the new appeals' ids."""
+    clock = clock or WorkClock.from_policy(policy)
+    violations = load_violations(engine, as_of=as_of, groups=groups)
+    decided = [v for v in violations if v.decided_at is not None]
+    if not decided:
+        return []
+    since = min(v.decided_at for v in decided if v.decided_at is not None)
+    messages = load_messages(
+        engine,
+        since=since,
+        until=as_of + timedelta(microseconds=1),
+        groups=groups,
+        columns=(
+            "platform",
+            "group_id",
+            "message_id",
+            "sender_id",
+            "sent_at",
+            "text",
+            "reply_to",
+            "mentions",
+        ),
+    )
+    people = People.load(engine)
+    staff = {key: set(people.admins(*key)) | set(people.owner(*key)) for key in people.groups}
+    known = {a.message_id for a in load_appeals(engine) if a.message_id}
+    filed: list[int] = []
+    for violation_id, message_id, sent_at, text in detect_appeals(
+        messages, decided, staff, policy.moderation.appeal_markers
+    ):
+        if message_id in known:
+            continue
+        try:
+            result = file_appeal(
+                engine, violation_id, at=sent_at, policy=policy, now=now, reason=text,
+                source="message", message_id=message_id, clock=clock,
+            )  # fmt: skip
+        except ValueError:
+            continue  # a second appeal against the same violation: the first one stands
+        known.add(message_id)
+        if result.created:
+            filed.append(result.appeal.id)
+            what = "late" if result.appeal.state == "late" else "filed"
+            send_appeal_notice(
+                engine, result.appeal, what, policy, sender=sender, outbox_dir=outbox_dir,
+                now=now, people=people,
+            )  # fmt: skip
+    return filed
+
+
+def decide_violations(
+    engine: sa.Engine,
+    policy: Policy,
+    as_of: datetime,
+    *,
+    now: datetime,
+    groups: Sequence[str] | None = None,
+    dry_run: bool = False,
+    pending: Sequence[Detection] = (),
+) -> tuple[list[Decision], dict[int, ViolationRecord]]:
+    """Decide every undecided violation on the ladder (and store recounts); with ``dry_run``,
+    ``pending`` detections not yet stored take part under negative ids."""
+    violations = load_violations(engine, as_of=as_of, groups=groups)
+    if dry_run and pending:
+        violations = violations + _unstored(violations, pending, now)
+    new, recounts = plan_decisions(violations, policy.moderation, as_of)
+    if not dry_run:
+        apply_decisions(engine, [*new, *recounts], now)
+    return new, {v.id: v for v in violations}
+
+
+def _unstored(
+    stored: Sequence[ViolationRecord], detections: Sequence[Detection], now: datetime
+) -> list[ViolationRecord]:
+    keys = {(v.platform, v.group_id, v.member_id, v.category, v.evidence_key) for v in stored}
+    out = []
+    for i, d in enumerate(detections, start=1):
+        if (d.platform, d.group_id, d.member_id, d.category, d.evidence_key) in keys:
+            continue
+        out.append(
+            ViolationRecord(
+                id=-i, platform=d.platform, group_id=d.group_id, member_id=d.member_id,
+                category=d.category, rule=d.rule, evidence_key=d.evidence_key,
+                message_ids=d.message_ids, matched=d.matched, snippet=d.snippet, at=d.at,
+                source="detected", recorded_by=None, note=None, penalty=None, decided_at=None,
+                mute_until=None, revoked_at=None, created_at=now,
+            )
+        )  # fmt: skip
+    return out
+
+
+def carry_out_actions(
+    engine: sa.Engine,
+    policy: Policy,
+    as_of: datetime,
+    connector_for: ConnectorFor | None,
+    *,
+    now: datetime,
+    groups: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Post notices, mute, unmute, remove where a connector can; to-dos otherwise."""
+    violations = load_violations(engine, as_of=as_of, groups=groups)
+    plans = plan_actions(violations, load_actions(engine, [v.id for v in violations]), as_of)
+    if not plans:
+        return []
+    people = People.load(engine)
+    clock = WorkClock.from_policy(policy)
+    language = check_language(policy.language)
+    by_id = {v.id: v for v in violations}
+    texts: dict[int, str] = {}
+    for plan in plans:
+        v = by_id[plan.violation_id]
+        if plan.action == "notice" and v.decided_at is not None and v.penalty:
+            appeal_by = clock.within_working_days(
+                v.decided_at, policy.moderation.appeal_window_working_days
+            )
+            texts[v.id] = notice_text(
+                v,
+                {
+                    "member": people.name(v.platform, v.member_id),
+                    "category": translate(f"mod.category.{v.category}", language),
+                    "penalty": translate(f"mod.penalty.{v.penalty}", language),
+                    "appeal_by": fmt_datetime(appeal_by, language),
+                },
+            )
+    done = carry_out(engine, plans, connector_for, now=now, notice_texts=texts)
+    return [
+        {
+            "violation_id": plan.violation_id,
+            "group_id": plan.group_id,
+            "member_id": plan.member_id,
+            "action": plan.action,
+            "status": status,
+            "detail": detail,
+        }
+        for plan, status, detail in done
+    ]
+
+
+def escalate_appeals(
+    engine: sa.Engine,
+    policy: Policy,
+    as_of: datetime,
+    *,
+    now: datetime,
+    sender: str,
+    outbox_dir: Path,
+) -> list[dict[str, Any]]:
+    """Overdue appeal answers: the admins are emailed once (step 1); after a further
+    ``tasks.owner_escalation_working_hours`` the owner's digest carries it (step 2)."""
+    from groupops.db.models import Appeal
+
+    clock = WorkClock.from_policy(policy)
+    rows = [r for r in appeal_rows(load_appeals(engine, as_of=as_of), as_of, clock)
+            if r.state == "answer_overdue"]  # fmt: skip
+    out: list[dict[str, Any]] = []
+    people = People.load(engine) if rows else None
+    owner_after = policy.tasks.owner_escalation_working_hours * 60
+    for row in rows:
+        a = row.appeal
+        values: dict[str, Any] = {}
+        if a.admins_told_at is None:
+            send_appeal_notice(
+                engine, a, "overdue", policy, sender=sender, outbox_dir=outbox_dir, now=now,
+                people=people, overdue_minutes=row.overdue_working_minutes,
+            )  # fmt: skip
+            values["admins_told_at"] = as_of
+            out.append({"appeal_id": a.id, "step": 1, "to": "admins"})
+        if a.owner_told_at is None and row.overdue_working_minutes >= owner_after:
+            values["owner_told_at"] = as_of
+            out.append({"appeal_id": a.id, "step": 2, "to": "owner's digest"})
+        if values:
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.update(Appeal).where(Appeal.id == a.id).values(updated_at=now, **values)
+                )
+    return out
+
+
+def decision_rows(
+    decisions: Sequence[Decision], violations: dict[int, ViolationRecord], tz: Any
+) -> list[dict[str, Any]]:
+    out = []
+    for d in decisions:
+        v = violations[d.violation_id]
+        out.append(
+            {
+                "violation_id": v.id,
+                "group_id": v.group_id,
+                "member_id": v.member_id,
+                "category": v.category,
+                "rule": v.rule,
+                "message_ids": list(v.message_ids),
+                "penalty": d.penalty,
+                "count": d.count,
+                "severe": d.severe,
+                "mute_until": d.mute_until.astimezone(tz).isoformat() if d.mute_until else None,
+            }
+        )
+    return out
+
+
+def moderate(
+    engine: sa.Engine,
+    policy: Policy,
+    as_of: datetime,
+    *,
+    now: datetime,
+    sender: str,
+    outbox_dir: Path,
+    groups: Sequence[str] | None = None,
+    dry_run: bool = False,
+    connector_for: ConnectorFor | None = None,
+) -> ModerationResult:
+    """Every step of a run, in this process (see the module doc)."""
+    result = ModerationResult(as_of=as_of, dry_run=dry_run)
+    detections = detect_violations(engine, policy, as_of, groups)
+    result.detected = len(detections)
+    if not dry_run:
+        result.recorded = record_detections(engine, detections, now)
+        result.appeals_filed = file_detected_appeals(
+            engine, policy, as_of, now=now, sender=sender, outbox_dir=outbox_dir, groups=groups
+        )
+    decisions, violations = decide_violations(
+        engine, policy, as_of, now=now, groups=groups, dry_run=dry_run, pending=detections
+    )
+    result.decisions = decision_rows(decisions, violations, policy.tz)
+    if dry_run:
+        return result
+    fresh = {v.id: v for v in load_violations(engine, ids=[d.violation_id for d in decisions])}
+    notices = send_violation_notices(
+        engine, fresh, decisions, policy, sender=sender, outbox_dir=outbox_dir, now=now
+    )
+    result.notices = [n.key for n in notices if n.created]
+    result.actions = carry_out_actions(engine, policy, as_of, connector_for, now=now, groups=groups)
+    result.escalations = escalate_appeals(
+        engine, policy, as_of, now=now, sender=sender, outbox_dir=outbox_dir
+    )
+    return result
+
+
+__all__ = ["ModerationResult", "Notice", "moderate"]
