@@ -83,6 +83,7 @@ def generate(
     chatter.top_up_quiet_members(b)
     assign_ids(b)
     drop_contradicted_chatter(b)
+    chatter.vary_repeats(b)
     check(b, chapters)
     by_seq = {m.seq: m for m in b.messages}
     memberships = sorted(b.memberships, key=lambda r: (r.group_id, r.at, r.member_id))
