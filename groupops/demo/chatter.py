@@ -189,8 +189,10 @@ def vary_repeats(b: Builder) -> None:
     """Chatter never repeats itself as a cleanup ``duplicate`` would see it: a chatter line whose
     normalised text (at least ``notices.duplicate_min_chars`` long) was already posted in the same
     group within ``notices.duplicate_window_days`` gets an opening (``对了，`` …) that makes it a
-    new text. Deterministic (no random draw) and in time order, so nothing else moves; the
-    archive's planted duplicates stay the only ones (docs/archive.md)."""
+    new text. Deterministic (no random draw), in time order, among the chatter alone and before
+    contradicted chatter is dropped: the chatter comes from the founding facts only, so a new
+    plant changes no chatter line. The archive's planted duplicates stay the only ones
+    (docs/archive.md)."""
     from groupops.archive.rules import normalise
 
     window = timedelta(days=POLICY.notices.duplicate_window_days)

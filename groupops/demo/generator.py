@@ -82,8 +82,8 @@ def generate(
     chatter.chat(b)
     chatter.top_up_quiet_members(b)
     assign_ids(b)
-    drop_contradicted_chatter(b)
     chatter.vary_repeats(b)
+    drop_contradicted_chatter(b)
     check(b, chapters)
     by_seq = {m.seq: m for m in b.messages}
     memberships = sorted(b.memberships, key=lambda r: (r.group_id, r.at, r.member_id))
