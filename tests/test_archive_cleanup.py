@@ -281,3 +281,46 @@ def test_now_is_not_used_for_judging() -> None:
     assert new_run_id(datetime(2026, 11, 20, 10, 0, tzinfo=UTC), TZ).startswith(
         "cleanup-20261120T1800-"
     )
+
+
+class Recalling:
+    """A connector that can recall (the platform side of a purge), one message refused."""
+
+    def __init__(self) -> None:
+        from groupops.connectors.base import Capability, Connector, PlatformError
+
+        class _Conn(Connector):
+            platform = "wecom"
+            capabilities = Capability.RECALL_MESSAGE
+
+            def __init__(self, outer: Recalling) -> None:
+                super().__init__()
+                self.outer = outer
+
+            def _recall(self, group_id: str, message_id: str, reason: str | None) -> None:
+                if message_id == "ad":
+                    raise PlatformError("too old to recall", status=400, code="expired")
+                self.outer.recalled.append((group_id, message_id, reason))
+
+        self.recalled: list[tuple[str, str, str | None]] = []
+        self.connector = _Conn(self)
+
+    def __call__(self, platform: str, group_id: str) -> Any:
+        return ("wecom-live", self.connector) if group_id == "proj" else None
+
+
+def test_recall_through_a_connector_else_a_todo(seeded: sa.Engine) -> None:
+    from groupops.archive.store import load_actions
+
+    pool = Recalling()
+    applied = cleanup(seeded, POLICY, AS_OF, now=NOW, ran_by="a", apply=True, connector_for=pool)
+    assert {m for _g, m, _r in pool.recalled} == set(STALE) - {"ad"}
+    assert all(r and r.startswith("groupops cleanup: ") for _g, _m, r in pool.recalled)
+    status = {a["message_id"]: (a["action"], a["status"], a["via"]) for a in load_actions(seeded)}
+    assert status["ad"] == ("recall", "failed", "wecom-live")
+    assert status["n-old"] == ("recall", "done", "wecom-live")
+    # restoring a recalled message cannot undo the recall: an admin to-do to post it again
+    restore(seeded, applied.run_id, by="a", now=NOW)
+    reposts = [a for a in load_actions(seeded) if a["action"] == "repost"]
+    assert {a["message_id"] for a in reposts} == set(STALE) - {"ad"}
+    assert {a["status"] for a in reposts} == {"todo"}
