@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_DIR = Path("data/local")
@@ -42,6 +42,16 @@ class Settings(BaseSettings):
     # Which engine runs the ingest validation suites (the same rejections either way):
     # "builtin" (vectorised, no import cost) or "great_expectations" (GX itself; 5-15 s import).
     validator: Literal["builtin", "great_expectations"] = "builtin"
+
+    # Input limits (docs/security.md): a longer record is quarantined as too long (read without
+    # holding it); at most this many bytes are read from one file; a document parsed whole
+    # (Slack day file, Telegram result.json, Discord export) may be at most this large; an
+    # archive may expand to at most this much, each member at this compression ratio at most.
+    max_record_bytes: int = Field(default=1 << 20, ge=1024)
+    max_file_bytes: int = Field(default=4 << 30, ge=1024)
+    max_document_bytes: int = Field(default=64 << 20, ge=1024)
+    max_archive_bytes: int = Field(default=8 << 30, ge=1024)
+    max_compression_ratio: float = Field(default=200.0, gt=1)
 
     def redacted(self) -> dict[str, object]:
         """The settings as a dict safe to log or print (secrets masked)."""
