@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from cli import config, db, deadlines, demo, digest, ingest, meetings, moderation, sources, stats
+from cli import (
+    config,
+    db,
+    deadlines,
+    demo,
+    digest,
+    doctor,
+    ingest,
+    meetings,
+    moderation,
+    sources,
+    stats,
+)
 from cli.app import app
 
 #: Importing a command module registers its commands on :data:`app`.
@@ -12,6 +24,7 @@ COMMAND_MODULES = (
     deadlines,
     demo,
     digest,
+    doctor,
     ingest,
     meetings,
     moderation,

@@ -239,8 +239,8 @@ def runs_list(
     import sqlalchemy as sa
     from sqlalchemy.orm import Session
 
+    from groupops.db.leases import reap_crashed
     from groupops.db.models import IngestRun
-    from groupops.ingest.leases import reap_crashed
 
     engine = common.engine()
     reap_crashed(engine, lease=timedelta(seconds=common.settings().run_lease_seconds))

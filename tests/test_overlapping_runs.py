@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from cli import app
 from groupops.db import make_engine
+from groupops.db.leases import reap_crashed
 from groupops.db.models import Group, IngestRun, Member, Message
 from groupops.ingest import open_bundle, run_ingest
-from groupops.ingest.leases import reap_crashed
 from groupops.ingest.pipeline import begin_run
 from groupops.policy import Policy
 from groupops.settings import get_settings

@@ -148,7 +148,7 @@ class IngestRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(Text)
     format: Mapped[str] = mapped_column(String(32))
-    # running | clean | quarantined | failed | crashed (its process died: see ingest.leases)
+    # running | clean | quarantined | failed | crashed (its process died: see db.leases)
     status: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -24,9 +24,9 @@ import sqlalchemy as sa
 
 from groupops.canonical import Entity, Source, source_entities
 from groupops.db import session_scope
+from groupops.db.leases import heartbeat, owner_id, reap_crashed, wall_now
 from groupops.db.models import IngestRun
 from groupops.ingest.expectations import Bounds, validate
-from groupops.ingest.leases import heartbeat, owner_id, reap_crashed, wall_now
 from groupops.ingest.normalise import Rejection, normalise
 from groupops.ingest.store import UpsertCounts, known_groups, quarantine, upsert
 from groupops.policy import Policy
@@ -99,7 +99,7 @@ def plausible_bounds(policy: Policy, now: datetime) -> Bounds:
 
 
 def begin_run(engine: sa.Engine, source: str, format_: str, *, now: datetime) -> int:
-    """Record a new ingest run holding its lease (:mod:`groupops.ingest.leases`); its id.
+    """Record a new ingest run holding its lease (:mod:`groupops.db.leases`); its id.
     Runs left ``running`` by a dead process are marked ``crashed`` first."""
     reap_crashed(engine, lease=timedelta(seconds=get_settings().run_lease_seconds))
     with engine.begin() as conn:
