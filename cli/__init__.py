@@ -12,6 +12,7 @@ from cli import (
     ingest,
     meetings,
     moderation,
+    secrets,
     sources,
     stats,
 )
@@ -28,6 +29,7 @@ COMMAND_MODULES = (
     ingest,
     meetings,
     moderation,
+    secrets,
     sources,
     stats,
 )
