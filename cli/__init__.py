@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cli import (
+    archive,
     config,
     db,
     deadlines,
@@ -20,6 +21,7 @@ from cli.app import app
 
 #: Importing a command module registers its commands on :data:`app`.
 COMMAND_MODULES = (
+    archive,
     config,
     db,
     deadlines,

@@ -2,7 +2,7 @@
 process is marked `crashed` by the next run
 
 Revision ID: ops_0001
-Revises: moderation_0002
+Revises: archive_0001
 Create Date: 2026-11-30 08:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import groupops.db.types
 
 revision: str = "ops_0001"
-down_revision: str | None = "moderation_0002"
+down_revision: str | None = "archive_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
