@@ -84,15 +84,36 @@ def engine(*, migrate: bool = True) -> sa.Engine:
     from groupops.db import SchemaError, ensure_schema, make_engine
 
     config = settings()
+    _check_url(config.database_url)
     if migrate:
         try:
             ensure_schema(config.database_url, migrate=config.auto_upgrade)
         except SchemaError as exc:
             from cli.app import err_console
+            from cli.tables import safe
 
-            err_console.print(f"[red]✗[/] {exc}")
+            err_console.print(f"[red]✗[/] {safe(exc)}")
             raise typer.Exit(1) from exc
     return make_engine(config.database_url)
+
+
+def _check_url(url: str) -> None:
+    """A database URL that does not parse ends the command with a one-line error naming the
+    setting, its password masked (never a traceback that might echo it)."""
+    from sqlalchemy.engine import make_url
+
+    from cli.app import err_console
+    from cli.tables import safe
+    from groupops.settings import mask_url
+
+    try:
+        make_url(url)
+    except Exception as exc:
+        err_console.print(
+            f"[red]✗[/] GROUPOPS_DATABASE_URL {safe(mask_url(url))} is not a database URL: "
+            f"{safe(mask_url(str(exc)))}"
+        )
+        raise typer.Exit(1) from None
 
 
 def instant_option(value: str | None, pol: Policy, *, name: str = "--as-of") -> datetime | None:

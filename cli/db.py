@@ -9,6 +9,7 @@ import typer
 
 from cli import common
 from cli.app import app, console, err_console
+from cli.tables import safe
 
 db_app = typer.Typer(
     help="The store's schema: upgrade, downgrade, current revision, history.",
@@ -26,13 +27,13 @@ TimeoutOpt = Annotated[
 
 
 def _masked(url: str) -> str:
-    from groupops.settings import _mask_url_password
+    from groupops.settings import mask_url
 
-    return _mask_url_password(url)
+    return mask_url(url)
 
 
 def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]✗[/] {message}")
+    err_console.print(f"[red]✗[/] {safe(message)}")
     return typer.Exit(1)
 
 
@@ -54,7 +55,7 @@ def db_upgrade(
         now = upgrade(url, revision, timeout=lock_timeout)
     except (SchemaError, SQLAlchemyError) as exc:
         raise _fail(f"{_masked(url)}: upgrade failed: {exc}") from exc
-    console.print(f"[green]✓[/] {_masked(url)} is at revision {now}", soft_wrap=True)
+    console.print(f"[green]✓[/] {safe(_masked(url))} is at revision {now}", soft_wrap=True)
 
 
 @db_app.command("downgrade")
@@ -84,7 +85,7 @@ def db_downgrade(
             raise _fail(f"{_masked(url)}: cannot downgrade to {revision!r}: {exc}") from exc
         raise
     console.print(
-        f"[green]✓[/] {_masked(url)} went from {before or '(empty)'} to {now or '(empty)'}",
+        f"[green]✓[/] {safe(_masked(url))} went from {before or '(empty)'} to {now or '(empty)'}",
         soft_wrap=True,
     )
 
@@ -110,7 +111,8 @@ def db_current(
         typer.echo(json.dumps({"database": _masked(url), **status.as_dict()}))
     else:
         console.print(
-            f"{_masked(url)}: {status.current or '(empty)'} (head {status.head}: {status.state})",
+            f"{safe(_masked(url))}: {status.current or '(empty)'} "
+            f"(head {status.head}: {status.state})",
             soft_wrap=True,
         )
     if check and not status.at_head:

@@ -13,6 +13,7 @@ import typer
 
 from cli import common
 from cli.app import app, console
+from cli.tables import safe
 
 if TYPE_CHECKING:
     from groupops.ops.health import FlowRuns
@@ -68,7 +69,7 @@ def doctor(
         for check in report.checks:
             style = _STYLE[check.status]
             console.print(
-                f"[{style}]{_MARK[check.status]} {check.name}[/]: {check.detail}",
+                f"[{style}]{_MARK[check.status]} {safe(check.name)}[/]: {safe(check.detail)}",
                 soft_wrap=True,
                 markup=True,
                 highlight=False,
@@ -76,7 +77,7 @@ def doctor(
         if report.ok:
             console.print("[green]healthy[/]")
         else:
-            names = ", ".join(c.name for c in report.broken)
+            names = safe(", ".join(c.name for c in report.broken))
             console.print(f"[red]broken: {names}[/]", soft_wrap=True)
     raise typer.Exit(report.exit_code)
 

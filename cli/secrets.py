@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from cli.app import app, console, err_console
+from cli.tables import safe
 
 secrets_app = typer.Typer(
     help="Secrets in Prefect Secret blocks (the SMTP password, source tokens).",
@@ -59,4 +60,4 @@ def secrets_set(
     from prefect.blocks.system import Secret
 
     Secret(value=value).save(name, overwrite=True)
-    console.print(f"[green]✓[/] Secret block {name!r} stored ({len(value)} characters)")
+    console.print(f"[green]✓[/] Secret block {safe(repr(name))} stored ({len(value)} characters)")

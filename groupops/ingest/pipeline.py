@@ -28,7 +28,7 @@ from groupops.db.leases import heartbeat, owner_id, reap_crashed, wall_now
 from groupops.db.models import IngestRun
 from groupops.ingest.expectations import Bounds, validate
 from groupops.ingest.normalise import Rejection, normalise
-from groupops.ingest.store import UpsertCounts, known_groups, quarantine, upsert
+from groupops.ingest.store import UpsertCounts, known_groups, quarantine, storable, upsert
 from groupops.policy import Policy
 from groupops.progress import report
 from groupops.settings import get_settings
@@ -106,7 +106,7 @@ def begin_run(engine: sa.Engine, source: str, format_: str, *, now: datetime) ->
         run_id = conn.execute(
             sa.insert(IngestRun)
             .values(
-                source=source,
+                source=storable(source),
                 format=format_,
                 status="running",
                 started_at=now,

@@ -28,7 +28,7 @@ from groupops.ops.health import (
     source_checks,
 )
 from groupops.policy import Policy, PolicyError, load_policy
-from groupops.settings import Settings, _mask_url_password
+from groupops.settings import Settings, mask_url
 
 
 def probe_sources(
@@ -84,7 +84,7 @@ def diagnose(
     now = now or datetime.now(UTC)
     as_of = as_of or now
     url = settings.database_url
-    checks: list[Check] = [check_store(url, _mask_url_password(url))]
+    checks: list[Check] = [check_store(url, mask_url(url))]
     store_ok = checks[0].status == "ok"
     if store_ok:
         checks.append(check_schema(url))
