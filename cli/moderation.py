@@ -1,5 +1,5 @@
-"""``groupops moderate``, ``groupops violations [record]``, ``groupops appeals [file|decide]``
-and ``groupops roster check`` (rulebook ch. 1–2 and 6)."""
+"""``groupops moderate``, ``groupops violations [record]``, ``groupops appeals [file|decide]``,
+``groupops todos [done]`` and ``groupops roster check`` (rulebook ch. 1–2 and 6)."""
 
 from __future__ import annotations
 
@@ -347,6 +347,103 @@ def appeals_decide(
     console.print(f"appeal {appeal_id}: {decided.appeal.state}")
     for r in decided.recounts:
         console.print(f"  violation {r.violation_id}: {r.previous} → {r.penalty}")
+
+
+# -- groupops todos ---------------------------------------------------------------------------
+
+todos_app = typer.Typer(
+    help="The admins' to-dos: platform actions no connector could carry out (`done` marks one).",
+    invoke_without_command=True,
+)
+app.add_typer(todos_app, name="todos")
+
+
+@todos_app.callback()
+def todos(
+    ctx: typer.Context,
+    as_of: AsOf = None,
+    group: Annotated[
+        list[str] | None, typer.Option("--group", "-g", help="Only this group id (repeatable).")
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also the done and resolved ones.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The to-dos due by --as-of: mute, unmute, remove, re-invite where no connector acts (or
+    it failed). Open until an admin marks one done (`groupops todos done ID`) or it resolves
+    itself (a removal or leave recorded, the mute ended, the violation revoked)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from groupops.moderation.todos import load_todos
+
+    pol = common.policy()
+    when = _instant(as_of, pol)
+    engine = common.engine()
+    try:
+        rows = [r for r in load_todos(engine, when, groups=group) if show_all or r.state == "open"]
+    finally:
+        engine.dispose()
+    data = [r.as_dict(pol.tz) for r in rows]
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    title = f"Admin to-dos at {when.astimezone(pol.tz):%Y-%m-%d %H:%M}"
+    table = Table(title=title, title_justify="left")
+    for col in ("id", "group", "member", "action", "due", "state", "violation"):
+        table.add_column(col, overflow="fold")
+    for r in data:
+        state = str(r["state"]) + (" (failed)" if r["failed"] and r["state"] == "open" else "")
+        if r["state"] == "done":
+            state += f" by {r['done_by']}"
+        elif r["resolved_by"]:
+            state += f": {r['resolved_by']}"
+        table.add_row(
+            str(r["todo_id"]), escape(str(r["group_id"])), escape(str(r["member_id"])),
+            str(r["action"]), _local(r["due_at"], pol), escape(state), str(r["violation_id"]),
+        )  # fmt: skip
+    console.print(table)
+    if not show_all:
+        console.print(f"{len(data)} open · `groupops todos done ID --by ADMIN` when one is done")
+
+
+@todos_app.command("done")
+def todos_done(
+    todo_ids: Annotated[list[int], typer.Argument(help="The to-do(s) done (their ids).")],
+    by: Annotated[str, typer.Option("--by", help="The admin who did it (member id).")],
+    at: Annotated[
+        str | None, typer.Option("--at", help="When it was done (ISO 8601). Default: now.")
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="What was done.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark admin to-dos done (the admin muted, unmuted, removed or re-invited the member by
+    hand): they leave the admins' digest and `groupops todos`. Marking one again changes
+    nothing; an action a connector carried out is refused."""
+    from groupops.moderation.todos import TodoError, mark_done
+
+    pol = common.policy()
+    when = _instant(at, pol, "--at")
+    engine = common.engine()
+    out = []
+    try:
+        for todo_id in todo_ids:
+            marked = mark_done(engine, todo_id, at=when, by=by, now=datetime.now(UTC), note=note)
+            out.append({**marked.row.as_dict(pol.tz), "changed": marked.changed})
+    except TodoError as exc:
+        err_console.print(f"[red]✗[/] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    for r in out:
+        verb = "marked done" if r["changed"] else "already done"
+        console.print(
+            f"to-do {r['todo_id']} ({r['action']} {escape(str(r['member_id']))} in "
+            f"{escape(str(r['group_id']))}): {verb} by {escape(str(r['done_by']))}"
+        )
 
 
 # -- groupops roster --------------------------------------------------------------------------

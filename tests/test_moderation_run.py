@@ -230,3 +230,53 @@ def test_the_admins_digest_lists_decisions_todos_appeals_and_roster(
             section=section, language="zh-CN"
         )
         assert "小许" in text and "待管理员执行" in text and "待答复的申诉" in text
+
+
+def test_todos_resolve_on_a_recorded_removal_or_a_revocation_and_leave_the_digest(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    from groupops.db.models import MembershipEvent
+    from groupops.moderation.todos import load_todos, mark_done
+
+    seed(engine, [*LADDER, ("n1", "y", at(16, 12), "加微信领优惠券"),
+                  ("n2", "y", at(17, 12), "他妈的又不能用了"),
+                  ("n3", "y", at(18, 9), "兼职刷单日结")])  # fmt: skip
+    run(engine, at(18, 11), tmp_path)
+
+    def states(as_of: datetime) -> dict[tuple[str, str], tuple[str, str | None]]:
+        return {
+            (t.action.member_id, t.action.action): (t.state, t.resolved_by)
+            for t in load_todos(engine, as_of)
+        }
+
+    assert states(at(18, 12)) == {
+        ("x", "mute"): ("open", None), ("x", "remove"): ("open", None),
+        ("y", "mute"): ("open", None), ("y", "remove"): ("open", None),
+    }  # fmt: skip
+    # x is removed by hand (the membership event comes in with the next ingest) …
+    with session_scope(engine) as s:
+        s.add(MembershipEvent(platform="wecom", group_id="g", member_id="x", event="removed",
+                              at=at(18, 14), content_hash=0, updated_at=NOW))  # fmt: skip
+    # … y's removal is revoked on appeal (a re-invite is not needed: y was never removed)
+    filed = file_appeal(engine, vid(engine, "n3"), at=at(18, 15), policy=POLICY, now=NOW)
+    decide_appeal(engine, filed.appeal.id, uphold=True, at=at(18, 16), by="adm", policy=POLICY,
+                  now=NOW)  # fmt: skip
+    assert states(at(18, 13))[("x", "remove")] == ("open", None)  # as it stood then
+    got = states(at(18, 17))
+    assert got[("x", "remove")] == ("resolved", "removal_recorded")
+    assert got[("y", "remove")] == ("resolved", "revoked")
+    assert got[("y", "mute")] == ("open", None)  # recounted: still y's second violation
+    x_mute = next(t for t in load_todos(engine, at(18, 17)) if t.action.member_id == "x"
+                  and t.action.action == "mute")  # fmt: skip
+    mark_done(engine, x_mute.action.id, at=at(18, 17), by="adm", now=NOW)
+    assert states(at(18, 18))[("x", "mute")] == ("done", None)
+
+    from groupops.clock.periods import Period
+    from groupops.digest.context import DigestScope
+    from groupops.digest.moderation import moderation_provider
+
+    period = Period(at(16, 0), at(23, 0), TZ, "week")
+    admin = DigestScope("admin", "wecom", "g", ("adm",), ("g",), period)
+    section = moderation_provider(engine, POLICY, at(18, 18))(admin, "en")
+    assert section is not None
+    assert [(t["member"], t["action"]) for t in section.data["todos"]] == [("杨洋", "mute")]

@@ -48,6 +48,9 @@ class ActionRecord:
     status: str
     via: str | None
     detail: str | None
+    done_at: datetime | None = None  # a to-do an admin marked done (``groupops todos done``)
+    done_by: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def load_actions(
         return [
             ActionRecord(
                 r.id, r.violation_id, r.platform, r.group_id, r.member_id, r.action, r.due_at,
-                r.status, r.via, r.detail,
+                r.status, r.via, r.detail, r.done_at, r.done_by, r.note,
             )
             for r in session.execute(stmt).scalars()
         ]  # fmt: skip
