@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 
 from groupops.clock.workclock import WorkClock
@@ -80,15 +81,47 @@ def lookback_start(policy: Policy, as_of: datetime) -> datetime:
 def detect_violations(
     engine: sa.Engine, policy: Policy, as_of: datetime, groups: Sequence[str] | None = None
 ) -> list[Detection]:
-    """Violations in the messages of the ladder window up to ``as_of``."""
+    """Violations in the messages of the ladder window up to ``as_of``. Never evidence: the
+    notices groupops posted itself (they name the category and the appeal word), and a
+    sanctioned member's appeals (filed, or filing in this run) — an admin judges those."""
     messages = load_messages(
         engine,
         since=lookback_start(policy, as_of),
         until=as_of + timedelta(microseconds=1),
         groups=groups,
-        columns=("platform", "group_id", "message_id", "sender_id", "sent_at", "kind", "text"),
-    )
+        columns=(
+            "platform", "group_id", "message_id", "sender_id", "sent_at", "kind", "text",
+            "reply_to", "mentions",
+        ),
+    )  # fmt: skip
+    if not messages.empty:
+        exempt = _exempt_messages(engine, policy, messages, as_of, groups)
+        if exempt:
+            messages = messages[~messages["message_id"].astype(str).isin(exempt)]
     return detect(messages, policy.moderation)
+
+
+def _exempt_messages(
+    engine: sa.Engine,
+    policy: Policy,
+    messages: pd.DataFrame,
+    as_of: datetime,
+    groups: Sequence[str] | None,
+) -> set[str]:
+    violations = load_violations(engine, as_of=as_of, groups=groups)
+    exempt = {v.notice_message_id for v in violations if v.notice_message_id}
+    exempt |= {a.message_id for a in load_appeals(engine) if a.message_id}
+    decided = [v for v in violations if v.decided_at is not None]
+    if decided:
+        people = People.load(engine)
+        staff = {key: set(people.admins(*key)) | set(people.owner(*key)) for key in people.groups}
+        exempt |= {
+            message_id
+            for _vid, message_id, _at, _text in detect_appeals(
+                messages, decided, staff, policy.moderation.appeal_markers
+            )
+        }
+    return exempt
 
 
 def file_detected_appeals(
