@@ -65,6 +65,8 @@ def demo(
     out.mkdir(parents=True)
     db = out / "groupops.db"
     env = {"GROUPOPS_DATABASE_URL": f"sqlite:///{db}", "GROUPOPS_OUTBOX_DIR": str(out / "outbox")}
+    if (bundle / "meetings").is_dir():  # the demo company's regular meetings, declared as files
+        env["GROUPOPS_MEETINGS_DIR"] = str(bundle / "meetings")
     with _settings(env):
         _run_demo(bundle, db, prefect=common.use_prefect(prefect))
     _print_next_steps(bundle, env)
