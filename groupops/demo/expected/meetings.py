@@ -15,9 +15,8 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from groupops.demo import company
-from groupops.demo.builder import Builder
+from groupops.demo.builder import Builder, Msg
 from groupops.demo.chapter import Chapter, Obligation
-from groupops.demo.builder import Msg
 from groupops.demo.period import AS_OF, CLOCK, POLICY, SINCE, YEAR, local
 from groupops.demo.plants import meetings
 from groupops.demo.plants.meetings import (

@@ -113,7 +113,7 @@ def plant_declared(p: Planter, d: Declared) -> PlantedDeclared:
                     f"@{display(d.organizer)} {text}",
                     LEAVE,
                     mentions=[d.organizer],
-                )  # fmt: skip
+                )
             )
         if held.minutes_at is not None:
             h.minutes = p.add(d.group_id, held.minutes_by, local(held.minutes_at),
