@@ -29,7 +29,10 @@ from groupops.moderation.actions import (
     plan_actions,
 )
 from groupops.moderation.appeals import (
+    AppealError,
     appeal_rows,
+    decide_appeal,
+    detect_answers,
     detect_appeals,
     file_appeal,
     load_appeals,
@@ -55,6 +58,7 @@ class ModerationResult:
     detected: int = 0
     recorded: int = 0  # violation rows added or refreshed
     appeals_filed: list[int] = field(default_factory=list)
+    appeals_answered: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # outbox keys newly queued
     actions: list[dict[str, Any]] = field(default_factory=list)
@@ -67,6 +71,7 @@ class ModerationResult:
             "detected": self.detected,
             "recorded": self.recorded,
             "appeals_filed": self.appeals_filed,
+            "appeals_answered": self.appeals_answered,
             "decisions": self.decisions,
             "notices": self.notices,
             "actions": self.actions,
@@ -184,6 +189,67 @@ def file_detected_appeals(
                 now=now, people=people,
             )  # fmt: skip
     return filed
+
+
+def answer_detected_appeals(
+    engine: sa.Engine,
+    policy: Policy,
+    as_of: datetime,
+    *,
+    now: datetime,
+    sender: str,
+    outbox_dir: Path,
+    groups: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Decide the appeals an admin answered in the group (see :func:`detect_answers`): upheld
+    revokes and recounts, rejected stands; the member is emailed either way. One entry per
+    appeal decided by this run."""
+    pending = [
+        a
+        for a in load_appeals(engine, as_of=as_of)
+        if a.state == "pending" and a.message_id and (not groups or a.group_id in groups)
+    ]
+    if not pending:
+        return []
+    messages = load_messages(
+        engine,
+        since=min(a.filed_at for a in pending),
+        until=as_of + timedelta(microseconds=1),
+        groups=groups,
+        columns=("platform", "group_id", "message_id", "sender_id", "sent_at", "text", "reply_to"),
+    )
+    people = People.load(engine)
+    staff = {key: set(people.admins(*key)) | set(people.owner(*key)) for key in people.groups}
+    mp = policy.moderation
+    out: list[dict[str, Any]] = []
+    for answer in detect_answers(
+        messages, pending, staff, mp.appeal_uphold_markers, mp.appeal_reject_markers
+    ):
+        try:
+            decided = decide_appeal(
+                engine, answer.appeal_id, uphold=answer.uphold, at=answer.sent_at, by=answer.by,
+                policy=policy, now=now, note=answer.text,
+            )  # fmt: skip
+        except AppealError:
+            continue  # answered the other way by command meanwhile: that answer stands
+        if decided.changed:
+            send_appeal_notice(
+                engine, decided.appeal, decided.appeal.state, policy, sender=sender,
+                outbox_dir=outbox_dir, now=now, people=people, recounts=decided.recounts,
+            )  # fmt: skip
+            out.append(
+                {
+                    "appeal_id": answer.appeal_id,
+                    "state": decided.appeal.state,
+                    "by": answer.by,
+                    "message_id": answer.message_id,
+                    "recounted": [
+                        {"violation_id": r.violation_id, "from": r.previous, "to": r.penalty}
+                        for r in decided.recounts
+                    ],
+                }
+            )
+    return out
 
 
 def decide_violations(
@@ -357,6 +423,9 @@ def moderate(
     if not dry_run:
         result.recorded = record_detections(engine, detections, now)
         result.appeals_filed = file_detected_appeals(
+            engine, policy, as_of, now=now, sender=sender, outbox_dir=outbox_dir, groups=groups
+        )
+        result.appeals_answered = answer_detected_appeals(
             engine, policy, as_of, now=now, sender=sender, outbox_dir=outbox_dir, groups=groups
         )
     decisions, violations = decide_violations(
