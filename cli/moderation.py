@@ -57,20 +57,39 @@ def moderate(
     local: Annotated[
         bool, typer.Option("--local", help="Run in this process without Prefect.")
     ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Catch up from this instant: one run at the end of each working day's hours "
+            "up to --as-of, then at --as-of (a first run over history, or after downtime).",
+        ),
+    ] = None,
 ) -> None:
     """Detect violations up to --as-of, decide them on the penalty ladder, notify the member,
     the admins and (on removal) the department head, act through the platforms (admin to-dos
-    where none can), lift ended mutes, escalate overdue appeal answers. Re-running changes
-    nothing."""
+    where none can), lift ended mutes, file and decide the appeals written in the groups,
+    escalate overdue appeal answers. Re-running changes nothing."""
+    from groupops.moderation.run import catch_up_instants, merge_results
+
     pol = common.policy()
     when = _instant(as_of, pol)
-    if local:
-        result = _moderate_local(when, group, dry_run)
-    else:
-        from flows.moderate import moderate as moderate_flow
+    instants = [when]
+    if since is not None:
+        start = _required_instant(since, pol, "--since")
+        if start > when:
+            raise typer.BadParameter("--since is after --as-of", param_hint="--since")
+        instants = catch_up_instants(pol, start, when)
+    runs = []
+    for at in instants:
+        if local:
+            runs.append(_moderate_local(at, group, dry_run))
+        else:
+            from flows.moderate import moderate as moderate_flow
 
-        run = moderate_flow(as_of=when, groups=group, dry_run=dry_run, only_in_working_time=False)
-        result = run.model_dump(mode="json")
+            run = moderate_flow(as_of=at, groups=group, dry_run=dry_run, only_in_working_time=False)
+            runs.append(run.model_dump(mode="json"))
+    result = runs[0] if since is None else merge_results(runs)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return
@@ -87,11 +106,14 @@ def moderate(
     console.print(
         f"{result['detected']} detected · {len(result['decisions'])} decided · "
         f"{len(result['notices'])} notice(s) · {len(result['actions'])} action(s) · "
-        f"{len(result['appeals_filed'])} appeal(s) filed"
+        f"{len(result['appeals_filed'])} appeal(s) filed · "
+        f"{len(result.get('appeals_answered') or [])} answered"
+        + (f" · {len(result['runs'])} run(s) from --since" if "runs" in result else "")
     )
 
 
 def _moderate_local(when: datetime, groups: list[str] | None, dry_run: bool) -> dict[str, Any]:
+    """One run at ``when`` in this process (``groupops moderate --local``, the demo)."""
     from groupops.moderation.actions import ConnectorPool
     from groupops.moderation.run import moderate as run_moderation
 

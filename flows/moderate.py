@@ -53,6 +53,7 @@ class ModerationRun(BaseModel):
     escalations: list[dict[str, object]] = []
     emails_sent: int = 0
     emails_failed: list[str] = []
+    runs: list[str] = []  # catch-up runs merged into one report (groupops moderate --since)
 
 
 @flow(name="moderate", log_prints=False)

@@ -79,6 +79,43 @@ class ModerationResult:
         }
 
 
+def catch_up_instants(
+    policy: Policy, since: datetime, as_of: datetime, clock: WorkClock | None = None
+) -> list[datetime]:
+    """The runs that catch moderation up from ``since`` to ``as_of`` (a first run over history,
+    or after downtime): the end of working hours of every working day in between — the last
+    scheduled run of each day — then ``as_of`` itself. Decisions then carry the day they would
+    have been made (``decided_at``), so appeal windows and mutes run from there."""
+    clock = clock or WorkClock.from_policy(policy)
+    if since.tzinfo is None or as_of.tzinfo is None:
+        raise ValueError("since and as_of must be timezone-aware")
+    if since > as_of:
+        raise ValueError("since must not be after as_of")
+    out: list[datetime] = []
+    day, last = since.astimezone(clock.tz).date(), as_of.astimezone(clock.tz).date()
+    while day <= last:
+        end = clock.end_of_day(day)
+        if clock.is_working_day(day, warn=False) and since <= end < as_of:
+            out.append(end)
+        day += timedelta(days=1)
+    return [*out, as_of]
+
+
+def merge_results(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs' ``as_dict`` (or the flow's report) as one: the last ``as_of`` and
+    ``detected``, everything else added up, and ``runs`` (each run's ``as_of``)."""
+    if not results:
+        raise ValueError("no runs to merge")
+    merged: dict[str, Any] = dict(results[-1])
+    for key, value in results[-1].items():
+        if isinstance(value, list):
+            merged[key] = [item for r in results for item in r.get(key) or []]
+        elif isinstance(value, int) and not isinstance(value, bool) and key != "detected":
+            merged[key] = sum(int(r.get(key) or 0) for r in results)
+    merged["runs"] = [str(r["as_of"]) for r in results]
+    return merged
+
+
 def lookback_start(policy: Policy, as_of: datetime) -> datetime:
     return as_of - timedelta(days=policy.moderation.ladder_window_days)
 
