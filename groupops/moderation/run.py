@@ -83,9 +83,9 @@ def catch_up_instants(
     policy: Policy, since: datetime, as_of: datetime, clock: WorkClock | None = None
 ) -> list[datetime]:
     """The runs that catch moderation up from ``since`` to ``as_of`` (a first run over history,
-    or after downtime): the end of working hours of every working day in between — the last
-    scheduled run of each day — then ``as_of`` itself. Decisions then carry the day they would
-    have been made (``decided_at``), so appeal windows and mutes run from there."""
+    or after downtime): the end of working hours of every working day in between, then
+    ``as_of`` itself. Decisions then carry the working day they would have been made on
+    (``decided_at``), so appeal windows and mutes run from there."""
     clock = clock or WorkClock.from_policy(policy)
     if since.tzinfo is None or as_of.tzinfo is None:
         raise ValueError("since and as_of must be timezone-aware")
