@@ -141,3 +141,32 @@ def test_admin_todos_are_listed_marked_done_and_resolve_themselves(store: sa.Eng
               "adm", code=1)  # fmt: skip
     assert "due from" in str(out)
     assert "no to-do 999999" in str(cli("todos", "done", "999999", "--by", "adm", code=1))
+
+
+def test_moderate_since_catches_up_one_run_per_working_day(store: sa.Engine) -> None:
+    from flows.moderate import ModerationRun
+    from groupops.moderation.run import merge_results
+
+    caught = cli("moderate", "--since", "2026-11-16T09:00", "--as-of", at(18, 11).isoformat(),
+                 "--local", "--json")  # fmt: skip
+    assert caught["runs"] == [at(16, 18).isoformat(), at(17, 18).isoformat(),
+                              at(18, 11).isoformat()]  # fmt: skip
+    assert caught["as_of"] == at(18, 11).isoformat()
+    rows = cli("violations", "--as-of", at(18, 12).isoformat(), "--json")
+    assert [(r["message_ids"], r["penalty"], r["decided_at"]) for r in rows] == [
+        (["m1"], "warning", at(16, 18).isoformat()),
+        (["m2"], "mute", at(17, 18).isoformat()),
+        (["m3"], "removal", at(18, 11).isoformat()),
+    ]
+    assert [d["message_ids"] for d in caught["decisions"]] == [["m1"], ["m2"], ["m3"]]
+    # the mute decided on the 17th ended on the 18th at 18:00: not yet at 11:00
+    assert rows[1]["mute_until"] == at(18, 18).isoformat()
+    again = cli("moderate", "--since", "2026-11-16T09:00", "--as-of", at(18, 11).isoformat(),
+                "--local", "--json")  # fmt: skip
+    assert (again["decisions"], again["notices"], again["actions"]) == ([], [], [])
+    out = cli("moderate", "--since", "2026-11-19", "--as-of", at(18, 11).isoformat(), "--local",
+              code=2)  # fmt: skip
+    assert "--since is after --as-of" in str(out)
+    # the flow's report merges the same way (groupops demo --prefect)
+    merged = ModerationRun.model_validate(merge_results([caught, again]))
+    assert len(merged.runs) == 2 and len(merged.decisions) == 3
