@@ -250,3 +250,14 @@ def test_slack_notice_and_kick_with_the_mute_left_to_the_admins(slack: FakeSlack
     ]  # fmt: skip
     assert not [c for c in slack.calls[calls:] if c.method in ("conversations.kick",
                                                                "chat.postMessage")]  # fmt: skip
+
+
+def test_slack_removal_of_a_member_already_gone_is_done(slack: FakeSlack) -> None:
+    slack.members[C].remove("U4")  # left before the run
+    first = moderate(FIRST_RUN)
+    assert ("U4", "remove", "done") in acted(first)
+    (kick,) = [a for a in first["actions"] if a["action"] == "remove"]
+    assert "not_in_channel" in kick["detail"]
+    calls = len(slack.called("conversations.kick"))
+    assert moderate(FIRST_RUN + timedelta(hours=1))["actions"] == []  # not retried
+    assert len(slack.called("conversations.kick")) == calls
