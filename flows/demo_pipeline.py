@@ -13,6 +13,7 @@ from pathlib import Path
 from prefect import flow
 from pydantic import BaseModel
 
+from flows.cleanup import CleanupRun, cleanup
 from flows.ingest_activity import ingest_activity
 from flows.meetings import MeetingsRun, meetings
 from flows.moderate import ModerationRun, moderate
@@ -30,6 +31,7 @@ class DemoResult(BaseModel):
     deadlines: DeadlineWatch
     meetings: MeetingsRun
     moderation: ModerationRun
+    cleanup: CleanupRun
     weekly: DigestRun
     monthly: DigestRun
 
@@ -44,6 +46,7 @@ def demo_pipeline(
     deadlines = watch_deadlines(as_of=as_of)
     meetings_run = meetings(as_of=as_of)
     moderation = moderate_since(since, as_of)
+    cleanup_run = cleanup(as_of=as_of, ran_by="demo")  # a preview
     weekly = send_digests(period="week", as_of=as_of)
     monthly = send_digests(period="month", as_of=as_of)
     return DemoResult(
@@ -52,6 +55,7 @@ def demo_pipeline(
         deadlines=deadlines,
         meetings=meetings_run,
         moderation=moderation,
+        cleanup=cleanup_run,
         weekly=weekly,
         monthly=monthly,
     )
