@@ -1,7 +1,7 @@
 """moderation_actions: an admin's to-do marked done by hand (done_at, done_by, note)
 
 Revision ID: moderation_0003
-Revises: archive_0001
+Revises: ops_0001
 Create Date: 2026-11-30 08:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import groupops.db.types
 
 revision: str = "moderation_0003"
-down_revision: str | None = "archive_0001"
+down_revision: str | None = "ops_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
