@@ -421,8 +421,8 @@ def todos(
         elif r["resolved_by"]:
             state += f": {r['resolved_by']}"
         table.add_row(
-            str(r["todo_id"]), escape(str(r["group_id"])), escape(str(r["member_id"])),
-            str(r["action"]), _local(r["due_at"], pol), escape(state), str(r["violation_id"]),
+            str(r["todo_id"]), safe(str(r["group_id"])), safe(str(r["member_id"])),
+            str(r["action"]), _local(r["due_at"], pol), safe(state), str(r["violation_id"]),
         )  # fmt: skip
     console.print(table)
     if not show_all:
@@ -453,7 +453,7 @@ def todos_done(
             marked = mark_done(engine, todo_id, at=when, by=by, now=datetime.now(UTC), note=note)
             out.append({**marked.row.as_dict(pol.tz), "changed": marked.changed})
     except TodoError as exc:
-        err_console.print(f"[red]✗[/] {escape(str(exc))}")
+        err_console.print(f"[red]✗[/] {safe(str(exc))}")
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
@@ -463,8 +463,8 @@ def todos_done(
     for r in out:
         verb = "marked done" if r["changed"] else "already done"
         console.print(
-            f"to-do {r['todo_id']} ({r['action']} {escape(str(r['member_id']))} in "
-            f"{escape(str(r['group_id']))}): {verb} by {escape(str(r['done_by']))}"
+            f"to-do {r['todo_id']} ({r['action']} {safe(str(r['member_id']))} in "
+            f"{safe(str(r['group_id']))}): {verb} by {safe(str(r['done_by']))}"
         )
 
 
