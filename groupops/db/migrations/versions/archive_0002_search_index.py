@@ -1,7 +1,7 @@
 """archive search: the gram index of every stored message (FTS5 on SQLite, GIN on PostgreSQL)
 
 Revision ID: archive_0002
-Revises: ops_0001
+Revises: moderation_0003
 Create Date: 2026-11-30 08:10:00
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import groupops.db.types
 
 revision: str = "archive_0002"
-down_revision: str | None = "ops_0001"
+down_revision: str | None = "moderation_0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
