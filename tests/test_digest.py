@@ -156,12 +156,14 @@ def test_queuing_is_idempotent_and_force_requeues(store: sa.Engine, tmp_path: Pa
     assert _outbox_rows(store) == 5 and len(list((tmp_path / "outbox").iterdir())) == 7
 
 
-def test_nothing_to_say_is_not_queued(store: sa.Engine, tmp_path: Path) -> None:
-    quiet = datetime(2027, 1, 11, 9, 0, tzinfo=TZ)  # week of 2027-01-04: no activity at all
+def test_a_week_without_data_is_held_not_queued(store: sa.Engine, tmp_path: Path) -> None:
+    quiet = datetime(2027, 1, 11, 9, 0, tzinfo=TZ)  # week of 2027-01-04: no data ingested at all
     # Activity only: the overdue section (tested in test_digest_overdue.py) would have its say.
     outcomes = prepare_digests(store, Policy(), kind="week", as_of=quiet, providers=(),
                                outbox_dir=tmp_path / "outbox", sender="ops@example.com")  # fmt: skip
-    assert {o.outcome for o in outcomes} == {"empty"}
+    # Not "empty" (a quiet week): there is no data to say it was quiet (tests/test_coverage.py).
+    assert {o.outcome for o in outcomes} == {"held"}
+    assert all(o.reason and o.reason.startswith("no data ingested for 2027-01-04") for o in outcomes)
     assert _outbox_rows(store) == 0
     assert not (tmp_path / "outbox").exists()
 

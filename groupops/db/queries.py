@@ -81,6 +81,31 @@ def load_messages(
     return frame.sort_values(order, kind="stable", ignore_index=True) if order else frame
 
 
+def load_last_messages(
+    engine: sa.Engine, *, until: datetime, groups: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Each sender's newest message per group before ``until`` (``platform``, ``group_id``,
+    ``member_id``, ``last_at``), however long ago: a member who ever spoke is never "never"."""
+    table = Message.__table__
+    assert isinstance(table, sa.Table)
+    stmt: sa.Select[tuple[object, ...]] = (
+        sa.select(
+            table.c.platform,
+            table.c.group_id,
+            table.c.sender_id,
+            sa.func.max(table.c.sent_at, type_=UTCDateTime()),
+        )
+        .where(table.c.sent_at < until, table.c.kind != "system")
+        .group_by(table.c.platform, table.c.group_id, table.c.sender_id)
+    )
+    stmt = _group_filter(stmt, table, groups)
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(stmt).all()]
+    frame = pd.DataFrame(rows, columns=["platform", "group_id", "member_id", "last_at"])
+    frame["last_at"] = pd.to_datetime(frame["last_at"], utc=True)
+    return frame
+
+
 def _messages_frame(rows: list[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
     # From plain tuples: pandas converts them in C; Row objects would be probed one by one.
     frame = pd.DataFrame.from_records(rows, columns=list(columns))

@@ -69,6 +69,28 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
     "digest.headline.reply_median": {"zh-CN": "回复时间中位数", "en": "Median reply time"},
     "digest.change.new": {"zh-CN": "新增", "en": "new"},
     "digest.change.same": {"zh-CN": "持平", "en": "no change"},
+    "digest.change.nodata": {"zh-CN": "无可比数据", "en": "no comparable data"},
+    "digest.compare_none": {
+        "zh-CN": "无可比数据：上一{period_unit}（{prev_since} 至 {prev_until}）或本{period_unit}的数据不完整，不作对比。",
+        "en": "No comparable data: the previous {period_unit} ({prev_since} to {prev_until}) or "
+        "this one lacks full data, so nothing is compared.",
+    },
+    "digest.coverage.title": {"zh-CN": "数据范围", "en": "Data coverage"},
+    "digest.coverage.span": {"zh-CN": "{first} 至 {last}", "en": "{first} to {last}"},
+    "digest.coverage.full": {"zh-CN": "本期完整", "en": "full period"},
+    "digest.coverage.partial": {
+        "zh-CN": "本期数据不完整（{since} 至 {until}）",
+        "en": "partial period ({since} to {until})",
+    },
+    "digest.coverage.none": {"zh-CN": "本期无数据", "en": "no data this period"},
+    "digest.coverage.never": {"zh-CN": "尚无任何数据", "en": "no data ingested yet"},
+    "digest.coverage.import": {"zh-CN": "导入", "en": "import"},
+    "digest.coverage.connector": {"zh-CN": "实时接入", "en": "live connector"},
+    "digest.coverage.fresh": {"zh-CN": "{when} 更新", "en": "updated {when}"},
+    "digest.coverage.partial_note": {
+        "zh-CN": "注意：本期数据不完整，以下数字只反映有数据的时段。",
+        "en": "Note: this period is only partly covered by data; the figures below cover only that part.",
+    },
     "digest.section.activity": {"zh-CN": "活跃概况", "en": "Activity"},
     "digest.chart.daily": {"zh-CN": "每日消息数", "en": "Messages per day"},
     "digest.chart.heatmap": {
