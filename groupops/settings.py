@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     # Name of a Prefect Secret block holding the SMTP password (used when smtp_password is unset).
     smtp_password_block: str | None = None
     mail_from: str = "groupops@localhost"
+    # Links in reports (groupops.connectors.links): the Slack workspace's subdomain ("acme" for
+    # acme.slack.com) and the public usernames of Telegram groups (JSON: {"group id": "name"}).
+    slack_workspace: str | None = None
+    telegram_public_groups: dict[str, str] = {}
 
     # Rows per ingest chunk: memory stays bounded by this, whatever the file size.
     chunk_size: int = 100_000

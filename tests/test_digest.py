@@ -163,7 +163,9 @@ def test_a_week_without_data_is_held_not_queued(store: sa.Engine, tmp_path: Path
                                outbox_dir=tmp_path / "outbox", sender="ops@example.com")  # fmt: skip
     # Not "empty" (a quiet week): there is no data to say it was quiet (tests/test_coverage.py).
     assert {o.outcome for o in outcomes} == {"held"}
-    assert all(o.reason and o.reason.startswith("no data ingested for 2027-01-04") for o in outcomes)
+    assert all(
+        o.reason and o.reason.startswith("no data ingested for 2027-01-04") for o in outcomes
+    )
     assert _outbox_rows(store) == 0
     assert not (tmp_path / "outbox").exists()
 

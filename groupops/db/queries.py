@@ -81,6 +81,30 @@ def load_messages(
     return frame.sort_values(order, kind="stable", ignore_index=True) if order else frame
 
 
+def load_message_texts(engine: sa.Engine, keys: pd.DataFrame) -> dict[tuple[str, str, str], str]:
+    """The text of each message named by ``keys`` (columns ``platform``, ``group_id``,
+    ``message_id``), by (platform, group_id, message_id)."""
+    if keys.empty:
+        return {}
+    table = Message.__table__
+    assert isinstance(table, sa.Table)
+    unique = keys[["platform", "group_id", "message_id"]].drop_duplicates()
+    out: dict[tuple[str, str, str], str] = {}
+    with engine.connect() as conn:
+        for (platform, group_id), part in unique.groupby(["platform", "group_id"]):
+            ids = [str(m) for m in part["message_id"]]
+            for start in range(0, len(ids), 500):
+                rows = conn.execute(
+                    sa.select(table.c.message_id, table.c.text).where(
+                        table.c.platform == platform,
+                        table.c.group_id == group_id,
+                        table.c.message_id.in_(ids[start : start + 500]),
+                    )
+                ).all()
+                out.update({(str(platform), str(group_id), str(r[0])): r[1] or "" for r in rows})
+    return out
+
+
 def load_last_messages(
     engine: sa.Engine, *, until: datetime, groups: Sequence[str] | None = None
 ) -> pd.DataFrame:

@@ -26,8 +26,10 @@ from groupops.activity.coverage import (
     period_coverage,
 )
 from groupops.activity.stats import ActivityStats
+from groupops.clock.lateness import working_day_minutes
 from groupops.clock.periods import Period
 from groupops.clock.workclock import WorkClock
+from groupops.digest.actions import needs_you, verdict
 from groupops.digest.charts import daily_chart, heatmap_chart
 from groupops.mail import Recipient
 from groupops.mail.i18n import Language, translate
@@ -71,6 +73,8 @@ class Section:
     data: Mapping[str, Any]
     has_content: bool
     images: Mapping[str, bytes] = field(default_factory=dict)
+    # What the reader must act on, for the "Needs you" block (groupops.digest.actions).
+    actions: tuple[Mapping[str, Any], ...] = ()
 
 
 SectionProvider = Callable[[DigestScope, Language], Section | None]
@@ -432,6 +436,9 @@ def build_digest(
             for s in sections
         ],
         "coverage": _coverage_context(covered, coverage, comparisons, period.tz),
+        "needs_you": needs_you(a for s in sections for a in s.actions),
+        "working_day_minutes": working_day_minutes(policy.working_time),
+        "verdict": verdict(activity["summary"], comparable=comparisons),
     }  # fmt: skip
     return Digest(
         scope=scope,

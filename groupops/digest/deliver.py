@@ -178,7 +178,8 @@ def standard_providers(
     (owners) the period's meetings (``meetings_dir``: default ``Settings.meetings_dir``), and
     moderation (violations, the admins' to-dos, appeals, roster findings)."""
     from groupops.clock.lateness import working_day_minutes
-    from groupops.db.queries import load_groups
+    from groupops.connectors.links import Links
+    from groupops.db.queries import load_groups, load_message_texts
     from groupops.digest.meetings import meetings_provider
     from groupops.digest.moderation import moderation_provider
     from groupops.digest.overdue import overdue_provider
@@ -189,6 +190,9 @@ def standard_providers(
     folder = meetings_dir if meetings_dir is not None else get_settings().meetings_dir
     obligations = load_obligations(engine, policy, as_of, meetings_dir=folder)
     people, groups = Directory.load(engine), load_groups(engine)
+    texts = load_message_texts(engine, obligations.overdue)
+    settings = get_settings()
+    links = Links(settings.slack_workspace, settings.telegram_public_groups)
     meetings = load_meetings(engine, policy, as_of, meetings_dir=folder)
     return [
         overdue_provider(
@@ -197,6 +201,8 @@ def standard_providers(
             groups,
             policy.tz,
             day_minutes=working_day_minutes(policy.working_time),
+            texts=texts,
+            links=links,
         ),
         meetings_provider(meetings.records, as_of, people, groups, policy.tz),
         moderation_provider(engine, policy, as_of),

@@ -26,6 +26,7 @@ from groupops.moderation.actions import load_actions
 from groupops.moderation.appeals import appeal_rows, load_appeals
 from groupops.moderation.notices import People
 from groupops.moderation.store import load_violations
+from groupops.moderation.text import snippet
 from groupops.policy import Policy
 from groupops.roster.compliance import Finding, check_roster
 
@@ -127,6 +128,52 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
             for f in findings
             if scope.audience == "admin" and (f.platform, f.group_id) in mine
         ]
+        needs: list[dict[str, Any]] = []
+        for r in open_appeals:
+            due = r.appeal.answer_due_at
+            near = due is not None and (
+                r.state == "answer_overdue"
+                or clock.working_minutes_between(as_of, due) <= day_minutes
+            )
+            if near:
+                member = name(r.appeal.platform, r.appeal.member_id)
+                needs.append({
+                    "slot": "appeals", "group": people.group_name(r.appeal.platform, r.appeal.group_id),
+                    "who": member, "person_id": r.appeal.member_id, "what": "needs.what.appeal",
+                    "todo": "needs.todo.appeal", "todo_args": {"id": r.appeal.id},
+                    "text": snippet(r.appeal.reason or "", 80) or None,
+                    "due_at": due.astimezone(tz) if due else None,
+                    "late_minutes": r.overdue_working_minutes or None,
+                })  # fmt: skip
+        for v in decided:
+            if v.category in policy.moderation.severe_categories and not v.revoked:
+                needs.append({
+                    "slot": "removals", "group": people.group_name(v.platform, v.group_id),
+                    "who": name(v.platform, v.member_id), "person_id": v.member_id,
+                    "what": f"mod.category.{v.category}", "todo": "needs.todo.severe",
+                    "todo_args": {}, "due_at": None,
+                })  # fmt: skip
+        if scope.audience == "admin":
+            for a in actions:
+                if a.action == "remove" and any(
+                    t["member"] == name(a.platform, a.member_id) and t["group"] ==
+                    people.group_name(a.platform, a.group_id) for t in todos
+                ):  # fmt: skip
+                    needs.append({
+                        "slot": "removals", "group": people.group_name(a.platform, a.group_id),
+                        "who": name(a.platform, a.member_id), "person_id": a.member_id,
+                        "what": "mod.action.remove", "todo": "needs.todo.remove",
+                        "todo_args": {}, "due_at": a.due_at.astimezone(tz),
+                    })  # fmt: skip
+        for f in findings:
+            if f.kind == "departed_still_member" and (f.platform, f.group_id) in mine:
+                needs.append({
+                    "slot": "departed", "group": people.group_name(f.platform, f.group_id),
+                    "who": f.real_name or f.display_name or f.member_id, "person_id": f.member_id,
+                    "what": "roster.kind.departed_still_member",
+                    "todo": "roster.do.departed_still_member", "todo_args": {},
+                    "due_at": f.due_at.astimezone(tz) if f.due_at else None,
+                })  # fmt: skip
         data: dict[str, Any] = {
             "violations": rows,
             "todos": todos,
@@ -141,6 +188,7 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
             title=translate(f"digest.moderation.title.{scope.audience}", language),
             data=data,
             has_content=bool(rows or todos or appeal_items or roster),
+            actions=tuple(needs),
         )
 
     return provide

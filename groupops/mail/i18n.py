@@ -70,6 +70,61 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
     "digest.change.new": {"zh-CN": "新增", "en": "new"},
     "digest.change.same": {"zh-CN": "持平", "en": "no change"},
     "digest.change.nodata": {"zh-CN": "无可比数据", "en": "no comparable data"},
+    # The subject with the numbers that matter, and the "Needs you" block (groupops.digest.actions).
+    "digest.subject2.owner.one": {
+        "zh-CN": "{group}{period_name}：{todo}（{label}）",
+        "en": "{group} {period_name}: {todo} ({label})",
+    },
+    "digest.subject2.owner": {
+        "zh-CN": "{groups} 个群{period_name}：{todo}（{label}）",
+        "en": "{groups} groups, {period_name}: {todo} ({label})",
+    },
+    "digest.subject2.admin": {
+        "zh-CN": "{group}管理{period_name}：{todo}（{label}）",
+        "en": "{group} admin {period_name}: {todo} ({label})",
+    },
+    "digest.todo.some": {"zh-CN": "{n} 项待处理", "en": "{n} to handle"},
+    "digest.todo.late": {"zh-CN": "，{n} 人逾期未回复", "en": ", {n} overdue"},
+    "digest.todo.none": {
+        "zh-CN": "无待处理事项，{messages} 条消息",
+        "en": "nothing to handle, {messages} messages",
+    },
+    "needs.title": {"zh-CN": "需要您处理", "en": "Needs you"},
+    "needs.count": {"zh-CN": "共 {n} 项", "en": "{n} in all"},
+    "needs.none": {"zh-CN": "暂无需要您处理的事项。", "en": "Nothing needs you this time."},
+    "needs.slot.overdue": {"zh-CN": "逾期未处理", "en": "Overdue"},
+    "needs.slot.appeals": {"zh-CN": "申诉待答复", "en": "Appeals awaiting your answer"},
+    "needs.slot.removals": {"zh-CN": "移出与严重违规", "en": "Removals and severe violations"},
+    "needs.slot.departed": {"zh-CN": "离职人员仍在群内", "en": "Departed people still in groups"},
+    "needs.slot.minutes": {"zh-CN": "会议纪要缺失", "en": "Missing meeting minutes"},
+    "needs.slot.cleanup": {"zh-CN": "待清理的过期通知", "en": "Stale notices awaiting cleanup"},
+    "needs.what.appeal": {"zh-CN": "申诉", "en": "appeal"},
+    "needs.what.minutes": {"zh-CN": "会议纪要", "en": "meeting minutes"},
+    "needs.todo.overdue": {
+        "zh-CN": "请督促{who}处理，或与{requester}确认新的时间",
+        "en": "Chase {who}, or agree a new time with {requester}",
+    },
+    "needs.todo.appeal": {
+        "zh-CN": "请答复申诉：groupops appeals decide {id} --uphold 或 --reject",
+        "en": "Answer it: groupops appeals decide {id} --uphold or --reject",
+    },
+    "needs.todo.severe": {"zh-CN": "请确认处理结果", "en": "Confirm how it is handled"},
+    "needs.todo.remove": {"zh-CN": "请将其移出本群", "en": "Remove them from the group"},
+    "needs.todo.minutes": {
+        "zh-CN": "请督促{who}发布“{topic}”的会议纪要",
+        "en": "Have {who} publish the minutes of “{topic}”",
+    },
+    "needs.todo.cleanup": {"zh-CN": "请确认是否清理", "en": "Confirm the cleanup"},
+    "needs.late": {"zh-CN": "已逾期 {late}", "en": "{late} overdue"},
+    "needs.due": {"zh-CN": "截止 {due}", "en": "due {due}"},
+    "needs.words": {"zh-CN": "要求：“{words}”", "en": "asked: “{words}”"},
+    "needs.open": {"zh-CN": "查看消息", "en": "Open"},
+    "digest.health": {"zh-CN": "群健康度", "en": "Health"},
+    "verdict.good": {
+        "zh-CN": "整体良好：没有需要关注的指标。",
+        "en": "Healthy: no figure needs attention.",
+    },
+    "verdict.warn": {"zh-CN": "需关注：", "en": "Watch: "},
     "digest.compare_none": {
         "zh-CN": "无可比数据：上一{period_unit}（{prev_since} 至 {prev_until}）或本{period_unit}的数据不完整，不作对比。",
         "en": "No comparable data: the previous {period_unit} ({prev_since} to {prev_until}) or "
