@@ -98,7 +98,7 @@ def overdue_actions(items: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
                 "who": i["assignee"],
                 "requester": i["requester"] or "",
                 "topic": i["text"] or "",
-            },  # fmt: skip
+            },
             "requester": i["requester"],
             "text": i["text"],
             "words": i["words"],
