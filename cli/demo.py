@@ -25,6 +25,7 @@ from rich.text import Text
 
 from cli import common
 from cli.app import app, console
+from cli.tables import visible
 from groupops.clock.timeparse import parse_instant
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def _run_demo(bundle: Path, db: Path, *, prefect: bool) -> None:
 
     console.rule("[bold]groupops demo")
     how = "as the demo-pipeline Prefect flow" if prefect else "in this process"
-    console.print(Text(f"bundle: {bundle}   store: {db}   ({how})"), soft_wrap=True)
+    console.print(Text(visible(f"bundle: {bundle}   store: {db}   ({how})")), soft_wrap=True)
     as_of = demo_as_of(bundle)
     console.print(f"as of: {as_of.isoformat()} (the end of the demo period)")
     done = _with_prefect(as_of, bundle) if prefect else _here(as_of, bundle)
@@ -129,8 +130,10 @@ def _run_demo(bundle: Path, db: Path, *, prefect: bool) -> None:
     for d in done.moderation["decisions"]:
         console.print(
             Text(
-                f"{d['group_id']:16} {d['member_id']:12} {d['category']:13} {d['rule']:22} "
-                f"{d['penalty']}"
+                visible(
+                    f"{d['group_id']:16} {d['member_id']:12} {d['category']:13} {d['rule']:22} "
+                    f"{d['penalty']}"
+                )
             ),
             soft_wrap=True,
         )
@@ -161,7 +164,10 @@ def _run_demo(bundle: Path, db: Path, *, prefect: bool) -> None:
             pad = " " * max(0, 12 - cell_len(subject))  # CJK names are two cells wide
             console.print(
                 Text(
-                    f"{period:5} {row['audience']!s:5} {subject}{pad} {row['outcome']!s:8} {where}"
+                    visible(
+                        f"{period:5} {row['audience']!s:5} {subject}{pad} "
+                        f"{row['outcome']!s:8} {where}"
+                    )
                 ),
                 soft_wrap=True,
             )
@@ -290,7 +296,7 @@ def _print_next_steps(bundle: Path, env: dict[str, str]) -> None:
     console.rule("[bold]explore the demo's data")
     console.print("In this shell, from the project root:")
     for line in lines:
-        console.print(Text(f"  {line}", style="bold"), soft_wrap=True)
+        console.print(Text(visible(f"  {line}"), style="bold"), soft_wrap=True)
     console.print(
         Text(f"(the outbox's .eml files open in any mail program: {env['GROUPOPS_OUTBOX_DIR']})"),
         soft_wrap=True,

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_DIR = Path("data/local")
@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     )
 
     database_url: str = f"sqlite:///{LOCAL_DIR / 'groupops.db'}"
+    # Whether a flow or command finding the store's schema behind upgrades it (under the
+    # migration lock) or fails naming `groupops db upgrade`; production workers set false so
+    # only the deploy step migrates (and a rolled-back store stays rolled back).
+    auto_upgrade: bool = True
     policy_path: Path = Path("data/policy.toml")
     outbox_dir: Path = LOCAL_DIR / "outbox"
     sources_path: Path = Path("data/sources.toml")
@@ -41,11 +45,25 @@ class Settings(BaseSettings):
     slack_workspace: str | None = None
     telegram_public_groups: dict[str, str] = {}
 
+    # A running ingest renews a lease on its run row; a `running` row whose lease is older than
+    # this (or whose process on this host is gone) is marked `crashed` by the next run.
+    run_lease_seconds: int = 300
+
     # Rows per ingest chunk: memory stays bounded by this, whatever the file size.
     chunk_size: int = 100_000
     # Which engine runs the ingest validation suites (the same rejections either way):
     # "builtin" (vectorised, no import cost) or "great_expectations" (GX itself; 5-15 s import).
     validator: Literal["builtin", "great_expectations"] = "builtin"
+
+    # Input limits (docs/security.md): a longer record is quarantined as too long (read without
+    # holding it); at most this many bytes are read from one file; a document parsed whole
+    # (Slack day file, Telegram result.json, Discord export) may be at most this large; an
+    # archive may expand to at most this much, each member at this compression ratio at most.
+    max_record_bytes: int = Field(default=1 << 20, ge=1024)
+    max_file_bytes: int = Field(default=4 << 30, ge=1024)
+    max_document_bytes: int = Field(default=64 << 20, ge=1024)
+    max_archive_bytes: int = Field(default=8 << 30, ge=1024)
+    max_compression_ratio: float = Field(default=200.0, gt=1)
 
     def redacted(self) -> dict[str, object]:
         """The settings as a dict safe to log or print (secrets masked)."""
@@ -53,20 +71,33 @@ class Settings(BaseSettings):
         for key, value in self.model_dump().items():
             if isinstance(value, SecretStr):
                 out[key] = "**********" if value.get_secret_value() else ""
-            elif key == "database_url":
-                out[key] = _mask_url_password(str(value))
+            elif isinstance(value, str) and "://" in value:
+                out[key] = mask_url(value)
             else:
                 out[key] = value
         return out
 
+    def __repr_args__(self) -> Any:
+        """``repr()``/``str()`` show the redacted values: a URL's password never prints."""
+        yield from self.redacted().items()
 
-def _mask_url_password(url: str) -> str:
+
+def mask_url(url: str) -> str:
+    """``url`` safe to print: a password is masked (``user:***@``) when the URL parses with one
+    ``@``, and everything between ``://`` and the last ``@`` otherwise (a URL that fails to
+    parse is exactly what someone prints while debugging; an unencoded ``@`` in a password
+    makes the split ambiguous)."""
     from sqlalchemy.engine import make_url
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
+    if url.count("@") == 1:  # unambiguous: keep the user name, mask the password
+        try:
+            return make_url(url).render_as_string(hide_password=True)
+        except Exception:  # unparsable: mask the whole user information below
+            pass
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
         return url
+    return f"{scheme}://***@{rest.rpartition('@')[2]}"
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ nothing, and an edited message is updated in place.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -147,13 +148,53 @@ def upsert(
         .where(same_key, target.c.content_hash != stage.c.content_hash)
         .values({c: stage.c[c] for c in columns if c not in keys})
     ).rowcount
-    insert = target.insert().from_select(
-        columns, sa.select(*(stage.c[c] for c in columns)).where(~sa.exists().where(same_key))
-    )
-    # Run as plain SQL: SQLAlchemy reports rowcount -1 for INSERT … SELECT on psycopg.
-    new = conn.exec_driver_sql(str(insert.compile(dialect=conn.dialect))).rowcount
+    new, raced = _insert_new(conn, target, stage, columns, keys, same_key)
     conn.execute(stage.delete())
+    updated += raced
     return UpsertCounts(loaded=new, updated=updated, unchanged=len(frame) - new - updated)
+
+
+def _insert_new(
+    conn: sa.Connection,
+    target: sa.Table,
+    stage: sa.Table,
+    columns: Sequence[str],
+    keys: Sequence[str],
+    same_key: sa.ColumnElement[bool],
+) -> tuple[int, int]:
+    """Insert the staged rows whose key is new; ``(inserted, updated)``.
+
+    ``ON CONFLICT (key) DO UPDATE … WHERE the content differs`` tolerates a run committing the
+    same key between this run's check and its insert (overlapping ingests into one store):
+    identical content is left alone (unchanged), different content is updated (counted as
+    updated, so across overlapping runs every row is counted once as loaded). Rows go in key
+    order, so two runs inserting overlapping keys lock them in the same order (no deadlock).
+    On SQLite the statement runs under the database's single write lock, so no run can
+    commit in between and the row count is the inserted count; on PostgreSQL ``xmax = 0``
+    tells an inserted row from an updated one.
+    """
+    dialect = conn.dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    source = (
+        sa.select(*(stage.c[c] for c in columns))
+        .where(~sa.exists().where(same_key))
+        .order_by(*(stage.c[k] for k in keys))
+    )
+    insert = insert_fn(target).from_select(list(columns), source)
+    stmt = insert.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: insert.excluded[c] for c in columns if c not in keys},
+        where=target.c.content_hash != insert.excluded.content_hash,
+    )
+    if dialect == "postgresql":
+        flags: list[bool] = list(
+            conn.execute(stmt.returning(sa.literal_column("xmax = 0"))).scalars()
+        )
+        inserted = sum(1 for flag in flags if flag)
+        return inserted, len(flags) - inserted
+    # Plain SQL: the DBAPI's rowcount (SQLAlchemy's is -1 for INSERT … SELECT). SQLite needs a
+    # WHERE on the SELECT of an upsert (parsing ambiguity); the NOT EXISTS is that WHERE.
+    return conn.exec_driver_sql(str(stmt.compile(dialect=conn.dialect))).rowcount, 0
 
 
 def known_groups(conn: sa.Connection) -> set[str]:
@@ -163,6 +204,20 @@ def known_groups(conn: sa.Connection) -> set[str]:
         return set()
     frame = pd.DataFrame(rows, columns=["platform", "group_id"])
     return set(group_key(frame["platform"], frame["group_id"]))
+
+
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` as every store holds it: a C0 control character (other than tab, newline and
+    carriage return) becomes its visible Control Picture (U+0000 → ␀), a lone surrogate U+FFFD.
+    Quarantine keeps hostile raw text this way, so a NUL cannot fail a PostgreSQL transaction."""
+    if text.isprintable() or not _UNSTORABLE.search(text):
+        return text
+    return _UNSTORABLE.sub(
+        lambda m: chr(0x2400 + ord(m.group())) if m.group() < " " else "\ufffd", text
+    )
 
 
 def _fingerprint(raw: str) -> str:
@@ -176,12 +231,12 @@ def quarantine(
     rows = [
         {
             "run_id": run_id,
-            "source_file": r.source,
+            "source_file": storable(r.source),
             "line": r.line,
             "entity": r.entity,
-            "field": r.field,
-            "reason": r.reason,
-            "raw": r.raw,
+            "field": storable(r.field),
+            "reason": storable(r.reason),
+            "raw": storable(r.raw),
             "fingerprint": _fingerprint(r.raw),
             "first_seen_at": now,
             "last_seen_at": now,
