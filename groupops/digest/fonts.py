@@ -34,7 +34,7 @@ def fontconfig_file(target: Path) -> Path:
     if font is None:
         raise FileNotFoundError("the bundled CJK font (package mplfonts) is not installed")
     system = Path("/etc/fonts/fonts.conf")
-    include = f"<include ignore_missing=\"yes\">{system}</include>" if system.exists() else ""
+    include = f'<include ignore_missing="yes">{system}</include>' if system.exists() else ""
     target.write_text(
         '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
         f"  {include}\n  <dir>{font.parent}</dir>\n"
