@@ -93,6 +93,12 @@ def test_the_owner_reads_what_needs_them_first(demo: sa.Engine) -> None:
         assert slots["overdue"]["count"] == len(answers)
         assert slots["minutes"]["count"] >= int((mine["kind"] == "minutes").sum())
         assert block["late_people"] == answers["assignee_id"].nunique()
+        # Members listed in the detail are tied to their overdue items.
+        for grp in digest.context["sections"][0]["data"]["groups"]:
+            for person in grp["top_members"] + grp["inactive_members"]:
+                mine_p = answers[(answers["assignee_id"] == person["member_id"])
+                                 & (answers["group_id"] == grp["group_id"])]  # fmt: skip
+                assert person["overdue_items"] == len(mine_p), person
         # The subject carries the numbers, computed here from the obligations.
         zh = render_email("digest", digest.context, language="zh-CN", images=digest.images)
         if block["total"]:

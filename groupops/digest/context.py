@@ -318,6 +318,21 @@ def activity_section(
     )
 
 
+def _tie_overdue_to_members(sections: Sequence[Section]) -> None:
+    """Each listed member carries ``overdue_items``: how many of their replies and tasks are
+    overdue in the Needs-you block (an inactive member with three overdue items says so)."""
+    counts: dict[tuple[str, str], int] = {}
+    for section in sections:
+        for a in section.actions:
+            if a.get("slot") == "overdue" and a.get("person_id"):
+                key = (str(a.get("group")), str(a["person_id"]))
+                counts[key] = counts.get(key, 0) + 1
+    for grp in sections[0].data["groups"]:
+        for listed in ("top_members", "inactive_members"):
+            for person in grp[listed]:
+                person["overdue_items"] = counts.get((grp["name"], person["member_id"]), 0)
+
+
 def _coverage_context(
     covered: Sequence[PeriodCoverage], coverage: Coverage | None, comparisons: bool, tz: Any
 ) -> dict[str, Any] | None:
@@ -405,6 +420,7 @@ def build_digest(
     images: dict[str, bytes] = {}
     for section in sections:
         images.update(section.images)
+    _tie_overdue_to_members(sections)
     recipients = [
         r for r in (people.recipient(scope.platform, mid) for mid in scope.recipient_ids) if r
     ]

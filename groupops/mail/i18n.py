@@ -90,6 +90,7 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
         "en": "nothing to handle, {messages} messages",
     },
     "needs.title": {"zh-CN": "需要您处理", "en": "Needs you"},
+    "digest.overdue_items": {"zh-CN": "{n} 项逾期", "en": "{n} overdue"},
     "needs.count": {"zh-CN": "共 {n} 项", "en": "{n} in all"},
     "needs.none": {"zh-CN": "暂无需要您处理的事项。", "en": "Nothing needs you this time."},
     "needs.slot.overdue": {"zh-CN": "逾期未处理", "en": "Overdue"},
