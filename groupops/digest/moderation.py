@@ -1,8 +1,8 @@
 """The digest's *moderation* section (rulebook ch. 1–2 and 6).
 
 For a group's admins: the violations decided in the period, the platform actions left to them
-(to-dos: mute, unmute, remove, re-invite where no connector acts; a removal to-do disappears
-once a removal or leave is recorded), the appeals waiting for their answer (overdue first), and
+(to-dos: mute, unmute, remove, re-invite where no connector acts, until an admin marks one
+done with ``groupops todos done`` or it resolves itself: ``groupops.moderation.todos``), the appeals waiting for their answer (overdue first), and
 the roster findings with what to do. For an owner: the severe violations in their groups and
 the appeals whose answer is overdue past the owner's escalation step.
 
@@ -27,6 +27,7 @@ from groupops.moderation.appeals import appeal_rows, load_appeals
 from groupops.moderation.notices import People
 from groupops.moderation.store import load_violations
 from groupops.moderation.text import snippet
+from groupops.moderation.todos import departures, todo_rows
 from groupops.policy import Policy
 from groupops.roster.compliance import Finding, check_roster
 
@@ -42,11 +43,7 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
     appeals = appeal_rows(load_appeals(engine, as_of=as_of), as_of, clock)
     findings: list[Finding] = check_roster(engine, policy, as_of, clock=clock)
     people = People.load(engine)
-    memberships = load_memberships(engine)
-    gone = {
-        (str(r["platform"]), str(r["group_id"]), str(r["member_id"])): r["at"].to_pydatetime()
-        for r in memberships[memberships["event"].isin(["removed", "leave"])].to_dict("records")
-    } if not memberships.empty else {}  # fmt: skip
+    todo_list = todo_rows(actions, by_id, departures(load_memberships(engine)), as_of)
 
     def name(platform: str, member_id: str) -> str:
         return people.name(platform, member_id)
@@ -73,28 +70,20 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
             }
             for v in decided
         ]
-        todos = []
-        if scope.audience == "admin":
-            for a in actions:
-                v = by_id[a.violation_id]
-                left = gone.get((a.platform, a.group_id, a.member_id))
-                if (
-                    (a.platform, a.group_id) not in mine
-                    or a.status not in ("todo", "failed")
-                    or a.due_at > as_of
-                    or (a.action == "remove" and left is not None and left >= a.due_at)
-                    or (a.action == "mute" and v.mute_until is not None and v.mute_until <= as_of)
-                ):
-                    continue
-                todos.append(
-                    {
-                        "group": people.group_name(a.platform, a.group_id),
-                        "member": name(a.platform, a.member_id),
-                        "action": translate(f"mod.action.{a.action}", language),
-                        "due_at": a.due_at.astimezone(tz),
-                        "failed": a.status == "failed",
-                    }
-                )
+        todos = [
+            {
+                "id": t.action.id,
+                "group": people.group_name(t.action.platform, t.action.group_id),
+                "member": name(t.action.platform, t.action.member_id),
+                "action": translate(f"mod.action.{t.action.action}", language),
+                "due_at": t.action.due_at.astimezone(tz),
+                "failed": t.action.status == "failed",
+            }
+            for t in todo_list
+            if scope.audience == "admin"
+            and t.state == "open"
+            and (t.action.platform, t.action.group_id) in mine
+        ]
         open_appeals = [
             r
             for r in appeals
@@ -153,18 +142,20 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
                     "what": f"mod.category.{v.category}", "todo": "needs.todo.severe",
                     "todo_args": {}, "due_at": None,
                 })  # fmt: skip
-        if scope.audience == "admin":
-            for a in actions:
-                if a.action == "remove" and any(
-                    t["member"] == name(a.platform, a.member_id) and t["group"] ==
-                    people.group_name(a.platform, a.group_id) for t in todos
-                ):  # fmt: skip
-                    needs.append({
-                        "slot": "removals", "group": people.group_name(a.platform, a.group_id),
-                        "who": name(a.platform, a.member_id), "person_id": a.member_id,
-                        "what": "mod.action.remove", "todo": "needs.todo.remove",
-                        "todo_args": {}, "due_at": a.due_at.astimezone(tz),
-                    })  # fmt: skip
+        for t in todo_list:
+            act = t.action
+            if (
+                scope.audience == "admin"
+                and t.state == "open"
+                and act.action == "remove"
+                and (act.platform, act.group_id) in mine
+            ):
+                needs.append({
+                    "slot": "removals", "group": people.group_name(act.platform, act.group_id),
+                    "who": name(act.platform, act.member_id), "person_id": act.member_id,
+                    "what": "mod.action.remove", "todo": "needs.todo.remove",
+                    "todo_args": {}, "due_at": act.due_at.astimezone(tz),
+                })  # fmt: skip
         for f in findings:
             if f.kind == "departed_still_member" and (f.platform, f.group_id) in mine:
                 needs.append({
