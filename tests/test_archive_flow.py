@@ -115,7 +115,7 @@ def test_weekly_preview_counts_reach_the_admins_digest(store: sa.Engine) -> None
     owner = DigestScope("owner", "wecom", "u1", ("u1",), ("proj",), period)
     assert archive_provider(store, policy, AS_OF)(owner, "en") is None
     # after an applied run nothing waits; its recalls are the admins' to-dos (no connector)
-    cleanup(store, policy, AS_OF, now=AS_OF, ran_by="admin", apply=True)
+    cleanup(store, policy, AS_OF, now=AS_OF + timedelta(minutes=5), ran_by="admin", apply=True)
     later = archive_provider(store, policy, AS_OF + timedelta(hours=1))(scope, "zh-CN")
     assert later is not None and later.data["waiting"] == []
     assert len(later.data["todos"]) == len(STALE)
