@@ -14,6 +14,7 @@ import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -31,6 +32,7 @@ from groupops.canonical import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
     from _typeshed import WriteableBuffer
 
 SUFFIXES = (".jsonl", ".csv")
@@ -86,8 +88,9 @@ class BundleSource:
 
     format = "canonical"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, columnar: bool = True) -> None:
         self.path = path
+        self.columnar = columnar
         self.name = str(path)
         self._files = self._discover()
         if not self._files:
@@ -136,9 +139,27 @@ class BundleSource:
             else:
                 yield from _csv_records(entity, member.label, stream)
 
+    def chunks(
+        self, entity: Entity, size: int, *, columnar: bool | None = None
+    ) -> Iterator[list[RawRecord] | pd.DataFrame]:
+        """The entity's records ``size`` at a time; a JSONL chunk of clean canonical lines
+        comes as one columnar frame instead (:mod:`groupops.ingest.columnar`), unless
+        ``columnar`` (default: the source's own setting) is false."""
+        member = self._files.get(entity)
+        if member is None:
+            return
+        columnar = self.columnar if columnar is None else columnar
+        with member.open() as stream:
+            if member.suffix == ".jsonl":
+                yield from _jsonl_chunks(entity, member.label, stream, size, columnar=columnar)
+            else:
+                records = _csv_records(entity, member.label, stream)
+                while chunk := list(islice(records, size)):
+                    yield chunk
 
-def open_bundle(path: Path | str) -> BundleSource:
-    return BundleSource(Path(path))
+
+def open_bundle(path: Path | str, *, columnar: bool = True) -> BundleSource:
+    return BundleSource(Path(path), columnar=columnar)
 
 
 class RosterFile(BundleSource):
@@ -165,35 +186,62 @@ def open_roster(path: Path | str) -> RosterFile:
     return RosterFile(Path(path))
 
 
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """A JSONL file's lines with their 1-based numbers, as bytes (line end included)."""
+    return enumerate(stream, start=1)
+
+
 def _jsonl_records(entity: Entity, label: str, stream: IO[bytes]) -> Iterator[RawRecord]:
-    for number, raw_bytes in enumerate(stream, start=1):
-        raw_bytes = raw_bytes.rstrip(b"\r\n")
-        if number == 1 and raw_bytes.startswith(codecs.BOM_UTF8):
-            raw_bytes = raw_bytes[len(codecs.BOM_UTF8) :]
-        if not raw_bytes.strip():
+    for number, raw_bytes in _lines(stream):
+        record = parse_line(entity, label, number, raw_bytes)
+        if record is not None:
+            yield record
+
+
+def _jsonl_chunks(
+    entity: Entity, label: str, stream: IO[bytes], size: int, *, columnar: bool
+) -> Iterator[list[RawRecord] | pd.DataFrame]:
+    """``size`` lines at a time: a frame when the columnar reader takes the chunk, else the
+    chunk's records read line by line (the same chunk boundaries either way)."""
+    from groupops.ingest.columnar import read_columnar
+
+    lines = _lines(stream)
+    while chunk := list(islice(lines, size)):
+        frame = read_columnar(entity, label, chunk) if columnar else None
+        if frame is not None:
+            yield frame
             continue
-        try:  # the fast path: UTF-8, decoded once (orjson reads the same bytes)
-            text = raw_bytes.decode("utf-8")
-        except UnicodeDecodeError:
-            decoded, decode_error = _decode_line(raw_bytes)
-            if decoded is None:
-                raw = raw_bytes.decode("utf-8", errors="replace")
-                yield RawRecord(
-                    entity, label, number, raw, error=RecordError("(line)", str(decode_error))
-                )
-                continue
-            text = decoded
-        try:
-            data = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            reason = f"not valid JSON: {exc}"
-            yield RawRecord(entity, label, number, text, error=RecordError("(line)", reason))
-            continue
-        if not isinstance(data, dict):
-            reason = f"expected a JSON object, got {type(data).__name__}"
-            yield RawRecord(entity, label, number, text, error=RecordError("(line)", reason))
-            continue
-        yield RawRecord(entity, label, number, text, data=data)
+        records = [parse_line(entity, label, number, raw) for number, raw in chunk]
+        yield [record for record in records if record is not None]
+
+
+def parse_line(entity: Entity, label: str, number: int, raw_bytes: bytes) -> RawRecord | None:
+    """One JSONL line as a record (with an ``error`` when it cannot be read); ``None`` for a
+    blank line."""
+    raw_bytes = raw_bytes.rstrip(b"\r\n")
+    if number == 1 and raw_bytes.startswith(codecs.BOM_UTF8):
+        raw_bytes = raw_bytes[len(codecs.BOM_UTF8) :]
+    if not raw_bytes.strip():
+        return None
+    try:  # the fast path: UTF-8, decoded once (orjson reads the same bytes)
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        decoded, decode_error = _decode_line(raw_bytes)
+        if decoded is None:
+            raw = raw_bytes.decode("utf-8", errors="replace")
+            return RawRecord(
+                entity, label, number, raw, error=RecordError("(line)", str(decode_error))
+            )
+        text = decoded
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        reason = f"not valid JSON: {exc}"
+        return RawRecord(entity, label, number, text, error=RecordError("(line)", reason))
+    if not isinstance(data, dict):
+        reason = f"expected a JSON object, got {type(data).__name__}"
+        return RawRecord(entity, label, number, text, error=RecordError("(line)", reason))
+    return RawRecord(entity, label, number, text, data=data)
 
 
 def _sniff_encoding(stream: IO[bytes]) -> tuple[str, bytes]:
