@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 import numpy as np
 import pandas as pd
@@ -34,19 +34,10 @@ from groupops.moderation.text import (
     personal_data,
     snippet,
 )
-from groupops.policy import Moderation
+from groupops.policy import Moderation, ModerationCategory
 
-CATEGORIES: Final[tuple[str, ...]] = (
-    "illegal",
-    "ad",
-    "rumour",
-    "vulgar",
-    "flood",
-    "duplicate",
-    "confidential",
-    "non_response",
-    "other",
-)
+# The categories are the policy's (one list): `ModerationCategory` in groupops.policy.
+CATEGORIES: Final[tuple[str, ...]] = get_args(ModerationCategory)
 #: Message-level categories, most serious first: a message is one violation of the first.
 PRECEDENCE: Final[tuple[str, ...]] = ("illegal", "confidential", "ad", "vulgar", "rumour")
 
