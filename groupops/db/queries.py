@@ -63,13 +63,17 @@ def load_messages(
     stmt = _group_filter(stmt, table, groups)
     frames: list[pd.DataFrame] = []
     with engine.connect() as conn:
-        # Streamed in chunks: only one chunk of rows is ever held as Python objects.
-        result = conn.execution_options(yield_per=FETCH_CHUNK).execute(stmt)
+        # Streamed in chunks: only one chunk of rows is ever held as Python objects. The rows
+        # come straight from the DBAPI cursor as tuples (every column is read raw, see _raw;
+        # booleans are converted per column in _messages_frame).
+        result = conn.execution_options(stream_results=True).execute(stmt)
+        cursor = result.cursor
         read = 0
-        for part in result.partitions():
-            frames.append(_messages_frame([tuple(row) for row in part], columns))
+        while part := cursor.fetchmany(FETCH_CHUNK):
+            frames.append(_messages_frame(part, columns))
             read += len(frames[-1])
             report("messages read", read)
+        result.close()
     frame = (
         _messages_frame([], columns)
         if not frames
@@ -86,6 +90,9 @@ def _messages_frame(rows: list[tuple[Any, ...]], columns: Sequence[str]) -> pd.D
     frame = pd.DataFrame.from_records(rows, columns=list(columns))
     if "sent_at" in frame:
         frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True, format="ISO8601")
+    for flag in ("mention_all", "pinned"):  # SQLite returns 0/1
+        if flag in frame:
+            frame[flag] = frame[flag].astype(bool)
     if "mentions" in frame:
         frame["mentions"] = [
             orjson.loads(v) if v and v != "[]" else [] for v in frame["mentions"].tolist()
