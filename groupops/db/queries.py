@@ -4,7 +4,7 @@ load activity. Instants come back as tz-aware UTC ``datetime64`` columns; conver
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -66,14 +66,9 @@ def load_messages(
         # Streamed in chunks: only one chunk of rows is ever held as Python objects. The rows
         # come straight from the DBAPI cursor as tuples (every column is read raw, see _raw;
         # booleans are converted per column in _messages_frame).
-        result = conn.execution_options(stream_results=True).execute(stmt)
-        cursor = result.cursor
-        read = 0
-        while part := cursor.fetchmany(FETCH_CHUNK):
+        for part in _partitions(conn, stmt):
             frames.append(_messages_frame(part, columns))
-            read += len(frames[-1])
-            report("messages read", read)
-        result.close()
+            report("messages read", sum(len(f) for f in frames))
     frame = (
         _messages_frame([], columns)
         if not frames
@@ -83,6 +78,25 @@ def load_messages(
     )
     order = [c for c in ("sent_at", "message_id") if c in frame]
     return frame.sort_values(order, kind="stable", ignore_index=True) if order else frame
+
+
+def _partitions(
+    conn: sa.Connection, stmt: sa.Select[tuple[object, ...]]
+) -> Iterator[Sequence[tuple[Any, ...]]]:
+    """The statement's rows as plain tuples, ``FETCH_CHUNK`` at a time. On SQLite straight from
+    the DBAPI cursor (it fetches lazily, and SQLAlchemy's plain fetch strategy reads nothing
+    ahead); elsewhere through a server-side cursor."""
+    if conn.dialect.name == "sqlite":
+        result = conn.execute(stmt)
+        try:
+            while part := result.cursor.fetchmany(FETCH_CHUNK):
+                yield part
+        finally:
+            result.close()
+        return
+    streamed = conn.execution_options(yield_per=FETCH_CHUNK).execute(stmt)
+    for rows in streamed.partitions():
+        yield [tuple(row) for row in rows]
 
 
 def _messages_frame(rows: list[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
