@@ -62,9 +62,23 @@ def _local(value: object) -> str:
     return str(value)[5:16].replace("T", " ") if value else ""
 
 
-def _duration(minutes: float) -> str:
-    hours, mins = divmod(round(minutes), 60)
-    return f"{hours}h{mins:02d}" if hours else f"{mins}m"
+def _late(minutes: float, pol: Policy) -> str:
+    """Working minutes late in words: the one lateness formatter (working hours under a
+    working day of the policy, working days above), as the digest and the reminders say it."""
+    from groupops.clock.lateness import format_lateness, working_day_minutes
+
+    return format_lateness(minutes, working_day_minutes(pol.working_time), "en")
+
+
+def overdue_records(ob: Obligations, pol: Policy) -> list[dict[str, object]]:
+    """The overdue items as JSON records: minutes kept (``overdue_working_minutes``), the
+    lateness in words added (``late``)."""
+    from groupops.deadlines.obligations import to_records
+
+    records = to_records(ob.overdue, pol.tz)
+    for r in records:
+        r["late"] = _late(float(str(r["overdue_working_minutes"])), pol)
+    return records
 
 
 @app.command()
@@ -76,19 +90,15 @@ def overdue(
 ) -> None:
     """Replies and tasks overdue at --as-of, on the working clock, with their escalation step
     (1: the group's admins are told, 2: the owner)."""
-    from groupops.deadlines.obligations import to_records
-
     ob, pol = _compute(as_of, group, lookback_days)
     if as_json:
-        typer.echo(json.dumps(to_records(ob.overdue, pol.tz), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(overdue_records(ob, pol), ensure_ascii=False, indent=2))
         return
     print_overdue(ob, pol)
 
 
 def print_overdue(ob: Obligations, pol: Policy) -> None:
     """The overdue items as a table (also used by ``groupops demo``)."""
-    from groupops.deadlines.obligations import to_records
-
     cols = [Col("kind", keep=True), Col("group", keep=True), Col("message", keep=True, stack=True),
             Col("assignee", keep=True), Col("from", keep=True, drop=2),
             Col("sent", keep=True, drop=4), Col("due", keep=True, drop=3),
@@ -102,10 +112,10 @@ def print_overdue(ob: Obligations, pol: Policy) -> None:
             str(r["requester_name"]),
             _local(r["requested_at"]),
             _local(r["due_at"]),
-            _duration(float(str(r["overdue_working_minutes"]))),
+            str(r["late"]),
             ESCALATION_LABELS[int(str(r["escalation"]))],
         ]
-        for r in to_records(ob.overdue, pol.tz)
+        for r in overdue_records(ob, pol)
     ]
     print_table(
         f"Overdue at {ob.as_of.astimezone(pol.tz):%Y-%m-%d %H:%M} ({pol.timezone})",

@@ -136,7 +136,7 @@ def test_each_escalation_step_goes_out_once(engine: sa.Engine, tmp_path: Path) -
     body = msg.get_body(("plain",))
     assert body is not None
     text = body.get_content()
-    assert "11月24日 15:30" in text and "30 分钟" in text and "报价单发我一下" in text
+    assert "11月24日 15:30" in text and "0.5 工作小时" in text and "报价单发我一下" in text
 
 
 def test_a_first_run_past_the_owner_step_tells_admins_and_owner(
@@ -218,6 +218,12 @@ def test_cli_overdue_json_and_table() -> None:
             "requester_name": "爱丽丝",
             # An item's own words when it is not a message (a minutes action item).
             "text": None,
+            # A reply's deadline is the one asked; only a task can carry a commitment.
+            "asked_due_at": "2026-11-24T15:30:00+08:00",
+            "committed_due_at": None,
+            "deadline_words": None,
+            # The one lateness formatter (groupops.clock.lateness): minutes kept above.
+            "late": "0.5 working hours",
         }
     ]
     assert (
@@ -229,7 +235,7 @@ def test_cli_overdue_json_and_table() -> None:
     )
     assert json.loads(other.output) == []
     table = runner.invoke(app, ["overdue", "--as-of", "2026-11-24T16:00"])
-    assert table.exit_code == 0 and "admins" in table.output and "30m" in table.output
+    assert table.exit_code == 0 and "admins" in table.output and "0.5 working hours" in table.output
     assert "鲍博文" in table.output and "爱丽丝" in table.output
 
 

@@ -275,7 +275,9 @@ class DeadlineReminder(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))  # reply | task_ack | task_done
+    kind: Mapped[str] = mapped_column(
+        String(16)
+    )  # reply | task_ack | task_done | minutes | commitment
     platform: Mapped[str] = mapped_column(String(32))
     group_id: Mapped[str] = mapped_column(ID)
     message_id: Mapped[str] = mapped_column(ID)

@@ -36,6 +36,7 @@ Messages sent after ``as_of`` are ignored, so the result for a given ``as_of`` n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,6 +79,9 @@ ITEM_COLUMNS = [
     "overdue_working_minutes",
     "escalation",
     "text",
+    "asked_due_at",
+    "committed_due_at",
+    "deadline_words",
 ]
 #: An overdue item: the item without what only an open or resolved one has.
 OVERDUE_COLUMNS = [
@@ -93,6 +97,7 @@ TASK_COLUMNS = [
     "text",
     "deadline",
     "deadline_source",
+    "deadline_words",
     "ack_due_at",
     "ack_at",
     "ack_message_id",
@@ -156,7 +161,10 @@ class Obligations:
     """Everything known at ``as_of``. Instants are aware UTC columns.
 
     ``items``: one row per obligation (kind, key, requested/due/resolved instants,
-    ``reminder_at``, ``overdue``, ``overdue_working_minutes``, ``escalation`` -1..2);
+    ``reminder_at``, ``overdue``, ``overdue_working_minutes``, ``escalation`` -1..2;
+    ``asked_due_at``: the deadline the requester asked for, ``committed_due_at``: the one the
+    assignee committed to, which ``due_at`` follows when there is one; ``deadline_words``: the
+    requester's words about the deadline, e.g. 下周一前);
     ``overdue``: the overdue items (:data:`OVERDUE_COLUMNS`); ``tasks``: one row per task and
     assignee (:data:`TASK_COLUMNS`); ``violations``: non-response violations."""
 
@@ -292,6 +300,20 @@ def _reply_items(msgs: pd.DataFrame, policy: Policy, clock: WorkClock) -> pd.Dat
 # -- tasks ----------------------------------------------------------------------------------
 
 
+def _found(
+    text: str, sent_at: pd.Timestamp, clock: WorkClock
+) -> tuple[pd.Timestamp | NaTType, str | None]:
+    """The deadline a task message states and the words that state it (NaT, None: none)."""
+    found = find_deadline(text, sent_at.floor("us").to_pydatetime(), clock) if text else None
+    if found is None:
+        return pd.NaT, None
+    words = found.text
+    cue = re.match(r"\s*(之前|以前|前|为止|by\b)", text[found.end :])
+    if cue:
+        words = text[found.start : found.end + cue.end()]
+    return pd.Timestamp(found.at).tz_convert("UTC"), words
+
+
 def _deadline_or_nat(
     text: str, sent_at: pd.Timestamp, clock: WorkClock, *, cue_needed: bool = False
 ) -> pd.Timestamp | NaTType:
@@ -317,16 +339,16 @@ def _tasks(
     if not tasks.empty:
         # Deadline from the text (parsed once per task message), else the default.
         per_message = task_msgs.drop_duplicates(["platform", "group_id", "message_id"])
-        stated = pd.Series(
-            [
-                _deadline_or_nat(t, s, clock)
-                for t, s in zip(per_message["text"], per_message["sent_at"], strict=True)
-            ],
-            index=pd.MultiIndex.from_frame(per_message[["platform", "group_id", "message_id"]]),
-            dtype="datetime64[ns, UTC]",
-        )
+        found = [
+            _found(t, s, clock)
+            for t, s in zip(per_message["text"], per_message["sent_at"], strict=True)
+        ]
+        index = pd.MultiIndex.from_frame(per_message[["platform", "group_id", "message_id"]])
+        stated = pd.Series([f[0] for f in found], index=index, dtype="datetime64[ns, UTC]")
+        words = pd.Series([f[1] for f in found], index=index, dtype="object")
         key3 = pd.MultiIndex.from_frame(tasks[["platform", "group_id", "message_id"]])
         tasks["deadline"] = pd.to_datetime(stated.reindex(key3).to_numpy(), utc=True)
+        tasks["deadline_words"] = words.reindex(key3).to_numpy()
         tasks["deadline_source"] = np.where(tasks["deadline"].notna(), "text", "default")
         tasks["reply_target"] = tasks["message_id"]
         tasks["source"] = "message"
@@ -338,6 +360,11 @@ def _tasks(
         tasks["assigned_at"], tp.default_deadline_working_days * clock.minutes_per_day
     )
     tasks["deadline"] = tasks["deadline"].fillna(default)
+    if "deadline_words" not in tasks:
+        tasks["deadline_words"] = None
+    tasks["deadline_words"] = (
+        tasks["deadline_words"].astype(object).where(tasks["deadline_words"].notna(), None)
+    )
     ack_due = clock.add_working_minutes_series(
         tasks["assigned_at"], tp.ack_deadline_working_hours * 60
     )
@@ -468,19 +495,23 @@ def _commitments(
 def _task_items(tasks: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     if tasks.empty:
         return pd.DataFrame(columns=["kind", *_KEY, "requester_id", "requested_at", "due_at"])
-    base = tasks[[*_KEY, "requester_id"]].assign(
+    base = tasks[[*_KEY, "requester_id", "deadline_words"]].assign(
         requested_at=tasks["assigned_at"],
         text=tasks["text"].where(tasks["source"] != "message", None),
     )
     ack = base.assign(
         kind="task_ack",
         due_at=tasks["ack_due_at"],
+        asked_due_at=tasks["ack_due_at"],
         resolved_at=tasks["ack_at"],
         resolved_by=tasks["ack_message_id"],
+        deadline_words=None,
     )[tasks["ack_required"].to_numpy(dtype=bool)]
     done = base.assign(
         kind="task_done",
         due_at=tasks["effective_deadline"],
+        asked_due_at=tasks["deadline"],
+        committed_due_at=tasks["committed_deadline"],
         resolved_at=tasks["done_at"],
         resolved_by=tasks["done_message_id"],
     )
@@ -498,10 +529,21 @@ def _escalate(
         empty["overdue"] = empty["overdue"].astype(bool)
         return empty
     items = items.copy()
-    for col in ("requested_at", "due_at", "resolved_at"):
+    if "asked_due_at" not in items:
+        items["asked_due_at"] = pd.NaT
+    items["asked_due_at"] = pd.to_datetime(items["asked_due_at"], utc=True).fillna(
+        pd.to_datetime(items["due_at"], utc=True)
+    )
+    if "committed_due_at" not in items:
+        items["committed_due_at"] = pd.Series(
+            pd.NaT, index=items.index, dtype="datetime64[ns, UTC]"
+        )
+    for col in ("requested_at", "due_at", "resolved_at", "committed_due_at"):
         items[col] = pd.to_datetime(items[col], utc=True)
-    if "text" not in items:
-        items["text"] = None
+    for col in ("text", "deadline_words"):
+        if col not in items:
+            items[col] = None
+        items[col] = items[col].astype(object).where(items[col].notna(), None)
     window = clock.working_minutes_between_series(items["requested_at"], items["due_at"])
     items["reminder_at"] = clock.add_working_minutes_series(
         items["requested_at"], window.clip(lower=0) * policy.tasks.reminder_fraction

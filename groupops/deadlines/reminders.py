@@ -20,17 +20,25 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from groupops.clock.lateness import working_day_minutes
 from groupops.clock.workclock import WorkClock
 from groupops.db.models import DeadlineReminder
 from groupops.db.queries import load_groups, load_messages
 from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
-from groupops.deadlines.obligations import Obligations, ObligationSource, compute_obligations
+from groupops.deadlines.obligations import (
+    Obligations,
+    ObligationSource,
+    compute_obligations,
+    obligation_keys,
+)
 from groupops.mail import Recipient, enqueue, render_email
 from groupops.policy import Policy
 from groupops.roster import Directory
 
 #: The outbox ``kind`` of reminder emails.
 REMINDER_KIND = "deadline_reminder"
+#: The recorded ``kind`` of a notice to the requester that a commitment is later than asked.
+COMMITMENT_KIND = "commitment"
 _STEP_CHANNEL = {0: "email", 1: "email", 2: "digest"}
 _REMINDER_KEY = ["kind", "platform", "group_id", "message_id", "assignee_id", "step"]
 
@@ -86,6 +94,44 @@ def due_reminders(engine: sa.Engine, obligations: Obligations) -> pd.DataFrame:
     return merged[merged["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
 
 
+def late_commitments(obligations: Obligations, clock: WorkClock) -> pd.DataFrame:
+    """Open tasks whose assignee committed to a time later than the requester asked for, with
+    ``commitment_late_minutes`` (working minutes from the asked deadline to the commitment).
+    The requester is told once (:func:`send_reminders`, kind ``commitment``): otherwise a late
+    promise would quietly move the deadline."""
+    items = obligations.items
+    if items.empty or "committed_due_at" not in items:
+        return items.iloc[0:0].assign(commitment_late_minutes=pd.Series(dtype="float64"))
+    late = items[
+        (items["kind"] == "task_done")
+        & items["resolved_at"].isna()
+        & items["committed_due_at"].notna()
+        & (items["committed_due_at"] > items["asked_due_at"])
+    ].copy()
+    if late.empty:
+        return late.assign(commitment_late_minutes=pd.Series(dtype="float64"))
+    late["commitment_late_minutes"] = clock.working_minutes_between_series(
+        late["asked_due_at"], late["committed_due_at"]
+    )
+    return late.reset_index(drop=True)
+
+
+def due_commitment_notices(
+    engine: sa.Engine, obligations: Obligations, clock: WorkClock
+) -> pd.DataFrame:
+    """The late commitments whose requester has not been told yet (rows shaped like
+    :func:`due_reminders`, ``kind`` ``commitment``, ``step`` 0)."""
+    late = late_commitments(obligations, clock)
+    late = late[late["commitment_late_minutes"] > 0]
+    if late.empty:
+        return late
+    late = late.assign(kind=COMMITMENT_KIND, step=0)
+    late["key"] = obligation_keys(late)
+    done = recorded_reminders(engine)
+    merged = late.merge(done, on=_REMINDER_KEY, how="left", indicator=True)
+    return merged[merged["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
+
+
 @dataclass(frozen=True)
 class SentReminder:
     key: str
@@ -117,8 +163,13 @@ def send_reminders(
 ) -> list[SentReminder]:
     """Email each due, unrecorded step (0: the assignee, 1: the group's admins, or its owner
     when it has none) through the outbox, and record it; step 2 (the owner) is recorded for the
-    owner's digest. With ``dry_run`` nothing is written; the list shows what would be sent."""
+    owner's digest. A commitment later than the asked deadline is told to the requester once
+    (kind ``commitment``, :func:`late_commitments`). With ``dry_run`` nothing is written; the
+    list shows what would be sent."""
     due = due_reminders(engine, obligations)
+    notices = due_commitment_notices(engine, obligations, WorkClock.from_policy(policy))
+    if not notices.empty:
+        due = pd.concat([due, notices], ignore_index=True)
     if due.empty:
         return []
     members = Directory.load(engine)
@@ -134,8 +185,9 @@ def send_reminders(
     for raw in due.to_dict(orient="records"):
         row = {str(k): v for k, v in raw.items()}
         step = int(row["step"])
-        channel = _STEP_CHANNEL[step]
-        recipient_ids = _recipient_ids(row, step)
+        notice = row["kind"] == COMMITMENT_KIND
+        channel = "email" if notice else _STEP_CHANNEL[step]
+        recipient_ids = _recipient_ids(row, -1 if notice else step)
         okey = outbox_key(str(row["key"]), step) if channel == "email" else None
         if dry_run:
             out.append(SentReminder(str(row["key"]), step, channel, recipient_ids, okey, True))
@@ -143,7 +195,10 @@ def send_reminders(
         if okey is not None:
             addresses = members.recipients(str(row["platform"]), recipient_ids)
             if addresses:
-                context = _context(row, step, members, groups, texts, policy, addresses)
+                context = _context(
+                    row, "commitment" if notice else step, members, groups, texts, policy,
+                    addresses,
+                )  # fmt: skip
                 email = render_email("deadline_reminder", context, language=policy.language)
                 enqueue(
                     engine,
@@ -163,8 +218,13 @@ def send_reminders(
 
 
 def _recipient_ids(row: dict[str, Any], step: int) -> list[str]:
+    """Step 0: the assignee; 1: the admins (else the owner); 2: the owner; -1 (a commitment
+    later than asked): the requester."""
     owner = row.get("owner_id")
     owner_ids = [str(owner)] if isinstance(owner, str) and owner else []
+    if step == -1:
+        requester = row.get("requester_id")
+        return [str(requester)] if isinstance(requester, str) and requester else []
     if step == 0:
         return [str(row["assignee_id"])]
     if step == 1:
@@ -194,7 +254,7 @@ def _message_texts(engine: sa.Engine, due: pd.DataFrame) -> dict[tuple[str, str,
 
 def _context(
     row: dict[str, Any],
-    step: int,
+    step: int | str,
     members: Directory,
     groups: dict[tuple[str, str], str],
     texts: dict[tuple[str, str, str], str],
@@ -214,20 +274,33 @@ def _context(
     return {
         "company": policy.company,
         "step": step,
+        "working_day_minutes": working_day_minutes(policy.working_time),
         "recipient_names": "、".join(r.name or r.address for r in addresses)
         if policy.language == "zh-CN"
         else ", ".join(r.name or r.address for r in addresses),
         "item": {
-            "kind": row["kind"],
+            # A commitment notice is about the task's completion.
+            "kind": "task_done" if step == "commitment" else row["kind"],
             "group_name": group_name,
             "text": text if len(text) <= 200 else text[:199] + "…",
             "requester_name": members.name(platform, row.get("requester_id")),
             "assignee_name": members.name(platform, str(row["assignee_id"])),
             "requested_at": pd.Timestamp(row["requested_at"]).tz_convert(tz).to_pydatetime(),
             "due_at": pd.Timestamp(row["due_at"]).tz_convert(tz).to_pydatetime(),
-            "overdue_working_minutes": float(row["overdue_working_minutes"]),
+            "asked_due_at": _local(row.get("asked_due_at"), tz) or _local(row["due_at"], tz),
+            "committed_due_at": _local(row.get("committed_due_at"), tz),
+            "deadline_words": row.get("deadline_words") or None,
+            "overdue_working_minutes": float(row.get("overdue_working_minutes") or 0.0),
+            "commitment_late_minutes": float(row.get("commitment_late_minutes") or 0.0),
         },
     }
+
+
+def _local(value: Any, tz: Any) -> datetime | None:
+    if value is None or pd.isna(value):
+        return None
+    out: datetime = pd.Timestamp(value).tz_convert(tz).to_pydatetime()
+    return out
 
 
 def _record(

@@ -161,6 +161,7 @@ def standard_providers(
     """The sections every digest carries besides activity: what is overdue at ``as_of``, and
     (owners) the period's meetings (``meetings_dir``: default ``Settings.meetings_dir``), and
     moderation (violations, the admins' to-dos, appeals, roster findings)."""
+    from groupops.clock.lateness import working_day_minutes
     from groupops.db.queries import load_groups
     from groupops.digest.meetings import meetings_provider
     from groupops.digest.moderation import moderation_provider
@@ -174,7 +175,13 @@ def standard_providers(
     people, groups = Directory.load(engine), load_groups(engine)
     meetings = load_meetings(engine, policy, as_of, meetings_dir=folder)
     return [
-        overdue_provider(obligations, people, groups, policy.tz),
+        overdue_provider(
+            obligations,
+            people,
+            groups,
+            policy.tz,
+            day_minutes=working_day_minutes(policy.working_time),
+        ),
         meetings_provider(meetings.records, as_of, people, groups, policy.tz),
         moderation_provider(engine, policy, as_of),
     ]

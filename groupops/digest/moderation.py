@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from groupops.clock.lateness import working_day_minutes
 from groupops.clock.workclock import WorkClock
 from groupops.db.queries import load_memberships
 from groupops.digest.context import DigestScope, Section, SectionProvider
@@ -33,6 +34,7 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
     """A section provider for :func:`groupops.digest.context.build_digest`."""
     tz = policy.tz
     clock = WorkClock.from_policy(policy)
+    day_minutes = working_day_minutes(policy.working_time)
     violations = load_violations(engine, as_of=as_of)
     by_id = {v.id: v for v in violations}
     actions = load_actions(engine, list(by_id))
@@ -109,7 +111,7 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
                 if r.appeal.answer_due_at
                 else None,
                 "state": r.state,
-                "overdue_hours": round(r.overdue_working_minutes / 60, 1),
+                "overdue_minutes": r.overdue_working_minutes,
             }
             for r in open_appeals
         ]
@@ -131,6 +133,7 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
             "appeals": appeal_items,
             "roster": roster,
             "as_of": as_of.astimezone(tz),
+            "day_minutes": day_minutes,
         }
         return Section(
             id="moderation",

@@ -29,7 +29,8 @@ def overdue_items(
     tz: tzinfo,
 ) -> list[dict[str, Any]]:
     """The scope's overdue items, most overdue first, as template-ready dicts (local times in
-    ``tz``; lateness in working hours)."""
+    ``tz``; ``overdue_minutes``: working minutes, which templates tell with the ``lateness``
+    filter and the section's ``day_minutes``: :func:`groupops.clock.lateness.format_lateness`)."""
     ov = obligations.overdue
     if ov.empty:
         return []
@@ -48,7 +49,6 @@ def overdue_items(
             "requested_at": _local(row["requested_at"], tz),
             "due_at": _local(row["due_at"], tz),
             "overdue_minutes": float(row["overdue_working_minutes"]),
-            "overdue_hours": round(float(row["overdue_working_minutes"]) / 60, 1),
             "escalation": int(row["escalation"]),
         }
         for _, row in mine.iterrows()
@@ -62,9 +62,15 @@ def _local(value: Any, tz: tzinfo) -> datetime | None:
 
 
 def overdue_provider(
-    obligations: Obligations, people: Directory, groups: pd.DataFrame, tz: tzinfo
+    obligations: Obligations,
+    people: Directory,
+    groups: pd.DataFrame,
+    tz: tzinfo,
+    *,
+    day_minutes: float,
 ) -> SectionProvider:
-    """A section provider for :func:`groupops.digest.context.build_digest`."""
+    """A section provider for :func:`groupops.digest.context.build_digest` (``day_minutes``:
+    the policy's working-day length, :func:`groupops.clock.lateness.working_day_minutes`)."""
     names = {
         str(g): str(n)
         for g, n in zip(groups.get("group_id", []), groups.get("name", []), strict=False)
@@ -76,7 +82,11 @@ def overdue_provider(
             id="overdue",
             template="overdue",
             title=translate(f"digest.overdue.title.{scope.audience}", language),
-            data={"items": items, "as_of": obligations.as_of.astimezone(tz)},
+            data={
+                "items": items,
+                "as_of": obligations.as_of.astimezone(tz),
+                "day_minutes": day_minutes,
+            },
             has_content=bool(items),
         )
 

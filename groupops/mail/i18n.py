@@ -1,7 +1,7 @@
 """The message catalogue (zh-CN and en) and the locale-aware formatting filters templates use.
 
 Templates call ``{{ t("digest.headline.messages") }}`` (keyword arguments fill ``{name}``
-placeholders) and the filters ``num``, ``pct``, ``minutes``, ``date``, ``datetime``,
+placeholders) and the filters ``num``, ``pct``, ``minutes``, ``lateness``, ``date``, ``datetime``,
 ``weekday``. Every key exists in every language; a missing key is an error, never a silent
 fallback (``tests/test_mail_render.py`` checks the catalogue is complete).
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 from typing import Final, Literal, get_args
+
+from groupops.clock.lateness import format_lateness
 
 Language = Literal["zh-CN", "en"]
 LANGUAGES: Final[tuple[Language, ...]] = get_args(Language)
@@ -106,7 +108,6 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
     "digest.overdue.col.what": {"zh-CN": "事项", "en": "What"},
     "digest.overdue.col.assignee": {"zh-CN": "责任人", "en": "Who"},
     "digest.overdue.col.late": {"zh-CN": "逾期", "en": "Late"},
-    "digest.overdue.hours": {"zh-CN": "{n} 工时", "en": "{n} working h"},
     # Deadline reminders (groupops.deadlines.reminders).
     "deadline.what.reply": {"zh-CN": "回复消息", "en": "answer a message"},
     "deadline.what.task_ack": {
@@ -128,9 +129,41 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
         "zh-CN": "{requester}在群“{group}”中请您{what}，截止时间为 {due}（工作时间计）。",
         "en": "{requester} asked you in “{group}” to {what} by {due} (on the working clock).",
     },
+    "deadline.intro.0.committed": {
+        "zh-CN": "{requester}在群“{group}”中请您于 {asked} 前{what}；您承诺的时间是 {due}"
+        "（工作时间计）。",
+        "en": "{requester} asked you in “{group}” to {what} by {asked}; you committed to {due} "
+        "(on the working clock).",
+    },
     "deadline.intro.1": {
-        "zh-CN": "{assignee}未在截止时间 {due} 前{what}，已逾期 {late}（工作时间）。",
-        "en": "{assignee} did not {what} by {due}; {late} of working time overdue.",
+        "zh-CN": "{assignee}未在截止时间 {due} 前{what}，已逾期 {late}。",
+        "en": "{assignee} did not {what} by {due}; {late} overdue.",
+    },
+    "deadline.intro.1.committed": {
+        "zh-CN": "{assignee}未在自己承诺的 {due} 前{what}（{requester}要求的是 {asked}），"
+        "已逾期 {late}。",
+        "en": "{assignee} did not {what} by {due}, the time they committed to ({requester} had "
+        "asked for {asked}); {late} overdue.",
+    },
+    "deadline.col.asked": {"zh-CN": "要求时间", "en": "Asked for"},
+    "deadline.col.committed": {"zh-CN": "承诺时间", "en": "Committed to"},
+    "deadline.col.words": {"zh-CN": "要求原话", "en": "In their words"},
+    # A commitment later than the asked deadline (to the requester).
+    "deadline.subject.commitment": {
+        "zh-CN": "【承诺晚于要求】{assignee}承诺 {due} 完成，晚于您要求的 {asked}（{group}）",
+        "en": "Later than asked: {assignee} committed to {due}, after your {asked} ({group})",
+    },
+    "deadline.title.commitment": {"zh-CN": "承诺晚于要求", "en": "Committed later than asked"},
+    "deadline.intro.commitment": {
+        "zh-CN": "您在群“{group}”中请{assignee}于 {asked} 前{what}；{assignee}回复承诺的时间是 "
+        "{due}，比您的要求晚 {late}。",
+        "en": "You asked {assignee} in “{group}” to {what} by {asked}; {assignee} committed to "
+        "{due}, {late} later than you asked.",
+    },
+    "deadline.action.commitment": {
+        "zh-CN": "如不能接受，请在群内与{assignee}确认时间；否则逾期以承诺时间为准。",
+        "en": "If that does not work for you, agree a time with {assignee} in the group; "
+        "otherwise lateness counts from the committed time.",
     },
     "deadline.action.0": {
         "zh-CN": "请尽快在群内回复，说明处理方式和时间。",
@@ -406,7 +439,7 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
     },
     "digest.moderation.revoked": {"zh-CN": "已撤销", "en": "revoked"},
     "digest.moderation.failed": {"zh-CN": "执行失败，请手动处理", "en": "failed: do it by hand"},
-    "digest.moderation.overdue": {"zh-CN": "已逾期 {n} 工时", "en": "{n} working h overdue"},
+    "digest.moderation.overdue": {"zh-CN": "已逾期 {late}", "en": "{late} overdue"},
     "digest.moderation.col.todo": {"zh-CN": "处理建议", "en": "What to do"},
     "digest.moderation.col.due": {"zh-CN": "答复期限", "en": "Answer by"},
     "roster.kind.departed_still_member": {
@@ -497,6 +530,12 @@ def fmt_minutes(value: float | None, language: Language) -> str:
     if value < 48 * 60:
         return translate("unit.hours", language, n=f"{value / 60:.1f}".removesuffix(".0"))
     return translate("unit.days", language, n=f"{value / 1440:.1f}".removesuffix(".0"))
+
+
+def fmt_lateness(value: float | None, day_minutes: float, language: Language) -> str:
+    """Working minutes late in working hours / working days
+    (:func:`groupops.clock.lateness.format_lateness`, the one lateness formatter)."""
+    return format_lateness(value, day_minutes, language)
 
 
 def fmt_date(value: date | datetime | None, language: Language, *, weekday: bool = False) -> str:

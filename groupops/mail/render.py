@@ -8,7 +8,9 @@
   ``title`` / ``content``) and ``_macros.html`` (figure cards, change badges, tables).
 * Translations: ``{{ t("key", name=value) }}`` looks the key up in
   :data:`groupops.mail.i18n.CATALOGUE` for the email's ``language``; filters ``num``, ``pct``,
-  ``minutes``, ``date``, ``datetime`` format numbers and local times for it. ``language`` is
+  ``minutes``, ``date``, ``datetime`` format numbers and local times for it; lateness (working
+  minutes) goes through ``lateness(working_day_minutes)`` (the one lateness formatter,
+  :mod:`groupops.clock.lateness`). ``language`` is
   also available to the templates as a variable.
 * Inline images: pass ``images={"chart-daily": png_bytes}`` and refer to them in HTML as
   ``<img src="cid:chart-daily">``; :func:`groupops.mail.outbox.build_message` attaches them
@@ -83,6 +85,11 @@ def _minutes(ctx: jinja2.runtime.Context, value: float | None) -> str:
 
 
 @jinja2.pass_context
+def _lateness(ctx: jinja2.runtime.Context, value: float | None, day_minutes: float) -> str:
+    return i18n.fmt_lateness(value, day_minutes, _language(ctx))
+
+
+@jinja2.pass_context
 def _date(ctx: jinja2.runtime.Context, value: date | None, weekday: bool = False) -> str:
     return i18n.fmt_date(value, _language(ctx), weekday=weekday)
 
@@ -103,7 +110,9 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.globals["t"] = _t
-    env.filters.update(num=_num, pct=_pct, minutes=_minutes, date=_date, datetime=_datetime)
+    env.filters.update(
+        num=_num, pct=_pct, minutes=_minutes, lateness=_lateness, date=_date, datetime=_datetime
+    )
     return env
 
 

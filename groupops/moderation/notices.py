@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from groupops.clock.lateness import working_day_minutes
 from groupops.clock.workclock import WorkClock
 from groupops.db.models import Message
 from groupops.db.queries import load_groups
@@ -281,6 +282,7 @@ def send_appeal_notice(
             "reason": appeal.reason,
             "note": appeal.note,
             "overdue_minutes": overdue_minutes,
+            "working_day_minutes": working_day_minutes(policy.working_time),
             "answer_days": policy.moderation.appeal_answer_working_days,
         },
         "v": {
