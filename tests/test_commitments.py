@@ -95,7 +95,10 @@ def test_a_later_commitment_is_told_to_the_requester_and_named_in_the_reminder(
                    now=at(25, 10))  # fmt: skip
     notice = next(v for k, v in _texts(engine).items() if k.endswith(":step1"))
     assert notice[0] == ["adm@example.com"]
-    assert "李浩未在自己承诺的 11月24日 18:00 前完成任务并回报（王磊要求的是 11月16日 18:00）" in notice[2]
+    assert (
+        "李浩未在自己承诺的 11月24日 18:00 前完成任务并回报（王磊要求的是 11月16日 18:00）"
+        in notice[2]
+    )
     assert "已逾期 1 工作小时" in notice[2]
 
 

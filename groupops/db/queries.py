@@ -99,7 +99,7 @@ def _partitions(
         yield [tuple(row) for row in rows]
 
 
-def _messages_frame(rows: list[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
+def _messages_frame(rows: Sequence[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
     # From plain tuples: pandas converts them in C; Row objects would be probed one by one.
     frame = pd.DataFrame.from_records(rows, columns=list(columns))
     if "sent_at" in frame:
