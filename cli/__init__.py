@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from cli import config, db, deadlines, demo, digest, ingest, meetings, moderation, sources, stats
+from cli import (
+    archive,
+    config,
+    db,
+    deadlines,
+    demo,
+    digest,
+    ingest,
+    meetings,
+    moderation,
+    sources,
+    stats,
+)
 from cli.app import app
 
 #: Importing a command module registers its commands on :data:`app`.
 COMMAND_MODULES = (
+    archive,
     config,
     db,
     deadlines,

@@ -20,5 +20,6 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     rich_markup_mode="markdown",  # docstring paragraphs reflow instead of keeping line breaks
 )
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)
+# No ``:emoji:`` codes: untrusted text (":thumbs_up:" in a name) is shown as written.
+console = Console(emoji=False)
+err_console = Console(stderr=True, soft_wrap=True, emoji=False)

@@ -82,9 +82,29 @@ def engine(*, migrate: bool = True) -> sa.Engine:
     from groupops.db import make_engine, upgrade
 
     url = settings().database_url
+    _check_url(url)
     if migrate:
         upgrade(url)
     return make_engine(url)
+
+
+def _check_url(url: str) -> None:
+    """A database URL that does not parse ends the command with a one-line error naming the
+    setting, its password masked (never a traceback that might echo it)."""
+    from sqlalchemy.engine import make_url
+
+    from cli.app import err_console
+    from cli.tables import safe
+    from groupops.settings import mask_url
+
+    try:
+        make_url(url)
+    except Exception as exc:
+        err_console.print(
+            f"[red]✗[/] GROUPOPS_DATABASE_URL {safe(mask_url(url))} is not a database URL: "
+            f"{safe(mask_url(str(exc)))}"
+        )
+        raise typer.Exit(1) from None
 
 
 def instant_option(value: str | None, pol: Policy, *, name: str = "--as-of") -> datetime | None:

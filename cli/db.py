@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import typer
+from rich.text import Text
 
 from cli import common
 from cli.app import app, console
+from cli.tables import safe, visible
 
 db_app = typer.Typer(help="The store: schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -18,12 +20,12 @@ def db_upgrade(
     """Apply the schema migrations to the configured database (idempotent)."""
     from groupops.db import upgrade
     from groupops.db.engine import current_revision
-    from groupops.settings import _mask_url_password
+    from groupops.settings import mask_url
 
     url = common.settings().database_url
     upgrade(url, revision)
     console.print(
-        f"[green]✓[/] {_mask_url_password(url)} is at revision {current_revision(url)}",
+        f"[green]✓[/] {safe(mask_url(url))} is at revision {current_revision(url)}",
         soft_wrap=True,
     )
 
@@ -32,9 +34,9 @@ def db_upgrade(
 def db_current() -> None:
     """Show the configured database's schema revision."""
     from groupops.db.engine import current_revision
-    from groupops.settings import _mask_url_password
+    from groupops.settings import mask_url
 
     url = common.settings().database_url
     console.print(
-        f"{_mask_url_password(url)}: {current_revision(url) or '(empty)'}", soft_wrap=True
+        Text(visible(f"{mask_url(url)}: {current_revision(url) or '(empty)'}")), soft_wrap=True
     )

@@ -25,6 +25,7 @@ from rich.text import Text
 
 from cli import common
 from cli.app import app, console
+from cli.tables import visible
 from groupops.clock.timeparse import parse_instant
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def _run_demo(bundle: Path, db: Path, *, prefect: bool) -> None:
 
     console.rule("[bold]groupops demo")
     how = "as the demo-pipeline Prefect flow" if prefect else "in this process"
-    console.print(Text(f"bundle: {bundle}   store: {db}   ({how})"), soft_wrap=True)
+    console.print(Text(visible(f"bundle: {bundle}   store: {db}   ({how})")), soft_wrap=True)
     as_of = demo_as_of(bundle)
     console.print(f"as of: {as_of.isoformat()} (the end of the demo period)")
     done = _with_prefect(as_of, bundle) if prefect else _here(as_of, bundle)
@@ -129,8 +130,10 @@ def _run_demo(bundle: Path, db: Path, *, prefect: bool) -> None:
     for d in done.moderation["decisions"]:
         console.print(
             Text(
-                f"{d['group_id']:16} {d['member_id']:12} {d['category']:13} {d['rule']:22} "
-                f"{d['penalty']}"
+                visible(
+                    f"{d['group_id']:16} {d['member_id']:12} {d['category']:13} {d['rule']:22} "
+                    f"{d['penalty']}"
+                )
             ),
             soft_wrap=True,
         )
@@ -141,7 +144,19 @@ def _run_demo(bundle: Path, db: Path, *, prefect: bool) -> None:
         "explore"
     )
 
-    console.rule("5. digests (outbox)")
+    console.rule("5. cleanup (a preview: stale notices, duplicates, off-topic)")
+    reasons: dict[str, int] = {}
+    for c in done.cleanup["candidates"]:
+        reasons[c["reason"]] = reasons.get(c["reason"], 0) + 1
+    console.print(
+        f"{len(done.cleanup['candidates'])} to purge ("
+        + ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
+        + f"), {len(done.cleanup['exempt'])} exempt; nothing purged: "
+        f"`groupops cleanup --as-of {as_of.strftime('%Y-%m-%dT%H:%M')}` lists them, "
+        "`--apply` purges (restorable)"
+    )
+
+    console.rule("6. digests (outbox)")
     for period, rows in done.digests:
         for row in rows:
             where = row["eml_path"] or "(not queued)"
@@ -149,7 +164,10 @@ def _run_demo(bundle: Path, db: Path, *, prefect: bool) -> None:
             pad = " " * max(0, 12 - cell_len(subject))  # CJK names are two cells wide
             console.print(
                 Text(
-                    f"{period:5} {row['audience']!s:5} {subject}{pad} {row['outcome']!s:8} {where}"
+                    visible(
+                        f"{period:5} {row['audience']!s:5} {subject}{pad} "
+                        f"{row['outcome']!s:8} {where}"
+                    )
                 ),
                 soft_wrap=True,
             )
@@ -168,6 +186,7 @@ class _Done:
     meetings: tuple[int, int, int, int, int, int]  # meetings, held, scheduled, cancelled,
     # minutes missing, emails queued
     moderation: dict[str, Any]  # decisions, notices, actions (ModerationRun.as_dict)
+    cleanup: dict[str, Any]  # the cleanup preview (groupops cleanup --json)
     digests: list[tuple[str, list[dict[str, object]]]]  # (period label, rows)
     smtp: bool
 
@@ -221,6 +240,10 @@ def _here(as_of: datetime, bundle: Path) -> _Done:
 
         moderation = _moderate_local(as_of, None, False)
 
+        from groupops.archive.cleanup import cleanup
+
+        preview = cleanup(engine, pol, as_of, now=now, ran_by="demo").as_dict(pol.tz)
+
         smtp = config is not None
         digests = []
         with common.progress_bars():
@@ -229,7 +252,7 @@ def _here(as_of: datetime, bundle: Path) -> _Done:
                 digests.append((str(rows[0]["key"]).split(":")[2] if rows else kind, rows))
     finally:
         engine.dispose()
-    return _Done(summary, watch, meetings, moderation, digests, smtp)
+    return _Done(summary, watch, meetings, moderation, preview, digests, smtp)
 
 
 def _with_prefect(as_of: datetime, bundle: Path) -> _Done:
@@ -242,6 +265,7 @@ def _with_prefect(as_of: datetime, bundle: Path) -> _Done:
         (w.overdue, w.pending, w.tasks, w.reminders, w.emails),
         (m.meetings, m.held, m.scheduled, m.cancelled, m.minutes_missing, m.emails),
         result.moderation.model_dump(),
+        result.cleanup.model_dump(mode="json"),
         [
             (run.period, [r.model_dump() for r in run.rows])
             for run in (result.weekly, result.monthly)
@@ -265,13 +289,14 @@ def _print_next_steps(bundle: Path, env: dict[str, str]) -> None:
         f"uv run groupops overdue --as-of {at}",
         f"uv run groupops tasks --as-of {at}",
         f"uv run groupops digest --period month --as-of {at}",
+        f"uv run groupops cleanup --as-of {at}",
         "uv run groupops runs list",
         "uv run groupops quarantine list",
     ]
     console.rule("[bold]explore the demo's data")
     console.print("In this shell, from the project root:")
     for line in lines:
-        console.print(Text(f"  {line}", style="bold"), soft_wrap=True)
+        console.print(Text(visible(f"  {line}"), style="bold"), soft_wrap=True)
     console.print(
         Text(f"(the outbox's .eml files open in any mail program: {env['GROUPOPS_OUTBOX_DIR']})"),
         soft_wrap=True,

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from cli import common
 from cli.app import app, err_console
-from cli.tables import Col, print_table
+from cli.tables import Col, print_table, visible
 
 if TYPE_CHECKING:
     from groupops.mail import Delivery
@@ -72,7 +72,7 @@ def digest(
 def _report_failures(delivery: Delivery) -> None:
     err_console.print("[red]not sent (kept in the outbox for the next run):[/]")
     for key, error in delivery.failed.items():
-        err_console.print(Text(f"  {key}: {error}" if error else f"  {key}"))
+        err_console.print(Text(visible(f"  {key}: {error}" if error else f"  {key}")))
 
 
 def run_here(

@@ -11,7 +11,7 @@ import typer
 
 from cli import common
 from cli.app import app, console, err_console
-from cli.tables import Col, print_table
+from cli.tables import Col, print_table, safe
 
 if TYPE_CHECKING:
     from groupops.db.models import QuarantineRecord
@@ -69,21 +69,21 @@ def ingest(
     if format_ not in FORMATS:
         raise typer.BadParameter(f"unknown format {format_!r}; one of {', '.join(FORMATS)}")
     if not path.exists():
-        err_console.print(f"[red]✗[/] {path}: no such file or folder")
+        err_console.print(f"[red]✗[/] {safe(path)}: no such file or folder")
         raise typer.Exit(1)
     try:
         chosen = resolve_format(path, format_)
     except ValueError as exc:  # the detector's UnknownFormatError: no known export here
-        err_console.print(f"[red]✗[/] {exc}")
+        err_console.print(f"[red]✗[/] {safe(exc)}")
         raise typer.Exit(1) from exc
     if format_ == "auto" and not as_json:
-        console.print(f"format: [bold]{chosen}[/] (detected)")
+        console.print(f"format: [bold]{safe(chosen)}[/] (detected)")
     options = _options(option or [], chosen)
     try:
         summary = _run(path, chosen, prefect=common.use_prefect(prefect), quiet=as_json,
                        options=options)  # fmt: skip
     except BundleError as exc:
-        err_console.print(f"[red]✗[/] {exc}")
+        err_console.print(f"[red]✗[/] {safe(exc)}")
         raise typer.Exit(1) from exc
     if as_json:
         console.print_json(json.dumps(summary.as_dict(), ensure_ascii=False))

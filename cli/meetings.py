@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from cli import common
 from cli.app import app, console
+from cli.tables import safe
 from groupops.deadlines import DEFAULT_LOOKBACK_DAYS  # light: the store module imports SQLAlchemy
 
 AsOf = Annotated[
@@ -85,8 +85,8 @@ def meetings_command(
         leave = len(r["on_leave"]) + len(r["late_leave"])
         table.add_row(
             _local(r["start"]),
-            escape(str(r["group_id"])),
-            escape(str(r["topic"])),
+            safe(str(r["group_id"])),
+            safe(str(r["topic"])),
             f"[{_STATE_STYLE[state]}]{state}[/]" if state in _STATE_STYLE else state,
             str(len(r["attendees"])),
             str(leave) if leave else "",
@@ -99,4 +99,4 @@ def meetings_command(
         "(the platforms do not report who joined)"
     )
     for problem in view.problems:
-        console.print(f"[yellow]warning:[/] {escape(problem)}")
+        console.print(f"[yellow]warning:[/] {safe(problem)}")

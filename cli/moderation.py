@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from cli import common
 from cli.app import app, console, err_console
+from cli.tables import safe
 from groupops.policy import Policy
 
 AsOf = Annotated[
@@ -80,7 +80,7 @@ def moderate(
         table.add_column(col, overflow="fold")
     for d in result["decisions"]:
         table.add_row(
-            str(d["violation_id"]), escape(str(d["group_id"])), escape(str(d["member_id"])),
+            str(d["violation_id"]), safe(str(d["group_id"])), safe(str(d["member_id"])),
             str(d["category"]), str(d["rule"]), str(d["penalty"]), _local(d["mute_until"], pol),
         )  # fmt: skip
     console.print(table)
@@ -153,9 +153,9 @@ def violations(
     for r in rows:
         ids = r["message_ids"]
         table.add_row(
-            str(r["violation_id"]), escape(r["group_id"]), escape(r["member_id"]), r["category"],
+            str(r["violation_id"]), safe(r["group_id"]), safe(r["member_id"]), r["category"],
             r["rule"], _local(r["at"], pol), str(r["penalty"] or "–"), r["state"],
-            escape(ids[0] + (f" +{len(ids) - 1}" if len(ids) > 1 else "")) if ids else "",
+            safe(ids[0] + (f" +{len(ids) - 1}" if len(ids) > 1 else "")) if ids else "",
         )  # fmt: skip
     console.print(table)
 
@@ -206,7 +206,7 @@ def violations_record(
         typer.echo(json.dumps({"violation_id": record.id, "created": created}))
         return
     verb = "recorded" if created else "already recorded"
-    console.print(f"violation {record.id} {verb}: {escape(member)} in {escape(group)} ({category})")
+    console.print(f"violation {record.id} {verb}: {safe(member)} in {safe(group)} ({category})")
 
 
 # -- groupops appeals -------------------------------------------------------------------------
@@ -243,8 +243,8 @@ def appeals(ctx: typer.Context, as_of: AsOf = None, as_json: JsonOpt = False) ->
         table.add_column(col, overflow="fold")
     for r in data:
         table.add_row(
-            str(r["appeal_id"]), str(r["violation_id"]), escape(str(r["group_id"])),
-            escape(str(r["member_id"])), _local(r["filed_at"], pol),
+            str(r["appeal_id"]), str(r["violation_id"]), safe(str(r["group_id"])),
+            safe(str(r["member_id"])), _local(r["filed_at"], pol),
             _local(r["appeal_deadline"], pol), _local(r["answer_due_at"], pol), str(r["state"]),
         )  # fmt: skip
     console.print(table)
@@ -283,7 +283,7 @@ def appeals_file(
             what = "late" if filed.appeal.state == "late" else "filed"
             _appeal_notice(engine, filed.appeal, what, pol)
     except AppealError as exc:
-        err_console.print(f"[red]✗[/] {escape(str(exc))}")
+        err_console.print(f"[red]✗[/] {safe(str(exc))}")
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
@@ -325,7 +325,7 @@ def appeals_decide(
         if decided.changed:
             _appeal_notice(engine, decided.appeal, decided.appeal.state, pol, decided.recounts)
     except AppealError as exc:
-        err_console.print(f"[red]✗[/] {escape(str(exc))}")
+        err_console.print(f"[red]✗[/] {safe(str(exc))}")
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
@@ -379,7 +379,7 @@ def roster_check(as_of: AsOf = None, as_json: JsonOpt = False) -> None:
         table.add_column(col, overflow="fold")
     for f in findings:
         table.add_row(
-            f.kind, escape(f.group_id), escape(f.member_id),
-            escape(f.real_name or f.display_name or ""), escape(f.detail), f.action,
+            f.kind, safe(f.group_id), safe(f.member_id),
+            safe(f.real_name or f.display_name or ""), safe(f.detail), f.action,
         )  # fmt: skip
     console.print(table)

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from cli import common
 from cli.app import app, console, err_console
-from cli.tables import Col, print_table
+from cli.tables import Col, print_table, visible
 
 if TYPE_CHECKING:
     from groupops.connectors.watermarks import StoredWatermark
@@ -148,7 +148,7 @@ def sources_pull(
     try:
         results = pull_activity(str(path) if path else None, only=only or None)
     except PullFailed as exc:
-        err_console.print(Text.assemble(("✗ ", "red"), str(exc)))
+        err_console.print(Text.assemble(("✗ ", "red"), visible(exc)))
         raise typer.Exit(1) from exc
     except SourcesError as exc:
         raise typer.BadParameter(str(exc), param_hint="--path") from exc

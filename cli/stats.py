@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 import typer
-from rich.markup import escape
 
 from cli import common
 from cli.app import app, console
-from cli.tables import Col, print_table
+from cli.tables import Col, print_table, safe
 
 
 @app.command("stats")
@@ -83,7 +82,7 @@ def _print_tables(report: dict[str, object], language: str) -> None:
     for g in groups:
         ch = g["change"]
         rows.append([
-            f"{escape(g['name'] or g['group_id'])}\n[dim]{escape(g['platform'])}:{escape(g['group_id'])}[/]",
+            f"{safe(g['name'] or g['group_id'])}\n[dim]{safe(g['platform'])}:{safe(g['group_id'])}[/]",
             f"{g['messages']:,}{_delta(ch['messages'])}",
             f"{g['active_members']}{_delta(ch['active_members'])}",
             f"{g['member_count']}{_delta(ch['member_count'])}",
@@ -125,7 +124,7 @@ def _print_tables(report: dict[str, object], language: str) -> None:
 def _who(member: dict[str, object]) -> str:
     """The member's name (member directory: real name first) and, dimmed, the id."""
     name, member_id = str(member["name"]), str(member["member_id"])
-    return f"{escape(name)} [dim]{escape(member_id)}[/]" if name != member_id else escape(member_id)
+    return f"{safe(name)} [dim]{safe(member_id)}[/]" if name != member_id else safe(member_id)
 
 
 def _short(value: str | None) -> str:

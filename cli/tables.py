@@ -14,13 +14,13 @@ checks the commands at 80 columns.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from rich.cells import cell_len
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -28,6 +28,33 @@ from cli.app import console as default_console
 
 #: Narrowest a wrapping column is squeezed to before columns are dropped.
 MIN_WRAP_WIDTH = 10
+
+# Control characters a terminal would obey (ESC starts a colour or cursor sequence, CSI too):
+# C0 except tab and newline, DEL, and C1.
+# What Rich reads as a tag (rich.markup.RE_TAGS), with the backslashes before it. Unlike
+# rich.markup.escape, a trailing backslash is left alone: it shows as written (every caller
+# puts a space or a line break between an escaped value and its own markup).
+_MARKUP_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(value: object) -> str:
+    """``value`` as text a terminal shows and never obeys: control characters become their
+    visible Control Pictures (ESC → ␛), C1 ones U+FFFD."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return _CONTROLS.sub(
+        lambda m: chr(0x2400 + ord(m[0])) if m[0] < " " else ("␡" if m[0] == "\x7f" else "\ufffd"),
+        text,
+    )
+
+
+def safe(value: object) -> str:
+    """Untrusted text (a name, a message text, a path, a reason) to put inside Rich markup:
+    shown as it is, never read as markup (``[bold]``, ``[/x]``, ``[link=…]``) nor as a terminal
+    control sequence. Every command prints input-derived text through this or as a ``Text``."""
+    return _MARKUP_TAG.sub(lambda m: f"{m[1]}{m[1]}\\{m[2]}", visible(value))
 
 
 @dataclass(frozen=True)
@@ -46,7 +73,7 @@ class Col:
 
 
 def _plain(value: str, markup: bool) -> str:
-    return Text.from_markup(value).plain if markup else value
+    return Text.from_markup(value, emoji=False).plain if markup else visible(value)
 
 
 def _width(value: str, markup: bool) -> int:
@@ -108,11 +135,11 @@ def _stacked(
 
 def _as(value: str, col: Col, markup: bool) -> str:
     """A cell's text for a merged column that takes markup when any of its parts does."""
-    return escape(value) if markup and not col.markup else value
+    return safe(value) if markup and not col.markup else value
 
 
 def _cell(value: str, col: Col) -> Text:
-    text = Text.from_markup(value) if col.markup else Text(value)
+    text = Text.from_markup(value, emoji=False) if col.markup else Text(visible(value))
     if col.keep:
         text.no_wrap = True
         text.overflow = "ignore"
@@ -130,7 +157,7 @@ def print_table(
     """Print ``rows`` (strings, one per column) under ``title`` within the console's width."""
     out = console or default_console
     if not rows:
-        out.print(Text(f"{title}: none", style="italic"), soft_wrap=True)
+        out.print(Text(visible(f"{title}: none"), style="italic"), soft_wrap=True)
         return
     shown = fitting_columns(cols, rows, out.width)
     left_out = [cols[i].name for i in range(len(cols)) if shown is None or i not in shown]
@@ -143,7 +170,7 @@ def print_table(
     if shown is None:
         _print_records(out, title, cols, rows, caption)
         return
-    out.print(Text(title, style="italic"), soft_wrap=True)
+    out.print(Text(visible(title), style="italic"), soft_wrap=True)
     table = Table()
     for i in shown:
         col = cols[i]
@@ -160,7 +187,7 @@ def print_table(
     if left_out:
         notes.append(f"not shown at this width: {', '.join(left_out)}")
     for note in notes:
-        out.print(Text(note, style="dim"))
+        out.print(Text(visible(note), style="dim"))
 
 
 def _print_records(
@@ -172,12 +199,14 @@ def _print_records(
 ) -> None:
     """Each row as ``column: value`` lines (too wide for a table even with columns left out);
     long values run on as one line the terminal wraps, so they still copy whole."""
-    out.print(Text(title, style="italic"), soft_wrap=True)
+    out.print(Text(visible(title), style="italic"), soft_wrap=True)
     for row in rows:
         out.print()
         for col, value in zip(cols, row, strict=True):
             line = Text(f"  {col.name}: ", style="bold")
-            line.append_text(Text.from_markup(value) if col.markup else Text(value))
+            line.append_text(
+                Text.from_markup(value, emoji=False) if col.markup else Text(visible(value))
+            )
             out.print(line, soft_wrap=True)
     if caption:
-        out.print(Text(caption, style="dim"), soft_wrap=True)
+        out.print(Text(visible(caption), style="dim"), soft_wrap=True)

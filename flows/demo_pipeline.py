@@ -13,6 +13,7 @@ from pathlib import Path
 from prefect import flow
 from pydantic import BaseModel
 
+from flows.cleanup import CleanupRun, cleanup
 from flows.ingest_activity import ingest_activity
 from flows.meetings import MeetingsRun, meetings
 from flows.moderate import ModerationRun, moderate
@@ -27,6 +28,7 @@ class DemoResult(BaseModel):
     deadlines: DeadlineWatch
     meetings: MeetingsRun
     moderation: ModerationRun
+    cleanup: CleanupRun
     weekly: DigestRun
     monthly: DigestRun
 
@@ -38,6 +40,7 @@ def demo_pipeline(as_of: datetime, bundle: str = "data/demo") -> DemoResult:
     deadlines = watch_deadlines(as_of=as_of)
     meetings_run = meetings(as_of=as_of)
     moderation = moderate(as_of=as_of)
+    cleanup_run = cleanup(as_of=as_of, ran_by="demo")  # a preview
     weekly = send_digests(period="week", as_of=as_of)
     monthly = send_digests(period="month", as_of=as_of)
     return DemoResult(
@@ -46,6 +49,7 @@ def demo_pipeline(as_of: datetime, bundle: str = "data/demo") -> DemoResult:
         deadlines=deadlines,
         meetings=meetings_run,
         moderation=moderation,
+        cleanup=cleanup_run,
         weekly=weekly,
         monthly=monthly,
     )

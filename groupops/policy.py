@@ -105,8 +105,16 @@ class Notices(_Section):
     markers: NonEmptyWords = ["【通知】", "【公告】", "通知：", "公告："]
     # A notice older than this is stale and may be purged (after preview; restorable).
     retention_days: PositiveInt = 14
-    # Purged items stay restorable for this many days.
+    # Purged items stay restorable for this many days; then a later applied cleanup deletes them.
     restore_window_days: PositiveInt = 30
+    # A message of at least this many characters (normalised), or any notice, whose text was
+    # already posted in the same group within duplicate_window_days is a duplicate.
+    duplicate_min_chars: PositiveInt = 10
+    duplicate_window_days: PositiveInt = 7
+    # Nothing newer than this is purged (it is listed as exempt).
+    min_age_hours: Annotated[float, Field(ge=0)] = 24
+    # A cleanup that would purge more than this share of a group's messages refuses without --force.
+    max_purge_fraction: Annotated[float, Field(gt=0, le=1)] = 0.2
 
 
 class Importance(_Section):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_DIR = Path("data/local")
@@ -43,26 +43,49 @@ class Settings(BaseSettings):
     # "builtin" (vectorised, no import cost) or "great_expectations" (GX itself; 5-15 s import).
     validator: Literal["builtin", "great_expectations"] = "builtin"
 
+    # Input limits (docs/security.md): a longer record is quarantined as too long (read without
+    # holding it); at most this many bytes are read from one file; a document parsed whole
+    # (Slack day file, Telegram result.json, Discord export) may be at most this large; an
+    # archive may expand to at most this much, each member at this compression ratio at most.
+    max_record_bytes: int = Field(default=1 << 20, ge=1024)
+    max_file_bytes: int = Field(default=4 << 30, ge=1024)
+    max_document_bytes: int = Field(default=64 << 20, ge=1024)
+    max_archive_bytes: int = Field(default=8 << 30, ge=1024)
+    max_compression_ratio: float = Field(default=200.0, gt=1)
+
     def redacted(self) -> dict[str, object]:
         """The settings as a dict safe to log or print (secrets masked)."""
         out: dict[str, object] = {}
         for key, value in self.model_dump().items():
             if isinstance(value, SecretStr):
                 out[key] = "**********" if value.get_secret_value() else ""
-            elif key == "database_url":
-                out[key] = _mask_url_password(str(value))
+            elif isinstance(value, str) and "://" in value:
+                out[key] = mask_url(value)
             else:
                 out[key] = value
         return out
 
+    def __repr_args__(self) -> Any:
+        """``repr()``/``str()`` show the redacted values: a URL's password never prints."""
+        yield from self.redacted().items()
 
-def _mask_url_password(url: str) -> str:
+
+def mask_url(url: str) -> str:
+    """``url`` safe to print: a password is masked (``user:***@``) when the URL parses with one
+    ``@``, and everything between ``://`` and the last ``@`` otherwise (a URL that fails to
+    parse is exactly what someone prints while debugging; an unencoded ``@`` in a password
+    makes the split ambiguous)."""
     from sqlalchemy.engine import make_url
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
+    if url.count("@") == 1:  # unambiguous: keep the user name, mask the password
+        try:
+            return make_url(url).render_as_string(hide_password=True)
+        except Exception:  # unparsable: mask the whole user information below
+            pass
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
         return url
+    return f"{scheme}://***@{rest.rpartition('@')[2]}"
 
 
 @lru_cache(maxsize=1)

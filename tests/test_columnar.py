@@ -9,6 +9,7 @@ behaviour on both backends is tests/test_ingest.py's)."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from groupops.db import make_engine, upgrade
 from groupops.db.models import QuarantineRecord
 from groupops.ingest import open_bundle, run_ingest
 from groupops.ingest.columnar import read_columnar
+from groupops.ingest.limits import Limits, Line, bounded_lines
 from groupops.policy import Policy
 from tests.bundles import GROUPS, MEMBERS, MEMBERSHIPS, jsonl, message
 
@@ -169,8 +171,8 @@ def test_fast_path_and_per_line_path_store_and_quarantine_the_same(
         assert fast_summary[key] == slow_summary[key]
 
 
-def _numbered(text: str) -> list[tuple[int, bytes]]:
-    return list(enumerate(text.encode("utf-8").splitlines(keepends=True), start=1))
+def _numbered(text: str) -> list[Line]:
+    return list(bounded_lines(io.BytesIO(text.encode("utf-8")), Limits()))
 
 
 def test_clean_chunks_go_columnar_and_a_bad_line_sends_only_its_chunk_line_by_line(
@@ -202,7 +204,6 @@ def test_columnar_frame_keeps_lines_and_raw_text() -> None:
         _dump({**message(1), "message_id": 1}),
         _dump(message(1, mention_all="true")),
         _dump(message(1)) + _dump(message(2)),
-        "",
         "{}  ",
         "\ufeff" + _dump(message(1)),
         _dump(message(1, text="x" * 70_000)),

@@ -77,6 +77,9 @@ def test_demo_runs_every_stage_into_a_fresh_store(demo: tuple[Path, Result]) -> 
     # deadline watcher recorded just before it (they enter the same ladder).
     decided = re.search(r"(\d+) decided", text)
     assert decided and int(decided.group(1)) >= len(PLANTED["violations"]["decided"])
+    stale = len(PLANTED["cleanup"]["candidates"])  # and moderation's off-topic ones
+    purge = re.search(r"(\d+) to purge", text)
+    assert purge and int(purge.group(1)) > stale and "nothing purged" in text
     assert "Prefect" not in result.output  # in this process: no server, no Prefect logs
     engine = make_engine(f"sqlite:///{out / 'groupops.db'}")
     with engine.connect() as conn:
@@ -89,7 +92,7 @@ def test_demo_runs_every_stage_into_a_fresh_store(demo: tuple[Path, Result]) -> 
 
 def test_the_printed_commands_show_the_demo_data(demo_env: list[list[str]]) -> None:
     assert [c[0] for c in demo_env] == [
-        "stats", "overdue", "tasks", "digest", "runs", "quarantine"
+        "stats", "overdue", "tasks", "digest", "cleanup", "runs", "quarantine"
     ]  # fmt: skip
     outputs = {}
     for args in demo_env:
@@ -100,6 +103,7 @@ def test_the_printed_commands_show_the_demo_data(demo_env: list[list[str]]) -> N
     assert "clean" in outputs["runs"]
     assert f"{len(PLANTED['overdue'])} overdue" in outputs["overdue"]
     assert "already" in outputs["digest"]  # the demo queued them: running again adds nothing
+    assert "preview only" in outputs["cleanup"]  # the demo's cleanup stage purged nothing
     json_stats = CliRunner().invoke(app, [*demo_env[0], "--json"])
     assert sum(g["messages"] for g in json.loads(json_stats.output)["groups"]) > 0
 

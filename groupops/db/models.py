@@ -436,3 +436,134 @@ class MeetingRecord(Base):
     as_of: Mapped[datetime] = mapped_column(UTCDateTime)  # the run that last changed the row
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ArchiveEntry(Base):
+    """An important message in the archive register (rulebook ch. 3(四), groupops.archive):
+    a copy of what it said, why it is important (``rules``), who archived it and when. One row
+    per message: archiving again adds a newly matching rule and changes nothing else."""
+
+    __tablename__ = "archive_register"
+    __table_args__ = (
+        UniqueConstraint("platform", "group_id", "message_id"),
+        Index("ix_archive_register_group_sent_at", "platform", "group_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    group_id: Mapped[str] = mapped_column(ID)
+    message_id: Mapped[str] = mapped_column(ID)
+    sender_id: Mapped[str] = mapped_column(ID)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text, default="")
+    rules: Mapped[list[str]] = mapped_column(JSONList, default=list)  # why: the rules it matched
+    archived_by: Mapped[str] = mapped_column(String(191))  # who ran the archiving run
+    archived_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    run_id: Mapped[str | None] = mapped_column(String(64))  # the cleanup run that archived it
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LegalHold(Base):
+    """A legal hold on one message (``groupops hold add``): never purged while the hold is on.
+    Released holds stay as the record (``released_at``)."""
+
+    __tablename__ = "legal_holds"
+    __table_args__ = (Index("ix_legal_holds_message", "platform", "group_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    group_id: Mapped[str] = mapped_column(ID)
+    message_id: Mapped[str] = mapped_column(ID)
+    reason: Mapped[str] = mapped_column(Text)
+    held_by: Mapped[str] = mapped_column(String(191))
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_by: Mapped[str | None] = mapped_column(String(191))
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CleanupRun(Base):
+    """One ``groupops cleanup`` run, preview or applied (or refused by the guard): its
+    parameters, who ran it, its counts and its lists (JSON text), and a restore of it."""
+
+    __tablename__ = "cleanup_runs"
+    __table_args__ = (Index("ix_cleanup_runs_started_at", "started_at"),)
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16))  # preview | applied | refused
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)
+    groups: Mapped[list[str]] = mapped_column(JSONList, default=list)  # empty: every group
+    apply: Mapped[bool] = mapped_column(Boolean, default=False)
+    force: Mapped[bool] = mapped_column(Boolean, default=False)
+    ran_by: Mapped[str] = mapped_column(String(191))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    candidates: Mapped[int] = mapped_column(Integer, default=0)
+    exempt: Mapped[int] = mapped_column(Integer, default=0)
+    archived: Mapped[int] = mapped_column(Integer, default=0)
+    purged: Mapped[int] = mapped_column(Integer, default=0)
+    deleted: Mapped[int] = mapped_column(Integer, default=0)  # hard-deleted after the window
+    refused: Mapped[str | None] = mapped_column(Text)  # why the guard refused
+    detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON: candidates, exempt, guard
+    restored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    restored_by: Mapped[str | None] = mapped_column(String(191))
+
+
+class PurgedMessage(Base):
+    """A message purged by an applied cleanup run, kept whole (every column of ``messages``)
+    so ``groupops restore RUN_ID`` puts it back exactly. ``deleted_at``: the copy and the
+    message were deleted for good after ``notices.restore_window_days``."""
+
+    __tablename__ = "purged_messages"
+    __table_args__ = (
+        UniqueConstraint("run_id", "platform", "group_id", "message_id"),
+        Index("ix_purged_messages_message", "platform", "group_id", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(16))  # expired | superseded | duplicate | off_topic
+    detail: Mapped[str] = mapped_column(Text, default="")
+    purged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    restore_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    restored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the message, whole
+    platform: Mapped[str] = mapped_column(String(32))
+    group_id: Mapped[str] = mapped_column(ID)
+    message_id: Mapped[str] = mapped_column(ID)
+    sender_id: Mapped[str] = mapped_column(ID)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    reply_to: Mapped[str | None] = mapped_column(ID)
+    mentions: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    mention_all: Mapped[bool] = mapped_column(Boolean, default=False)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    content_hash: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ingest_run_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class CleanupAction(Base):
+    """A platform action a purge calls for (``recall``): done by a connector (``done`` /
+    ``failed``) or left to the admins (``todo``, in their digest). One row per (run, message,
+    action)."""
+
+    __tablename__ = "cleanup_actions"
+    __table_args__ = (
+        UniqueConstraint("run_id", "platform", "group_id", "message_id", "action"),
+        Index("ix_cleanup_actions_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    platform: Mapped[str] = mapped_column(String(32))
+    group_id: Mapped[str] = mapped_column(ID)
+    message_id: Mapped[str] = mapped_column(ID)
+    action: Mapped[str] = mapped_column(String(16))  # recall | unpin
+    status: Mapped[str] = mapped_column(String(16))  # done | todo | failed
+    via: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -177,3 +177,44 @@ def top_up_quiet_members(b: Builder) -> None:
                         b.add(group.group_id, member, at, text, CHATTER, conversation=conversation)
                         counts[key] += 1
                         need -= 1
+
+
+#: Openings that make a repeated chatter line a different text (no marker word of any policy
+#: list: the check refuses one that has).
+VARIANTS: Final = ("对了，", "另外，", "补充一下，", "再提一句，", "顺便说下，", "我再说下，",
+                   "刚想到，", "说回来，")  # fmt: skip
+
+
+def vary_repeats(b: Builder) -> None:
+    """Chatter never repeats itself as a cleanup ``duplicate`` would see it: a chatter line whose
+    normalised text (at least ``notices.duplicate_min_chars`` long) was already posted in the same
+    group within ``notices.duplicate_window_days`` gets an opening (``对了，`` …) that makes it a
+    new text. Deterministic (no random draw), in time order, among the chatter alone and before
+    contradicted chatter is dropped: the chatter comes from the founding facts only, so a new
+    plant changes no chatter line. The archive's planted duplicates stay the only ones
+    (docs/archive.md)."""
+    from groupops.archive.rules import normalise
+
+    window = timedelta(days=POLICY.notices.duplicate_window_days)
+    least = POLICY.notices.duplicate_min_chars
+    posted: dict[tuple[str, str], datetime] = {}  # (group, normalised text) → last posted
+
+    def recent(group_id: str, norm: str, at: datetime) -> bool:
+        last = posted.get((group_id, norm))
+        return last is not None and at - last <= window
+
+    for msg in sorted(b.messages, key=lambda m: (m.at, m.seq)):
+        norm = normalise(msg.text)
+        if (
+            msg.conversation is not None
+            and len(norm) >= least
+            and recent(msg.group_id, norm, msg.at)
+        ):
+            options = [v + msg.text for v in VARIANTS]
+            options += [a + b_ + msg.text for a in VARIANTS for b_ in VARIANTS if a != b_]
+            for text in options:
+                if not recent(msg.group_id, normalise(text), msg.at):
+                    msg.text, norm = text, normalise(text)
+                    break
+        if norm:
+            posted[(msg.group_id, norm)] = msg.at

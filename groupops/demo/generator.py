@@ -82,6 +82,7 @@ def generate(
     chatter.chat(b)
     chatter.top_up_quiet_members(b)
     assign_ids(b)
+    chatter.vary_repeats(b)
     drop_contradicted_chatter(b)
     check(b, chapters)
     by_seq = {m.seq: m for m in b.messages}

@@ -5,6 +5,7 @@ folder and a ``.zip`` alike."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 import zipfile
@@ -15,6 +16,15 @@ from typing import Any, ClassVar
 import orjson
 
 from groupops.canonical import KEYS, Entity, RawRecord, RecordError
+from groupops.ingest.limits import (
+    Limits,
+    Refusal,
+    file_refusal,
+    index_archive,
+    open_member,
+    read_document,
+    read_path_document,
+)
 
 #: The member id of platform-generated lines that name no person (WhatsApp "Messages are
 #: end-to-end encrypted", a WeChat 系统消息 without an actor, ...).
@@ -231,27 +241,46 @@ class ExportSource:
 
 
 class Tree:
-    """Read files from a folder or a ``.zip`` by relative POSIX names."""
+    """Read files from a folder or a ``.zip`` by relative POSIX names, within the input limits
+    (:mod:`groupops.ingest.limits`): only regular files, symlinks only inside the folder,
+    archive members by their normalised names, documents up to ``max_document_bytes``. What
+    is refused is listed in :attr:`refusals` (the importer quarantines it), never skipped
+    silently."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limits: Limits | None = None) -> None:
         self.path = path
+        self.limits = limits or Limits.from_settings()
+        self.refusals: list[Refusal] = []
         self._zip: zipfile.ZipFile | None = None
+        self._infos: dict[str, zipfile.ZipInfo] = {}
+        self._prefix = ""
         if path.is_file():
             self._zip = zipfile.ZipFile(path)
-            names = [i.filename for i in self._zip.infolist() if not i.is_dir()]
+            index = index_archive(self._zip, self.limits, str(path))
+            self.refusals = index.refusals
+            names = list(index.members)
             # A zip often wraps everything in one top folder: strip it.
             roots = {n.split("/", 1)[0] for n in names}
-            self._prefix = ""
             if len(roots) == 1 and all("/" in n for n in names):
                 self._prefix = next(iter(roots)) + "/"
-            self._names = sorted(
-                n[len(self._prefix) :] for n in names if not n.startswith("__MACOSX/")
-            )
+            self._infos = {
+                n[len(self._prefix) :]: info
+                for n, info in index.members.items()
+                if not n.startswith("__MACOSX/")
+            }
+            self._names = sorted(self._infos)
         else:
-            self._prefix = ""
-            self._names = sorted(
-                p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()
-            )
+            found: list[str] = []
+            for folder, dirs, files in os.walk(path):  # symlinked folders are not entered
+                base = Path(folder)
+                for name in files + [d for d in dirs if (base / d).is_symlink()]:
+                    child = base / name
+                    reason = file_refusal(child, root=path)
+                    if reason is None:
+                        found.append(child.relative_to(path).as_posix())
+                    elif child.is_symlink() or not child.is_dir():
+                        self.refusals.append(Refusal(str(child), reason))
+            self._names = sorted(found)
 
     def names(self) -> list[str]:
         return list(self._names)
@@ -260,9 +289,17 @@ class Tree:
         return name in self._names
 
     def read(self, name: str) -> bytes:
+        """A whole file (a JSON document): :class:`InputRefused` past ``max_document_bytes``."""
+        limit = min(self.limits.max_document_bytes, self.limits.max_file_bytes)
         if self._zip is not None:
-            return self._zip.read(self._prefix + name)
-        return (self.path / name).read_bytes()
+            with open_member(self._zip, self._infos[name]) as stream:
+                return read_document(stream, limit)
+        return read_path_document(self.path / name, self.limits, root=self.path)
+
+    def refused(self, entity: Entity = "messages") -> Iterator[RawRecord]:
+        """The refused files and members as quarantine records (field ``(file)``)."""
+        for refusal in self.refusals:
+            yield bad(entity, refusal.name, 0, "", "(file)", refusal.reason)
 
     def display(self, name: str) -> str:
         """How a member file is named in quarantine: ``folder/name`` or ``archive.zip!name``."""
@@ -273,6 +310,16 @@ class Tree:
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()
+
+
+def read_export_file(path: Path, root: Path | None = None) -> bytes:
+    """A whole export document named by the user (or found inside ``root``): a regular file
+    (a symlink given on the command line is followed, one found in a folder only when it
+    stays inside it), at most ``max_document_bytes``; :class:`InputRefused` otherwise."""
+    limits = Limits.from_settings()
+    if root is None and path.is_symlink():
+        path = path.resolve()
+    return read_path_document(path, limits, root=root)
 
 
 def load_json(data: bytes) -> Any:

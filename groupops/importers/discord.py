@@ -19,9 +19,11 @@ from groupops.importers._common import (
     kind_from_filename,
     load_json,
     ok,
+    read_export_file,
     required_id,
     unique,
 )
+from groupops.ingest.limits import InputRefused
 
 #: Message types a person writes; every other type is a notice (kind ``system``).
 USER_TYPES = frozenset(
@@ -49,8 +51,8 @@ class DiscordExport(ExportSource):
     platform = "discord"
 
     def files(self) -> list[Path]:
-        if self.path.is_dir():
-            return sorted(p for p in self.path.rglob("*.json") if p.is_file())
+        if self.path.is_dir():  # what is refused is quarantined by _file
+            return sorted(p for p in self.path.rglob("*.json") if p.is_file() or p.is_symlink())
         return [self.path]
 
     def _records(self, entity: Entity) -> Iterator[RawRecord]:
@@ -60,7 +62,11 @@ class DiscordExport(ExportSource):
     def _file(self, path: Path, entity: Entity) -> Iterator[RawRecord]:
         source = str(path)
         try:
-            doc = load_json(path.read_bytes())
+            root = self.path if self.path.is_dir() else None
+            doc = load_json(read_export_file(path, root))
+        except InputRefused as exc:
+            yield bad("messages", source, 0, "", "(file)", str(exc))
+            return
         except ValueError as exc:
             yield bad("messages", source, 0, "", "(file)", f"not valid JSON: {exc}")
             return

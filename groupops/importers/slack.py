@@ -22,6 +22,7 @@ from groupops.importers._common import (
     required_id,
     unique,
 )
+from groupops.ingest.limits import InputRefused
 
 _DAY_FILE = re.compile(r"^(?P<folder>[^/]+)/\d{4}-\d{2}-\d{2}\.json$")
 _USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
@@ -76,6 +77,8 @@ class SlackExport(ExportSource):
             tree.close()
 
     def _read(self, tree: Tree, entity: Entity) -> Iterator[RawRecord]:
+        if entity == "messages":
+            yield from tree.refused("messages")
         folder_to_group: dict[str, str] = {}
         for record, folder in self._conversations(tree):
             if record.data is not None and folder:
@@ -264,6 +267,8 @@ def _json_list(tree: Tree, name: str) -> list[Any] | RawRecord:
     source = tree.display(name)
     try:
         data = load_json(tree.read(name))
+    except InputRefused as exc:
+        return bad("messages", source, 0, "", "(file)", str(exc))
     except ValueError as exc:
         return bad("messages", source, 0, "", "(file)", f"not valid JSON: {exc}")
     if not isinstance(data, list):

@@ -19,9 +19,11 @@ from groupops.importers._common import (
     kind_from_mime,
     load_json,
     ok,
+    read_export_file,
     slug,
     unique,
 )
+from groupops.ingest.limits import InputRefused
 
 #: ``media_type`` values and the canonical kind they become.
 MEDIA_KINDS: dict[str, str] = {
@@ -72,7 +74,10 @@ class TelegramExport(ExportSource):
     def _records(self, entity: Entity) -> Iterator[RawRecord]:
         source = str(self.path)
         try:
-            doc = load_json(self.path.read_bytes())
+            doc = load_json(read_export_file(self.path))
+        except InputRefused as exc:
+            yield bad("messages", source, 0, "", "(file)", str(exc))
+            return
         except ValueError as exc:
             yield bad("messages", source, 0, "", "(file)", f"not valid JSON: {exc}")
             return

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,15 +29,26 @@ from groupops.canonical import (
     RawRecord,
     RecordError,
 )
+from groupops.ingest.limits import (
+    HEAD_BYTES,
+    FileTooLarge,
+    Limits,
+    Line,
+    Refusal,
+    bounded_lines,
+    file_refusal,
+    index_archive,
+    is_zip,
+    open_member,
+    too_long_reason,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
-    from _typeshed import WriteableBuffer
 
 SUFFIXES = (".jsonl", ".csv")
 # GB18030 is a superset of GBK and GB2312: what Chinese Excel and WeChat tools write.
 FALLBACK_ENCODING = "gb18030"
-CSV_SAMPLE_BYTES = 1 << 20
 
 
 class BundleError(ValueError):
@@ -64,13 +74,13 @@ class _Member:
     label: str  # what quarantine records as the source file
     suffix: str
     path: Path
-    inner: str | None = None  # name inside the zip
+    inner: zipfile.ZipInfo | None = None  # the member inside the zip (checked by its header)
 
     def open(self) -> IO[bytes]:
         if self.inner is None:
             return self.path.open("rb")
         archive = zipfile.ZipFile(self.path)
-        return archive.open(self.inner)
+        return open_member(archive, self.inner)
 
 
 def _entity_for(name: str) -> tuple[Entity, str] | None:
@@ -84,18 +94,28 @@ def _entity_for(name: str) -> tuple[Entity, str] | None:
 
 
 class BundleSource:
-    """A canonical bundle as a :class:`~groupops.canonical.Source`."""
+    """A canonical bundle as a :class:`~groupops.canonical.Source`.
+
+    Files and archive members are opened only as :mod:`groupops.ingest.limits` allows (regular
+    files, symlinks only inside the bundle, safe member names, declared sizes and ratios
+    within the limits); one that is refused becomes a quarantine record naming it (field
+    ``(file)``), and the entities' records are read line by line within ``max_record_bytes``."""
 
     format = "canonical"
 
-    def __init__(self, path: Path, *, columnar: bool = True) -> None:
+    def __init__(self, path: Path, limits: Limits | None = None, *, columnar: bool = True) -> None:
         self.path = path
         self.columnar = columnar
         self.name = str(path)
+        self.limits = limits or Limits.from_settings()
+        self.refusals: dict[Entity, list[Refusal]] = {}
         self._files = self._discover()
-        if not self._files:
+        if not self._files and not self.refusals:
             names = ", ".join(f"{FILE_STEMS[e]}.jsonl|.csv" for e in ALL_ENTITIES)
             raise BundleError(f"{path}: no canonical bundle files found (expected {names})")
+
+    def _refuse(self, entity: Entity, name: str, reason: str) -> None:
+        self.refusals.setdefault(entity, []).append(Refusal(name, reason))
 
     def _discover(self) -> dict[Entity, _Member]:
         found: dict[Entity, _Member] = {}
@@ -103,20 +123,33 @@ class BundleSource:
         if path.is_dir():
             for child in sorted(path.iterdir()):
                 hit = _entity_for(child.name)
-                if hit and hit[0] not in found:
-                    found[hit[0]] = _Member(hit[0], str(child), hit[1], child)
-        elif path.is_file() and zipfile.is_zipfile(path):
+                if not hit or hit[0] in found:
+                    continue
+                reason = file_refusal(child, root=path)
+                if reason is not None:
+                    self._refuse(hit[0], str(child), reason)
+                    continue
+                found[hit[0]] = _Member(hit[0], str(child), hit[1], child)
+        elif is_zip(path):
             with zipfile.ZipFile(path) as archive:
-                for info in sorted(archive.infolist(), key=lambda i: i.filename):
-                    hit = _entity_for(info.filename)
-                    if hit and not info.is_dir() and hit[0] not in found:
-                        label = f"{path}!{info.filename}"
-                        found[hit[0]] = _Member(hit[0], label, hit[1], path, info.filename)
-        elif path.is_file():
+                index = index_archive(archive, self.limits, str(path))
+            for refusal in index.refusals:
+                hit = _entity_for(refusal.name.rpartition("!")[2].replace("\\", "/"))
+                self._refuse(hit[0] if hit else "messages", refusal.name, refusal.reason)
+            for name, info in sorted(index.members.items()):
+                hit = _entity_for(name)
+                if hit and hit[0] not in found:
+                    label = f"{path}!{info.filename}"
+                    found[hit[0]] = _Member(hit[0], label, hit[1], path, info)
+        elif path.exists() or path.is_symlink():
             hit = _entity_for(path.name)
-            if hit:
-                found[hit[0]] = _Member(hit[0], str(path), hit[1], path)
-        elif not path.exists():
+            if hit:  # named by the user: followed wherever it leads, but only to a regular file
+                reason = file_refusal(path.resolve() if path.is_symlink() else path)
+                if reason is not None:
+                    self._refuse(hit[0], str(path), reason)
+                else:
+                    found[hit[0]] = _Member(hit[0], str(path), hit[1], path)
+        else:
             raise BundleError(f"{path}: no such file or folder")
         return found
 
@@ -130,36 +163,52 @@ class BundleSource:
         return {entity: member.label for entity, member in self._files.items()}
 
     def records(self, entity: Entity) -> Iterator[RawRecord]:
+        for refusal in self.refusals.get(entity, ()):
+            yield RawRecord(
+                entity, refusal.name, 0, "", error=RecordError("(file)", refusal.reason)
+            )
         member = self._files.get(entity)
         if member is None:
             return
         with member.open() as stream:
-            if member.suffix == ".jsonl":
-                yield from _jsonl_records(entity, member.label, stream)
-            else:
-                yield from _csv_records(entity, member.label, stream)
+            try:
+                if member.suffix == ".jsonl":
+                    yield from _jsonl_records(entity, member.label, stream, self.limits)
+                else:
+                    yield from _csv_records(entity, member.label, stream, self.limits)
+            except FileTooLarge as exc:
+                yield RawRecord(entity, member.label, 0, "", error=RecordError("(file)", str(exc)))
 
     def chunks(
         self, entity: Entity, size: int, *, columnar: bool | None = None
     ) -> Iterator[list[RawRecord] | pd.DataFrame]:
-        """The entity's records ``size`` at a time; a JSONL chunk of clean canonical lines
-        comes as one columnar frame instead (:mod:`groupops.ingest.columnar`), unless
-        ``columnar`` (default: the source's own setting) is false."""
+        """The entity's records (as :meth:`records` gives them) ``size`` lines at a time; a
+        JSONL chunk of clean canonical lines comes as one columnar frame instead
+        (:mod:`groupops.ingest.columnar`), unless ``columnar`` (default: the source's own
+        setting) is false. The chunk boundaries are the same either way."""
         member = self._files.get(entity)
-        if member is None:
+        if member is None or member.suffix != ".jsonl":
+            records = self.records(entity)
+            while chunk := list(islice(records, size)):
+                yield chunk
             return
+        refused = [
+            RawRecord(entity, refusal.name, 0, "", error=RecordError("(file)", refusal.reason))
+            for refusal in self.refusals.get(entity, ())
+        ]
+        if refused:
+            yield refused
         columnar = self.columnar if columnar is None else columnar
         with member.open() as stream:
-            if member.suffix == ".jsonl":
-                yield from _jsonl_chunks(entity, member.label, stream, size, columnar=columnar)
-            else:
-                records = _csv_records(entity, member.label, stream)
-                while chunk := list(islice(records, size)):
-                    yield chunk
+            yield from _jsonl_chunks(
+                entity, member.label, stream, size, self.limits, columnar=columnar
+            )
 
 
-def open_bundle(path: Path | str, *, columnar: bool = True) -> BundleSource:
-    return BundleSource(Path(path), columnar=columnar)
+def open_bundle(
+    path: Path | str, limits: Limits | None = None, *, columnar: bool = True
+) -> BundleSource:
+    return BundleSource(Path(path), limits, columnar=columnar)
 
 
 class RosterFile(BundleSource):
@@ -186,39 +235,63 @@ def open_roster(path: Path | str) -> RosterFile:
     return RosterFile(Path(path))
 
 
-def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    """A JSONL file's lines with their 1-based numbers, as bytes (line end included)."""
-    return enumerate(stream, start=1)
+def _too_long(entity: Entity, label: str, line: Line, limits: Limits) -> RawRecord:
+    head = line.data.decode("utf-8", errors="replace") + "…"
+    return RawRecord(
+        entity, label, line.number, head,
+        error=RecordError("(line)", too_long_reason(line.length, limits)),
+    )  # fmt: skip
 
 
-def _jsonl_records(entity: Entity, label: str, stream: IO[bytes]) -> Iterator[RawRecord]:
-    for number, raw_bytes in _lines(stream):
-        record = parse_line(entity, label, number, raw_bytes)
+def _jsonl_records(
+    entity: Entity, label: str, stream: IO[bytes], limits: Limits | None = None
+) -> Iterator[RawRecord]:
+    limits = limits or Limits()
+    for line in bounded_lines(stream, limits):
+        record = parse_line(entity, label, line, limits)
         if record is not None:
             yield record
 
 
 def _jsonl_chunks(
-    entity: Entity, label: str, stream: IO[bytes], size: int, *, columnar: bool
+    entity: Entity, label: str, stream: IO[bytes], size: int, limits: Limits, *, columnar: bool
 ) -> Iterator[list[RawRecord] | pd.DataFrame]:
     """``size`` lines at a time: a frame when the columnar reader takes the chunk, else the
-    chunk's records read line by line (the same chunk boundaries either way)."""
+    chunk's records read line by line. A file past ``max_file_bytes`` ends with its
+    ``(file)`` record, after the lines read before it."""
     from groupops.ingest.columnar import read_columnar
 
-    lines = _lines(stream)
-    while chunk := list(islice(lines, size)):
-        frame = read_columnar(entity, label, chunk) if columnar else None
-        if frame is not None:
-            yield frame
-            continue
-        records = [parse_line(entity, label, number, raw) for number, raw in chunk]
-        yield [record for record in records if record is not None]
+    lines = bounded_lines(stream, limits)
+    while True:
+        chunk: list[Line] = []
+        refused: RawRecord | None = None
+        try:
+            for line in lines:
+                chunk.append(line)
+                if len(chunk) == size:
+                    break
+        except FileTooLarge as exc:
+            refused = RawRecord(entity, label, 0, "", error=RecordError("(file)", str(exc)))
+        if chunk:
+            frame = read_columnar(entity, label, chunk) if columnar else None
+            if frame is not None:
+                yield frame
+            else:
+                records = [parse_line(entity, label, line, limits) for line in chunk]
+                yield [record for record in records if record is not None]
+        if refused is not None:
+            yield [refused]
+            return
+        if len(chunk) < size:
+            return
 
 
-def parse_line(entity: Entity, label: str, number: int, raw_bytes: bytes) -> RawRecord | None:
-    """One JSONL line as a record (with an ``error`` when it cannot be read); ``None`` for a
-    blank line."""
-    raw_bytes = raw_bytes.rstrip(b"\r\n")
+def parse_line(entity: Entity, label: str, line: Line, limits: Limits) -> RawRecord | None:
+    """One JSONL line as a record (with an ``error`` when it cannot be read: too long, not
+    text, not JSON, not an object); ``None`` for a blank line."""
+    number, raw_bytes = line.number, line.data
+    if line.too_long:
+        return _too_long(entity, label, line, limits)
     if number == 1 and raw_bytes.startswith(codecs.BOM_UTF8):
         raw_bytes = raw_bytes[len(codecs.BOM_UTF8) :]
     if not raw_bytes.strip():
@@ -244,68 +317,102 @@ def parse_line(entity: Entity, label: str, number: int, raw_bytes: bytes) -> Raw
     return RawRecord(entity, label, number, text, data=data)
 
 
-def _sniff_encoding(stream: IO[bytes]) -> tuple[str, bytes]:
-    head = stream.read(CSV_SAMPLE_BYTES)
-    decoder = codecs.getincrementaldecoder("utf-8")()
+CSV_SAMPLE_BYTES = 1 << 20
+
+
+def _sniff_encoding(head: bytes) -> str:
     try:
-        decoder.decode(head, final=False)
-        return "utf-8-sig", head
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8-sig"
     except UnicodeDecodeError:
-        return FALLBACK_ENCODING, head
+        return FALLBACK_ENCODING
 
 
-class _Chain(io.RawIOBase):
-    """``head`` followed by the rest of ``stream``: sniffing must not lose bytes."""
-
-    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
-        self._head = head
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: WriteableBuffer) -> int:
-        view = memoryview(buffer).cast("B")
-        if self._head:
-            n = min(len(view), len(self._head))
-            view[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._stream.read(len(view))
-        view[: len(data)] = data
-        return len(data)
+#: Stands for a line longer than ``max_record_bytes`` in what the CSV parser reads (a NUL
+#: never survives normalisation, so the marker cannot be mistaken for data).
+_TOO_LONG = "\x00groupops:too-long\x00"
 
 
-def _csv_records(entity: Entity, label: str, stream: IO[bytes]) -> Iterator[RawRecord]:
-    encoding, head = _sniff_encoding(stream)
-    text = io.TextIOWrapper(
-        io.BufferedReader(_Chain(head, stream)),
-        encoding=encoding,
-        errors="surrogateescape",
-        newline="",
-    )
-    reader = csv.reader(text)
+def _csv_records(
+    entity: Entity, label: str, stream: IO[bytes], limits: Limits | None = None
+) -> Iterator[RawRecord]:
+    """Rows of a CSV file (UTF-8, or GB18030 when its first MiB is not UTF-8), each at most
+    ``max_record_bytes`` (a longer physical line, or a quoted cell growing past it, is
+    quarantined as too long and the parser goes on)."""
+    limits = limits or Limits()
+    lines = bounded_lines(stream, limits, keep_blank=True)
+    head: list[Line] = []  # the first MiB decides the encoding
+    size = 0
+    for line in lines:
+        head.append(line)
+        size += len(line.data) + 1
+        if size >= CSV_SAMPLE_BYTES:
+            break
+    if not head:
+        return
+    encoding = _sniff_encoding(b"\n".join(line.data for line in head))
+    state = {"number": 0, "long": 0}
+
+    def text_lines() -> Iterator[str]:
+        for line in head:
+            yield _csv_text(line, encoding, state)
+        for line in lines:
+            yield _csv_text(line, encoding, state)
+
+    reader = csv.reader(text_lines())
     try:
         header = next(reader)
     except StopIteration:
         return
+    except csv.Error as exc:
+        yield RawRecord(entity, label, 1, "", error=RecordError("(line)", f"not CSV: {exc}"))
+        return
     header = [h.strip().lstrip("\ufeff") for h in header]
     known = {f.name for f in FIELDS[entity]}
-    start = reader.line_num + 1
-    for row in reader:
-        end = reader.line_num
-        line, start = start, end + 1
+    start = state["number"] + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a quoted cell past the csv module's field limit (128 KiB)
+            end = state["number"]
+            at, start = start, end + 1
+            reason = f"unreadable CSV: {exc}"
+            yield RawRecord(entity, label, at, "", error=RecordError("(line)", reason))
+            continue
+        end = state["number"]
+        at, start = start, end + 1
         if not any(cell.strip() for cell in row):
             continue
         raw = ",".join(row)
+        if _TOO_LONG in raw:
+            shown = raw.replace(_TOO_LONG, "")[:HEAD_BYTES] + "…"
+            reason = too_long_reason(state["long"], limits)
+            yield RawRecord(entity, label, at, shown, error=RecordError("(line)", reason))
+            continue
         if any("\udc80" <= ch <= "\udcff" for ch in raw):
             clean = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             reason = f"not valid {encoding.removesuffix('-sig').upper()} text"
-            yield RawRecord(entity, label, line, clean, error=RecordError("(line)", reason))
+            yield RawRecord(entity, label, at, clean, error=RecordError("(line)", reason))
             continue
         if len(row) != len(header):
             reason = f"{len(row)} cells where the header has {len(header)}"
-            yield RawRecord(entity, label, line, raw, error=RecordError("(line)", reason))
+            yield RawRecord(entity, label, at, raw, error=RecordError("(line)", reason))
             continue
         data = {h: (v if v != "" else None) for h, v in zip(header, row, strict=True) if h in known}
-        yield RawRecord(entity, label, line, raw, data=data)
+        yield RawRecord(entity, label, at, raw, data=data)
+
+
+def _csv_text(line: Line, encoding: str, state: dict[str, int]) -> str:
+    """One physical line for the CSV parser (records its number; a too-long line becomes the
+    marker, keeping its head)."""
+    state["number"] = line.number
+    data = line.data
+    if line.number == 1 and data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    text = data.decode(encoding.removesuffix("-sig"), errors="surrogateescape")
+    if line.too_long:
+        state["long"] = line.length
+        return f"{text}{_TOO_LONG}\n"
+    return text + "\n"

@@ -6,7 +6,7 @@ line), no line is longer than :data:`MAX_FAST_LINE_BYTES`, the chunk is valid UT
 parses it with the entity's explicit schema (a value of another JSON type than the first line's,
 a key given twice, a lone surrogate all fail the parse), it yields exactly one row per line, and
 no string holds a control character other than tab and newline. Anything else returns ``None``
-and the caller reads the chunk line by line (:func:`groupops.ingest.bundle.parse_line`), so
+and the caller reads the chunk line by line (:func:`groupops.ingest.bundle.parse_line`; too long lines are quarantined there), so
 every rule about bad input lives there and in :mod:`groupops.ingest.normalise`, never here.
 
 The frame built here holds the same columns the per-line path builds from records (the
@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from groupops.canonical import FIELDS, Entity, FieldSpec
+from groupops.ingest.limits import Line
 
 #: Longer lines always take the per-line reader (which applies the record size limit).
 MAX_FAST_LINE_BYTES = 1 << 16
@@ -94,22 +95,19 @@ def _series(spec: FieldSpec, column: pa.ChunkedArray) -> pd.Series:
     return pd.Series(column.to_pylist(), dtype=object)
 
 
-def read_columnar(
-    entity: Entity, source: str, lines: Sequence[tuple[int, bytes]]
-) -> pd.DataFrame | None:
+def read_columnar(entity: Entity, source: str, lines: Sequence[Line]) -> pd.DataFrame | None:
     """The chunk's frame (canonical fields + ``_source``, ``_line``, ``_raw``), or ``None``
-    when the chunk must be read line by line (see the module docstring)."""
+    when the chunk must be read line by line (see the module docstring). ``lines``: as
+    :func:`groupops.ingest.limits.bounded_lines` gives them (no line end)."""
     if not lines:
         return None
-    raws = [raw for _, raw in lines]
-    if not raws[-1].endswith(b"\n"):
-        raws[-1] += b"\n"
-    for raw in raws:
-        if raw[:1] != b"{" or raw[-2:] != b"}\n":
+    raws = [line.data for line in lines]
+    for line, raw in zip(lines, raws, strict=True):
+        if raw[:1] != b"{" or raw[-1:] != b"}" or line.too_long:
             return None
-    if max(map(len, raws)) > MAX_FAST_LINE_BYTES + 1:
+    if max(map(len, raws)) > MAX_FAST_LINE_BYTES:
         return None
-    block = b"".join(raws)
+    block = b"\n".join(raws) + b"\n"
     if b"\r" in block:
         return None
     try:
@@ -140,6 +138,6 @@ def read_columnar(
         index=pd.RangeIndex(len(raws)),
     )
     frame["_source"] = pd.Series([source] * len(raws), dtype=object)
-    frame["_line"] = np.fromiter((n for n, _ in lines), dtype=np.int64, count=len(lines))
+    frame["_line"] = np.fromiter((line.number for line in lines), dtype=np.int64, count=len(lines))
     frame["_raw"] = pd.Series(text.split("\n")[:-1], dtype=object)
     return frame

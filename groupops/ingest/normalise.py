@@ -1,12 +1,21 @@
 """Normalise a chunk of raw records into a typed frame, column by column (vectorised).
 
 Values that cannot be read as their field's type (a time that is not a time, a boolean that is
-not one, a list that is not a list) reject the record here with the field and the reason;
-everything else is left to the validation suite (:mod:`groupops.ingest.expectations`).
+not one, a list that is not a list, a JSON object, list or boolean where a string or an id
+belongs) reject the record here with the field and the reason; so does text no store can hold
+the same way (NUL and the other C0 control characters except tab, newline and carriage return:
+PostgreSQL refuses NUL, SQLite keeps it, so a record holding one is quarantined on every store,
+see :func:`control_errors` and docs/security.md). Everything else is left to the validation
+suite (:mod:`groupops.ingest.expectations`).
+
+:func:`check_text` is the one place these text rules live: any reader that builds a typed frame
+another way (a columnar fast path) runs it on its frame too.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +31,11 @@ from groupops.clock.timeparse import EPOCH_MS_THRESHOLD
 META = ("_source", "_line", "_raw")
 _OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"  # after a time: 2026-11-02 is a date, not -02:00
 _TRUE = {"true", "1", "yes", "y", "t"}
+#: C0 control characters a stored text may not hold (tab, newline and carriage return may).
+CONTROL_CHARS = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r")
+_CONTROL_BYTES = CONTROL_CHARS.encode("ascii")
+_CONTROL_RE = re.compile(f"[{re.escape(CONTROL_CHARS)}]")
+_CONTROL_NAMES = {0x00: "NUL", 0x1B: "ESC", 0x07: "BEL", 0x08: "BS", 0x0B: "VT", 0x0C: "FF"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
 
 
@@ -122,9 +136,8 @@ def normalise_frame(
 
 def _coerce(spec: FieldSpec, values: pd.Series, tz: ZoneInfo) -> tuple[pd.Series, pd.Series]:
     """(typed column, per-row error message or NA)."""
-    no_error = pd.Series(pd.NA, index=values.index, dtype=object)
     if spec.type in ("id", "str", "enum"):
-        return _strings(values, spec), no_error
+        return _strings(values, spec)
     if spec.type == "instant":
         return _instants(values, tz)
     if spec.type == "bool":
@@ -132,11 +145,39 @@ def _coerce(spec: FieldSpec, values: pd.Series, tz: ZoneInfo) -> tuple[pd.Series
     return _id_lists(values)
 
 
-def _strings(values: pd.Series, spec: FieldSpec) -> pd.Series:
+def _type_error(value: Any) -> str | None:
+    """Why ``value`` is not a string, an id or a number that stands for one (``None``: it is)."""
+    if value is None or isinstance(value, str):
+        return None
+    if isinstance(value, bool):
+        return f"expected a string, got a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) or math.isnan(value) else f"not a number: {value!r}"
+    if isinstance(value, dict):
+        return "expected a string, got a JSON object"
+    if isinstance(value, list | tuple):
+        return "expected a string, got a JSON list"
+    return f"expected a string, got {type(value).__name__}"
+
+
+def _strings(values: pd.Series, spec: FieldSpec) -> tuple[pd.Series, pd.Series]:
+    errors = pd.Series(pd.NA, index=values.index, dtype=object)
     if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        wrong = values.map(_type_error)
+        bad = wrong.notna()
+        if bad.any():  # an object, list or boolean is an error, never its repr
+            errors[bad] = wrong[bad]
+            values = values.where(~bad, None)
         numeric = values.map(lambda v: isinstance(v, float) and v.is_integer())
         if numeric.any():  # 12345.0 from a JSON number is the id "12345"
             values = values.where(~numeric, values[numeric].map(lambda v: str(int(v))))
+        ints = values.map(lambda v: isinstance(v, int) and not isinstance(v, bool))
+        if ints.any():
+            values = values.where(~ints, values[ints].map(str))
+    controls = control_errors(values)
+    errors = errors.where(errors.notna(), controls)
     text = values.astype("string")
     if spec.type in ("id", "enum"):
         text = text.str.strip()
@@ -145,7 +186,54 @@ def _strings(values: pd.Series, spec: FieldSpec) -> pd.Series:
     text = text.mask(text == "")
     if spec.name == "text":
         text = text.fillna("")
-    return text.astype(object).where(text.notna(), None)
+    return text.astype(object).where(text.notna(), None), errors
+
+
+def _describe_control(char: str) -> str:
+    code = ord(char)
+    name = _CONTROL_NAMES.get(code)
+    return f"U+{code:04X}" + (f" ({name})" if name else "")
+
+
+def control_errors(values: pd.Series) -> pd.Series:
+    """Per value: why it cannot be stored (a C0 control character other than tab, newline or
+    carriage return, which PostgreSQL refuses or terminals obey), or NA. Vectorised: one
+    byte-level pass over the whole column, and a per-value look only when it finds one (in
+    UTF-8 these bytes never occur inside another character)."""
+    errors = pd.Series(pd.NA, index=values.index, dtype=object)
+    strings = [v for v in values.tolist() if isinstance(v, str)]
+    if not strings:
+        return errors
+    joined = "".join(strings).encode("utf-8", "surrogatepass")
+    if len(joined.translate(None, _CONTROL_BYTES)) == len(joined):
+        return errors
+    for pos, value in enumerate(values.tolist()):
+        if isinstance(value, str) and (hit := _CONTROL_RE.search(value)):
+            errors.iloc[pos] = (
+                f"contains the control character {_describe_control(hit.group())} at "
+                f"character {hit.start() + 1}: no store may hold it (remove it at the source)"
+            )
+    return errors
+
+
+def check_text(entity: Entity, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Rejection]]:
+    """The text rules of :func:`normalise` for a frame built another way (a columnar fast path
+    whose string columns hold only strings or missing values): (rows that pass, rejections)."""
+    if frame.empty:
+        return frame, []
+    rejected: list[Rejection] = []
+    bad = pd.Series(False, index=frame.index)
+    for spec in FIELDS[entity]:
+        if spec.type not in ("id", "str", "enum") or spec.name not in frame:
+            continue
+        errors = control_errors(frame[spec.name])
+        fresh = errors.notna() & ~bad
+        for idx in errors.index[fresh]:
+            rejected.append(rejection_at(entity, frame, idx, spec.name, str(errors.at[idx])))
+        bad |= errors.notna()
+    if not bad.any():
+        return frame, rejected
+    return frame.loc[~bad].reset_index(drop=True), rejected
 
 
 def _instants(values: pd.Series, tz: ZoneInfo) -> tuple[pd.Series, pd.Series]:
@@ -226,6 +314,8 @@ def _booleans(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 def _id_list(value: Any) -> list[str] | str:
     """A list of ids, or an error message."""
     if type(value) is list and all(type(item) is str and item for item in value):
+        if any(_CONTROL_RE.search(item) for item in value):
+            return f"an id holds a control character: {value!r}"
         return value  # the common case, already canonical
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return []
@@ -238,6 +328,8 @@ def _id_list(value: Any) -> list[str] | str:
                 value = orjson.loads(text)
             except orjson.JSONDecodeError:
                 return f"not a JSON list of ids: {value!r}"
+        elif _CONTROL_RE.search(text):
+            return f"an id holds a control character: {value!r}"
         else:
             return [part.strip() for part in text.replace(",", ";").split(";") if part.strip()]
     if isinstance(value, list | tuple):
@@ -245,6 +337,8 @@ def _id_list(value: Any) -> list[str] | str:
         for item in value:
             if isinstance(item, bool) or not isinstance(item, str | int):
                 return f"not a list of ids: {value!r}"
+            if isinstance(item, str) and _CONTROL_RE.search(item):
+                return f"an id holds a control character: {value!r}"
             if str(item).strip():
                 out.append(str(item).strip())
         return out

@@ -26,7 +26,7 @@ from groupops.db import session_scope
 from groupops.db.models import IngestRun
 from groupops.ingest.expectations import Bounds, validate
 from groupops.ingest.normalise import Rejection, normalise, normalise_frame
-from groupops.ingest.store import UpsertCounts, known_groups, quarantine, upsert
+from groupops.ingest.store import UpsertCounts, known_groups, quarantine, storable, upsert
 from groupops.policy import Policy
 from groupops.progress import report
 from groupops.settings import get_settings
@@ -113,7 +113,7 @@ def begin_run(engine: sa.Engine, source: str, format_: str, *, now: datetime) ->
         run_id = conn.execute(
             sa.insert(IngestRun)
             .values(
-                source=source,
+                source=storable(source),
                 format=format_,
                 status="running",
                 started_at=now,

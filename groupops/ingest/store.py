@@ -8,6 +8,7 @@ the same input therefore writes nothing, and an edited message is updated in pla
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -222,6 +223,20 @@ def known_groups(conn: sa.Connection) -> set[str]:
     return set(group_key(frame["platform"], frame["group_id"]))
 
 
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` as every store holds it: a C0 control character (other than tab, newline and
+    carriage return) becomes its visible Control Picture (U+0000 → ␀), a lone surrogate U+FFFD.
+    Quarantine keeps hostile raw text this way, so a NUL cannot fail a PostgreSQL transaction."""
+    if text.isprintable() or not _UNSTORABLE.search(text):
+        return text
+    return _UNSTORABLE.sub(
+        lambda m: chr(0x2400 + ord(m.group())) if m.group() < " " else "\ufffd", text
+    )
+
+
 def _fingerprint(raw: str) -> str:
     return hashlib.sha1(raw.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
 
@@ -233,12 +248,12 @@ def quarantine(
     rows = [
         {
             "run_id": run_id,
-            "source_file": r.source,
+            "source_file": storable(r.source),
             "line": r.line,
             "entity": r.entity,
-            "field": r.field,
-            "reason": r.reason,
-            "raw": r.raw,
+            "field": storable(r.field),
+            "reason": storable(r.reason),
+            "raw": storable(r.raw),
             "fingerprint": _fingerprint(r.raw),
             "first_seen_at": now,
             "last_seen_at": now,

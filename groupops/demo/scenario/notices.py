@@ -18,6 +18,11 @@ class Notice:
     mention_all: bool = False
     repost_at: str | None = None  # reposted later …
     repost_text: str | None = None  # … with this text (None: exactly the same text)
+    # Added for the cleanup (issue 10; data only, the text is unchanged): the end the text
+    # states ("MM-DD HH:MM": a validity end or an event time), and whether a changed repost
+    # says the same (it differs only in punctuation, width or spacing).
+    ends: str | None = None
+    repost_same: bool | None = None
 
 
 NOTICES: Final[tuple[Notice, ...]] = (
@@ -50,6 +55,7 @@ NOTICES: Final[tuple[Notice, ...]] = (
         True,
         repost_at="10-29 10:05",
         repost_text="【公告】产品需求统一在需求池登记，群里提的需求不再单独排期！",
+        repost_same=True,
     ),
     Notice(
         "prod-ops",
@@ -72,6 +78,7 @@ NOTICES: Final[tuple[Notice, ...]] = (
         True,
         repost_at="11-09 09:30",
         repost_text="【通知】再次提醒：双11期间（11月10日至11月12日）对外发布的物料，统一由林晓审核后发出。",
+        repost_same=False,
     ),
     Notice(
         "mkt-ops",
@@ -106,6 +113,7 @@ NOTICES: Final[tuple[Notice, ...]] = (
         "zhenghao",
         "【通知】下周三（11月18日）下午召开渠道季度沟通会，具体安排会后续发出。",
         True,
+        ends="11-18 18:00",  # 下午 alone: the end of that working day
     ),
 )
 
@@ -137,3 +145,87 @@ IMPORTANT: Final[tuple[Plain, ...]] = (
         "prod-ops", "11-11 21:40", "zhangwei", "紧急：支付回调偶发超时，已临时扩容，明早再看监控。"
     ),
 )
+
+
+# -- added for the cleanup (issue 10): new plants in the chapter's own series -------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StaleNotice:
+    """A notice stating an end (``ends``, "MM-DD HH:MM"): expired once that has passed."""
+
+    group_id: str
+    at: str
+    sender: str
+    text: str
+    ends: str
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """A notice and, later, its revision (same title, new text): the first is superseded."""
+
+    group_id: str
+    sender: str
+    at: str
+    text: str
+    revised_at: str
+    revised_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """The same text posted twice in one group (a notice or a long message): the second copy
+    is a duplicate when it came within ``notices.duplicate_window_days``."""
+
+    group_id: str
+    text: str
+    first: tuple[str, str]  # (sender, "MM-DD HH:MM")
+    again: tuple[str, str]
+    notice: bool
+
+
+STALE_NOTICES: Final[tuple[StaleNotice, ...]] = (
+    StaleNotice(
+        "proj-ops", "11-09 10:30", "sunli",
+        "【通知】10月份的打车票报销有效期至11月15日，逾期财务不再受理。", "11-15 18:00",
+    ),
+    StaleNotice(
+        "prod-ops", "10-29 14:00", "chenjing",
+        "【通知】年度体检预约有效期至12月31日，请尽快在系统里预约。", "12-31 18:00",
+    ),
+    StaleNotice(
+        "prod-ops", "11-12 16:00", "zhouting",
+        "【通知】产品评审会于11月17日下午3点在三楼大会议室召开，请相关同学准时参加。", "11-17 15:00",
+    ),
+    StaleNotice(
+        "mkt-ops", "11-19 11:00", "linxiao",
+        "【通知】部门年会于12月18日晚上7点在酒店宴会厅举行，届时请准时到场。", "12-18 19:00",
+    ),
+)  # fmt: skip
+
+REVISIONS: Final[tuple[Revision, ...]] = (
+    Revision(
+        "mkt-ops", "wumin", "11-13 10:00", "【通知】双12物料提交时间：11月25日前发到市场部邮箱",
+        "11-16 15:00", "【通知】双12物料提交时间（更新）：11月24日中午前发到市场部邮箱",
+    ),
+    Revision(
+        "partner-channel", "zhenghao", "11-10 10:00", "【公告】对接人安排：渠道一组、渠道二组",
+        "11-17 09:30", "【公告】对接人安排（修订）：渠道一组、渠道三组",
+    ),
+)  # fmt: skip
+
+REPEATS: Final[tuple[Repeat, ...]] = (
+    Repeat(
+        "proj-ops", "【通知】本周起代码评审统一放在周三下午，请提前准备好评审材料。",
+        ("liuyang", "11-16 09:30"), ("liuyang", "11-18 09:30"), notice=True,
+    ),
+    Repeat(
+        "prod-ops", "线上告警处理手册已经更新到知识库，值班同学先看一遍",
+        ("wanglei", "11-17 14:00"), ("zhouting", "11-18 10:00"), notice=False,
+    ),
+    Repeat(
+        "partner-channel", "双12联合活动的报名表已经放到群文件，请伙伴们查收",
+        ("hejia", "11-19 09:00"), ("zhenghao", "11-20 10:00"), notice=False,
+    ),
+)  # fmt: skip

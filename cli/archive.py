@@ -1,0 +1,223 @@
+"""``groupops cleanup``, ``groupops restore RUN_ID``, ``groupops hold add/remove`` and
+``groupops archive …`` (rulebook ch. 3(四): the archive register and stale notices)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+
+from cli import common
+from cli.app import app, err_console
+from cli.tables import Col, print_table
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="Who runs it (for the log). Default: GROUPOPS_USER or the login."),
+]
+
+
+def _who(by: str | None) -> str:
+    if by:
+        return by
+    try:
+        return os.environ.get("GROUPOPS_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "unknown"
+
+
+def _local(value: str | None) -> str:
+    return value[:16].replace("T", " ") if value else ""
+
+
+# -- groupops cleanup -------------------------------------------------------------------------
+
+
+@app.command()
+def cleanup(
+    group: Annotated[
+        list[str] | None, typer.Option("--group", "-g", help="Only this group id (repeatable).")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Judge at this instant (ISO 8601 or a date). Default: now."),
+    ] = None,
+    apply: Annotated[
+        bool,
+        typer.Option("--apply", help="Archive, purge (restorable) and recall; default: preview."),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Apply even over notices.max_purge_fraction of a group."),
+    ] = False,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stale notices, duplicates and off-topic messages: a preview by default (what would go,
+    with its reason; what is exempt, with why). `--apply` archives the important messages,
+    purges the candidates (kept whole; `groupops restore RUN_ID` puts them back), asks the
+    platform to recall them (else an admin to-do) and deletes for good what was purged longer
+    than notices.restore_window_days ago. Every run is logged. Exit 3 when the guard refuses."""
+    from groupops.archive.cleanup import cleanup as run_cleanup
+    from groupops.moderation.actions import ConnectorPool
+
+    pol = common.policy()
+    when = common.instant_option(as_of, pol) or datetime.now(UTC)
+    engine = common.engine()
+    pool = ConnectorPool.from_file(common.settings().sources_path) if apply else None
+    try:
+        result = run_cleanup(
+            engine, pol, when, now=datetime.now(UTC), ran_by=_who(by), groups=group,
+            apply=apply, force=force, connector_for=pool,
+        )  # fmt: skip
+    finally:
+        if pool is not None:
+            pool.close()
+        engine.dispose()
+    out = result.as_dict(pol.tz)
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        _print_cleanup(out)
+    if apply and out["refused"] and not force:
+        raise typer.Exit(3)
+
+
+def _print_cleanup(out: dict[str, Any]) -> None:
+    title = f"Cleanup {out['run_id']} ({out['mode']}) at {_local(out['as_of'])}"
+    print_table(
+        title,
+        [Col("group", keep=True), Col("message", keep=True), Col("reason"), Col("detail", drop=1)],
+        [[c["group_id"], c["message_id"], c["reason"], c["detail"]] for c in out["candidates"]],
+    )
+    print_table(
+        "Exempt",
+        [Col("group", keep=True), Col("message", keep=True), Col("why"), Col("reason", drop=1)],
+        [[e["group_id"], e["message_id"], e["why"], e["reason"]] for e in out["exempt"]],
+    )
+    counts = out["counts"]
+    typer.echo(
+        f"{counts['candidates']} candidate(s) · {counts['exempt']} exempt · "
+        f"{counts['archived']} archived · {counts['purged']} purged · {counts['deleted']} deleted"
+    )
+    for g in out["refused"]:
+        err_console.print(
+            f"refused: {g['group_id']} would lose {g['purge']} of {g['messages']} messages "
+            f"({g['fraction']:.0%} > notices.max_purge_fraction {g['limit']:g}); --force applies"
+        )
+    if out["mode"] == "preview" and out["candidates"] and not out["refused"]:
+        typer.echo("preview only: run again with --apply to purge (restorable)")
+    if out["mode"] == "applied":
+        typer.echo(f"undo with: groupops restore {out['run_id']}")
+
+
+# -- groupops restore -------------------------------------------------------------------------
+
+
+@app.command()
+def restore(
+    run_id: Annotated[str, typer.Argument(help="The cleanup run to undo.")],
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Put every message a cleanup run purged back exactly as it was (restoring twice changes
+    nothing). Messages deleted for good after the restore window cannot come back."""
+    from groupops.archive.cleanup import restore as run_restore
+    from groupops.archive.store import RestoreError
+
+    engine = common.engine()
+    try:
+        result = run_restore(engine, run_id, by=_who(by), now=datetime.now(UTC))
+    except RestoreError as exc:
+        err_console.print(f"error: {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    out = {
+        "run_id": result.run_id,
+        "restored": [
+            {"platform": p, "group_id": g, "message_id": m} for p, g, m in result.restored
+        ],
+        "already_restored": result.already,
+        "deleted": [{"platform": p, "group_id": g, "message_id": m} for p, g, m in result.deleted],
+    }
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    typer.echo(
+        f"restored {len(result.restored)} message(s) of {run_id}"
+        + (f"; {result.already} were restored before" if result.already else "")
+        + (f"; {len(result.deleted)} deleted for good" if result.deleted else "")
+    )
+
+
+# -- groupops hold ----------------------------------------------------------------------------
+
+hold_app = typer.Typer(help="Legal holds: a held message is never purged.", no_args_is_help=True)
+app.add_typer(hold_app, name="hold")
+
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept with the hold).")]
+GroupOpt = Annotated[
+    str | None, typer.Option("--group", "-g", help="The group, when the id is in several.")
+]
+
+
+@hold_app.command("add")
+def hold_add(
+    message_id: Annotated[str, typer.Argument(help="The message to hold.")],
+    reason: ReasonOpt,
+    group: GroupOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Put a legal hold on a message: cleanup never purges it (it is listed as exempt)."""
+    from groupops.archive.store import HoldError, add_hold
+
+    engine = common.engine()
+    try:
+        key, added = add_hold(
+            engine, message_id, reason=reason, by=_who(by), now=datetime.now(UTC), group=group
+        )
+    except HoldError as exc:
+        raise typer.BadParameter(str(exc), param_hint="MESSAGE_ID") from exc
+    finally:
+        engine.dispose()
+    out = {"platform": key[0], "group_id": key[1], "message_id": key[2], "held": True,
+           "added": added, "reason": reason}  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False))
+        return
+    typer.echo(f"{key[1]}/{key[2]}: " + ("held" if added else "already held"))
+
+
+@hold_app.command("remove")
+def hold_remove(
+    message_id: Annotated[str, typer.Argument(help="The message to release.")],
+    reason: ReasonOpt,
+    group: GroupOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Release the legal hold on a message (the hold stays on record)."""
+    from groupops.archive.store import HoldError, remove_hold
+
+    engine = common.engine()
+    try:
+        key, released = remove_hold(
+            engine, message_id, reason=reason, by=_who(by), now=datetime.now(UTC), group=group
+        )
+    except HoldError as exc:
+        raise typer.BadParameter(str(exc), param_hint="MESSAGE_ID") from exc
+    finally:
+        engine.dispose()
+    out = {"platform": key[0], "group_id": key[1], "message_id": key[2], "held": False,
+           "released": released, "reason": reason}  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False))
+        return
+    typer.echo(f"{key[1]}/{key[2]}: " + ("released" if released else "was not held"))
