@@ -139,19 +139,25 @@ def upsert(
     target = _table(entity)
     dialect = conn.dialect.name
     frame = frame.reset_index(drop=True)
+    if dialect == "sqlite":
+        # Take the database's write lock before the lookup (a no-op write does): no other run
+        # can commit between what the lookup sees and what is written.
+        conn.exec_driver_sql(f"UPDATE {target.name} SET content_hash = content_hash WHERE 0")
     hashes = content_hash(entity, frame).to_numpy()
     stored, found = _stored_hashes(conn, entity, frame, dialect)
     new = ~found
     changed = found & (stored != hashes)
     write = new | changed
+    loaded, updated = int(new.sum()), int(changed.sum())
     if write.any():
         rows = frame.loc[write].assign(content_hash=hashes[write], updated_at=pd.Timestamp(now))
         if "ingest_run_id" in target.c:
             rows = rows.assign(ingest_run_id=run_id)
         columns = [c.name for c in target.columns]
         values = [_column_values(entity, c, rows[c], dialect) for c in columns]
-        _write(conn, entity, list(zip(*values, strict=True)), columns)
-    loaded, updated = int(new.sum()), int(changed.sum())
+        written = _write(conn, entity, list(zip(*values, strict=True)), columns)
+        if written is not None:  # PostgreSQL: what the statement did, overlapping runs included
+            loaded, updated = written
     return UpsertCounts(loaded=loaded, updated=updated, unchanged=len(frame) - loaded - updated)
 
 
@@ -191,8 +197,14 @@ def _stored_hashes(
 
 def _write(
     conn: sa.Connection, entity: Entity, rows: list[tuple[object, ...]], columns: Sequence[str]
-) -> None:
-    """Upsert ``rows``: insert, or update a stored row with the same key whose hash differs."""
+) -> tuple[int, int] | None:
+    """Upsert ``rows``: insert, or update a stored row with the same key whose hash differs.
+
+    On PostgreSQL, ``(inserted, updated)`` as the statement did them (``xmax = 0`` tells an
+    inserted row from an updated one; a row an overlapping run stored with the same content is
+    neither), and the rows go in key order so two runs writing overlapping keys lock them in
+    the same order (no deadlock). On SQLite ``None``: the write lock was taken before the
+    lookup, so the lookup's counts are exact."""
     target = _table(entity)
     keys = KEYS[entity]
     names = ", ".join(columns)
@@ -205,13 +217,21 @@ def _write(
     if conn.dialect.name == "postgresql":
         stage = _staging(conn, entity)
         _load_stage(conn, stage, rows, columns)
-        conn.exec_driver_sql(
-            f"INSERT INTO {target.name} ({names}) SELECT {names} FROM {stage.name} {conflict}"
+        order = ", ".join(keys)
+        flags = (
+            conn.exec_driver_sql(
+                f"INSERT INTO {target.name} ({names}) SELECT {names} FROM {stage.name}"
+                f" ORDER BY {order} {conflict} RETURNING (xmax = 0)"
+            )
+            .scalars()
+            .all()
         )
         conn.execute(stage.delete())
-        return
+        inserted = sum(1 for flag in flags if flag)
+        return inserted, len(flags) - inserted
     marks = ", ".join("?" for _ in columns)
     conn.exec_driver_sql(f"INSERT INTO {target.name} ({names}) VALUES ({marks}) {conflict}", rows)
+    return None
 
 
 def known_groups(conn: sa.Connection) -> set[str]:
