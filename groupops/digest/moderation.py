@@ -1,8 +1,8 @@
 """The digest's *moderation* section (rulebook ch. 1–2 and 6).
 
 For a group's admins: the violations decided in the period, the platform actions left to them
-(to-dos: mute, unmute, remove, re-invite where no connector acts; a removal to-do disappears
-once a removal or leave is recorded), the appeals waiting for their answer (overdue first), and
+(to-dos: mute, unmute, remove, re-invite where no connector acts, until an admin marks one
+done with ``groupops todos done`` or it resolves itself: ``groupops.moderation.todos``), the appeals waiting for their answer (overdue first), and
 the roster findings with what to do. For an owner: the severe violations in their groups and
 the appeals whose answer is overdue past the owner's escalation step.
 
@@ -26,6 +26,8 @@ from groupops.moderation.actions import load_actions
 from groupops.moderation.appeals import appeal_rows, load_appeals
 from groupops.moderation.notices import People
 from groupops.moderation.store import load_violations
+from groupops.moderation.text import snippet
+from groupops.moderation.todos import departures, todo_rows
 from groupops.policy import Policy
 from groupops.roster.compliance import Finding, check_roster
 
@@ -41,11 +43,7 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
     appeals = appeal_rows(load_appeals(engine, as_of=as_of), as_of, clock)
     findings: list[Finding] = check_roster(engine, policy, as_of, clock=clock)
     people = People.load(engine)
-    memberships = load_memberships(engine)
-    gone = {
-        (str(r["platform"]), str(r["group_id"]), str(r["member_id"])): r["at"].to_pydatetime()
-        for r in memberships[memberships["event"].isin(["removed", "leave"])].to_dict("records")
-    } if not memberships.empty else {}  # fmt: skip
+    todo_list = todo_rows(actions, by_id, departures(load_memberships(engine)), as_of)
 
     def name(platform: str, member_id: str) -> str:
         return people.name(platform, member_id)
@@ -72,28 +70,20 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
             }
             for v in decided
         ]
-        todos = []
-        if scope.audience == "admin":
-            for a in actions:
-                v = by_id[a.violation_id]
-                left = gone.get((a.platform, a.group_id, a.member_id))
-                if (
-                    (a.platform, a.group_id) not in mine
-                    or a.status not in ("todo", "failed")
-                    or a.due_at > as_of
-                    or (a.action == "remove" and left is not None and left >= a.due_at)
-                    or (a.action == "mute" and v.mute_until is not None and v.mute_until <= as_of)
-                ):
-                    continue
-                todos.append(
-                    {
-                        "group": people.group_name(a.platform, a.group_id),
-                        "member": name(a.platform, a.member_id),
-                        "action": translate(f"mod.action.{a.action}", language),
-                        "due_at": a.due_at.astimezone(tz),
-                        "failed": a.status == "failed",
-                    }
-                )
+        todos = [
+            {
+                "id": t.action.id,
+                "group": people.group_name(t.action.platform, t.action.group_id),
+                "member": name(t.action.platform, t.action.member_id),
+                "action": translate(f"mod.action.{t.action.action}", language),
+                "due_at": t.action.due_at.astimezone(tz),
+                "failed": t.action.status == "failed",
+            }
+            for t in todo_list
+            if scope.audience == "admin"
+            and t.state == "open"
+            and (t.action.platform, t.action.group_id) in mine
+        ]
         open_appeals = [
             r
             for r in appeals
@@ -127,6 +117,54 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
             for f in findings
             if scope.audience == "admin" and (f.platform, f.group_id) in mine
         ]
+        needs: list[dict[str, Any]] = []
+        for r in open_appeals:
+            due = r.appeal.answer_due_at
+            near = due is not None and (
+                r.state == "answer_overdue"
+                or clock.working_minutes_between(as_of, due) <= day_minutes
+            )
+            if near:
+                member = name(r.appeal.platform, r.appeal.member_id)
+                needs.append({
+                    "slot": "appeals", "group": people.group_name(r.appeal.platform, r.appeal.group_id),
+                    "who": member, "person_id": r.appeal.member_id, "what": "needs.what.appeal",
+                    "todo": "needs.todo.appeal", "todo_args": {"id": r.appeal.id},
+                    "text": snippet(r.appeal.reason or "", 80) or None,
+                    "due_at": due.astimezone(tz) if due else None,
+                    "late_minutes": r.overdue_working_minutes or None,
+                })  # fmt: skip
+        for v in decided:
+            if v.category in policy.moderation.severe_categories and not v.revoked:
+                needs.append({
+                    "slot": "removals", "group": people.group_name(v.platform, v.group_id),
+                    "who": name(v.platform, v.member_id), "person_id": v.member_id,
+                    "what": f"mod.category.{v.category}", "todo": "needs.todo.severe",
+                    "todo_args": {}, "due_at": None,
+                })  # fmt: skip
+        for t in todo_list:
+            act = t.action
+            if (
+                scope.audience == "admin"
+                and t.state == "open"
+                and act.action == "remove"
+                and (act.platform, act.group_id) in mine
+            ):
+                needs.append({
+                    "slot": "removals", "group": people.group_name(act.platform, act.group_id),
+                    "who": name(act.platform, act.member_id), "person_id": act.member_id,
+                    "what": "mod.action.remove", "todo": "needs.todo.remove",
+                    "todo_args": {}, "due_at": act.due_at.astimezone(tz),
+                })  # fmt: skip
+        for f in findings:
+            if f.kind == "departed_still_member" and (f.platform, f.group_id) in mine:
+                needs.append({
+                    "slot": "departed", "group": people.group_name(f.platform, f.group_id),
+                    "who": f.real_name or f.display_name or f.member_id, "person_id": f.member_id,
+                    "what": "roster.kind.departed_still_member",
+                    "todo": "roster.do.departed_still_member", "todo_args": {},
+                    "due_at": f.due_at.astimezone(tz) if f.due_at else None,
+                })  # fmt: skip
         data: dict[str, Any] = {
             "violations": rows,
             "todos": todos,
@@ -141,6 +179,7 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
             title=translate(f"digest.moderation.title.{scope.audience}", language),
             data=data,
             has_content=bool(rows or todos or appeal_items or roster),
+            actions=tuple(needs),
         )
 
     return provide
