@@ -9,7 +9,7 @@ export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_LOGGING_LEVEL ?= WARNING
 
-.PHONY: help bootstrap demo demo-data test test-shifted check lint typecheck format bench screenshots clean
+.PHONY: help bootstrap demo demo-data test test-shifted check lint typecheck format bench screenshots clean deploy
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | column -t -s $$'\t'
@@ -49,6 +49,14 @@ screenshots: bootstrap  ## render the demo digests with headless Chromium into d
 
 demo-data: bootstrap  ## regenerate the demo bundle in data/demo from its seed (byte for byte)
 	$(RUN) python -m groupops.demo --out data/demo --seed 20261120
+
+deploy: bootstrap  ## against PREFECT_API_URL: work pool, db upgrade, prefect deploy --all, zombie-run automation
+	@test -n "$$PREFECT_API_URL" || { echo "set PREFECT_API_URL to the Prefect server (docs/operations.md)"; exit 1; }
+	$(RUN) prefect work-pool inspect groupops >/dev/null 2>&1 || $(RUN) prefect work-pool create groupops --type process
+	$(RUN) groupops db upgrade
+	PREFECT_CLI_PROMPT=false $(RUN) prefect deploy --all
+	$(RUN) python -m scripts.automations
+	$(RUN) groupops doctor --offline || echo "groupops doctor found problems (above): the deployments are registered"
 
 clean:  ## remove local state (the SQLite store, the outbox)
 	rm -rf data/local

@@ -9,9 +9,11 @@ from cli import (
     deadlines,
     demo,
     digest,
+    doctor,
     ingest,
     meetings,
     moderation,
+    secrets,
     sources,
     stats,
 )
@@ -25,9 +27,11 @@ COMMAND_MODULES = (
     deadlines,
     demo,
     digest,
+    doctor,
     ingest,
     meetings,
     moderation,
+    secrets,
     sources,
     stats,
 )

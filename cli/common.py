@@ -78,14 +78,23 @@ def policy() -> Policy:
 
 
 def engine(*, migrate: bool = True) -> sa.Engine:
-    """The configured store, migrated to the newest schema (cheap and idempotent)."""
-    from groupops.db import make_engine, upgrade
+    """The configured store at this code's schema: upgraded under the migration lock when
+    behind (unless ``GROUPOPS_AUTO_UPGRADE=false``; one cheap read when at head). A store this
+    code cannot use ends the command with exit 1 and the reason."""
+    from groupops.db import SchemaError, ensure_schema, make_engine
 
-    url = settings().database_url
-    _check_url(url)
+    config = settings()
+    _check_url(config.database_url)
     if migrate:
-        upgrade(url)
-    return make_engine(url)
+        try:
+            ensure_schema(config.database_url, migrate=config.auto_upgrade)
+        except SchemaError as exc:
+            from cli.app import err_console
+            from cli.tables import safe
+
+            err_console.print(f"[red]✗[/] {safe(exc)}")
+            raise typer.Exit(1) from exc
+    return make_engine(config.database_url)
 
 
 def _check_url(url: str) -> None:

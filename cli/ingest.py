@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -225,19 +225,53 @@ app.add_typer(runs_app, name="runs")
 
 
 @runs_app.command("list")
-def runs_list(limit: Annotated[int, typer.Option(help="The newest N runs.")] = 20) -> None:
-    """The newest ingest runs: source, status, counts, watermark."""
+def runs_list(
+    limit: Annotated[int, typer.Option(help="The newest N runs.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """The newest ingest runs: source, status, counts, watermark.
+
+    Status is running, clean, quarantined, failed or crashed. A run still marked running whose
+    process is gone (on this host) or whose lease lapsed (GROUPOPS_RUN_LEASE_SECONDS without a
+    heartbeat) is marked crashed first, as the next ingest would."""
+    from datetime import timedelta
+
     import sqlalchemy as sa
     from sqlalchemy.orm import Session
 
+    from groupops.db.leases import reap_crashed
     from groupops.db.models import IngestRun
 
     engine = common.engine()
+    reap_crashed(engine, lease=timedelta(seconds=common.settings().run_lease_seconds))
     with Session(engine) as session:
         stmt = sa.select(IngestRun).order_by(IngestRun.id.desc()).limit(limit)
         rows = session.execute(stmt).scalars().all()
     engine.dispose()
     counts = ("loaded", "updated", "unchanged", "quarantined")
+
+    def iso(value: datetime | None) -> str | None:
+        return value.astimezone(UTC).isoformat() if value else None
+
+    if as_json:
+        records = [
+            {
+                "id": r.id,
+                "source": r.source,
+                "format": r.format,
+                "status": r.status,
+                "started_at": iso(r.started_at),
+                "finished_at": iso(r.finished_at),
+                **{c: getattr(r, c) for c in counts},
+                "watermark": iso(r.watermark),
+                "heartbeat_at": iso(r.heartbeat_at),
+                "owner": r.owner,
+                "error": r.error,
+            }
+            for r in rows
+        ]
+        typer.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        return
     cols = [
         Col("id", justify="right"),
         Col("started", keep=True, drop=3),
@@ -259,4 +293,10 @@ def runs_list(limit: Annotated[int, typer.Option(help="The newest N runs.")] = 2
         ]
         for r in rows
     ]
-    print_table("ingest runs", cols, table_rows)
+    crashed = [r for r in rows if r.status in ("crashed", "failed") and r.error]
+    print_table(
+        "ingest runs",
+        cols,
+        table_rows,
+        caption="\n".join(f"run {r.id}: {r.error}" for r in crashed) or None,
+    )

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from groupops.policy import load_policy
 from groupops.settings import get_settings
 from tasks.archive import cleanup as cleanup_task
-from tasks.db import upgrade
+from tasks.db import ensure_schema
 
 
 class CleanupRun(BaseModel):
@@ -65,7 +65,7 @@ def cleanup(
     now = datetime.now(UTC)
     when = (as_of or now).astimezone(policy.tz)
 
-    upgrade(db)
+    ensure_schema(db, settings.auto_upgrade)
     out = cleanup_task(
         db, policy_path, str(settings.sources_path), when, now, ran_by,
         [group] if group else None, apply, force,

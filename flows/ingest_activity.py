@@ -16,7 +16,7 @@ from groupops.canonical import source_entities
 from groupops.importers import open_source
 from groupops.ingest.pipeline import DEFAULT_CHUNK_SIZE, EntitySummary, IngestSummary
 from groupops.settings import get_settings
-from tasks.db import upgrade
+from tasks.db import ensure_schema
 from tasks.ingest import begin_run, finish_run, ingest_entity
 
 
@@ -34,7 +34,7 @@ def ingest_activity(
     db, policy_path = settings.database_url, str(settings.policy_path)
     now = now or datetime.now(UTC)
 
-    upgrade(db)
+    ensure_schema(db, settings.auto_upgrade)
     run_id = begin_run(db, path, format, now, options)
     entities: list[EntitySummary] = []
     try:

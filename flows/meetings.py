@@ -24,7 +24,7 @@ from groupops.meetings.notify import MAIL_WINDOW_DAYS, MEETING_KIND
 from groupops.meetings.store import MeetingsView
 from groupops.policy import load_policy
 from groupops.settings import get_settings
-from tasks.db import upgrade
+from tasks.db import ensure_schema
 from tasks.mail import deliver, pending_entries
 from tasks.meetings import load_meetings, notify_meetings, record_meetings
 
@@ -63,7 +63,7 @@ def meetings(
     now = datetime.now(UTC)
     as_of = (as_of or now).astimezone(policy.tz)
 
-    upgrade(db)
+    ensure_schema(db, settings.auto_upgrade)
     view = load_meetings(db, policy_path, as_of, groups, lookback_days, str(settings.meetings_dir))
     mails = notify_meetings(
         db, policy_path, view, settings.mail_from, str(settings.outbox_dir), now, dry_run,

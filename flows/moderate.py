@@ -23,7 +23,7 @@ from groupops.mail import Delivery
 from groupops.moderation.notices import MODERATION_KIND
 from groupops.policy import load_policy
 from groupops.settings import get_settings
-from tasks.db import upgrade
+from tasks.db import ensure_schema
 from tasks.mail import deliver, pending_entries
 from tasks.moderation import (
     carry_out_actions,
@@ -72,7 +72,7 @@ def moderate(
     if check_clock and not WorkClock.from_policy(policy).is_working_instant(as_of):
         return ModerationRun(as_of=as_of, skipped="outside working time", dry_run=dry_run)
 
-    upgrade(db)
+    ensure_schema(db, settings.auto_upgrade)
     detections = detect_violations(db, policy_path, as_of, groups)
     run = ModerationRun(as_of=as_of, dry_run=dry_run, detected=len(detections))
     if not dry_run:

@@ -19,7 +19,7 @@ from prefect.utilities.annotations import quote
 
 from groupops.connectors.config import SourceConfig, load_sources
 from groupops.settings import get_settings
-from tasks.db import upgrade
+from tasks.db import ensure_schema
 from tasks.pull import load_watermark, pull_group, run_ingest, save_watermark
 
 
@@ -64,7 +64,7 @@ def pull_activity(
     now = now or datetime.now(UTC)
     sources = [s for s in load_sources(path) if s.enabled and (not only or s.name in only)]
 
-    upgrade(db)
+    ensure_schema(db, settings.auto_upgrade)
     results = [
         _pull_group(db, policy_path, path, source, group_id, now)
         for source in sources

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from groupops.digest import DIGEST_KIND, DigestOutcome
 from groupops.mail import Delivery
 from groupops.settings import get_settings
-from tasks.db import upgrade
+from tasks.db import ensure_schema
 from tasks.digests import prepare_digests
 from tasks.mail import deliver, pending_entries, smtp_config
 
@@ -58,7 +58,7 @@ def send_digests(
     db = settings.database_url
     as_of = as_of or datetime.now(UTC)
 
-    upgrade(db)
+    ensure_schema(db, settings.auto_upgrade)
     outcomes = prepare_digests(db, str(settings.policy_path), str(settings.outbox_dir),
                                settings.mail_from, period, as_of, owner, force)  # fmt: skip
     own = [o.key for o in outcomes] if owner is not None else None

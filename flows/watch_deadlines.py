@@ -25,7 +25,7 @@ from groupops.deadlines.reminders import REMINDER_KIND
 from groupops.mail import Delivery
 from groupops.policy import load_policy
 from groupops.settings import get_settings
-from tasks.db import upgrade
+from tasks.db import ensure_schema
 from tasks.deadlines import load_obligations, record_violations, send_reminders
 from tasks.mail import deliver, pending_entries
 
@@ -71,7 +71,7 @@ def watch_deadlines(
         log.info("%s is outside working time: nothing to do", as_of.isoformat())
         return DeadlineWatch(as_of=as_of, skipped="outside working time", dry_run=dry_run)
 
-    upgrade(db)
+    ensure_schema(db, settings.auto_upgrade)
     obligations = load_obligations(db, policy_path, as_of, groups, lookback_days)
     sent = send_reminders(
         db, policy_path, obligations, settings.mail_from, str(settings.outbox_dir), now, dry_run

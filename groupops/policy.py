@@ -218,6 +218,18 @@ class Ingest(_Section):
     max_future_days: Annotated[int, Field(ge=0)] = 1
 
 
+class Ops(_Section):
+    """Production operations (docs/operations.md)."""
+
+    # A source (a live connector source, or a group fed by imports) with no new message for
+    # longer than this many working hours is stale: `groupops doctor` fails and the health-check
+    # flow emails `alert_emails` (once per silence).
+    stale_after_working_hours: PositiveFloat = 16
+    # Who hears about stale data and other operational alarms; empty: nobody is emailed (the
+    # alarm still shows in `groupops doctor` and the flow run fails).
+    alert_emails: list[str] = []
+
+
 class Policy(_Section):
     language: Literal["zh-CN", "en"] = "zh-CN"
     timezone: str = "Asia/Shanghai"
@@ -232,6 +244,7 @@ class Policy(_Section):
     moderation: Moderation = Moderation()
     roster: Roster = Roster()
     ingest: Ingest = Ingest()
+    ops: Ops = Ops()
 
     @field_validator("timezone")
     @classmethod

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     )
 
     database_url: str = f"sqlite:///{LOCAL_DIR / 'groupops.db'}"
+    # Whether a flow or command finding the store's schema behind upgrades it (under the
+    # migration lock) or fails naming `groupops db upgrade`; production workers set false so
+    # only the deploy step migrates (and a rolled-back store stays rolled back).
+    auto_upgrade: bool = True
     policy_path: Path = Path("data/policy.toml")
     outbox_dir: Path = LOCAL_DIR / "outbox"
     sources_path: Path = Path("data/sources.toml")
@@ -36,6 +40,10 @@ class Settings(BaseSettings):
     # Name of a Prefect Secret block holding the SMTP password (used when smtp_password is unset).
     smtp_password_block: str | None = None
     mail_from: str = "groupops@localhost"
+
+    # A running ingest renews a lease on its run row; a `running` row whose lease is older than
+    # this (or whose process on this host is gone) is marked `crashed` by the next run.
+    run_lease_seconds: int = 300
 
     # Rows per ingest chunk: memory stays bounded by this, whatever the file size.
     chunk_size: int = 100_000

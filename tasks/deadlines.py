@@ -1,5 +1,6 @@
-"""Prefect tasks around deadline watching. Local work only (the store, the outbox folder): no
-retries here; sending the queued emails goes through ``tasks.mail.deliver``."""
+"""Prefect tasks around deadline watching. The store's transient errors are retried
+(``tasks.retrying``; every step is idempotent); sending the queued emails goes through
+``tasks.mail.deliver``."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
 from groupops.deadlines import reminders as deadlines
 from groupops.deadlines.obligations import Obligations
 from groupops.policy import load_policy
+from tasks.retrying import RETRY_TRANSIENT
 
 
-@task(name="load-obligations", cache_policy=NO_CACHE)
+@task(name="load-obligations", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def load_obligations(
     database_url: str,
     policy_path: str,
@@ -35,7 +37,7 @@ def load_obligations(
         engine.dispose()
 
 
-@task(name="send-reminders", cache_policy=NO_CACHE)
+@task(name="send-reminders", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def send_reminders(
     database_url: str,
     policy_path: str,
@@ -60,7 +62,7 @@ def send_reminders(
         engine.dispose()
 
 
-@task(name="record-violations", cache_policy=NO_CACHE)
+@task(name="record-violations", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def record_violations(database_url: str, obligations: Obligations, now: datetime) -> int:
     """Non-response violations into the moderation record (one place for every violation)."""
     engine = make_engine(database_url)

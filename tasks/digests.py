@@ -1,4 +1,4 @@
-"""Prefect task building the period's digests into the outbox (local work: no retries)."""
+"""Prefect task building the period's digests into the outbox (transient database errors retried: ``tasks.retrying``)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from groupops import digest
 from groupops.db import make_engine
 from groupops.digest import DigestOutcome
 from groupops.policy import load_policy
+from tasks.retrying import RETRY_TRANSIENT
 
 
-@task(name="prepare-digests", cache_policy=NO_CACHE)
+@task(name="prepare-digests", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def prepare_digests(
     database_url: str,
     policy_path: str,

@@ -1,4 +1,5 @@
-"""Prefect tasks around the validated ingest. Local work (no network): no retries.
+"""Prefect tasks around the validated ingest. Transient database errors are retried
+(``tasks.retrying``): the ingest is idempotent, so a retry never doubles a row.
 
 Tasks take plain values (paths, URLs, ids), never engines or open sources, so Prefect can record
 their parameters; each opens what it needs.
@@ -17,9 +18,10 @@ from groupops.importers import open_source
 from groupops.ingest import pipeline
 from groupops.ingest.pipeline import EntitySummary, IngestSummary
 from groupops.policy import load_policy
+from tasks.retrying import RETRY_TRANSIENT
 
 
-@task(name="begin-run", cache_policy=NO_CACHE)
+@task(name="begin-run", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def begin_run(
     database_url: str,
     path: str,
@@ -31,7 +33,9 @@ def begin_run(
     return pipeline.begin_run(make_engine(database_url), source.name, source.format, now=now)
 
 
-@task(name="ingest-entity", task_run_name="ingest-{entity}", cache_policy=NO_CACHE)
+@task(
+    name="ingest-entity", task_run_name="ingest-{entity}", cache_policy=NO_CACHE, **RETRY_TRANSIENT
+)
 def ingest_entity(
     database_url: str,
     policy_path: str,
@@ -58,7 +62,7 @@ def ingest_entity(
         engine.dispose()
 
 
-@task(name="finish-run", cache_policy=NO_CACHE)
+@task(name="finish-run", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def finish_run(
     database_url: str, run_id: int, entities: list[EntitySummary], error: str | None = None
 ) -> IngestSummary:

@@ -16,6 +16,7 @@ from groupops import mail
 from groupops.db import make_engine
 from groupops.mail import Delivery, DeliveryFailed, SmtpConfig, SmtpTransport
 from groupops.settings import Settings, get_settings
+from tasks.retrying import RETRY_TRANSIENT
 
 
 def smtp_password(settings: Settings) -> SecretStr | None:
@@ -82,7 +83,7 @@ def deliver(keys: list[str], database_url: str | None = None) -> Delivery:
     return delivery
 
 
-@task(name="pending-entries", cache_policy=NO_CACHE)
+@task(name="pending-entries", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def pending_entries(
     kind: str | None = None, keys: list[str] | None = None, database_url: str | None = None
 ) -> list[str]:

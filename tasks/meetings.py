@@ -1,5 +1,5 @@
-"""Prefect tasks around meetings. Local work only (the store, the outbox folder): no retries
-here; sending the queued emails goes through ``tasks.mail.send_email``."""
+"""Prefect tasks around meetings. The store's transient errors are retried (``tasks.retrying``;
+every step is idempotent); sending the queued emails goes through ``tasks.mail.send_email``."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from prefect.cache_policies import NO_CACHE
 from groupops.db import make_engine
 from groupops.meetings import notify, store
 from groupops.policy import load_policy
+from tasks.retrying import RETRY_TRANSIENT
 
 
-@task(name="load-meetings", cache_policy=NO_CACHE)
+@task(name="load-meetings", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def load_meetings(
     database_url: str,
     policy_path: str,
@@ -37,7 +38,7 @@ def load_meetings(
         engine.dispose()
 
 
-@task(name="notify-meetings", cache_policy=NO_CACHE)
+@task(name="notify-meetings", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def notify_meetings(
     database_url: str,
     policy_path: str,
@@ -64,7 +65,7 @@ def notify_meetings(
         engine.dispose()
 
 
-@task(name="record-meetings", cache_policy=NO_CACHE)
+@task(name="record-meetings", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def record_meetings(database_url: str, view: store.MeetingsView, now: datetime) -> int:
     engine = make_engine(database_url)
     try:

@@ -1,7 +1,7 @@
 """Prefect tasks around a moderation run (groupops.moderation.run), one per domain step.
 
-Local work (the store, the outbox folder) has no retries; ``carry_out_actions`` talks to the
-platforms and retries transient connector errors (every action is recorded once, so a retry
+Store work retries transient database errors (``tasks.retrying``); ``carry_out_actions`` talks
+to the platforms and retries transient connector errors (every action is recorded once, so a retry
 never acts twice). Credentials in Prefect Secret blocks are read here, never logged.
 """
 
@@ -24,9 +24,10 @@ from groupops.moderation.store import load_violations
 from groupops.moderation.store import record_detections as _record_detections
 from groupops.policy import load_policy
 from tasks.pull import is_transient, load_secret_block
+from tasks.retrying import RETRY_TRANSIENT
 
 
-@task(name="detect-violations", cache_policy=NO_CACHE)
+@task(name="detect-violations", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def detect_violations(
     database_url: str, policy_path: str, as_of: datetime, groups: list[str] | None
 ) -> list[Any]:
@@ -37,7 +38,7 @@ def detect_violations(
         engine.dispose()
 
 
-@task(name="record-detections", cache_policy=NO_CACHE)
+@task(name="record-detections", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def record_detections(database_url: str, detections: list[Any], now: datetime) -> int:
     engine = make_engine(database_url)
     try:
@@ -46,7 +47,7 @@ def record_detections(database_url: str, detections: list[Any], now: datetime) -
         engine.dispose()
 
 
-@task(name="file-detected-appeals", cache_policy=NO_CACHE)
+@task(name="file-detected-appeals", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def file_detected_appeals(
     database_url: str, policy_path: str, as_of: datetime, now: datetime, sender: str,
     outbox_dir: str, groups: list[str] | None,
@@ -61,7 +62,7 @@ def file_detected_appeals(
         engine.dispose()
 
 
-@task(name="decide-violations", cache_policy=NO_CACHE)
+@task(name="decide-violations", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def decide_violations(
     database_url: str, policy_path: str, as_of: datetime, now: datetime,
     groups: list[str] | None, dry_run: bool, pending: list[Any],
@@ -78,7 +79,7 @@ def decide_violations(
         engine.dispose()
 
 
-@task(name="send-violation-notices", cache_policy=NO_CACHE)
+@task(name="send-violation-notices", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def send_violation_notices(
     database_url: str, policy_path: str, decisions: list[Decision], sender: str,
     outbox_dir: str, now: datetime,
@@ -118,7 +119,7 @@ def carry_out_actions(
         engine.dispose()
 
 
-@task(name="escalate-appeals", cache_policy=NO_CACHE)
+@task(name="escalate-appeals", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def escalate_appeals(
     database_url: str, policy_path: str, as_of: datetime, now: datetime, sender: str,
     outbox_dir: str,

@@ -23,6 +23,7 @@ from groupops.connectors.config import SourceConfig, load_sources
 from groupops.db import make_engine
 from groupops.ingest import IngestSummary
 from groupops.policy import load_policy
+from tasks.retrying import RETRY_TRANSIENT
 
 #: Longest Retry-After honoured inside one attempt; longer waits are left to the next run.
 MAX_RATE_LIMIT_SLEEP_S = 300.0
@@ -58,7 +59,7 @@ def find_source(sources_path: str, name: str) -> SourceConfig:
     raise KeyError(f"{sources_path}: no source named {name!r}")
 
 
-@task(name="load-watermark", cache_policy=NO_CACHE)
+@task(name="load-watermark", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def load_watermark(database_url: str, source: str, group_id: str) -> Watermark | None:
     engine = make_engine(database_url)
     try:
@@ -100,9 +101,14 @@ def pull_group(
     return pulled
 
 
-@task(name="run-ingest", task_run_name="run-ingest-{pulled.name}", cache_policy=NO_CACHE)
+@task(
+    name="run-ingest",
+    task_run_name="run-ingest-{pulled.name}",
+    cache_policy=NO_CACHE,
+    **RETRY_TRANSIENT,
+)
 def run_ingest(database_url: str, policy_path: str, pulled: Pull, now: datetime) -> IngestSummary:
-    """The validated, idempotent ingest of one pull (local work: no retries)."""
+    """The validated, idempotent ingest of one pull (transient database errors retried)."""
     engine = make_engine(database_url)
     try:
         return ingest.run_ingest(pulled, engine, load_policy(policy_path), now=now)
@@ -110,7 +116,7 @@ def run_ingest(database_url: str, policy_path: str, pulled: Pull, now: datetime)
         engine.dispose()
 
 
-@task(name="save-watermark", cache_policy=NO_CACHE)
+@task(name="save-watermark", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def save_watermark(
     database_url: str,
     source: SourceConfig,

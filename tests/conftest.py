@@ -73,6 +73,30 @@ def pg_database() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty store never migrated: a new SQLite file, or a new PostgreSQL database created
+    for this test alone (dropped after it), for what must work on a database nobody touched."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    admin = _pg_admin_engine()
+    if admin is None:
+        reason = f"no PostgreSQL answers at {PG_ADMIN_URL}"
+        if REQUIRE_PG:
+            pytest.fail(f"{reason} and GROUPOPS_REQUIRE_POSTGRES=1")
+        pytest.skip(reason)
+    name = f"groupops_empty_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def _truncate_all(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):

@@ -80,3 +80,26 @@ def test_flow_files_define_no_schedule_of_their_own(path: Path) -> None:
             f"line {node.lineno}: {k.arg}=" for k in node.keywords if k.arg in SCHEDULING_KEYWORDS
         ]
     assert not found, f"{path.name} schedules outside prefect.yaml: {found}"
+
+
+def test_the_pull_step_is_relative_to_the_worker_checkout() -> None:
+    """No absolute path (nor `$PWD`, resolved at deploy time) pins one machine's checkout: each
+    worker runs flows in its own directory (job variable working_dir ".")."""
+    (step,) = CONFIG["pull"]
+    directory = step["prefect.deployments.steps.set_working_directory"]["directory"]
+    assert directory == "." and not Path(directory).is_absolute()
+    for d in DEPLOYMENTS:
+        assert d["work_pool"]["job_variables"]["working_dir"] == ".", d["name"]
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=lambda d: d["name"])
+def test_deployments_send_heartbeats_and_carry_a_concurrency_limit(
+    deployment: dict[str, Any],
+) -> None:
+    env = deployment["work_pool"]["job_variables"]["env"]
+    # Prefect emits flow-run heartbeats only for a frequency of at least 30 s.
+    assert int(env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"]) >= 30
+    assert not any(k.startswith("GROUPOPS_") for k in env), "settings come from the worker env"
+    limit = deployment["concurrency_limit"]
+    assert limit["limit"] >= 1
+    assert limit["collision_strategy"] in {"ENQUEUE", "CANCEL_NEW"}

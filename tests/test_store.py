@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from groupops.db import session_scope, upgrade
-from groupops.db.engine import current_revision
 from groupops.db.models import Group, Message
+from groupops.db.schema import current_revision
 
 
 def test_upgrade_is_idempotent(db_url: str) -> None:

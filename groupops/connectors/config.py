@@ -67,6 +67,10 @@ class _Source(BaseModel):
     # A Retry-After up to this many seconds is waited out in place; longer ones raise RateLimited.
     max_inline_wait_s: float = Field(default=30.0, ge=0)
     timeout_s: float = Field(default=30.0, gt=0)
+    # No new message from this source for longer than this many working hours raises the
+    # stale-data alarm (groupops doctor, the health-check flow); unset: the policy's
+    # ops.stale_after_working_hours.
+    stale_after_working_hours: float | None = Field(default=None, gt=0)
 
     def secret_refs(self) -> dict[str, SecretRef]:
         return {k: v for k, v in self if isinstance(v, SecretRef)}

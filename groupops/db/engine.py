@@ -1,4 +1,5 @@
-"""Engines, sessions and schema upgrades for SQLite (default) and PostgreSQL."""
+"""Engines and sessions for SQLite (default) and PostgreSQL; migrations are in
+:mod:`groupops.db.schema`."""
 
 from __future__ import annotations
 
@@ -56,21 +57,3 @@ def alembic_config(url: str) -> Any:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
-
-
-def upgrade(url: str, revision: str = "head") -> None:
-    """Apply the Alembic migrations up to ``revision`` (idempotent)."""
-    from alembic import command
-
-    command.upgrade(alembic_config(url), revision)
-
-
-def current_revision(url: str) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
-    finally:
-        engine.dispose()

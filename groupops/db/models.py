@@ -148,7 +148,8 @@ class IngestRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(Text)
     format: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16))  # running | clean | quarantined | failed
+    # running | clean | quarantined | failed | crashed (its process died: see db.leases)
+    status: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     loaded: Mapped[int] = mapped_column(Integer, default=0)
@@ -157,6 +158,10 @@ class IngestRun(Base):
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
     watermark: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    # The lease of a running run: renewed by its process (wall clock), and who holds it
+    # ("host:pid"); a `running` row whose lease lapsed or whose process is gone is `crashed`.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    owner: Mapped[str | None] = mapped_column(Text)
 
 
 class QuarantineRecord(Base):

@@ -12,6 +12,7 @@ the same in one call for scripts and tests.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 
 from groupops.canonical import Entity, Source, source_entities
 from groupops.db import session_scope
+from groupops.db.leases import heartbeat, owner_id, reap_crashed, wall_now
 from groupops.db.models import IngestRun
 from groupops.ingest.expectations import Bounds, validate
 from groupops.ingest.normalise import Rejection, normalise
@@ -97,7 +99,9 @@ def plausible_bounds(policy: Policy, now: datetime) -> Bounds:
 
 
 def begin_run(engine: sa.Engine, source: str, format_: str, *, now: datetime) -> int:
-    """Record a new ingest run; its id."""
+    """Record a new ingest run holding its lease (:mod:`groupops.db.leases`); its id.
+    Runs left ``running`` by a dead process are marked ``crashed`` first."""
+    reap_crashed(engine, lease=timedelta(seconds=get_settings().run_lease_seconds))
     with engine.begin() as conn:
         run_id = conn.execute(
             sa.insert(IngestRun)
@@ -110,6 +114,8 @@ def begin_run(engine: sa.Engine, source: str, format_: str, *, now: datetime) ->
                 updated=0,
                 unchanged=0,
                 quarantined=0,
+                heartbeat_at=wall_now(),
+                owner=owner_id(),
             )
             .returning(IngestRun.id)
         ).scalar_one()
@@ -148,13 +154,14 @@ def ingest_entity(
                                    validator=get_settings().validator)  # fmt: skip
         return _Prepared(valid, normalised.rejected + rejected)
 
-    while (prepared := read_and_prepare()) is not None:
-        counts = _store(engine, entity, prepared, run_id=run_id, now=now)
-        summary.loaded += counts.loaded
-        summary.updated += counts.updated
-        summary.unchanged += counts.unchanged
-        summary.quarantined += len(prepared.rejections)
-        report(entity, summary.read)  # records read so far (the CLI's progress bar)
+    with heartbeat(engine, run_id):  # the run's lease, renewed while chunks are prepared
+        while (prepared := read_and_prepare()) is not None:
+            counts = _store(engine, entity, prepared, run_id=run_id, now=now)
+            summary.loaded += counts.loaded
+            summary.updated += counts.updated
+            summary.unchanged += counts.unchanged
+            summary.quarantined += len(prepared.rejections)
+            report(entity, summary.read)  # records read so far (the CLI's progress bar)
     return summary
 
 
@@ -167,14 +174,33 @@ class _Prepared:
 def _store(
     engine: sa.Engine, entity: Entity, prepared: _Prepared, *, run_id: int, now: datetime
 ) -> UpsertCounts:
-    """Write one prepared chunk, its quarantine and the run's counters in one transaction."""
+    """Write one prepared chunk, its quarantine and the run's counters in one transaction.
+
+    A deadlock or serialization failure with an overlapping run (PostgreSQL) rolls the whole
+    chunk back, so it is simply written again, a few times with growing pauses."""
     valid = prepared.valid
-    with engine.begin() as conn:
-        counts = upsert(conn, entity, valid, now=now, run_id=run_id)
-        quarantine(conn, prepared.rejections, now=now, run_id=run_id)
-        watermark = valid["sent_at"].max() if entity == "messages" and len(valid) else None
-        _add_to_run(conn, run_id, counts, len(prepared.rejections), watermark)
-    return counts
+    for attempt in range(1, _CHUNK_ATTEMPTS + 1):
+        try:
+            with engine.begin() as conn:
+                counts = upsert(conn, entity, valid, now=now, run_id=run_id)
+                quarantine(conn, prepared.rejections, now=now, run_id=run_id)
+                watermark = valid["sent_at"].max() if entity == "messages" and len(valid) else None
+                _add_to_run(conn, run_id, counts, len(prepared.rejections), watermark)
+            return counts
+        except sa.exc.DBAPIError as exc:
+            if attempt == _CHUNK_ATTEMPTS or not _conflicted(exc):
+                raise
+            time.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+_CHUNK_ATTEMPTS = 5
+
+
+def _conflicted(exc: sa.exc.DBAPIError) -> bool:
+    """A deadlock or serialization failure (PostgreSQL 40P01/40001), or SQLite's busy lock."""
+    code = getattr(exc.orig, "sqlstate", None)
+    return code in {"40001", "40P01"} or "database is locked" in str(exc.orig)
 
 
 def _add_to_run(
@@ -185,6 +211,7 @@ def _add_to_run(
         "updated": IngestRun.updated + counts.updated,
         "unchanged": IngestRun.unchanged + counts.unchanged,
         "quarantined": IngestRun.quarantined + quarantined,
+        "heartbeat_at": wall_now(),  # each committed chunk renews the run's lease
     }
     if watermark is not None:
         current = conn.execute(

@@ -148,13 +148,53 @@ def upsert(
         .where(same_key, target.c.content_hash != stage.c.content_hash)
         .values({c: stage.c[c] for c in columns if c not in keys})
     ).rowcount
-    insert = target.insert().from_select(
-        columns, sa.select(*(stage.c[c] for c in columns)).where(~sa.exists().where(same_key))
-    )
-    # Run as plain SQL: SQLAlchemy reports rowcount -1 for INSERT … SELECT on psycopg.
-    new = conn.exec_driver_sql(str(insert.compile(dialect=conn.dialect))).rowcount
+    new, raced = _insert_new(conn, target, stage, columns, keys, same_key)
     conn.execute(stage.delete())
+    updated += raced
     return UpsertCounts(loaded=new, updated=updated, unchanged=len(frame) - new - updated)
+
+
+def _insert_new(
+    conn: sa.Connection,
+    target: sa.Table,
+    stage: sa.Table,
+    columns: Sequence[str],
+    keys: Sequence[str],
+    same_key: sa.ColumnElement[bool],
+) -> tuple[int, int]:
+    """Insert the staged rows whose key is new; ``(inserted, updated)``.
+
+    ``ON CONFLICT (key) DO UPDATE … WHERE the content differs`` tolerates a run committing the
+    same key between this run's check and its insert (overlapping ingests into one store):
+    identical content is left alone (unchanged), different content is updated (counted as
+    updated, so across overlapping runs every row is counted once as loaded). Rows go in key
+    order, so two runs inserting overlapping keys lock them in the same order (no deadlock).
+    On SQLite the statement runs under the database's single write lock, so no run can
+    commit in between and the row count is the inserted count; on PostgreSQL ``xmax = 0``
+    tells an inserted row from an updated one.
+    """
+    dialect = conn.dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    source = (
+        sa.select(*(stage.c[c] for c in columns))
+        .where(~sa.exists().where(same_key))
+        .order_by(*(stage.c[k] for k in keys))
+    )
+    insert = insert_fn(target).from_select(list(columns), source)
+    stmt = insert.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: insert.excluded[c] for c in columns if c not in keys},
+        where=target.c.content_hash != insert.excluded.content_hash,
+    )
+    if dialect == "postgresql":
+        flags: list[bool] = list(
+            conn.execute(stmt.returning(sa.literal_column("xmax = 0"))).scalars()
+        )
+        inserted = sum(1 for flag in flags if flag)
+        return inserted, len(flags) - inserted
+    # Plain SQL: the DBAPI's rowcount (SQLAlchemy's is -1 for INSERT … SELECT). SQLite needs a
+    # WHERE on the SELECT of an upsert (parsing ambiguity); the NOT EXISTS is that WHERE.
+    return conn.exec_driver_sql(str(stmt.compile(dialect=conn.dialect))).rowcount, 0
 
 
 def known_groups(conn: sa.Connection) -> set[str]:

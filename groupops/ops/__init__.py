@@ -1,0 +1,1 @@
+"""Production operations: health checks (``groupops doctor``) and the stale-data alarm."""
