@@ -136,6 +136,9 @@ def test_sending_is_marked_before_the_smtp_transaction(engine: sa.Engine, tmp_pa
         ("zheng@例子.中国", "zheng@xn--fsqu00a.xn--fiqs8s", False),
         ("Li.Lei@Example.COM", "Li.Lei@example.com", False),
         ("郑浩@例子.中国", "郑浩@xn--fsqu00a.xn--fiqs8s", True),
+        ("groupops@localhost", "groupops@localhost", False),  # an internal mail host
+        ("ops@Corp.Local", "ops@corp.local", False),
+        ("运营@mailhost", "运营@mailhost", True),
     ],
 )
 def test_addresses_in_wire_form(given: str, wire: str, utf8: bool) -> None:
@@ -145,7 +148,8 @@ def test_addresses_in_wire_form(given: str, wire: str, utf8: bool) -> None:
 
 @pytest.mark.parametrize(
     "bad", ["no-at-sign", "a@b@c.com", "a b@example.com", "x@example.com\r\nBcc: y@z.com",
-            "李雷 <li@example.com>", "a@", "@example.com"],
+            "李雷 <li@example.com>", "a@", "@example.com", "a@-bad-.host", "a..b@localhost",
+            "x@host\r\nBcc: y"],
 )  # fmt: skip
 def test_invalid_addresses_are_refused_before_storing(
     engine: sa.Engine, tmp_path: Path, bad: str

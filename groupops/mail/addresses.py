@@ -12,10 +12,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
 
 class InvalidAddress(ValueError):
@@ -33,15 +34,42 @@ class MailAddress:
     smtputf8: bool
 
 
+#: An ASCII host name: what an internal mail domain may be (``localhost``, ``mailhost``,
+#: ``corp.local``) although email-validator refuses single labels and special-use names.
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+)
+
+
+def _validate(text: str) -> ValidatedEmail:
+    return validate_email(
+        text,
+        check_deliverability=False,
+        allow_smtputf8=True,
+        allow_display_name=False,
+        globally_deliverable=False,
+    )
+
+
 @lru_cache(maxsize=4096)
 def mail_address(text: str) -> MailAddress:
-    """``text`` validated and in its wire form (see the module doc)."""
+    """``text`` validated and in its wire form (see the module doc). An internal ASCII host
+    name as the domain (``groupops@localhost``, ``ops@corp.local``) is accepted: the company's
+    own mail server delivers there; the local part follows the same rules either way."""
     try:
-        found = validate_email(
-            text, check_deliverability=False, allow_smtputf8=True, allow_display_name=False
-        )
+        found = _validate(text)
     except EmailNotValidError as exc:
-        raise InvalidAddress(f"not an email address: {text!r} ({exc})") from None
+        local, at, domain = text.rpartition("@")
+        if not at or not _HOST.fullmatch(domain):
+            raise InvalidAddress(f"not an email address: {text!r} ({exc})") from None
+        try:  # the local part by email-validator's rules, the domain as a host name
+            found = _validate(f"{local}@example.com")
+        except EmailNotValidError as local_exc:
+            raise InvalidAddress(f"not an email address: {text!r} ({local_exc})") from None
+        wire_local = found.local_part
+        return MailAddress(
+            f"{wire_local}@{domain.lower()}", wire_local, domain.lower(), not wire_local.isascii()
+        )
     if found.ascii_email:
         local, _, domain = found.ascii_email.rpartition("@")
         return MailAddress(found.ascii_email, local, domain, smtputf8=False)
