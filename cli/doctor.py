@@ -16,7 +16,7 @@ from cli.app import app, console
 from cli.tables import safe
 
 if TYPE_CHECKING:
-    from groupops.ops.health import FlowRuns
+    from groupops.ops.health import Check, FlowRuns
 
 _STYLE = {"ok": "green", "warning": "yellow", "error": "red", "skipped": "dim"}
 _MARK = {"ok": "✓", "warning": "!", "error": "✗", "skipped": "-"}
@@ -44,6 +44,7 @@ def doctor(
 
     Exit 0 when nothing is broken, 1 naming every broken part."""
     from groupops.ops.doctor import diagnose
+    from groupops.ops.health import Check
 
     settings = common.settings()
     now = datetime.now(UTC)
@@ -52,6 +53,16 @@ def doctor(
         from groupops.policy import Policy
 
         data_as_of = common.instant_option(as_of, Policy())
+    flows: list[FlowRuns] = []
+    extra: list[Check] = []
+    api = os.environ.get("PREFECT_API_URL")
+    if api:
+        try:
+            flows = _flow_runs(now)
+            extra.append(Check("prefect", "ok", f"{api} answers"))
+        except Exception as exc:  # any failure to reach or read the server is its health
+            detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+            extra.append(Check("prefect", "error", f"{api}: {type(exc).__name__}: {detail}"))
     report = diagnose(
         settings,
         now=now,
@@ -60,8 +71,9 @@ def doctor(
         if settings.smtp_password_block and settings.smtp_password is None and not offline
         else None,
         block_loader=_load_block,
-        flows=_flow_runs(now) if os.environ.get("PREFECT_API_URL") else (),
+        flows=flows,
         probe=not offline,
+        extra=extra,
     )
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
@@ -106,7 +118,10 @@ def _flow_runs(now: datetime) -> list[FlowRuns]:
 
     from groupops.ops.health import FlowRuns
 
-    config = yaml.safe_load(Path("prefect.yaml").read_text(encoding="utf-8"))
+    path = Path("prefect.yaml")  # the deployments of the checkout the doctor runs in
+    if not path.exists():
+        raise FileNotFoundError(f"no {path} here: run the doctor from the project root")
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
     deployments = config.get("deployments") or []
 
     async def last_successes() -> dict[str, datetime | None]:

@@ -247,3 +247,23 @@ def test_cli_exit_code_names_the_broken_part(
         assert json.loads(no_font.stdout)["broken"] == ["font"]
     finally:
         get_settings.cache_clear()
+
+
+def test_prefect_server_down_is_named(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With PREFECT_API_URL set the doctor reads each deployment's last run; a server that does
+    not answer is the broken part `prefect`, not a traceback."""
+    _store(tmp_path, db_url)
+    monkeypatch.setenv("GROUPOPS_DATABASE_URL", db_url)
+    monkeypatch.setenv("GROUPOPS_SOURCES_PATH", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
+    monkeypatch.setenv("PREFECT_CLIENT_MAX_RETRIES", "0")
+    monkeypatch.setattr("groupops.digest.charts.cjk_font", _font)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["doctor", "--json", "--as-of", "2026-11-02T11:00"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["broken"] == ["prefect"]

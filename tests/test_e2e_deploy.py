@@ -11,7 +11,8 @@ automation, two workers. Then, on an **empty** store (never migrated):
    process group, the flow-run process with it): the run ends **Crashed** in Prefect (its
    heartbeats stop; the automation marks it) and the next ingest marks its `ingest_runs` row
    `crashed`;
-3. the final store holds exactly the union of all input, and every run row is accounted for.
+3. the final store holds exactly the union of all input, and every run row is accounted for;
+4. `make deploy` (what every upgrade runs) passes on the running deployment and touches no data.
 
 Slow (a few minutes: the server starts in ~35 s, a zombie is detected after its missed
 heartbeats); CI runs it with the rest of the suite.
@@ -338,5 +339,17 @@ def test_two_workers_on_postgresql(databases: tuple[str, str], tmp_path: Path) -
             (str(big), "crashed"),
             (str(big), "clean"),
         ]
+
+        # 4. `make deploy` on the running deployment (what an upgrade runs): idempotent, the
+        # schema already at head, every deployment registered again, doctor at the end.
+        done = subprocess.run(
+            ["make", "deploy"], cwd=ROOT, env=stack.env, capture_output=True, text=True,
+            timeout=900,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"is at revision {head_revision()}" in done.stdout
+        deployments = httpx.post(f"{stack.api}/deployments/filter", json={}, timeout=30).json()
+        assert {d["name"] for d in deployments} >= {"ingest-activity", "watch-deadlines"}
+        assert _store_state(store_url)[0] == ids  # deploying touched no data
     finally:
         stack.stop_all()

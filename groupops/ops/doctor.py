@@ -76,6 +76,7 @@ def diagnose(
     font: Callable[[], str | None] | None = None,
     flows: Sequence[FlowRuns] = (),
     probe: bool = True,
+    extra: Sequence[Check] = (),
 ) -> Report:
     """Every check, in order: store, schema, policy, SMTP, sources, font, runs, flows, stale
     data. Ages of runs are judged at ``now`` (the wall clock: runs are recorded on it), silence
@@ -134,6 +135,7 @@ def diagnose(
                 ]
         finally:
             engine.dispose()
+    checks += extra  # what the caller checked itself (the Prefect server)
     checks += [check_flow(runs, now) for runs in flows]
     return Report(tuple(checks))
 
