@@ -47,6 +47,12 @@ def demo_as_of(bundle: Path) -> datetime:
     )
 
 
+def demo_since(bundle: Path) -> datetime:
+    """The start of the demo's period: ``period.since`` in its ``planted.json``."""
+    planted = json.loads((bundle / "planted.json").read_text(encoding="utf-8"))
+    return parse_instant(planted["period"]["since"], common.policy().tz)
+
+
 @app.command()
 def demo(
     bundle: Annotated[Path, typer.Option(help="The demo bundle.")] = DEMO_BUNDLE,
@@ -66,6 +72,8 @@ def demo(
     out.mkdir(parents=True)
     db = out / "groupops.db"
     env = {"GROUPOPS_DATABASE_URL": f"sqlite:///{db}", "GROUPOPS_OUTBOX_DIR": str(out / "outbox")}
+    if (bundle / "meetings").is_dir():  # the demo company's regular meetings, declared as files
+        env["GROUPOPS_MEETINGS_DIR"] = str(bundle / "meetings")
     with _settings(env):
         _run_demo(bundle, db, prefect=common.use_prefect(prefect))
     _print_next_steps(bundle, env)
@@ -126,7 +134,7 @@ def _run_demo(bundle: Path, db: Path, *, prefect: bool) -> None:
         f"{meeting_emails} email(s) in the outbox (invitations with .ics, minutes)"
     )
 
-    console.rule("4. moderation (violations, the penalty ladder)")
+    console.rule("4. moderation (violations, the penalty ladder, appeals)")
     for d in done.moderation["decisions"]:
         console.print(
             Text(
@@ -140,8 +148,10 @@ def _run_demo(bundle: Path, db: Path, *, prefect: bool) -> None:
     console.print(
         f"{len(done.moderation['decisions'])} decided, {len(done.moderation['notices'])} "
         f"notice(s) in the outbox, {len(done.moderation['actions'])} action(s) recorded (admin "
-        "to-dos where no connector acts); `groupops violations` / `groupops roster check` to "
-        "explore"
+        f"to-dos where no connector acts), {len(done.moderation['appeals_filed'])} appeal(s) "
+        f"filed and {len(done.moderation.get('appeals_answered') or [])} answered in the groups "
+        f"({len(done.moderation.get('runs') or [1])} runs, caught up over the period); "
+        "`groupops violations` / `appeals` / `todos` / `roster check` to explore"
     )
 
     console.rule("5. cleanup (a preview: stale notices, duplicates, off-topic)")
@@ -237,8 +247,16 @@ def _here(as_of: datetime, bundle: Path) -> _Done:
                     sum(1 for m in mails if m.created))  # fmt: skip
 
         from cli.moderation import _moderate_local
+        from groupops.moderation.run import catch_up_instants, merge_results
 
-        moderation = _moderate_local(as_of, None, False)
+        # As the schedule would have: caught up over the demo's weeks (one run at the end of
+        # each working day), so notices, appeals and their answers fall where they were made.
+        moderation = merge_results(
+            [
+                _moderate_local(at, None, False)
+                for at in catch_up_instants(pol, demo_since(bundle), as_of)
+            ]
+        )
 
         from groupops.archive.cleanup import cleanup
 
@@ -258,7 +276,7 @@ def _here(as_of: datetime, bundle: Path) -> _Done:
 def _with_prefect(as_of: datetime, bundle: Path) -> _Done:
     from flows.demo_pipeline import demo_pipeline
 
-    result = demo_pipeline(as_of, str(bundle))
+    result = demo_pipeline(as_of, str(bundle), since=demo_since(bundle))
     w, m = result.deadlines, result.meetings
     return _Done(
         result.ingest,

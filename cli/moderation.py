@@ -1,5 +1,5 @@
-"""``groupops moderate``, ``groupops violations [record]``, ``groupops appeals [file|decide]``
-and ``groupops roster check`` (rulebook ch. 1–2 and 6)."""
+"""``groupops moderate``, ``groupops violations [record]``, ``groupops appeals [file|decide]``,
+``groupops todos [done]`` and ``groupops roster check`` (rulebook ch. 1–2 and 6)."""
 
 from __future__ import annotations
 
@@ -57,20 +57,39 @@ def moderate(
     local: Annotated[
         bool, typer.Option("--local", help="Run in this process without Prefect.")
     ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Catch up from this instant: one run at the end of each working day's hours "
+            "up to --as-of, then at --as-of (a first run over history, or after downtime).",
+        ),
+    ] = None,
 ) -> None:
     """Detect violations up to --as-of, decide them on the penalty ladder, notify the member,
     the admins and (on removal) the department head, act through the platforms (admin to-dos
-    where none can), lift ended mutes, escalate overdue appeal answers. Re-running changes
-    nothing."""
+    where none can), lift ended mutes, file and decide the appeals written in the groups,
+    escalate overdue appeal answers. Re-running changes nothing."""
+    from groupops.moderation.run import catch_up_instants, merge_results
+
     pol = common.policy()
     when = _instant(as_of, pol)
-    if local:
-        result = _moderate_local(when, group, dry_run)
-    else:
-        from flows.moderate import moderate as moderate_flow
+    instants = [when]
+    if since is not None:
+        start = _required_instant(since, pol, "--since")
+        if start > when:
+            raise typer.BadParameter("--since is after --as-of", param_hint="--since")
+        instants = catch_up_instants(pol, start, when)
+    runs = []
+    for at in instants:
+        if local:
+            runs.append(_moderate_local(at, group, dry_run))
+        else:
+            from flows.moderate import moderate as moderate_flow
 
-        run = moderate_flow(as_of=when, groups=group, dry_run=dry_run, only_in_working_time=False)
-        result = run.model_dump(mode="json")
+            run = moderate_flow(as_of=at, groups=group, dry_run=dry_run, only_in_working_time=False)
+            runs.append(run.model_dump(mode="json"))
+    result = runs[0] if since is None else merge_results(runs)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return
@@ -87,11 +106,14 @@ def moderate(
     console.print(
         f"{result['detected']} detected · {len(result['decisions'])} decided · "
         f"{len(result['notices'])} notice(s) · {len(result['actions'])} action(s) · "
-        f"{len(result['appeals_filed'])} appeal(s) filed"
+        f"{len(result['appeals_filed'])} appeal(s) filed · "
+        f"{len(result.get('appeals_answered') or [])} answered"
+        + (f" · {len(result['runs'])} run(s) from --since" if "runs" in result else "")
     )
 
 
 def _moderate_local(when: datetime, groups: list[str] | None, dry_run: bool) -> dict[str, Any]:
+    """One run at ``when`` in this process (``groupops moderate --local``, the demo)."""
     from groupops.moderation.actions import ConnectorPool
     from groupops.moderation.run import moderate as run_moderation
 
@@ -347,6 +369,103 @@ def appeals_decide(
     console.print(f"appeal {appeal_id}: {decided.appeal.state}")
     for r in decided.recounts:
         console.print(f"  violation {r.violation_id}: {r.previous} → {r.penalty}")
+
+
+# -- groupops todos ---------------------------------------------------------------------------
+
+todos_app = typer.Typer(
+    help="The admins' to-dos: platform actions no connector could carry out (`done` marks one).",
+    invoke_without_command=True,
+)
+app.add_typer(todos_app, name="todos")
+
+
+@todos_app.callback()
+def todos(
+    ctx: typer.Context,
+    as_of: AsOf = None,
+    group: Annotated[
+        list[str] | None, typer.Option("--group", "-g", help="Only this group id (repeatable).")
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also the done and resolved ones.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The to-dos due by --as-of: mute, unmute, remove, re-invite where no connector acts (or
+    it failed). Open until an admin marks one done (`groupops todos done ID`) or it resolves
+    itself (a removal or leave recorded, the mute ended, the violation revoked)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from groupops.moderation.todos import load_todos
+
+    pol = common.policy()
+    when = _instant(as_of, pol)
+    engine = common.engine()
+    try:
+        rows = [r for r in load_todos(engine, when, groups=group) if show_all or r.state == "open"]
+    finally:
+        engine.dispose()
+    data = [r.as_dict(pol.tz) for r in rows]
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    title = f"Admin to-dos at {when.astimezone(pol.tz):%Y-%m-%d %H:%M}"
+    table = Table(title=title, title_justify="left")
+    for col in ("id", "group", "member", "action", "due", "state", "violation"):
+        table.add_column(col, overflow="fold")
+    for r in data:
+        state = str(r["state"]) + (" (failed)" if r["failed"] and r["state"] == "open" else "")
+        if r["state"] == "done":
+            state += f" by {r['done_by']}"
+        elif r["resolved_by"]:
+            state += f": {r['resolved_by']}"
+        table.add_row(
+            str(r["todo_id"]), safe(str(r["group_id"])), safe(str(r["member_id"])),
+            str(r["action"]), _local(r["due_at"], pol), safe(state), str(r["violation_id"]),
+        )  # fmt: skip
+    console.print(table)
+    if not show_all:
+        console.print(f"{len(data)} open · `groupops todos done ID --by ADMIN` when one is done")
+
+
+@todos_app.command("done")
+def todos_done(
+    todo_ids: Annotated[list[int], typer.Argument(help="The to-do(s) done (their ids).")],
+    by: Annotated[str, typer.Option("--by", help="The admin who did it (member id).")],
+    at: Annotated[
+        str | None, typer.Option("--at", help="When it was done (ISO 8601). Default: now.")
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="What was done.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark admin to-dos done (the admin muted, unmuted, removed or re-invited the member by
+    hand): they leave the admins' digest and `groupops todos`. Marking one again changes
+    nothing; an action a connector carried out is refused."""
+    from groupops.moderation.todos import TodoError, mark_done
+
+    pol = common.policy()
+    when = _instant(at, pol, "--at")
+    engine = common.engine()
+    out = []
+    try:
+        for todo_id in todo_ids:
+            marked = mark_done(engine, todo_id, at=when, by=by, now=datetime.now(UTC), note=note)
+            out.append({**marked.row.as_dict(pol.tz), "changed": marked.changed})
+    except TodoError as exc:
+        err_console.print(f"[red]✗[/] {safe(str(exc))}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    for r in out:
+        verb = "marked done" if r["changed"] else "already done"
+        console.print(
+            f"to-do {r['todo_id']} ({r['action']} {safe(str(r['member_id']))} in "
+            f"{safe(str(r['group_id']))}): {verb} by {safe(str(r['done_by']))}"
+        )
 
 
 # -- groupops roster --------------------------------------------------------------------------

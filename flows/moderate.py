@@ -1,5 +1,5 @@
 """Flow: moderation (rulebook ch. 6) — detect violations up to ``as_of``, file the appeals
-written in the groups, decide on the penalty ladder, notify (member, admins, department head,
+written in the groups and decide those an admin answered there, decide on the penalty ladder, notify (member, admins, department head,
 owner for severe ones), act through the platforms (post the notice, mute, lift ended mutes,
 remove; admin to-dos where no connector can), escalate overdue appeal answers, and deliver every
 moderation email still unsent by the one delivery rule (``groupops.mail``: retried with backoff;
@@ -26,6 +26,7 @@ from groupops.settings import get_settings
 from tasks.db import ensure_schema
 from tasks.mail import deliver, pending_entries
 from tasks.moderation import (
+    answer_detected_appeals,
     carry_out_actions,
     decide_violations,
     detect_violations,
@@ -45,12 +46,14 @@ class ModerationRun(BaseModel):
     detected: int = 0
     recorded: int = 0
     appeals_filed: list[int] = []
+    appeals_answered: list[dict[str, object]] = []
     decisions: list[dict[str, object]] = []
     notices: list[str] = []
     actions: list[dict[str, object]] = []
     escalations: list[dict[str, object]] = []
     emails_sent: int = 0
     emails_failed: list[str] = []
+    runs: list[str] = []  # catch-up runs merged into one report (groupops moderate --since)
 
 
 @flow(name="moderate", log_prints=False)
@@ -78,6 +81,9 @@ def moderate(
     if not dry_run:
         run.recorded = record_detections(db, detections, now)
         run.appeals_filed = file_detected_appeals(
+            db, policy_path, as_of, now, sender, outbox, groups
+        )
+        run.appeals_answered = answer_detected_appeals(
             db, policy_path, as_of, now, sender, outbox, groups
         )
     decisions, run.decisions = decide_violations(

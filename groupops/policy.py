@@ -182,6 +182,10 @@ class Moderation(_Section):
     # A message by a sanctioned member holding one of these, replying to the notice or
     # mentioning an admin, files an appeal.
     appeal_markers: NonEmptyWords = ["申诉", "appeal"]
+    # An admin's (or the owner's) reply to an appeal message holding one of these answers it:
+    # upheld (the violation is revoked) or rejected (it stands); holding both answers nothing.
+    appeal_uphold_markers: NonEmptyWords = ["申诉成立", "撤销处理", "撤销处罚", "appeal upheld"]
+    appeal_reject_markers: NonEmptyWords = ["申诉驳回", "驳回申诉", "维持原处理", "appeal rejected"]
 
 
 class Roster(_Section):

@@ -62,6 +62,21 @@ def file_detected_appeals(
         engine.dispose()
 
 
+@task(name="answer-detected-appeals", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
+def answer_detected_appeals(
+    database_url: str, policy_path: str, as_of: datetime, now: datetime, sender: str,
+    outbox_dir: str, groups: list[str] | None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    engine = make_engine(database_url)
+    try:
+        return moderation.answer_detected_appeals(
+            engine, load_policy(policy_path), as_of, now=now, sender=sender,
+            outbox_dir=Path(outbox_dir), groups=groups,
+        )  # fmt: skip
+    finally:
+        engine.dispose()
+
+
 @task(name="decide-violations", cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def decide_violations(
     database_url: str, policy_path: str, as_of: datetime, now: datetime,

@@ -43,7 +43,9 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="module")
 def demo(demo_url: str) -> Iterator[Obligations]:
     engine: sa.Engine = make_engine(demo_url)
-    yield load_obligations(engine, POLICY, AS_OF, lookback_days=None, meetings_dir=DEMO / "none")
+    yield load_obligations(
+        engine, POLICY, AS_OF, lookback_days=None, meetings_dir=DEMO / "meetings"
+    )
     engine.dispose()
 
 
@@ -118,6 +120,7 @@ def test_cli_overdue_lists_exactly_the_planted_items(
     demo_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GROUPOPS_DATABASE_URL", demo_url)
+    monkeypatch.setenv("GROUPOPS_MEETINGS_DIR", str(DEMO / "meetings"))
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(app, ["overdue", "--as-of", PLANTED["as_of"], "--json"])

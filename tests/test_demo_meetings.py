@@ -43,7 +43,7 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def _cli(demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
     monkeypatch.setenv("GROUPOPS_DATABASE_URL", demo_url)
-    monkeypatch.setenv("GROUPOPS_MEETINGS_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("GROUPOPS_MEETINGS_DIR", str(DEMO / "meetings"))
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(app, [*args, "--as-of", PLANTED["as_of"], "--json"])

@@ -20,6 +20,7 @@ from groupops.meetings.store import load_meetings
 from groupops.policy import Policy
 
 POLICY = Policy()
+DECLARED = Path("data/demo/meetings")  # the demo company's regular meetings
 AS_OF = parse_instant(json.loads(Path("data/demo/planted.json").read_text())["as_of"], POLICY.tz)
 
 
@@ -31,9 +32,9 @@ def demo(engine: sa.Engine) -> sa.Engine:
 
 def test_owner_digests_list_the_periods_meetings(demo: sa.Engine, tmp_path: Path) -> None:
     period = digest_period("week", AS_OF, POLICY)
-    providers = standard_providers(demo, POLICY, AS_OF, meetings_dir=tmp_path)
+    providers = standard_providers(demo, POLICY, AS_OF, meetings_dir=DECLARED)
     digests = build_digests(demo, POLICY, period, providers=providers)
-    records = load_meetings(demo, POLICY, AS_OF, meetings_dir=tmp_path).records
+    records = load_meetings(demo, POLICY, AS_OF, meetings_dir=DECLARED).records
     seen = 0
     for digest in digests:
         sections = {s["id"]: s for s in digest.context["sections"]}

@@ -230,3 +230,115 @@ def test_the_admins_digest_lists_decisions_todos_appeals_and_roster(
             section=section, language="zh-CN"
         )
         assert "小许" in text and "待管理员执行" in text and "待答复的申诉" in text
+
+
+def test_todos_resolve_on_a_recorded_removal_or_a_revocation_and_leave_the_digest(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    from groupops.db.models import MembershipEvent
+    from groupops.moderation.todos import load_todos, mark_done
+
+    seed(engine, [*LADDER, ("n1", "y", at(16, 12), "加微信领优惠券"),
+                  ("n2", "y", at(17, 12), "他妈的又不能用了"),
+                  ("n3", "y", at(18, 9), "兼职刷单日结")])  # fmt: skip
+    run(engine, at(18, 11), tmp_path)
+
+    def states(as_of: datetime) -> dict[tuple[str, str], tuple[str, str | None]]:
+        return {
+            (t.action.member_id, t.action.action): (t.state, t.resolved_by)
+            for t in load_todos(engine, as_of)
+        }
+
+    assert states(at(18, 12)) == {
+        ("x", "mute"): ("open", None), ("x", "remove"): ("open", None),
+        ("y", "mute"): ("open", None), ("y", "remove"): ("open", None),
+    }  # fmt: skip
+    # x is removed by hand (the membership event comes in with the next ingest) …
+    with session_scope(engine) as s:
+        s.add(MembershipEvent(platform="wecom", group_id="g", member_id="x", event="removed",
+                              at=at(18, 14), content_hash=0, updated_at=NOW))  # fmt: skip
+    # … y's removal is revoked on appeal (a re-invite is not needed: y was never removed)
+    filed = file_appeal(engine, vid(engine, "n3"), at=at(18, 15), policy=POLICY, now=NOW)
+    decide_appeal(engine, filed.appeal.id, uphold=True, at=at(18, 16), by="adm", policy=POLICY,
+                  now=NOW)  # fmt: skip
+    assert states(at(18, 13))[("x", "remove")] == ("open", None)  # as it stood then
+    got = states(at(18, 17))
+    assert got[("x", "remove")] == ("resolved", "removal_recorded")
+    assert got[("y", "remove")] == ("resolved", "revoked")
+    assert got[("y", "mute")] == ("open", None)  # recounted: still y's second violation
+    x_mute = next(t for t in load_todos(engine, at(18, 17)) if t.action.member_id == "x"
+                  and t.action.action == "mute")  # fmt: skip
+    mark_done(engine, x_mute.action.id, at=at(18, 17), by="adm", now=NOW)
+    assert states(at(18, 18))[("x", "mute")] == ("done", None)
+
+    from groupops.clock.periods import Period
+    from groupops.digest.context import DigestScope
+    from groupops.digest.moderation import moderation_provider
+
+    period = Period(at(16, 0), at(23, 0), TZ, "week")
+    admin = DigestScope("admin", "wecom", "g", ("adm",), ("g",), period)
+    section = moderation_provider(engine, POLICY, at(18, 18))(admin, "en")
+    assert section is not None
+    assert [(t["member"], t["action"]) for t in section.data["todos"]] == [("杨洋", "mute")]
+
+
+def _say(engine: sa.Engine, mid: str, sender: str, sent_at: datetime, text: str,
+         mentions: list[str] | None = None, reply_to: str | None = None) -> None:  # fmt: skip
+    with session_scope(engine) as s:
+        s.add(Message(platform="wecom", group_id="g", message_id=mid, sender_id=sender,
+                      sent_at=sent_at, kind="text", text=text, mentions=mentions or [],
+                      reply_to=reply_to, content_hash=0, updated_at=NOW))  # fmt: skip
+
+
+def test_an_admins_reply_to_an_appeal_decides_it(engine: sa.Engine, tmp_path: Path) -> None:
+    seed(engine, LADDER)
+    run(engine, at(18, 11), tmp_path)
+    # x appeals the removal (m3), y (no violation) and x answer nothing; the admin's holding
+    # reply decides nothing, then a reply with both markers nothing; then the upholding one
+    _say(engine, "ap", "x", at(18, 12), "@管理员 申诉：那条是公司活动的券", ["adm"])
+    _say(engine, "r0", "adm", at(18, 12, 10), "我先核实一下", reply_to="ap")
+    _say(engine, "r1", "y", at(18, 12, 20), "申诉成立吧", reply_to="ap")
+    _say(engine, "r2", "x", at(18, 12, 30), "申诉成立！", reply_to="ap")
+    _say(engine, "r3", "adm", at(18, 12, 40), "申诉成立还是维持原处理？再看看", reply_to="ap")
+    filed = run(engine, at(18, 13), tmp_path)
+    assert len(filed.appeals_filed) == 1 and filed.appeals_answered == []
+    assert filed.decisions == []  # the appeal's "券" is not an ad: appeals are never evidence
+    _say(engine, "r4", "adm", at(18, 14), "申诉成立，撤销这次移出", reply_to="ap")
+    _say(engine, "r5", "boss", at(18, 14, 30), "维持原处理", reply_to="ap")  # too late: decided
+    answered = run(engine, at(18, 15), tmp_path)
+    (a,) = load_appeals(engine)
+    assert answered.appeals_answered == [
+        {"appeal_id": a.id, "state": "upheld", "by": "adm", "message_id": "r4", "recounted": []}
+    ]
+    assert (a.state, a.decided_at, a.decided_by) == ("upheld", at(18, 14), "adm")
+    v3 = next(v for v in load_violations(engine) if v.id == vid(engine, "m3"))
+    assert v3.revoked_at == at(18, 14)
+    keys = {e.key for e in pending_entries(engine)}
+    assert f"moderation:appeal:{a.id}:decision" in keys  # the member is told
+    again = run(engine, at(18, 16), tmp_path)
+    assert (again.appeals_filed, again.appeals_answered) == ([], [])
+
+
+def test_a_rejecting_reply_by_the_owner(engine: sa.Engine, tmp_path: Path) -> None:
+    seed(engine, LADDER[:1])
+    run(engine, at(16, 11), tmp_path)
+    _say(engine, "ap", "x", at(16, 12), "@老板 申诉：我只是转发", ["boss"])
+    _say(engine, "rj", "boss", at(16, 15), "申诉驳回，维持原处理", reply_to="ap")
+    result = run(engine, at(16, 16), tmp_path)  # filed and answered in one run
+    (a,) = load_appeals(engine)
+    assert [x["state"] for x in result.appeals_answered] == ["rejected"]
+    assert (a.state, a.decided_by, a.decided_at) == ("rejected", "boss", at(16, 15))
+    assert load_violations(engine)[0].revoked_at is None
+
+
+def test_catch_up_runs_at_the_end_of_every_working_day() -> None:
+    from groupops.moderation.run import catch_up_instants
+
+    def d(month: int, day: int, hour: int = 18) -> datetime:
+        return datetime(2026, month, day, hour, tzinfo=TZ)
+
+    # National Day 2026: 10-01..10-07 off, Saturday 10-10 a make-up working day
+    got = catch_up_instants(POLICY, d(9, 29, 10), d(10, 12, 11))
+    assert got == [d(9, 29), d(9, 30), d(10, 8), d(10, 9), d(10, 10), d(10, 12, 11)]
+    assert catch_up_instants(POLICY, d(9, 29, 19), d(9, 30, 9)) == [d(9, 30, 9)]
+    assert catch_up_instants(POLICY, d(9, 30), d(9, 30)) == [d(9, 30)]

@@ -369,6 +369,10 @@ class ModerationAction(Base):
     status: Mapped[str] = mapped_column(String(16))  # done | todo | failed | skipped
     via: Mapped[str | None] = mapped_column(String(64))  # the source (connector) that acted
     detail: Mapped[str | None] = mapped_column(Text)
+    # An admin's to-do marked done by hand (``groupops todos done``): when, by whom, their note.
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by: Mapped[str | None] = mapped_column(ID)
+    note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

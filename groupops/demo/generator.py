@@ -2,7 +2,8 @@
 given, the plan is checked, and the records are written (``python -m groupops.demo``).
 
 ``groups.jsonl``, ``members.jsonl``, ``memberships.jsonl``, ``messages.jsonl`` (canonical
-format), ``roster.jsonl`` (the HR roster) and ``planted.json`` (what the rules must find). The output depends only on the seed:
+format), ``roster.jsonl`` (the HR roster), ``meetings/*.md`` (regular meetings declared as files,
+``GROUPOPS_MEETINGS_DIR``) and ``planted.json`` (what the rules must find). The output depends only on the seed:
 same seed, same bytes. How a chapter adds plants and verdicts: docs/demo.md.
 """
 
@@ -23,6 +24,7 @@ from groupops.demo.chapters import CHAPTERS
 from groupops.demo.check import check
 from groupops.demo.expected import planted_record
 from groupops.demo.period import DEFAULT_SEED, local
+from groupops.demo.plants.meetings import declared_files
 
 
 def assign_ids(b: Builder) -> None:
@@ -145,4 +147,9 @@ def write_bundle(out: Path, seed: int = DEFAULT_SEED) -> dict[str, int]:
         lines = (json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         (out / f"{stem}.jsonl").write_text("".join(lines), encoding="utf-8")
         counts[stem] = len(records)
+    declared = out / "meetings"
+    declared.mkdir(exist_ok=True)
+    for name, text in declared_files().items():
+        (declared / name).write_text(text, encoding="utf-8")
+    counts["meetings"] = len(declared_files())
     return counts

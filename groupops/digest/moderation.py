@@ -1,8 +1,8 @@
 """The digest's *moderation* section (rulebook ch. 1–2 and 6).
 
 For a group's admins: the violations decided in the period, the platform actions left to them
-(to-dos: mute, unmute, remove, re-invite where no connector acts; a removal to-do disappears
-once a removal or leave is recorded), the appeals waiting for their answer (overdue first), and
+(to-dos: mute, unmute, remove, re-invite where no connector acts, until an admin marks one
+done with ``groupops todos done`` or it resolves itself: ``groupops.moderation.todos``), the appeals waiting for their answer (overdue first), and
 the roster findings with what to do. For an owner: the severe violations in their groups and
 the appeals whose answer is overdue past the owner's escalation step.
 
@@ -26,6 +26,7 @@ from groupops.moderation.actions import load_actions
 from groupops.moderation.appeals import appeal_rows, load_appeals
 from groupops.moderation.notices import People
 from groupops.moderation.store import load_violations
+from groupops.moderation.todos import departures, todo_rows
 from groupops.policy import Policy
 from groupops.roster.compliance import Finding, check_roster
 
@@ -41,11 +42,7 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
     appeals = appeal_rows(load_appeals(engine, as_of=as_of), as_of, clock)
     findings: list[Finding] = check_roster(engine, policy, as_of, clock=clock)
     people = People.load(engine)
-    memberships = load_memberships(engine)
-    gone = {
-        (str(r["platform"]), str(r["group_id"]), str(r["member_id"])): r["at"].to_pydatetime()
-        for r in memberships[memberships["event"].isin(["removed", "leave"])].to_dict("records")
-    } if not memberships.empty else {}  # fmt: skip
+    todo_list = todo_rows(actions, by_id, departures(load_memberships(engine)), as_of)
 
     def name(platform: str, member_id: str) -> str:
         return people.name(platform, member_id)
@@ -72,28 +69,20 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
             }
             for v in decided
         ]
-        todos = []
-        if scope.audience == "admin":
-            for a in actions:
-                v = by_id[a.violation_id]
-                left = gone.get((a.platform, a.group_id, a.member_id))
-                if (
-                    (a.platform, a.group_id) not in mine
-                    or a.status not in ("todo", "failed")
-                    or a.due_at > as_of
-                    or (a.action == "remove" and left is not None and left >= a.due_at)
-                    or (a.action == "mute" and v.mute_until is not None and v.mute_until <= as_of)
-                ):
-                    continue
-                todos.append(
-                    {
-                        "group": people.group_name(a.platform, a.group_id),
-                        "member": name(a.platform, a.member_id),
-                        "action": translate(f"mod.action.{a.action}", language),
-                        "due_at": a.due_at.astimezone(tz),
-                        "failed": a.status == "failed",
-                    }
-                )
+        todos = [
+            {
+                "id": t.action.id,
+                "group": people.group_name(t.action.platform, t.action.group_id),
+                "member": name(t.action.platform, t.action.member_id),
+                "action": translate(f"mod.action.{t.action.action}", language),
+                "due_at": t.action.due_at.astimezone(tz),
+                "failed": t.action.status == "failed",
+            }
+            for t in todo_list
+            if scope.audience == "admin"
+            and t.state == "open"
+            and (t.action.platform, t.action.group_id) in mine
+        ]
         open_appeals = [
             r
             for r in appeals

@@ -432,6 +432,10 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
     },
     "digest.moderation.violations": {"zh-CN": "本期违规处理", "en": "Decided this period"},
     "digest.moderation.todos": {"zh-CN": "待管理员执行", "en": "Left to the admins"},
+    "digest.moderation.todo_done": {
+        "zh-CN": "处理完成后标记：groupops todos done 编号",
+        "en": "Mark one done when it is done: groupops todos done ID",
+    },
     "digest.moderation.appeals": {"zh-CN": "待答复的申诉", "en": "Appeals to answer"},
     "digest.moderation.roster": {
         "zh-CN": "成员合规（实名制、入群审批、离职移出）",

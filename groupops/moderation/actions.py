@@ -18,7 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from groupops.connectors.base import Capability, Connector, ConnectorError
+from groupops.connectors.base import Capability, Connector, ConnectorError, PlatformError
 from groupops.connectors.config import BlockLoader, SourceConfig, load_sources
 from groupops.connectors.registry import open_connector
 from groupops.db.models import ModerationAction, Violation
@@ -27,6 +27,10 @@ from groupops.moderation.store import ViolationRecord
 #: (platform, group_id) → (source name, open connector), or ``None`` when no configured source
 #: can act on that group.
 ConnectorFor = Callable[[str, str], tuple[str, Connector] | None]
+
+#: Platform error codes that mean the member to remove is not in the group (Slack's
+#: ``conversations.kick``): the removal is done, not failed (else it would be retried forever).
+GONE_CODES = frozenset({"not_in_channel"})
 
 NEEDS: dict[str, Capability] = {
     "notice": Capability.POST_MESSAGE,
@@ -48,6 +52,9 @@ class ActionRecord:
     status: str
     via: str | None
     detail: str | None
+    done_at: datetime | None = None  # a to-do an admin marked done (``groupops todos done``)
+    done_by: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,7 @@ def load_actions(
         return [
             ActionRecord(
                 r.id, r.violation_id, r.platform, r.group_id, r.member_id, r.action, r.due_at,
-                r.status, r.via, r.detail,
+                r.status, r.via, r.detail, r.done_at, r.done_by, r.note,
             )
             for r in session.execute(stmt).scalars()
         ]  # fmt: skip
@@ -168,6 +175,11 @@ def carry_out(
             try:
                 detail = _act(connector, plan, (notice_texts or {}).get(plan.violation_id, ""))
                 status = "done"
+            except PlatformError as exc:
+                if plan.action == "remove" and exc.code in GONE_CODES:
+                    status, detail = "done", f"not in the group any more ({exc.code})"
+                else:
+                    status, detail = "failed", f"{type(exc).__name__}: {exc}"
             except ConnectorError as exc:
                 status, detail = "failed", f"{type(exc).__name__}: {exc}"
         elif plan.action == "notice":

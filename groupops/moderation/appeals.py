@@ -307,3 +307,58 @@ def detect_appeals(
         if target is not None:
             out.append((target.id, str(row["message_id"]), sent_at, text))
     return out
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An admin's answer to an appeal written in the group."""
+
+    appeal_id: int
+    uphold: bool
+    message_id: str
+    sent_at: datetime
+    by: str
+    text: str
+
+
+def detect_answers(
+    messages: pd.DataFrame,
+    appeals: Sequence[AppealRecord],
+    staff: dict[tuple[str, str], set[str]],
+    uphold_markers: Sequence[str],
+    reject_markers: Sequence[str],
+) -> list[Answer]:
+    """Answers to pending appeals filed by a message: a reply to the appeal's message by one of
+    the group's ``staff`` (admins and owner, never the appellant) holding an uphold or a reject
+    marker — not both. The first answer to an appeal counts."""
+    if messages.empty:
+        return []
+    by_message = {
+        a.message_id: a for a in appeals if a.message_id is not None and a.state == "pending"
+    }
+    if not by_message:
+        return []
+    matcher = WordMatcher({"uphold": uphold_markers, "reject": reject_markers})
+    replies = messages[messages["reply_to"].isin(list(by_message))].sort_values("sent_at")
+    out: list[Answer] = []
+    answered: set[int] = set()
+    for row in replies.to_dict("records"):
+        appeal = by_message[str(row["reply_to"])]
+        sender = str(row["sender_id"])
+        key = (str(row["platform"]), str(row["group_id"]))
+        if (
+            appeal.id in answered
+            or key != (appeal.platform, appeal.group_id)
+            or sender == appeal.member_id
+            or sender not in staff.get(key, set())
+        ):
+            continue
+        text = str(row.get("text") or "")
+        found = {hit.list_name for hit in matcher.find(normalise(text))}
+        if len(found) != 1:
+            continue
+        answered.add(appeal.id)
+        sent_at = pd.Timestamp(row["sent_at"]).to_pydatetime()
+        out.append(Answer(appeal.id, "uphold" in found, str(row["message_id"]), sent_at,
+                          sender, text))  # fmt: skip
+    return out

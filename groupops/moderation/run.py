@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 
 from groupops.clock.workclock import WorkClock
@@ -28,7 +29,10 @@ from groupops.moderation.actions import (
     plan_actions,
 )
 from groupops.moderation.appeals import (
+    AppealError,
     appeal_rows,
+    decide_appeal,
+    detect_answers,
     detect_appeals,
     file_appeal,
     load_appeals,
@@ -54,6 +58,7 @@ class ModerationResult:
     detected: int = 0
     recorded: int = 0  # violation rows added or refreshed
     appeals_filed: list[int] = field(default_factory=list)
+    appeals_answered: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # outbox keys newly queued
     actions: list[dict[str, Any]] = field(default_factory=list)
@@ -66,11 +71,49 @@ class ModerationResult:
             "detected": self.detected,
             "recorded": self.recorded,
             "appeals_filed": self.appeals_filed,
+            "appeals_answered": self.appeals_answered,
             "decisions": self.decisions,
             "notices": self.notices,
             "actions": self.actions,
             "escalations": self.escalations,
         }
+
+
+def catch_up_instants(
+    policy: Policy, since: datetime, as_of: datetime, clock: WorkClock | None = None
+) -> list[datetime]:
+    """The runs that catch moderation up from ``since`` to ``as_of`` (a first run over history,
+    or after downtime): the end of working hours of every working day in between, then
+    ``as_of`` itself. Decisions then carry the working day they would have been made on
+    (``decided_at``), so appeal windows and mutes run from there."""
+    clock = clock or WorkClock.from_policy(policy)
+    if since.tzinfo is None or as_of.tzinfo is None:
+        raise ValueError("since and as_of must be timezone-aware")
+    if since > as_of:
+        raise ValueError("since must not be after as_of")
+    out: list[datetime] = []
+    day, last = since.astimezone(clock.tz).date(), as_of.astimezone(clock.tz).date()
+    while day <= last:
+        end = clock.end_of_day(day)
+        if clock.is_working_day(day, warn=False) and since <= end < as_of:
+            out.append(end)
+        day += timedelta(days=1)
+    return [*out, as_of]
+
+
+def merge_results(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs' ``as_dict`` (or the flow's report) as one: the last ``as_of`` and
+    ``detected``, everything else added up, and ``runs`` (each run's ``as_of``)."""
+    if not results:
+        raise ValueError("no runs to merge")
+    merged: dict[str, Any] = dict(results[-1])
+    for key, value in results[-1].items():
+        if isinstance(value, list):
+            merged[key] = [item for r in results for item in r.get(key) or []]
+        elif isinstance(value, int) and not isinstance(value, bool) and key != "detected":
+            merged[key] = sum(int(r.get(key) or 0) for r in results)
+    merged["runs"] = [str(r["as_of"]) for r in results]
+    return merged
 
 
 def lookback_start(policy: Policy, as_of: datetime) -> datetime:
@@ -80,15 +123,47 @@ def lookback_start(policy: Policy, as_of: datetime) -> datetime:
 def detect_violations(
     engine: sa.Engine, policy: Policy, as_of: datetime, groups: Sequence[str] | None = None
 ) -> list[Detection]:
-    """Violations in the messages of the ladder window up to ``as_of``."""
+    """Violations in the messages of the ladder window up to ``as_of``. Never evidence: the
+    notices groupops posted itself (they name the category and the appeal word), and a
+    sanctioned member's appeals (filed, or filing in this run) — an admin judges those."""
     messages = load_messages(
         engine,
         since=lookback_start(policy, as_of),
         until=as_of + timedelta(microseconds=1),
         groups=groups,
-        columns=("platform", "group_id", "message_id", "sender_id", "sent_at", "kind", "text"),
-    )
+        columns=(
+            "platform", "group_id", "message_id", "sender_id", "sent_at", "kind", "text",
+            "reply_to", "mentions",
+        ),
+    )  # fmt: skip
+    if not messages.empty:
+        exempt = _exempt_messages(engine, policy, messages, as_of, groups)
+        if exempt:
+            messages = messages[~messages["message_id"].astype(str).isin(exempt)]
     return detect(messages, policy.moderation)
+
+
+def _exempt_messages(
+    engine: sa.Engine,
+    policy: Policy,
+    messages: pd.DataFrame,
+    as_of: datetime,
+    groups: Sequence[str] | None,
+) -> set[str]:
+    violations = load_violations(engine, as_of=as_of, groups=groups)
+    exempt = {v.notice_message_id for v in violations if v.notice_message_id}
+    exempt |= {a.message_id for a in load_appeals(engine) if a.message_id}
+    decided = [v for v in violations if v.decided_at is not None]
+    if decided:
+        people = People.load(engine)
+        staff = {key: set(people.admins(*key)) | set(people.owner(*key)) for key in people.groups}
+        exempt |= {
+            message_id
+            for _vid, message_id, _at, _text in detect_appeals(
+                messages, decided, staff, policy.moderation.appeal_markers
+            )
+        }
+    return exempt
 
 
 def file_detected_appeals(
@@ -151,6 +226,67 @@ def file_detected_appeals(
                 now=now, people=people,
             )  # fmt: skip
     return filed
+
+
+def answer_detected_appeals(
+    engine: sa.Engine,
+    policy: Policy,
+    as_of: datetime,
+    *,
+    now: datetime,
+    sender: str,
+    outbox_dir: Path,
+    groups: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Decide the appeals an admin answered in the group (see :func:`detect_answers`): upheld
+    revokes and recounts, rejected stands; the member is emailed either way. One entry per
+    appeal decided by this run."""
+    pending = [
+        a
+        for a in load_appeals(engine, as_of=as_of)
+        if a.state == "pending" and a.message_id and (not groups or a.group_id in groups)
+    ]
+    if not pending:
+        return []
+    messages = load_messages(
+        engine,
+        since=min(a.filed_at for a in pending),
+        until=as_of + timedelta(microseconds=1),
+        groups=groups,
+        columns=("platform", "group_id", "message_id", "sender_id", "sent_at", "text", "reply_to"),
+    )
+    people = People.load(engine)
+    staff = {key: set(people.admins(*key)) | set(people.owner(*key)) for key in people.groups}
+    mp = policy.moderation
+    out: list[dict[str, Any]] = []
+    for answer in detect_answers(
+        messages, pending, staff, mp.appeal_uphold_markers, mp.appeal_reject_markers
+    ):
+        try:
+            decided = decide_appeal(
+                engine, answer.appeal_id, uphold=answer.uphold, at=answer.sent_at, by=answer.by,
+                policy=policy, now=now, note=answer.text,
+            )  # fmt: skip
+        except AppealError:
+            continue  # answered the other way by command meanwhile: that answer stands
+        if decided.changed:
+            send_appeal_notice(
+                engine, decided.appeal, decided.appeal.state, policy, sender=sender,
+                outbox_dir=outbox_dir, now=now, people=people, recounts=decided.recounts,
+            )  # fmt: skip
+            out.append(
+                {
+                    "appeal_id": answer.appeal_id,
+                    "state": decided.appeal.state,
+                    "by": answer.by,
+                    "message_id": answer.message_id,
+                    "recounted": [
+                        {"violation_id": r.violation_id, "from": r.previous, "to": r.penalty}
+                        for r in decided.recounts
+                    ],
+                }
+            )
+    return out
 
 
 def decide_violations(
@@ -324,6 +460,9 @@ def moderate(
     if not dry_run:
         result.recorded = record_detections(engine, detections, now)
         result.appeals_filed = file_detected_appeals(
+            engine, policy, as_of, now=now, sender=sender, outbox_dir=outbox_dir, groups=groups
+        )
+        result.appeals_answered = answer_detected_appeals(
             engine, policy, as_of, now=now, sender=sender, outbox_dir=outbox_dir, groups=groups
         )
     decisions, violations = decide_violations(

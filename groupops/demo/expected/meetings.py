@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from groupops.demo import company
-from groupops.demo.builder import Builder
+from groupops.demo.builder import Builder, Msg
 from groupops.demo.chapter import Chapter, Obligation
-from groupops.demo.period import AS_OF, CLOCK, POLICY, YEAR, local
+from groupops.demo.period import AS_OF, CLOCK, POLICY, SINCE, YEAR, local
 from groupops.demo.plants import meetings
-from groupops.demo.plants.meetings import Planted, PlantedMeeting
+from groupops.demo.plants.meetings import (
+    Planted,
+    PlantedDeclared,
+    PlantedHeld,
+    PlantedMeeting,
+    occurrence_start,
+)
+from groupops.demo.scenario.meetings import Declared, Held
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +140,127 @@ def record(planted: Planted, b: Builder) -> dict[str, Any]:
                 "action_items": _items(m),
             }
         )
+    out += [entry for d in planted.declared for entry in _declared_records(d)]
     return {"meetings": out}
+
+
+# -- Declared meetings (data/demo/meetings/*.md) ----------------------------------------------
+
+
+def declared_starts(d: Declared) -> list[datetime]:
+    """The occurrences ``groupops meetings`` knows at ``as_of``: from the bundle's first day to
+    ``meetings.declared_days_ahead`` days after ``as_of``; a series' days within its
+    since/until that are working days."""
+    horizon = AS_OF + timedelta(days=POLICY.meetings.declared_days_ahead)
+    if d.weekly is None:
+        assert d.start is not None
+        start = local(d.start)
+        return [start] if SINCE <= start <= horizon else []
+    assert d.since is not None and d.until is not None
+    weekday, hm = d.weekly
+    day, last = local(f"{d.since} {hm}"), local(f"{d.until} {hm}")
+    out = []
+    while day <= min(last, horizon):
+        if day.weekday() == weekday and CLOCK.is_working_day(day.date(), warn=False):
+            out.append(day)
+        day += timedelta(days=1)
+    return out
+
+
+def _held_at(d: PlantedDeclared, start: datetime) -> PlantedHeld:
+    for h in d.held:
+        if local(occurrence_start(d.spec, h.spec.day)) == start:
+            return h
+    return PlantedHeld(Held(f"{start:%m-%d}"))
+
+
+def _declared_items(d: Declared, h: PlantedHeld) -> list[dict[str, Any]]:
+    if h.minutes is None:
+        return []
+    done = {m.sender_id: m for m in h.done if m.at <= AS_OF}
+    out = []
+    for n, (item, owner, deadline) in enumerate(h.spec.decisions, 1):
+        due = item_due(deadline)
+        finished = done.get(owner)
+        out.append(
+            {
+                "task_id": f"{h.minutes.message_id}#{n}",
+                "assignee_id": owner,
+                "text": item,
+                "due_at": due.isoformat(),
+                "state": "done" if finished else ("overdue" if due < AS_OF else "open"),
+                "done_message_id": finished.message_id if finished else None,
+            }
+        )
+    return out
+
+
+def declared_id(d: Declared, start: datetime) -> str:
+    return f"{company.PLATFORM}/{d.group_id}/{d.stem}/{start:%Y%m%dT%H%M}"
+
+
+def _declared_records(d: PlantedDeclared) -> list[dict[str, Any]]:
+    spec, out = d.spec, []
+    for start in declared_starts(spec):
+        h = _held_at(d, start)
+        end = start + timedelta(minutes=spec.duration)
+        leaves = [x for x in h.leaves if x.at <= AS_OF]
+        due = minutes_due(end)
+        minutes: Msg | None = h.minutes if h.minutes is not None and h.minutes.at <= AS_OF else None
+        if minutes is not None:
+            minutes_state = "late" if minutes.at > due else "published"
+        else:
+            minutes_state = "missing" if due < AS_OF else "not_due"
+        out.append(
+            {
+                "group_id": spec.group_id,
+                "notice_id": None,
+                "minutes_id": minutes.message_id if minutes else None,
+                "topic": spec.topic,
+                "kind": spec.kind,
+                "source": "file",
+                "declared_file": f"meetings/{spec.stem}.md",
+                "starts_at": start.isoformat(),
+                "leaves": [{"message_id": x.message_id, "member_id": x.sender_id} for x in leaves],
+                "meeting_id": declared_id(spec, start),
+                "notice_message_ids": [],
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "place": spec.place,
+                "organizer_id": spec.organizer,
+                "attendees": sorted({spec.organizer, *spec.attendees}),
+                "on_leave": [x.sender_id for x in leaves if x.at < start],
+                "late_leave": [x.sender_id for x in leaves if x.at >= start],
+                "state": "held" if start <= AS_OF else "scheduled",
+                "sequence": 0,
+                "minutes_message_id": minutes.message_id if minutes else None,
+                "minutes_due_at": due.isoformat(),
+                "minutes_state": minutes_state,
+                "action_items": _declared_items(spec, h),
+            }
+        )
+    return out
+
+
+def _declared_obligations(d: PlantedDeclared) -> list[Obligation]:
+    out: list[Obligation] = []
+    for start in declared_starts(d.spec):
+        h = _held_at(d, start)
+        end = start + timedelta(minutes=d.spec.duration)
+        if h.minutes is not None:
+            for item in _declared_items(d.spec, h):
+                if item["state"] != "done":
+                    out.append(
+                        Obligation(
+                            "task_done", h.minutes, item["assignee_id"],
+                            datetime.fromisoformat(item["due_at"]), message_id=item["task_id"],
+                            requester=d.spec.organizer, requested_at=h.minutes.at,
+                            own_request=False,
+                        )
+                    )  # fmt: skip
+        elif end <= AS_OF:
+            raise AssertionError(f"{d.spec.stem} {start}: plant its minutes (no notice to cite)")
+    return out
 
 
 def obligations(planted: Planted, b: Builder) -> list[Obligation]:
@@ -170,6 +297,7 @@ def obligations(planted: Planted, b: Builder) -> list[Obligation]:
                     own_request=False,
                 )
             )
+    out += [o for d in planted.declared for o in _declared_obligations(d)]
     return out
 
 

@@ -8,13 +8,16 @@ from typing import Final
 
 from groupops.demo.builder import Msg, Planter, Role, marked
 from groupops.demo.chapter import policy_words
-from groupops.demo.period import local
+from groupops.demo.period import YEAR, local
 from groupops.demo.scenario.meetings import (
     CHANGES,
+    DECLARED,
     MEETINGS,
     NEW_MEETINGS,
     SAID,
     Change,
+    Declared,
+    Held,
     Meeting,
 )
 from groupops.demo.texts import WEEKDAYS, display, month_day
@@ -45,9 +48,26 @@ class PlantedMeeting:
     done: list[Msg] = field(default_factory=list)  # completion replies to the minutes
 
 
+@dataclass(slots=True)
+class PlantedHeld:
+    """The messages about one occurrence of a declared meeting."""
+
+    spec: Held
+    leaves: list[Msg] = field(default_factory=list)
+    minutes: Msg | None = None
+    done: list[Msg] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class PlantedDeclared:
+    spec: Declared
+    held: list[PlantedHeld]
+
+
 @dataclass(frozen=True, slots=True)
 class Planted:
     meetings: list[PlantedMeeting]
+    declared: list[PlantedDeclared] = field(default_factory=list)
 
 
 def plant(p: Planter) -> Planted:
@@ -75,7 +95,89 @@ def plant(p: Planter) -> Planted:
         else:
             assert m.minutes is not None
             m.done.append(p.add(group, said.member, at, said.text, DONE, reply_to=m.minutes))
-    return Planted(planted)
+    return Planted(planted, [plant_declared(p, d) for d in DECLARED])
+
+
+def plant_declared(p: Planter, d: Declared) -> PlantedDeclared:
+    """What is said about a declared meeting's occurrences: leave requests that @mention the
+    organizer, minutes that name the topic, items reported done in replies to the minutes."""
+    out = []
+    for held in d.held:
+        h = PlantedHeld(held)
+        for member, stamp, text in held.leaves:
+            h.leaves.append(
+                p.add(
+                    d.group_id,
+                    member,
+                    local(stamp),
+                    f"@{display(d.organizer)} {text}",
+                    LEAVE,
+                    mentions=[d.organizer],
+                )
+            )
+        if held.minutes_at is not None:
+            h.minutes = p.add(d.group_id, held.minutes_by, local(held.minutes_at),
+                              declared_minutes_text(d, held), MINUTES)  # fmt: skip
+            for member, stamp, text in held.done:
+                h.done.append(p.add(d.group_id, member, local(stamp), text, DONE,
+                                    reply_to=h.minutes))  # fmt: skip
+        out.append(h)
+    return PlantedDeclared(d, out)
+
+
+def occurrence_start(d: Declared, day: str) -> str:
+    """The local ``"MM-DD HH:MM"`` start of the occurrence on ``day``."""
+    if d.weekly is not None:
+        return f"{day} {d.weekly[1]}"
+    assert d.start is not None and d.start.startswith(day)
+    return d.start
+
+
+def declared_minutes_text(d: Declared, held: Held) -> str:
+    starts = local(occurrence_start(d, held.day))
+    absent = {member for member, *_ in held.leaves}
+    lines = [
+        f"【会议纪要】{d.topic}（{month_day(starts)}）",
+        f"参会：{'、'.join(display(a) for a in d.attendees if a not in absent)}",
+        "结论与待办：",
+        *(
+            f"{i}. {item}——负责人：{display(owner)}，截止{deadline}"
+            for i, (item, owner, deadline) in enumerate(held.decisions, 1)
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def declared_file(d: Declared) -> str:
+    """The ``data/demo/meetings/<stem>.md`` declaring ``d`` (docs/meetings.md)."""
+    front = [
+        "---",
+        f"topic: {d.topic}",
+        f"group: {d.group_id}",
+        f"organizer: {d.organizer}",
+    ]
+    if d.weekly is not None:
+        weekday, hm = d.weekly
+        hour, minute = (int(x) for x in hm.split(":"))
+        front.append(f'cron: "{minute} {hour} * * {(weekday + 1) % 7}"')
+    else:
+        front.append(f"start: {YEAR}-{d.start}")
+    front += [
+        f"duration: {d.duration}",
+        f"place: {d.place}",
+        f"attendees: [{', '.join(d.attendees)}]",
+    ]
+    if d.since is not None:
+        front.append(f"since: {YEAR}-{d.since}")
+    if d.until is not None:
+        front.append(f"until: {YEAR}-{d.until}")
+    front.append("---")
+    return "\n".join([*front, *(f"- {item}" for item in d.agenda)]) + "\n"
+
+
+def declared_files() -> dict[str, str]:
+    """File name → text of every declared meeting (``meetings/`` in the bundle)."""
+    return {f"{d.stem}.md": declared_file(d) for d in DECLARED}
 
 
 def plant_meeting(p: Planter, m: Meeting) -> PlantedMeeting:

@@ -1,9 +1,10 @@
 """Rulebook ch. 6 (违规处理): an ad from a member who joined without approval, confidential
-text (one in the partner group) and a flood."""
+text (one in the partner group) and a flood; the ladder, links, duplicates, personal data; and
+appeals with the admins' replies (upheld, rejected, late, answer overdue)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Final
 
@@ -12,6 +13,7 @@ from groupops.demo.chapter import policy_words
 from groupops.demo.period import local
 from groupops.demo.scenario.moderation import (
     AD,
+    APPEALS,
     CONFIDENTIAL,
     DUPLICATE,
     FLOOD_AT,
@@ -21,7 +23,9 @@ from groupops.demo.scenario.moderation import (
     LADDER,
     NEAR_MISSES,
     PERSONAL,
+    AppealPlant,
 )
+from groupops.demo.texts import display
 
 MARKERS: Final = policy_words(
     confidential="moderation.confidential_markers",
@@ -29,11 +33,16 @@ MARKERS: Final = policy_words(
     rumour="moderation.rumour_words",  # planted nowhere: no message may hold one
     vulgar="moderation.vulgar_words",
     illegal="moderation.illegal_words",  # planted nowhere
-    appeal="moderation.appeal_markers",  # planted nowhere (appeals follow a notice)
+    appeal="moderation.appeal_markers",  # appeals, and the admins' answers to them
+    uphold="moderation.appeal_uphold_markers",
+    reject="moderation.appeal_reject_markers",
 )
 AD_ROLE, CONFIDENTIAL_ROLE = marked("ad"), marked("confidential")
 FLOOD: Final = Role("flood")
 VULGAR_ROLE, PLAIN = marked("vulgar"), Role("moderation")
+APPEAL_ROLE = marked("appeal")
+UPHOLD_ROLE, REJECT_ROLE = marked("uphold", "appeal"), marked("reject", "appeal")
+HOLDING = Role("appeal_reply")  # an admin's reply to an appeal that decides nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +54,8 @@ class Planted:
     duplicate: list[Msg]
     personal: Msg
     near_misses: list[Msg]
+    appeals: list[tuple[AppealPlant, Msg, Msg]] = field(default_factory=list)  # (plan, appeal,
+    # the admin's reply)
 
 
 def plant(p: Planter) -> Planted:
@@ -57,7 +68,17 @@ def plant(p: Planter) -> Planted:
     duplicate = [p.post(item, PLAIN) for item in DUPLICATE]
     personal = p.post(PERSONAL, PLAIN)
     near_misses = [p.post(item, PLAIN) for item in NEAR_MISSES]
-    return Planted(ad, confidential, flood, ladder, duplicate, personal, near_misses)
+    appeals = [plant_appeal(p, a) for a in APPEALS]
+    return Planted(ad, confidential, flood, ladder, duplicate, personal, near_misses, appeals)
+
+
+def plant_appeal(p: Planter, a: AppealPlant) -> tuple[AppealPlant, Msg, Msg]:
+    """The member's appeal @mentioning an admin, and the admin's reply to it."""
+    appeal = p.add(a.group_id, a.member, local(a.at), f"@{display(a.admin)} {a.text}",
+                   APPEAL_ROLE, mentions=[a.admin])  # fmt: skip
+    role = {"upheld": UPHOLD_ROLE, "rejected": REJECT_ROLE}.get(a.state, HOLDING)
+    reply = p.add(a.group_id, a.admin, local(a.reply_at), a.reply, role, reply_to=appeal)
+    return a, appeal, reply
 
 
 def plant_flood(p: Planter) -> list[Msg]:

@@ -170,3 +170,71 @@ SAID: Final[tuple[Said, ...]] = (
     Said("项目组周例会（11月9日）", "done", "sunli", "11-09 17:30", "大促值班表已完成，已经发在群文件里"),
     Said("项目组周例会（11月16日）", "done", "xuting", "11-17 10:30", "大促复盘报告已完成，见共享盘"),
 )  # fmt: skip
+
+
+# -- Regular meetings declared as files (data/demo/meetings/*.md, written by the generator) ----
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What happened around one occurrence of a declared meeting: leave requests that @mention
+    the organizer (member id, local time, text without the mention), the minutes (local time,
+    author, decisions as in :class:`Meeting`, which name the topic), and action items reported
+    done in a reply to the minutes (member id, local time, text)."""
+
+    day: str  # "MM-DD" of the occurrence
+    leaves: tuple[tuple[str, str, str], ...] = ()
+    minutes_at: str | None = None
+    minutes_by: str = ""
+    decisions: tuple[tuple[str, str, str], ...] = ()
+    done: tuple[tuple[str, str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """One ``data/demo/meetings/<stem>.md``: a weekly series (``cron``) or a one-off
+    (``start``)."""
+
+    stem: str
+    kind: Literal["weekly", "adhoc"]
+    topic: str
+    group_id: str
+    organizer: str
+    place: str
+    duration: int  # minutes
+    attendees: tuple[str, ...]
+    agenda: tuple[str, ...]
+    weekly: tuple[int, str] | None = None  # a series: (weekday, 0 = Monday; "HH:MM")
+    since: str | None = None  # "MM-DD", a series' first day
+    until: str | None = None  # "MM-DD", its last day
+    start: str | None = None  # "MM-DD HH:MM", a one-off
+    held: tuple[Held, ...] = ()
+
+
+# fmt: off
+DECLARED: Final[tuple[Declared, ...]] = (
+    # A weekly series from 11-10 (Tuesdays 09:30, 45 minutes): minutes on time with one item
+    # done and one overdue; minutes a day late; the next one ahead with a leave by @mention.
+    Declared("mkt-weekly", "weekly", "市场部周例会", "mkt-ops", "linxiao", "2楼小会议室", 45,
+             ("linxiao", "wumin", "chenkaiwen", "liuqian", "tangjie", "zhenghao"),
+             agenda=("上周投放数据", "本周重点", "需要协调的事项"),
+             weekly=(1, "09:30"), since="11-10", until="12-29",
+             held=(
+                 Held("11-10", leaves=(("zhenghao", "11-09 18:30", "明早的周例会我请假，要去渠道方那边对合同"),),
+                      minutes_at="11-10 11:00", minutes_by="linxiao",
+                      decisions=(("双11当天投放监控表", "chenkaiwen", "11月11日"),
+                                 ("渠道素材补齐", "liuqian", "11月13日")),
+                      done=(("chenkaiwen", "11-11 16:20", "双11当天投放监控表已完成，链接发群文件了"),)),
+                 Held("11-17", minutes_at="11-18 17:30", minutes_by="wumin",
+                      decisions=(("12月投放预算初稿", "tangjie", "11月25日"),)),
+                 Held("11-24", leaves=(("liuqian", "11-20 11:05", "下周二的周例会我请假，那天在外地拍素材"),)),
+             )),
+    # A one-off declared ahead (upcoming at as_of), with a leave by @mention.
+    Declared("partner-sync", "adhoc", "渠道合作伙伴季度沟通会", "partner-channel", "zhenghao",
+             "腾讯会议 736-218-405", 90,
+             ("zhenghao", "hejia", "tangjie", "xh_zhoupeng", "lj_wangfang", "yf_liming"),
+             agenda=("三季度渠道数据回顾", "四季度返点政策", "年度合作续约"),
+             start="11-26 15:00",
+             held=(Held("11-26", leaves=(("lj_wangfang", "11-19 14:10", "26号下午的沟通会我请假，当天要出差"),)),)),
+)
+# fmt: on

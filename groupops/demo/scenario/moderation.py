@@ -3,7 +3,8 @@ flood. Pure data; times are local ``"MM-DD HH:MM[:SS]"`` in 2026 (Asia/Shanghai)
 
 from __future__ import annotations
 
-from typing import Final
+from dataclasses import dataclass
+from typing import Final, Literal
 
 from groupops.demo.scenario import Plain
 
@@ -87,3 +88,45 @@ FOUNDING_STEPS: Final[dict[str, tuple[str, str]]] = {
 LADDER_STEPS: Final[tuple[tuple[str, str], ...]] = (("ad", "mute"), ("vulgar", "removal"))
 DUPLICATE_STEP: Final = ("duplicate", "warning")
 PERSONAL_STEP: Final = ("confidential", "removal")
+
+# -- appeals (申诉): written in the groups after the notice, @mentioning an admin ---------------
+# `groupops demo` catches moderation up over the period (a run at the end of every working day),
+# so each violation is notified at the end of the working day it was complete on; an appeal
+# names the member's latest notified violation in that group. An admin answers in a reply to
+# the appeal: a decision (an uphold or reject marker), or only a holding reply (no marker).
+
+
+@dataclass(frozen=True, slots=True)
+class AppealPlant:
+    group_id: str
+    member: str  # the sanctioned member
+    at: str  # local "MM-DD HH:MM"
+    admin: str  # the admin (or owner) the appeal @mentions, who replies to it
+    text: str  # after "@admin "
+    reply_at: str
+    reply: str  # the admin's reply: holds a decision marker unless the appeal stays open
+    category: str  # the appealed violation's category (the member's latest notified one)
+    state: Literal["upheld", "rejected", "late", "answer_overdue"]
+
+
+APPEALS: Final[tuple[AppealPlant, ...]] = (
+    # Filed in time against the mute (her flood and the link were notified by the same run;
+    # the link is the later one), only a holding reply: the answer, due 11-19 18:00, is overdue
+    # at as_of.
+    AppealPlant("mkt-ops", "qianduoduo", "11-16 19:05", "linxiao",
+                "申诉：那个链接是朋友新开的网店，我没有打广告的意思，禁言能不能解除",
+                "11-16 19:20", "我先看一下链接的情况，稍后答复你", "ad", "answer_overdue"),
+    # Filed the day after the appeal window closed (notified 11-12 18:00, window to 11-17 18:00).
+    AppealPlant("prod-ops", "chenjing", "11-18 09:30", "wanglei",
+                "申诉：路线图只是发给产品组同步的，群里都是自己同事，请重新考虑",
+                "11-18 09:50", "陈总，这个我先记下，按流程走", "confidential", "late"),
+    # Rejected by the admin in a reply.
+    AppealPlant("partner-channel", "chenkaiwen", "11-18 10:00", "tangjie",
+                "申诉：分成测算的口径是和渠道方一起定的，对方本来就有这份数据",
+                "11-18 15:00", "申诉驳回：测算表是公司文件，不能发到合作伙伴群，维持原处理",
+                "confidential", "rejected"),
+    # Upheld by the admin: the duplicate warning is revoked.
+    AppealPlant("prod-ops", "dengtao", "11-20 09:40", "zhouting",
+                "申诉：第二条是网络卡住后客户端自动重发的，不是我故意刷屏",
+                "11-20 11:00", "申诉成立，确实是客户端重发，这次警告撤销", "duplicate", "upheld"),
+)  # fmt: skip
