@@ -40,7 +40,8 @@ def digest(
     """Render the digests of the last complete week or month into the outbox (idempotent), and
     with ``--send`` deliver them (in this process a failed send is not retried: it stays in the
     outbox for the next run; the ``send-digests`` flow retries with backoff). Prints each
-    digest's outcome and ``.eml`` path."""
+    digest's outcome and ``.eml`` path. A digest of a period with no data for any of its groups
+    is held, not sent: the reason is printed, and with ``--send`` the command exits 1."""
     from groupops.mail import Delivery, DeliveryFailed
 
     if period not in ("week", "month"):
@@ -62,10 +63,16 @@ def digest(
         rows = [r.model_dump() for r in result.rows]
         delivery = Delivery(sent=result.sent, failed=dict.fromkeys(result.failed, ""))
     print_digests(rows, send)
+    held = [r for r in rows if r["outcome"] == "held"]
+    for r in held:
+        err_console.print(Text(f"held, not sent: {r['key']}: {r.get('reason') or ''}"))
     if send and not common.settings().smtp_host:
         err_console.print("no SMTP host configured (GROUPOPS_SMTP_HOST): emails stay in the outbox")
     if delivery.failed:
         _report_failures(delivery)
+        raise typer.Exit(1)
+    if send and held:
+        # A period without data is never sent; asked to send, say so in the exit status too.
         raise typer.Exit(1)
 
 
@@ -101,7 +108,8 @@ def run_here(
     rows: list[dict[str, object]] = [
         {"key": o.key, "audience": o.audience, "subject_id": o.subject_id,
          "subject_name": o.subject_name, "outcome": o.outcome, "recipients": o.recipients,
-         "eml_path": str(o.eml_path) if o.eml_path else None, "sent": o.key in delivery.sent}
+         "eml_path": str(o.eml_path) if o.eml_path else None, "sent": o.key in delivery.sent,
+         "reason": o.reason}
         for o in outcomes
     ]  # fmt: skip
     return rows, delivery

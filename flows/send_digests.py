@@ -2,7 +2,8 @@
 
 Computes the last complete period's statistics, renders one digest per owner (all their groups)
 and one per group for its admins into the outbox (idempotent: a digest already queued is not
-queued again unless ``force``; a digest with nothing to say is not sent), then delivers every
+queued again unless ``force``; a digest with nothing to say is not sent; a digest of a period
+without data is held, with its reason logged), then delivers every
 digest still unsent in the outbox (only this run's with ``owner``) by the one delivery rule
 (``groupops.mail.delivery``): retried with backoff; a digest that still cannot be sent stays in
 the outbox for the next run and the run ends Failed. Without an SMTP host the emails wait in
@@ -35,6 +36,7 @@ class DigestRow(BaseModel):
     recipients: list[str]
     eml_path: str | None
     sent: bool
+    reason: str | None = None  # why a digest is held (no data for the period)
 
 
 class DigestRun(BaseModel):
@@ -90,6 +92,7 @@ def _summary(outcomes: list[DigestOutcome], delivery: Delivery, *, period_label:
                 recipients=o.recipients,
                 eml_path=str(o.eml_path) if o.eml_path else None,
                 sent=o.key in delivery.sent,
+                reason=o.reason,
             )
             for o in outcomes
         ],
@@ -107,11 +110,16 @@ def _publish(run: DigestRun) -> None:
         ],
         description=f"Digests {run.period}: {sum(r.sent for r in run.rows)} sent",
     )
-    get_run_logger().info(
-        "digests %s: %d queued, %d already queued, %d empty, %d sent",
+    log = get_run_logger()
+    log.info(
+        "digests %s: %d queued, %d already queued, %d empty, %d held, %d sent",
         run.period,
         sum(r.outcome == "queued" for r in run.rows),
         sum(r.outcome == "already" for r in run.rows),
         sum(r.outcome == "empty" for r in run.rows),
+        sum(r.outcome == "held" for r in run.rows),
         sum(r.sent for r in run.rows),
     )
+    for r in run.rows:
+        if r.outcome == "held":
+            log.warning("digest %s held, not sent: %s", r.key, r.reason)

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # Name of a Prefect Secret block holding the SMTP password (used when smtp_password is unset).
     smtp_password_block: str | None = None
     mail_from: str = "groupops@localhost"
+    # Links in reports (groupops.connectors.links): the Slack workspace's subdomain ("acme" for
+    # acme.slack.com) and the public usernames of Telegram groups (JSON: {"group id": "name"}).
+    slack_workspace: str | None = None
+    telegram_public_groups: dict[str, str] = {}
 
     # A running ingest renews a lease on its run row; a `running` row whose lease is older than
     # this (or whose process on this host is gone) is marked `crashed` by the next run.

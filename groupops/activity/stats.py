@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -35,7 +35,7 @@ import sqlalchemy as sa
 
 from groupops.activity.answers import answer_requests, reply_requests
 from groupops.clock.periods import Period
-from groupops.db.queries import load_groups, load_memberships, load_messages
+from groupops.db.queries import load_groups, load_last_messages, load_memberships, load_messages
 from groupops.policy import Policy
 from groupops.roster import Directory
 
@@ -155,9 +155,22 @@ def load_stats(
     if groups:
         memberships = memberships[memberships["group_id"].isin(list(groups))]
         group_frame = group_frame[group_frame["group_id"].isin(list(groups))]
-    return compute_stats(
+    stats = compute_stats(
         messages, memberships, period, policy, groups=group_frame, duration=duration
     )
+    return _with_last_seen(stats, load_last_messages(engine, until=period.until, groups=groups))
+
+
+def _with_last_seen(stats: ActivityStats, last: pd.DataFrame) -> ActivityStats:
+    """``last_seen_at`` from the whole store where the loaded window has none: a member who
+    spoke before the window is shown with that message, never as "never"."""
+    members = stats.members
+    if members.empty or last.empty:
+        return stats
+    found = members[MEMBER_KEYS].merge(last, on=MEMBER_KEYS, how="left")["last_at"]
+    found.index = members.index
+    members = members.assign(last_seen_at=members["last_seen_at"].fillna(found))
+    return replace(stats, members=members)
 
 
 def compute_stats(

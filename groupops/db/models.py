@@ -251,7 +251,7 @@ class DigestLog(Base):
     audience: Mapped[str] = mapped_column(String(16))  # owner | admin
     platform: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[str] = mapped_column(ID)  # the owner's member id, or the group id
-    outcome: Mapped[str] = mapped_column(String(16))  # queued | empty
+    outcome: Mapped[str] = mapped_column(String(16))  # queued | empty | no_recipients | held
     outbox_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

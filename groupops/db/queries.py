@@ -81,6 +81,55 @@ def load_messages(
     return frame.sort_values(order, kind="stable", ignore_index=True) if order else frame
 
 
+def load_message_texts(engine: sa.Engine, keys: pd.DataFrame) -> dict[tuple[str, str, str], str]:
+    """The text of each message named by ``keys`` (columns ``platform``, ``group_id``,
+    ``message_id``), by (platform, group_id, message_id)."""
+    if keys.empty:
+        return {}
+    table = Message.__table__
+    assert isinstance(table, sa.Table)
+    unique = keys[["platform", "group_id", "message_id"]].drop_duplicates()
+    out: dict[tuple[str, str, str], str] = {}
+    with engine.connect() as conn:
+        for (platform, group_id), part in unique.groupby(["platform", "group_id"]):
+            ids = [str(m) for m in part["message_id"]]
+            for start in range(0, len(ids), 500):
+                rows = conn.execute(
+                    sa.select(table.c.message_id, table.c.text).where(
+                        table.c.platform == platform,
+                        table.c.group_id == group_id,
+                        table.c.message_id.in_(ids[start : start + 500]),
+                    )
+                ).all()
+                out.update({(str(platform), str(group_id), str(r[0])): r[1] or "" for r in rows})
+    return out
+
+
+def load_last_messages(
+    engine: sa.Engine, *, until: datetime, groups: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Each sender's newest message per group before ``until`` (``platform``, ``group_id``,
+    ``member_id``, ``last_at``), however long ago: a member who ever spoke is never "never"."""
+    table = Message.__table__
+    assert isinstance(table, sa.Table)
+    stmt: sa.Select[tuple[object, ...]] = (
+        sa.select(
+            table.c.platform,
+            table.c.group_id,
+            table.c.sender_id,
+            sa.func.max(table.c.sent_at, type_=UTCDateTime()),
+        )
+        .where(table.c.sent_at < until, table.c.kind != "system")
+        .group_by(table.c.platform, table.c.group_id, table.c.sender_id)
+    )
+    stmt = _group_filter(stmt, table, groups)
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(stmt).all()]
+    frame = pd.DataFrame(rows, columns=["platform", "group_id", "member_id", "last_at"])
+    frame["last_at"] = pd.to_datetime(frame["last_at"], utc=True)
+    return frame
+
+
 def _messages_frame(rows: list[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
     # From plain tuples: pandas converts them in C; Row objects would be probed one by one.
     frame = pd.DataFrame.from_records(rows, columns=list(columns))

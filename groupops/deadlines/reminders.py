@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from groupops.clock.lateness import working_day_minutes
 from groupops.clock.workclock import WorkClock
 from groupops.db.models import DeadlineReminder
-from groupops.db.queries import load_groups, load_messages
+from groupops.db.queries import load_groups, load_message_texts, load_messages
 from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
 from groupops.deadlines.obligations import (
     Obligations,
@@ -180,7 +180,7 @@ def send_reminders(
             group_frame["platform"], group_frame["group_id"], group_frame["name"], strict=True
         )
     }
-    texts = _message_texts(engine, due)
+    texts = load_message_texts(engine, due)
     out: list[SentReminder] = []
     for raw in due.to_dict(orient="records"):
         row = {str(k): v for k, v in raw.items()}
@@ -232,24 +232,6 @@ def _recipient_ids(row: dict[str, Any], step: int) -> list[str]:
         ids = [str(a) for a in admins] if isinstance(admins, list) else []
         return ids or owner_ids
     return owner_ids
-
-
-def _message_texts(engine: sa.Engine, due: pd.DataFrame) -> dict[tuple[str, str, str], str]:
-    from groupops.db.models import Message
-
-    keys = due[["platform", "group_id", "message_id"]].drop_duplicates()
-    out: dict[tuple[str, str, str], str] = {}
-    with engine.connect() as conn:
-        for (platform, group_id), part in keys.groupby(["platform", "group_id"]):
-            rows = conn.execute(
-                sa.select(Message.message_id, Message.text).where(
-                    Message.platform == platform,
-                    Message.group_id == group_id,
-                    Message.message_id.in_(part["message_id"].tolist()),
-                )
-            ).all()
-            out.update({(str(platform), str(group_id), r[0]): r[1] or "" for r in rows})
-    return out
 
 
 def _context(

@@ -1,9 +1,11 @@
 """Digest charts as PNG bytes (matplotlib, Agg canvas, no pyplot state): messages per day and
 a weekday × hour heatmap.
 
-Chinese labels need a CJK font (Debian ``fonts-noto-cjk``; ``make screenshots`` installs it).
-Without one the charts still render, with English labels and group ids instead of names, so
-no glyph is ever drawn as a box.
+Chinese labels use the CJK font shipped with the Python dependencies
+(:mod:`groupops.digest.fonts`: Noto Sans CJK SC from ``mplfonts``), registered with matplotlib
+here; a system CJK font serves when that package is missing. Without any, the charts still
+render, with English labels and group ids instead of names, so no glyph is ever drawn as a box
+(``tests/test_digest.py`` fails when a chart would fall back).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from groupops.digest.fonts import BUNDLED_FAMILY, bundled_cjk_font
 from groupops.mail.i18n import Language, translate, weekday_names
 
 log = logging.getLogger(__name__)
@@ -45,8 +48,16 @@ DPI = 150
 
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    """The first CJK font family matplotlib can use, registering system fonts installed after
-    its font cache was built; ``None`` when the machine has none."""
+    """The first CJK font family matplotlib can use: the bundled one (registered here), else a
+    system font installed after matplotlib's cache was built; ``None`` when there is none."""
+    bundled = bundled_cjk_font()
+    if bundled is not None:
+        try:
+            font_manager.fontManager.addfont(str(bundled))
+        except (OSError, RuntimeError, ValueError):
+            log.warning("the bundled CJK font %s cannot be read", bundled)
+        else:
+            return BUNDLED_FAMILY
     known = {f.name for f in font_manager.fontManager.ttflist}
     for family in CJK_FAMILIES:
         if family in known:

@@ -18,8 +18,18 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from groupops.activity.coverage import (
+    Coverage,
+    PeriodCoverage,
+    comparable,
+    hold_reason,
+    period_coverage,
+)
 from groupops.activity.stats import ActivityStats
+from groupops.clock.lateness import working_day_minutes
 from groupops.clock.periods import Period
+from groupops.clock.workclock import WorkClock
+from groupops.digest.actions import needs_you, verdict
 from groupops.digest.charts import daily_chart, heatmap_chart
 from groupops.mail import Recipient
 from groupops.mail.i18n import Language, translate
@@ -63,6 +73,8 @@ class Section:
     data: Mapping[str, Any]
     has_content: bool
     images: Mapping[str, bytes] = field(default_factory=dict)
+    # What the reader must act on, for the "Needs you" block (groupops.digest.actions).
+    actions: tuple[Mapping[str, Any], ...] = ()
 
 
 SectionProvider = Callable[[DigestScope, Language], Section | None]
@@ -77,6 +89,7 @@ class Digest:
     recipients: list[Recipient]
     has_content: bool
     subject_name: str = ""  # the owner's name (member directory), or the group's name
+    held: str | None = None  # why it must not be sent (no data for the period), else None
 
     @property
     def key(self) -> str:
@@ -145,6 +158,10 @@ def change(
     }
 
 
+#: The change shown when the previous period has no (or only partial) data: "无可比数据".
+NO_COMPARISON: dict[str, Any] = {"direction": "nodata", "good": None}
+
+
 def _figure(
     key: str, current: object, previous: object, fmt: str, better: bool | None
 ) -> dict[str, Any]:
@@ -209,9 +226,12 @@ def activity_section(
     stats: ActivityStats,
     people: Directory,
     language: Language,
+    *,
+    comparisons: bool = True,
 ) -> Section:
     """Headline figures with their change, per group: top and inactive members, new and
-    departed members; two charts (messages per day, weekday × hour)."""
+    departed members; two charts (messages per day, weekday × hour). Without ``comparisons``
+    (a period without full data on either side) every change says "no comparable data"."""
     period = stats.period
     g = stats.groups[
         (stats.groups["platform"] == scope.platform) & stats.groups["group_id"].isin(scope.groups)
@@ -268,6 +288,13 @@ def activity_section(
             }
         )  # fmt: skip
 
+    if not comparisons:
+        for f in [*summary, *(f for grp in groups for f in grp["figures"])]:
+            f["change"] = NO_COMPARISON
+        for grp in groups:
+            for key in ("top_members", "inactive_members", "new_members", "departed_members"):
+                for person in grp[key]:
+                    person["change"] = None
     has_content = bool(
         g["messages"].sum() > 0 or g["new_members"].sum() > 0 or g["departed_members"].sum() > 0
     )
@@ -291,6 +318,64 @@ def activity_section(
     )
 
 
+def _tie_overdue_to_members(sections: Sequence[Section]) -> None:
+    """Each listed member carries ``overdue_items``: how many of their replies and tasks are
+    overdue in the Needs-you block (an inactive member with three overdue items says so)."""
+    counts: dict[tuple[str, str], int] = {}
+    for section in sections:
+        for a in section.actions:
+            if a.get("slot") == "overdue" and a.get("person_id"):
+                key = (str(a.get("group")), str(a["person_id"]))
+                counts[key] = counts.get(key, 0) + 1
+    for grp in sections[0].data["groups"]:
+        for listed in ("top_members", "inactive_members"):
+            for person in grp[listed]:
+                person["overdue_items"] = counts.get((grp["name"], person["member_id"]), 0)
+
+
+def _coverage_context(
+    covered: Sequence[PeriodCoverage], coverage: Coverage | None, comparisons: bool, tz: Any
+) -> dict[str, Any] | None:
+    """The data a digest stands on, for its templates (``None``: not known)."""
+    if coverage is None:
+        return None
+
+    def local(value: datetime | None) -> datetime | None:
+        return None if value is None else value.astimezone(tz)
+
+    groups = [
+        {
+            "group_id": c.group.group_id,
+            "name": c.group.name,
+            "status": c.status,
+            "first_at": local(c.group.first_at),
+            "last_at": local(c.group.last_at),
+            "covered_since": local(c.covered_since),
+            "covered_until": local(c.covered_until),
+            "sources": [
+                {
+                    "source": s.source,
+                    "kind": s.kind,
+                    "ingested_at": local(s.ingested_at),
+                    "newest_at": local(s.newest_at),
+                    "age_hours": None
+                    if s.ingested_at is None
+                    else round((coverage.as_of - s.ingested_at).total_seconds() / 3600, 1),
+                }
+                for s in c.group.sources
+            ],
+        }
+        for c in covered
+    ]
+    return {
+        "groups": groups,
+        "partial": any(c.status == "partial" for c in covered),
+        "no_data": [g["name"] for g in groups if g["status"] == "none"],
+        "comparable": comparisons,
+        "as_of": local(coverage.as_of),
+    }
+
+
 def _join_names(names: Sequence[str], language: Language) -> str:
     return ("、" if language == "zh-CN" else ", ").join(names)
 
@@ -306,11 +391,28 @@ def build_digest(
     policy: Policy,
     *,
     providers: Sequence[SectionProvider] = (),
+    coverage: Coverage | None = None,
+    clock: WorkClock | None = None,
 ) -> Digest:
     """The context (and inline images, recipients) of one digest; people are shown and
-    addressed through the member directory ``people``."""
+    addressed through the member directory ``people``. With ``coverage`` the digest states the
+    data it stands on (per group: first and last message, sources and their freshness, whether
+    the period is partial), compares with the previous period only when both are fully covered,
+    and is ``held`` (with the reason of :func:`groupops.activity.coverage.hold_reason`) when
+    none of its groups has data in the period."""
     language: Language = policy.language
-    sections = [activity_section(scope, stats, people, language)]
+    period, previous = stats.period, stats.previous
+    covered: list[PeriodCoverage] = []
+    held: str | None = None
+    comparisons = True
+    if coverage is not None:
+        clock = clock or WorkClock.from_policy(policy)
+        groups_cov = [coverage.group(scope.platform, gid) for gid in scope.groups]
+        covered = [period_coverage(g, period.since, period.until, clock) for g in groups_cov]
+        before = [period_coverage(g, previous.since, previous.until, clock) for g in groups_cov]
+        held = hold_reason(covered, as_of=coverage.as_of)
+        comparisons = comparable(covered, before)
+    sections = [activity_section(scope, stats, people, language, comparisons=comparisons)]
     for provider in providers:
         extra = provider(scope, language)
         if extra is not None:
@@ -318,10 +420,10 @@ def build_digest(
     images: dict[str, bytes] = {}
     for section in sections:
         images.update(section.images)
+    _tie_overdue_to_members(sections)
     recipients = [
         r for r in (people.recipient(scope.platform, mid) for mid in scope.recipient_ids) if r
     ]
-    period, previous = stats.period, stats.previous
     activity = sections[0].data
     group_names = [grp["name"] for grp in activity["groups"]]
     messages_total = activity["summary"][0]["value"]
@@ -349,6 +451,10 @@ def build_digest(
              "has_content": s.has_content}
             for s in sections
         ],
+        "coverage": _coverage_context(covered, coverage, comparisons, period.tz),
+        "needs_you": needs_you(a for s in sections for a in s.actions),
+        "working_day_minutes": working_day_minutes(policy.working_time),
+        "verdict": verdict(activity["summary"], comparable=comparisons),
     }  # fmt: skip
     return Digest(
         scope=scope,
@@ -357,6 +463,7 @@ def build_digest(
         images=images,
         recipients=recipients,
         has_content=any(s.has_content for s in sections),
+        held=held,
         subject_name=(
             people.name(scope.platform, scope.subject_id)
             if scope.audience == "owner"

@@ -6,9 +6,12 @@ one per group for its admins), builds and renders each and stores it in the outb
 
 * ``queued``: in the outbox (``outbox_id``); later runs skip it (``already``) unless ``force``;
 * ``empty``: nothing to say (no message, no membership change, no other section) — not sent;
-* ``no_recipients``: nobody in scope has an email address in the member directory.
+* ``no_recipients``: nobody in scope has an email address in the member directory;
+* ``held``: none of its groups has ingested data for the period
+  (:func:`groupops.activity.coverage.hold_reason`): not sent, with the ``reason``.
 
-``empty`` and ``no_recipients`` are re-evaluated on every run (late data may change them).
+``empty``, ``no_recipients`` and ``held`` are re-evaluated on every run (late data may change
+them).
 Sending is separate: :func:`groupops.mail.deliver`, the one delivery rule (``tasks/mail.py``
 adds retries).
 """
@@ -23,8 +26,10 @@ from typing import Literal
 
 import sqlalchemy as sa
 
+from groupops.activity.coverage import load_coverage
 from groupops.activity.stats import DurationFn, load_stats
 from groupops.clock.periods import Period, last_complete
+from groupops.clock.workclock import WorkClock
 from groupops.db.models import DigestLog
 from groupops.digest.context import Digest, SectionProvider, build_digest, plan_digests
 from groupops.mail import enqueue, get_entry, render_email
@@ -32,7 +37,7 @@ from groupops.policy import Policy
 from groupops.progress import report
 from groupops.roster import Directory
 
-Outcome = Literal["queued", "already", "empty", "no_recipients"]
+Outcome = Literal["queued", "already", "empty", "no_recipients", "held"]
 #: The outbox ``kind`` of digest emails.
 DIGEST_KIND = "digest"
 
@@ -48,6 +53,7 @@ class DigestOutcome:
     outbox_id: int | None = None
     eml_path: Path | None = None
     subject: str | None = None
+    reason: str | None = None  # why a digest is held
 
 
 def _log(
@@ -116,6 +122,10 @@ def queue_digests(
             outcomes.append(replace(base, outcome="already", outbox_id=entry.id,
                                     eml_path=entry.eml_path, subject=entry.subject))  # fmt: skip
             continue
+        if digest.held is not None:
+            _log(engine, digest, "held", None, now)
+            outcomes.append(replace(base, outcome="held", reason=digest.held))
+            continue
         if not digest.has_content or not digest.recipients:
             _log(engine, digest, base.outcome, None, now)
             outcomes.append(base)
@@ -143,15 +153,21 @@ def build_digests(
     owner: str | None = None,
     providers: Sequence[SectionProvider] = (),
     duration: DurationFn | None = None,
+    as_of: datetime | None = None,
 ) -> list[Digest]:
-    """Every digest of the period (owner digests, then admin digests), built but not stored."""
+    """Every digest of the period (owner digests, then admin digests), built but not stored,
+    each with the data coverage read at ``as_of`` (default: now; a digest of a period without
+    data is ``held``)."""
     stats = load_stats(engine, period, policy, duration=duration)
     people = Directory.load(engine)
+    coverage = load_coverage(engine, as_of or datetime.now(UTC))
+    clock = WorkClock.from_policy(policy)
     scopes = plan_digests(stats, owner=owner)
     digests = []
     for done, scope in enumerate(scopes):
         report("digests built", done, len(scopes))
-        digests.append(build_digest(scope, stats, people, policy, providers=providers))
+        digests.append(build_digest(scope, stats, people, policy, providers=providers,
+                                    coverage=coverage, clock=clock))  # fmt: skip
     return digests
 
 
@@ -162,7 +178,8 @@ def standard_providers(
     (owners) the period's meetings (``meetings_dir``: default ``Settings.meetings_dir``), and
     moderation (violations, the admins' to-dos, appeals, roster findings)."""
     from groupops.clock.lateness import working_day_minutes
-    from groupops.db.queries import load_groups
+    from groupops.connectors.links import Links
+    from groupops.db.queries import load_groups, load_message_texts
     from groupops.digest.meetings import meetings_provider
     from groupops.digest.moderation import moderation_provider
     from groupops.digest.overdue import overdue_provider
@@ -173,6 +190,9 @@ def standard_providers(
     folder = meetings_dir if meetings_dir is not None else get_settings().meetings_dir
     obligations = load_obligations(engine, policy, as_of, meetings_dir=folder)
     people, groups = Directory.load(engine), load_groups(engine)
+    texts = load_message_texts(engine, obligations.overdue)
+    settings = get_settings()
+    links = Links(settings.slack_workspace, settings.telegram_public_groups)
     meetings = load_meetings(engine, policy, as_of, meetings_dir=folder)
     return [
         overdue_provider(
@@ -181,6 +201,8 @@ def standard_providers(
             groups,
             policy.tz,
             day_minutes=working_day_minutes(policy.working_time),
+            texts=texts,
+            links=links,
         ),
         meetings_provider(meetings.records, as_of, people, groups, policy.tz),
         moderation_provider(engine, policy, as_of),
@@ -208,7 +230,7 @@ def prepare_digests(
     if providers is None:
         providers = standard_providers(engine, policy, as_of)
     digests = build_digests(engine, policy, period, owner=owner, providers=providers,
-                            duration=duration)  # fmt: skip
+                            duration=duration, as_of=as_of)  # fmt: skip
     return queue_digests(
         engine, digests, outbox_dir=outbox_dir, sender=sender, force=force, now=now
     )

@@ -48,6 +48,10 @@ def meetings_section_data(
         counts = _item_counts(r["action_items"])
         rows.append(
             {
+                "organizer": people.name(scope.platform, str(r["organizer_id"]))
+                if r.get("organizer_id")
+                else None,
+                "organizer_id": r.get("organizer_id"),
                 "meeting_id": r["meeting_id"],
                 "topic": r["topic"],
                 "group": group_names.get(str(r["group_id"]), str(r["group_id"])),

@@ -26,6 +26,7 @@ from groupops.moderation.actions import load_actions
 from groupops.moderation.appeals import appeal_rows, load_appeals
 from groupops.moderation.notices import People
 from groupops.moderation.store import load_violations
+from groupops.moderation.text import snippet
 from groupops.moderation.todos import departures, todo_rows
 from groupops.policy import Policy
 from groupops.roster.compliance import Finding, check_roster
@@ -116,6 +117,54 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
             for f in findings
             if scope.audience == "admin" and (f.platform, f.group_id) in mine
         ]
+        needs: list[dict[str, Any]] = []
+        for r in open_appeals:
+            due = r.appeal.answer_due_at
+            near = due is not None and (
+                r.state == "answer_overdue"
+                or clock.working_minutes_between(as_of, due) <= day_minutes
+            )
+            if near:
+                member = name(r.appeal.platform, r.appeal.member_id)
+                needs.append({
+                    "slot": "appeals", "group": people.group_name(r.appeal.platform, r.appeal.group_id),
+                    "who": member, "person_id": r.appeal.member_id, "what": "needs.what.appeal",
+                    "todo": "needs.todo.appeal", "todo_args": {"id": r.appeal.id},
+                    "text": snippet(r.appeal.reason or "", 80) or None,
+                    "due_at": due.astimezone(tz) if due else None,
+                    "late_minutes": r.overdue_working_minutes or None,
+                })  # fmt: skip
+        for v in decided:
+            if v.category in policy.moderation.severe_categories and not v.revoked:
+                needs.append({
+                    "slot": "removals", "group": people.group_name(v.platform, v.group_id),
+                    "who": name(v.platform, v.member_id), "person_id": v.member_id,
+                    "what": f"mod.category.{v.category}", "todo": "needs.todo.severe",
+                    "todo_args": {}, "due_at": None,
+                })  # fmt: skip
+        for t in todo_list:
+            act = t.action
+            if (
+                scope.audience == "admin"
+                and t.state == "open"
+                and act.action == "remove"
+                and (act.platform, act.group_id) in mine
+            ):
+                needs.append({
+                    "slot": "removals", "group": people.group_name(act.platform, act.group_id),
+                    "who": name(act.platform, act.member_id), "person_id": act.member_id,
+                    "what": "mod.action.remove", "todo": "needs.todo.remove",
+                    "todo_args": {}, "due_at": act.due_at.astimezone(tz),
+                })  # fmt: skip
+        for f in findings:
+            if f.kind == "departed_still_member" and (f.platform, f.group_id) in mine:
+                needs.append({
+                    "slot": "departed", "group": people.group_name(f.platform, f.group_id),
+                    "who": f.real_name or f.display_name or f.member_id, "person_id": f.member_id,
+                    "what": "roster.kind.departed_still_member",
+                    "todo": "roster.do.departed_still_member", "todo_args": {},
+                    "due_at": f.due_at.astimezone(tz) if f.due_at else None,
+                })  # fmt: skip
         data: dict[str, Any] = {
             "violations": rows,
             "todos": todos,
@@ -130,6 +179,7 @@ def moderation_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> S
             title=translate(f"digest.moderation.title.{scope.audience}", language),
             data=data,
             has_content=bool(rows or todos or appeal_items or roster),
+            actions=tuple(needs),
         )
 
     return provide
