@@ -13,7 +13,7 @@ import typer
 
 from cli import common
 from cli.app import app, err_console
-from cli.tables import Col, print_table
+from cli.tables import Col, print_table, safe
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ByOpt = Annotated[
@@ -107,7 +107,7 @@ def _print_cleanup(out: dict[str, Any]) -> None:
     )
     for g in out["refused"]:
         err_console.print(
-            f"refused: {g['group_id']} would lose {g['purge']} of {g['messages']} messages "
+            f"refused: {safe(g['group_id'])} would lose {g['purge']} of {g['messages']} messages "
             f"({g['fraction']:.0%} > notices.max_purge_fraction {g['limit']:g}); --force applies"
         )
     if out["mode"] == "preview" and out["candidates"] and not out["refused"]:
@@ -134,7 +134,7 @@ def restore(
     try:
         result = run_restore(engine, run_id, by=_who(by), now=datetime.now(UTC))
     except RestoreError as exc:
-        err_console.print(f"error: {exc}")
+        err_console.print(f"error: {safe(exc)}")
         raise typer.Exit(2) from exc
     finally:
         engine.dispose()

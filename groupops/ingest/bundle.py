@@ -156,7 +156,8 @@ class BundleSource:
     @property
     def entities(self) -> tuple[Entity, ...]:
         """The activity entities, and the roster when the bundle holds one."""
-        return (*ENTITIES, ROSTER) if ROSTER in self._files else ENTITIES
+        present = ROSTER in self._files or ROSTER in self.refusals  # a refused one is reported
+        return (*ENTITIES, ROSTER) if present else ENTITIES
 
     @property
     def files(self) -> dict[Entity, str]:
