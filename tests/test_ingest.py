@@ -270,3 +270,31 @@ def test_not_a_bundle(tmp_path: Path) -> None:
         open_bundle(tmp_path)
     with pytest.raises(BundleError, match="no such file or folder"):
         open_bundle(tmp_path / "missing")
+
+
+def test_reingest_of_unchanged_input_writes_no_row(engine: sa.Engine, tmp_path: Path) -> None:
+    """Unchanged rows are recognised by their content hash before writing: a second run leaves
+    every row as the first run wrote it (same run id, same updated_at), and an edit touches
+    only its own row."""
+    bundle = write_bundle(tmp_path / "b")
+    first = ingest(engine, bundle)
+
+    def stamps() -> list[tuple[str, object, object]]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("select message_id, ingest_run_id, updated_at from messages")
+            ).all()
+        return sorted((str(m), r, u) for m, r, u in rows)
+
+    before = stamps()
+    assert {r for _, r, _ in before} == {first.run_id}
+    later = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    second = run_ingest(open_bundle(bundle), engine, POLICY, now=later)
+    assert second.total("unchanged") == 11 and stamps() == before
+
+    edited = [*MESSAGES[:3], {**MESSAGES[3], "text": "改过了"}]
+    third = run_ingest(open_bundle(write_bundle(tmp_path / "c", messages=edited)), engine,
+                       POLICY, now=later)  # fmt: skip
+    assert (third.total("updated"), third.total("unchanged")) == (1, 10)
+    after = stamps()
+    assert after[:3] == before[:3] and after[3][1] == third.run_id

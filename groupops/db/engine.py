@@ -22,6 +22,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA temp_store=MEMORY")  # ingest's staging tables
+    # A 64 MiB page cache (default 2 MiB): a bulk ingest inserts into the message indexes in
+    # group order, and the hot pages stay cached instead of being re-read per row.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 

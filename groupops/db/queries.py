@@ -4,7 +4,7 @@ load activity. Instants come back as tz-aware UTC ``datetime64`` columns; conver
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -63,13 +63,12 @@ def load_messages(
     stmt = _group_filter(stmt, table, groups)
     frames: list[pd.DataFrame] = []
     with engine.connect() as conn:
-        # Streamed in chunks: only one chunk of rows is ever held as Python objects.
-        result = conn.execution_options(yield_per=FETCH_CHUNK).execute(stmt)
-        read = 0
-        for part in result.partitions():
-            frames.append(_messages_frame([tuple(row) for row in part], columns))
-            read += len(frames[-1])
-            report("messages read", read)
+        # Streamed in chunks: only one chunk of rows is ever held as Python objects. The rows
+        # come straight from the DBAPI cursor as tuples (every column is read raw, see _raw;
+        # booleans are converted per column in _messages_frame).
+        for part in _partitions(conn, stmt):
+            frames.append(_messages_frame(part, columns))
+            report("messages read", sum(len(f) for f in frames))
     frame = (
         _messages_frame([], columns)
         if not frames
@@ -79,6 +78,25 @@ def load_messages(
     )
     order = [c for c in ("sent_at", "message_id") if c in frame]
     return frame.sort_values(order, kind="stable", ignore_index=True) if order else frame
+
+
+def _partitions(
+    conn: sa.Connection, stmt: sa.Select[tuple[object, ...]]
+) -> Iterator[Sequence[tuple[Any, ...]]]:
+    """The statement's rows as plain tuples, ``FETCH_CHUNK`` at a time. On SQLite straight from
+    the DBAPI cursor (it fetches lazily, and SQLAlchemy's plain fetch strategy reads nothing
+    ahead); elsewhere through a server-side cursor."""
+    if conn.dialect.name == "sqlite":
+        result = conn.execute(stmt)
+        try:
+            while part := result.cursor.fetchmany(FETCH_CHUNK):
+                yield part
+        finally:
+            result.close()
+        return
+    streamed = conn.execution_options(yield_per=FETCH_CHUNK).execute(stmt)
+    for rows in streamed.partitions():
+        yield [tuple(row) for row in rows]
 
 
 def load_message_texts(engine: sa.Engine, keys: pd.DataFrame) -> dict[tuple[str, str, str], str]:
@@ -130,11 +148,14 @@ def load_last_messages(
     return frame
 
 
-def _messages_frame(rows: list[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
+def _messages_frame(rows: Sequence[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
     # From plain tuples: pandas converts them in C; Row objects would be probed one by one.
     frame = pd.DataFrame.from_records(rows, columns=list(columns))
     if "sent_at" in frame:
         frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True, format="ISO8601")
+    for flag in ("mention_all", "pinned"):  # SQLite returns 0/1
+        if flag in frame:
+            frame[flag] = frame[flag].astype(bool)
     if "mentions" in frame:
         frame["mentions"] = [
             orjson.loads(v) if v and v != "[]" else [] for v in frame["mentions"].tolist()

@@ -13,6 +13,7 @@ import csv
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -43,7 +44,7 @@ from groupops.ingest.limits import (
 )
 
 if TYPE_CHECKING:
-    pass
+    import pandas as pd
 
 SUFFIXES = (".jsonl", ".csv")
 # GB18030 is a superset of GBK and GB2312: what Chinese Excel and WeChat tools write.
@@ -102,8 +103,9 @@ class BundleSource:
 
     format = "canonical"
 
-    def __init__(self, path: Path, limits: Limits | None = None) -> None:
+    def __init__(self, path: Path, limits: Limits | None = None, *, columnar: bool = True) -> None:
         self.path = path
+        self.columnar = columnar
         self.name = str(path)
         self.limits = limits or Limits.from_settings()
         self.refusals: dict[Entity, list[Refusal]] = {}
@@ -154,7 +156,8 @@ class BundleSource:
     @property
     def entities(self) -> tuple[Entity, ...]:
         """The activity entities, and the roster when the bundle holds one."""
-        return (*ENTITIES, ROSTER) if ROSTER in self._files else ENTITIES
+        present = ROSTER in self._files or ROSTER in self.refusals  # a refused one is reported
+        return (*ENTITIES, ROSTER) if present else ENTITIES
 
     @property
     def files(self) -> dict[Entity, str]:
@@ -177,9 +180,36 @@ class BundleSource:
             except FileTooLarge as exc:
                 yield RawRecord(entity, member.label, 0, "", error=RecordError("(file)", str(exc)))
 
+    def chunks(
+        self, entity: Entity, size: int, *, columnar: bool | None = None
+    ) -> Iterator[list[RawRecord] | pd.DataFrame]:
+        """The entity's records (as :meth:`records` gives them) ``size`` lines at a time; a
+        JSONL chunk of clean canonical lines comes as one columnar frame instead
+        (:mod:`groupops.ingest.columnar`), unless ``columnar`` (default: the source's own
+        setting) is false. The chunk boundaries are the same either way."""
+        member = self._files.get(entity)
+        if member is None or member.suffix != ".jsonl":
+            records = self.records(entity)
+            while chunk := list(islice(records, size)):
+                yield chunk
+            return
+        refused = [
+            RawRecord(entity, refusal.name, 0, "", error=RecordError("(file)", refusal.reason))
+            for refusal in self.refusals.get(entity, ())
+        ]
+        if refused:
+            yield refused
+        columnar = self.columnar if columnar is None else columnar
+        with member.open() as stream:
+            yield from _jsonl_chunks(
+                entity, member.label, stream, size, self.limits, columnar=columnar
+            )
 
-def open_bundle(path: Path | str, limits: Limits | None = None) -> BundleSource:
-    return BundleSource(Path(path), limits)
+
+def open_bundle(
+    path: Path | str, limits: Limits | None = None, *, columnar: bool = True
+) -> BundleSource:
+    return BundleSource(Path(path), limits, columnar=columnar)
 
 
 class RosterFile(BundleSource):
@@ -219,36 +249,73 @@ def _jsonl_records(
 ) -> Iterator[RawRecord]:
     limits = limits or Limits()
     for line in bounded_lines(stream, limits):
-        number, raw_bytes = line.number, line.data
-        if line.too_long:
-            yield _too_long(entity, label, line, limits)
-            continue
-        if number == 1 and raw_bytes.startswith(codecs.BOM_UTF8):
-            raw_bytes = raw_bytes[len(codecs.BOM_UTF8) :]
-        if not raw_bytes.strip():
-            continue
-        try:  # the fast path: UTF-8, decoded once (orjson reads the same bytes)
-            text = raw_bytes.decode("utf-8")
-        except UnicodeDecodeError:
-            decoded, decode_error = _decode_line(raw_bytes)
-            if decoded is None:
-                raw = raw_bytes.decode("utf-8", errors="replace")
-                yield RawRecord(
-                    entity, label, number, raw, error=RecordError("(line)", str(decode_error))
-                )
-                continue
-            text = decoded
+        record = parse_line(entity, label, line, limits)
+        if record is not None:
+            yield record
+
+
+def _jsonl_chunks(
+    entity: Entity, label: str, stream: IO[bytes], size: int, limits: Limits, *, columnar: bool
+) -> Iterator[list[RawRecord] | pd.DataFrame]:
+    """``size`` lines at a time: a frame when the columnar reader takes the chunk, else the
+    chunk's records read line by line. A file past ``max_file_bytes`` ends with its
+    ``(file)`` record, after the lines read before it."""
+    from groupops.ingest.columnar import read_columnar
+
+    lines = bounded_lines(stream, limits)
+    while True:
+        chunk: list[Line] = []
+        refused: RawRecord | None = None
         try:
-            data = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            reason = f"not valid JSON: {exc}"
-            yield RawRecord(entity, label, number, text, error=RecordError("(line)", reason))
-            continue
-        if not isinstance(data, dict):
-            reason = f"expected a JSON object, got {type(data).__name__}"
-            yield RawRecord(entity, label, number, text, error=RecordError("(line)", reason))
-            continue
-        yield RawRecord(entity, label, number, text, data=data)
+            for line in lines:
+                chunk.append(line)
+                if len(chunk) == size:
+                    break
+        except FileTooLarge as exc:
+            refused = RawRecord(entity, label, 0, "", error=RecordError("(file)", str(exc)))
+        if chunk:
+            frame = read_columnar(entity, label, chunk) if columnar else None
+            if frame is not None:
+                yield frame
+            else:
+                records = [parse_line(entity, label, line, limits) for line in chunk]
+                yield [record for record in records if record is not None]
+        if refused is not None:
+            yield [refused]
+            return
+        if len(chunk) < size:
+            return
+
+
+def parse_line(entity: Entity, label: str, line: Line, limits: Limits) -> RawRecord | None:
+    """One JSONL line as a record (with an ``error`` when it cannot be read: too long, not
+    text, not JSON, not an object); ``None`` for a blank line."""
+    number, raw_bytes = line.number, line.data
+    if line.too_long:
+        return _too_long(entity, label, line, limits)
+    if number == 1 and raw_bytes.startswith(codecs.BOM_UTF8):
+        raw_bytes = raw_bytes[len(codecs.BOM_UTF8) :]
+    if not raw_bytes.strip():
+        return None
+    try:  # the fast path: UTF-8, decoded once (orjson reads the same bytes)
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        decoded, decode_error = _decode_line(raw_bytes)
+        if decoded is None:
+            raw = raw_bytes.decode("utf-8", errors="replace")
+            return RawRecord(
+                entity, label, number, raw, error=RecordError("(line)", str(decode_error))
+            )
+        text = decoded
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        reason = f"not valid JSON: {exc}"
+        return RawRecord(entity, label, number, text, error=RecordError("(line)", reason))
+    if not isinstance(data, dict):
+        reason = f"expected a JSON object, got {type(data).__name__}"
+        return RawRecord(entity, label, number, text, error=RecordError("(line)", reason))
+    return RawRecord(entity, label, number, text, data=data)
 
 
 CSV_SAMPLE_BYTES = 1 << 20

@@ -96,17 +96,26 @@ def normalise(entity: Entity, records: Sequence[RawRecord], tz: ZoneInfo) -> Nor
             )
         else:
             good.append(rec)
-    specs = FIELDS[entity]
-    names = [spec.name for spec in specs]
+    names = [spec.name for spec in FIELDS[entity]]
     frame = pd.DataFrame.from_records(
         [rec.data for rec in good],  # type: ignore[arg-type]  # data is None only in rejected records
         columns=names,
         nrows=len(good),
     ).astype(object)
-    frame["_source"] = [rec.source for rec in good]
+    frame["_source"] = pd.Series([rec.source for rec in good], dtype=object)
     frame["_line"] = np.fromiter((rec.line for rec in good), dtype=np.int64, count=len(good))
-    frame["_raw"] = [rec.raw for rec in good]
+    frame["_raw"] = pd.Series([rec.raw for rec in good], dtype=object)
+    return normalise_frame(entity, frame, tz, rejected)
 
+
+def normalise_frame(
+    entity: Entity, frame: pd.DataFrame, tz: ZoneInfo, rejected: list[Rejection] | None = None
+) -> Normalised:
+    """:func:`normalise` of records already laid out as columns (the entity's fields plus
+    ``_source``, ``_line``, ``_raw``): what the columnar reader
+    (:mod:`groupops.ingest.columnar`) hands over. ``rejected``: the records' earlier rejections."""
+    rejected = [] if rejected is None else rejected
+    specs = FIELDS[entity]
     if frame.empty:
         return Normalised(frame, rejected)
     bad = pd.Series(False, index=frame.index)

@@ -22,12 +22,12 @@ from typing import TypeVar
 import pandas as pd
 import sqlalchemy as sa
 
-from groupops.canonical import Entity, Source, source_entities
+from groupops.canonical import Entity, RawRecord, Source, source_entities
 from groupops.db import session_scope
 from groupops.db.leases import heartbeat, owner_id, reap_crashed, wall_now
 from groupops.db.models import IngestRun
 from groupops.ingest.expectations import Bounds, validate
-from groupops.ingest.normalise import Rejection, normalise
+from groupops.ingest.normalise import Rejection, normalise, normalise_frame
 from groupops.ingest.store import UpsertCounts, known_groups, quarantine, storable, upsert
 from groupops.policy import Policy
 from groupops.progress import report
@@ -93,6 +93,17 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
+def source_chunks(
+    source: Source, entity: Entity, size: int
+) -> Iterator[list[RawRecord] | pd.DataFrame]:
+    """The entity's records ``size`` at a time: a source that reads columns itself (a canonical
+    bundle's JSONL, ``chunks``) may hand over a chunk as a frame of the entity's fields."""
+    chunked = getattr(source, "chunks", None)
+    if chunked is not None:
+        return iter(chunked(entity, size))
+    return _chunks(source.records(entity), size)
+
+
 def plausible_bounds(policy: Policy, now: datetime) -> Bounds:
     earliest = datetime(policy.ingest.earliest_year, 1, 1, tzinfo=policy.tz)
     return Bounds.between(earliest, now + timedelta(days=policy.ingest.max_future_days))
@@ -143,13 +154,16 @@ def ingest_entity(
         with engine.connect() as conn:  # groups load first, so this set is final for the entity
             groups = known_groups(conn)
 
-    chunks = _chunks(source.records(entity), chunk_size)
+    chunks = source_chunks(source, entity, chunk_size)
 
     def read_and_prepare() -> _Prepared | None:
         chunk = next(chunks, None)
         if chunk is None:
             return None
-        normalised = normalise(entity, chunk, policy.tz)
+        if isinstance(chunk, pd.DataFrame):  # the columnar reader's frame
+            normalised = normalise_frame(entity, chunk, policy.tz)
+        else:
+            normalised = normalise(entity, chunk, policy.tz)
         valid, rejected = validate(entity, normalised.frame, bounds=bounds, known_groups=groups,
                                    validator=get_settings().validator)  # fmt: skip
         return _Prepared(valid, normalised.rejected + rejected)

@@ -1,9 +1,8 @@
 """Idempotent upserts of normalised frames, and the quarantine.
 
-Each chunk goes to a temporary staging table in one executemany; then, inside the database,
-rows whose natural key is new are inserted and rows whose content hash differs are updated
-(``UPDATE … FROM``, on SQLite and PostgreSQL). Re-ingesting the same input therefore touches
-nothing, and an edited message is updated in place.
+Each chunk's content hashes are compared with the stored rows' first; only new or changed rows
+are written, with one ``INSERT … ON CONFLICT … DO UPDATE`` (see :func:`upsert`). Re-ingesting
+the same input therefore writes nothing, and an edited message is updated in place.
 """
 
 from __future__ import annotations
@@ -127,74 +126,112 @@ def _load_stage(
 def upsert(
     conn: sa.Connection, entity: Entity, frame: pd.DataFrame, *, now: datetime, run_id: int | None
 ) -> UpsertCounts:
-    """Update changed rows, insert new ones, count the unchanged (from the statements' row
-    counts); all in ``conn``'s transaction."""
+    """Insert new rows, update changed ones, leave the rest untouched; all in ``conn``'s
+    transaction.
+
+    The chunk's content hashes are compared with the stored ones first (one indexed lookup of
+    the chunk's keys), so only new or changed rows are written: re-ingesting unchanged input
+    writes nothing. The write is one ``INSERT … ON CONFLICT (key) DO UPDATE … WHERE the hash
+    differs``, so a row another run inserted in the meantime is updated, never a duplicate-key
+    error (executemany on SQLite; ``COPY`` into a staging table on PostgreSQL)."""
     if frame.empty:
         return UpsertCounts()
     target = _table(entity)
-    frame = frame.assign(content_hash=content_hash(entity, frame), updated_at=pd.Timestamp(now))
-    if "ingest_run_id" in target.c:
-        frame = frame.assign(ingest_run_id=run_id)
-    columns = [c.name for c in target.columns]
-    stage = _staging(conn, entity)
     dialect = conn.dialect.name
-    values = [_column_values(entity, c, frame[c], dialect) for c in columns]
-    _load_stage(conn, stage, list(zip(*values, strict=True)), columns)
+    frame = frame.reset_index(drop=True)
+    if dialect == "sqlite":
+        # Take the database's write lock before the lookup (a no-op write does): no other run
+        # can commit between what the lookup sees and what is written.
+        conn.exec_driver_sql(f"UPDATE {target.name} SET content_hash = content_hash WHERE 0")
+    hashes = content_hash(entity, frame).to_numpy()
+    stored, found = _stored_hashes(conn, entity, frame, dialect)
+    new = ~found
+    changed = found & (stored != hashes)
+    write = new | changed
+    loaded, updated = int(new.sum()), int(changed.sum())
+    if write.any():
+        rows = frame.loc[write].assign(content_hash=hashes[write], updated_at=pd.Timestamp(now))
+        if "ingest_run_id" in target.c:
+            rows = rows.assign(ingest_run_id=run_id)
+        columns = [c.name for c in target.columns]
+        values = [_column_values(entity, c, rows[c], dialect) for c in columns]
+        written = _write(conn, entity, list(zip(*values, strict=True)), columns)
+        if written is not None:  # PostgreSQL: what the statement did, overlapping runs included
+            loaded, updated = written
+    return UpsertCounts(loaded=loaded, updated=updated, unchanged=len(frame) - loaded - updated)
 
+
+def _stored_hashes(
+    conn: sa.Connection, entity: Entity, frame: pd.DataFrame, dialect: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(stored content hash per row of ``frame``, whether the row's key is stored at all):
+    one query joining the chunk's keys, passed as one parameter, to the table's primary key."""
+    target = _table(entity)
     keys = KEYS[entity]
-    same_key = sa.and_(*(target.c[k] == stage.c[k] for k in keys))
-    updated = conn.execute(
-        sa.update(target)
-        .where(same_key, target.c.content_hash != stage.c.content_hash)
-        .values({c: stage.c[c] for c in columns if c not in keys})
-    ).rowcount
-    new, raced = _insert_new(conn, target, stage, columns, keys, same_key)
-    conn.execute(stage.delete())
-    updated += raced
-    return UpsertCounts(loaded=new, updated=updated, unchanged=len(frame) - new - updated)
-
-
-def _insert_new(
-    conn: sa.Connection,
-    target: sa.Table,
-    stage: sa.Table,
-    columns: Sequence[str],
-    keys: Sequence[str],
-    same_key: sa.ColumnElement[bool],
-) -> tuple[int, int]:
-    """Insert the staged rows whose key is new; ``(inserted, updated)``.
-
-    ``ON CONFLICT (key) DO UPDATE … WHERE the content differs`` tolerates a run committing the
-    same key between this run's check and its insert (overlapping ingests into one store):
-    identical content is left alone (unchanged), different content is updated (counted as
-    updated, so across overlapping runs every row is counted once as loaded). Rows go in key
-    order, so two runs inserting overlapping keys lock them in the same order (no deadlock).
-    On SQLite the statement runs under the database's single write lock, so no run can
-    commit in between and the row count is the inserted count; on PostgreSQL ``xmax = 0``
-    tells an inserted row from an updated one.
-    """
-    dialect = conn.dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    source = (
-        sa.select(*(stage.c[c] for c in columns))
-        .where(~sa.exists().where(same_key))
-        .order_by(*(stage.c[k] for k in keys))
-    )
-    insert = insert_fn(target).from_select(list(columns), source)
-    stmt = insert.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={c: insert.excluded[c] for c in columns if c not in keys},
-        where=target.c.content_hash != insert.excluded.content_hash,
-    )
+    key_values = [_column_values(entity, k, frame[k], dialect) for k in keys]
+    stored = np.zeros(len(frame), dtype=np.int64)
+    found = np.zeros(len(frame), dtype=bool)
     if dialect == "postgresql":
-        flags: list[bool] = list(
-            conn.execute(stmt.returning(sa.literal_column("xmax = 0"))).scalars()
+        arrays = ", ".join(f"%s::{target.c[k].type.compile(conn.dialect)}[]" for k in keys)
+        names = ", ".join(f"k{i}" for i in range(len(keys)))
+        join = " AND ".join(f"t.{k} = j.k{i}" for i, k in enumerate(keys))
+        sql = (
+            f"SELECT j.ord - 1, t.content_hash FROM unnest({arrays}) WITH ORDINALITY"
+            f" AS j({names}, ord) JOIN {target.name} AS t ON {join}"
         )
+        result = conn.exec_driver_sql(sql, tuple(key_values)).all()
+    else:
+        join = " AND ".join(f"t.{k} = j.value ->> {i}" for i, k in enumerate(keys))
+        sql = (
+            f"SELECT j.key, t.content_hash FROM json_each(?) AS j JOIN {target.name} AS t ON {join}"
+        )
+        document = orjson.dumps(list(zip(*key_values, strict=True))).decode()
+        result = conn.exec_driver_sql(sql, (document,)).all()
+    if result:
+        positions, hashes = zip(*result, strict=True)
+        index = np.fromiter(positions, dtype=np.int64, count=len(positions))
+        stored[index] = np.fromiter(hashes, dtype=np.int64, count=len(hashes))
+        found[index] = True
+    return stored, found
+
+
+def _write(
+    conn: sa.Connection, entity: Entity, rows: list[tuple[object, ...]], columns: Sequence[str]
+) -> tuple[int, int] | None:
+    """Upsert ``rows``: insert, or update a stored row with the same key whose hash differs.
+
+    On PostgreSQL, ``(inserted, updated)`` as the statement did them (``xmax = 0`` tells an
+    inserted row from an updated one; a row an overlapping run stored with the same content is
+    neither), and the rows go in key order so two runs writing overlapping keys lock them in
+    the same order (no deadlock). On SQLite ``None``: the write lock was taken before the
+    lookup, so the lookup's counts are exact."""
+    target = _table(entity)
+    keys = KEYS[entity]
+    names = ", ".join(columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    differs = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
+    conflict = (
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+        f" WHERE {target.name}.content_hash {differs} excluded.content_hash"
+    )
+    if conn.dialect.name == "postgresql":
+        stage = _staging(conn, entity)
+        _load_stage(conn, stage, rows, columns)
+        order = ", ".join(keys)
+        flags = (
+            conn.exec_driver_sql(
+                f"INSERT INTO {target.name} ({names}) SELECT {names} FROM {stage.name}"
+                f" ORDER BY {order} {conflict} RETURNING (xmax = 0)"
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(stage.delete())
         inserted = sum(1 for flag in flags if flag)
         return inserted, len(flags) - inserted
-    # Plain SQL: the DBAPI's rowcount (SQLAlchemy's is -1 for INSERT … SELECT). SQLite needs a
-    # WHERE on the SELECT of an upsert (parsing ambiguity); the NOT EXISTS is that WHERE.
-    return conn.exec_driver_sql(str(stmt.compile(dialect=conn.dialect))).rowcount, 0
+    marks = ", ".join("?" for _ in columns)
+    conn.exec_driver_sql(f"INSERT INTO {target.name} ({names}) VALUES ({marks}) {conflict}", rows)
+    return None
 
 
 def known_groups(conn: sa.Connection) -> set[str]:

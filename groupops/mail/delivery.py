@@ -22,7 +22,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from groupops.db.models import OutboxEmail
-from groupops.mail.outbox import SENT, pending_entries, send_entry
+from groupops.mail.outbox import SENDING, SENT, pending_entries, send_entry
 from groupops.mail.smtp import Transport
 
 
@@ -32,7 +32,8 @@ class Delivery:
 
     sent: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # key → the last error
-    pending: list[str] = field(default_factory=list)  # waiting: no transport configured
+    # waiting: no transport configured, or another run is sending it right now
+    pending: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -73,7 +74,7 @@ def deliver(
     state of every one of them (see the module doc). ``transport=None``: send nothing."""
     errors: dict[str, str] = {}
     if transport is not None:
-        for entry in pending_entries(engine, keys=keys):
+        for entry in pending_entries(engine, keys=keys, now=now):
             try:
                 send_entry(engine, entry.id, transport, now=now)
             except Exception as exc:  # recorded on the entry by send_entry; reported below
@@ -91,4 +92,6 @@ def deliver(
     unsent = [k for k in keys if k in state and state[k][0] != SENT]
     if transport is None:
         return Delivery(sent=sent, pending=unsent)
-    return Delivery(sent=sent, failed={k: state[k][1] or errors.get(k, "not sent") for k in unsent})
+    in_flight = [k for k in unsent if state[k][0] == SENDING and k not in errors]
+    failed = {k: state[k][1] or errors.get(k, "not sent") for k in unsent if k not in in_flight}
+    return Delivery(sent=sent, failed=failed, pending=in_flight)

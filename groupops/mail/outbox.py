@@ -23,13 +23,15 @@ file in ``Settings.outbox_dir``, before any attempt to send it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.parser import BytesHeaderParser
+from email.policy import SMTP, SMTPUTF8, Policy
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
@@ -38,11 +40,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from groupops.db.models import OutboxEmail
+from groupops.mail.addresses import MailAddress, mail_address, needs_smtputf8
 from groupops.mail.render import RenderedEmail
 from groupops.mail.smtp import Transport
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 SENDABLE = (PENDING, FAILED)
+#: A ``sending`` entry older than this was left by a run that crashed (or was killed) during
+#: its SMTP transaction: it is sendable again, with the same Message-ID.
+STALE_SENDING = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -52,15 +58,20 @@ class Recipient:
     address: str
     name: str | None = None
 
+    @property
+    def wire(self) -> MailAddress:
+        """The validated address in its wire form (:mod:`groupops.mail.addresses`)."""
+        return mail_address(self.address)
+
     def header(self) -> Address:
-        username, _, domain = self.address.partition("@")
-        if not username or not domain:
-            raise ValueError(f"not an email address: {self.address!r}")
-        return Address(display_name=self.name or "", username=username, domain=domain)
+        wire = self.wire
+        return Address(display_name=self.name or "", username=wire.local, domain=wire.domain)
 
 
 @dataclass(frozen=True)
 class OutboxEntry:
+    """One stored email; :attr:`message_id` is read from its ``.eml`` (what is sent)."""
+
     id: int
     key: str
     kind: str
@@ -72,6 +83,12 @@ class OutboxEntry:
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+
+    @property
+    def message_id(self) -> str | None:
+        with self.eml_path.open("rb") as handle:
+            found = BytesHeaderParser(policy=SMTP).parse(handle)["Message-ID"]
+        return None if found is None else str(found)
 
 
 @dataclass(frozen=True)
@@ -104,8 +121,9 @@ def build_message(
     msg["Subject"] = email.subject
     msg["From"] = sender_r.header()
     msg["To"] = [r.header() for r in recipients]
-    msg["Date"] = format_datetime(now or datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(domain=sender_r.address.partition("@")[2] or None)
+    now = now or datetime.now(UTC)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id(key, now, sender_r.wire.domain) if key else make_msgid()
     msg["Content-Language"] = email.language
     if key:
         msg["X-Groupops-Key"] = key
@@ -132,6 +150,20 @@ def build_message(
             params=dict(attachment.params),
         )
     return msg
+
+
+def message_id(key: str, created: datetime, domain: str) -> str:
+    """The Message-ID of the outbox entry ``key`` stored at ``created``: the same for every
+    send of that entry (a resend after a crash is recognisably the same message; receivers
+    drop the duplicate), a new one only when the entry is re-enqueued with ``force``."""
+    digest = hashlib.sha256(f"{key}\x1f{created.astimezone(UTC).isoformat()}".encode())
+    return f"<{digest.hexdigest()[:32]}.groupops@{domain}>"
+
+
+def eml_policy(message: EmailMessage) -> Policy:
+    """SMTP's policy, or SMTPUTF8's when an address has a non-ASCII local part."""
+    addresses = [a.addr_spec for h in ("From", "To") for a in message[h].addresses]
+    return SMTPUTF8 if needs_smtputf8(addresses) else SMTP
 
 
 def _slug(key: str) -> str:
@@ -180,14 +212,14 @@ def enqueue(
     message = build_message(email, sender=sender, to=recipients, key=key, now=now)
     outbox_dir.mkdir(parents=True, exist_ok=True)
     path = outbox_dir / f"{now.astimezone(UTC):%Y%m%dT%H%M%S%f}-{_slug(key)}.eml"
-    path.write_bytes(message.as_bytes(policy=SMTP))
+    path.write_bytes(message.as_bytes(policy=eml_policy(message)))
     values = {
         "kind": kind,
         "template": email.template,
         "language": email.language,
         "subject": email.subject,
-        "sender": sender if isinstance(sender, str) else sender.address,
-        "recipients": [r.address for r in recipients],
+        "sender": (Recipient(sender) if isinstance(sender, str) else sender).wire.address,
+        "recipients": [r.wire.address for r in recipients],
         "eml_path": str(path),
         "status": PENDING,
         "attempts": 0,
@@ -225,11 +257,21 @@ def get_entry(engine: sa.Engine, entry_id: int) -> OutboxEntry:
         )
 
 
+def _sendable(now: datetime) -> sa.ColumnElement[bool]:
+    stale = sa.and_(OutboxEmail.status == SENDING, OutboxEmail.updated_at < now - STALE_SENDING)
+    return sa.or_(OutboxEmail.status.in_(SENDABLE), stale)
+
+
 def pending_entries(
-    engine: sa.Engine, *, kind: str | None = None, keys: Sequence[str] | None = None
+    engine: sa.Engine,
+    *,
+    kind: str | None = None,
+    keys: Sequence[str] | None = None,
+    now: datetime | None = None,
 ) -> list[OutboxEntry]:
-    """Entries still to send (``pending`` or ``failed``), oldest first."""
-    stmt = sa.select(OutboxEmail).where(OutboxEmail.status.in_(SENDABLE))
+    """Entries still to send (``pending``, ``failed``, or ``sending`` left by a crashed run
+    :data:`STALE_SENDING` ago), oldest first."""
+    stmt = sa.select(OutboxEmail).where(_sendable(now or datetime.now(UTC)))
     if kind is not None:
         stmt = stmt.where(OutboxEmail.kind == kind)
     if keys is not None:
@@ -243,13 +285,24 @@ def send_entry(
 ) -> OutboxEntry:
     """Send one stored email if it is still sendable; returns its new state.
 
-    On failure the row becomes ``failed`` with the attempt counted and the error recorded, and
-    the exception is re-raised for the caller's retry policy."""
-    entry = get_entry(engine, entry_id)
-    if entry.status == SENT:
-        return entry
+    The entry is marked ``sending`` (only if still sendable: two runs never send it at once)
+    before the SMTP transaction and ``sent`` after the server accepted it. A run that dies in
+    between leaves it ``sending``; after :data:`STALE_SENDING` the next run sends the same
+    ``.eml`` again, byte for byte, so with the same Message-ID (at least once, never lost,
+    recognisably one message). On failure the row becomes ``failed`` with the attempt counted
+    and the error recorded, and the exception is re-raised for the caller's retry policy."""
+    stamp = now or datetime.now(UTC)
     table = OutboxEmail.__table__
     assert isinstance(table, sa.Table)
+    with engine.begin() as conn:
+        claimed = conn.execute(
+            table.update()
+            .where(table.c.id == entry_id, _sendable(stamp))
+            .values(status=SENDING, updated_at=stamp)
+        ).rowcount
+    entry = get_entry(engine, entry_id)
+    if not claimed:  # sent already, or another run is sending it right now
+        return entry
     data = entry.eml_path.read_bytes()
     with engine.connect() as conn:
         sender = conn.execute(sa.select(table.c.sender).where(table.c.id == entry_id)).scalar_one()

@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 
 from pydantic import SecretStr
 
+from groupops.mail.addresses import needs_smtputf8
 from groupops.settings import Settings
 
 
@@ -56,6 +57,10 @@ class SmtpConfig:
         )
 
 
+class SmtpUtf8Unsupported(RuntimeError):
+    """The message needs SMTPUTF8 (a non-ASCII local part) and the server does not offer it."""
+
+
 class SmtpTransport:
     """One yagmail connection per :meth:`send` (digests are few; no state to go stale)."""
 
@@ -78,9 +83,18 @@ class SmtpTransport:
             soft_email_validation=False,
             timeout=cfg.timeout_s,  # passed through to smtplib.SMTP
         )
+        utf8 = needs_smtputf8([sender, *recipients])
         try:
             client.login()
-            refused = client.smtp.sendmail(sender, recipients, message)
+            smtp = client.smtp
+            smtp.ehlo_or_helo_if_needed()
+            if utf8 and not smtp.has_extn("smtputf8"):
+                raise SmtpUtf8Unsupported(
+                    f"{cfg.host} does not announce SMTPUTF8, which an address with a non-ASCII "
+                    "local part needs: not sent (stays in the outbox)"
+                )
+            options = ["SMTPUTF8"] if utf8 else []
+            refused = smtp.sendmail(sender, recipients, message, mail_options=options)
         finally:
             client.close()
         if refused:

@@ -1,0 +1,214 @@
+"""The columnar fast path for canonical JSONL gives exactly what the per-line reader gives.
+
+A chunk of clean canonical lines is read by pyarrow in one go (``groupops.ingest.columnar``);
+a chunk holding anything the per-line reader must judge is read line by line. Property: for
+any mix of good and bad lines, ingesting a bundle with the fast path and without it stores the
+same rows and quarantines the same records (file, line, field, reason, raw text), in chunks of
+any size. The store is SQLite here (the fast path ends before the store; the store's own
+behaviour on both backends is tests/test_ingest.py's)."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from groupops.db import make_engine, upgrade
+from groupops.db.models import QuarantineRecord
+from groupops.ingest import open_bundle, run_ingest
+from groupops.ingest.columnar import read_columnar
+from groupops.ingest.limits import Limits, Line, bounded_lines
+from groupops.policy import Policy
+from tests.bundles import GROUPS, MEMBERS, MEMBERSHIPS, jsonl, message
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+POLICY = Policy()
+
+
+def _dump(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False)
+
+
+# One good message line, varied the ways a clean export varies.
+good_messages = st.builds(
+    lambda n, group, sender, at, kind, text, mentions, flags, style: _dump(
+        message(
+            n,
+            group=group,
+            sender=sender,
+            kind=kind,
+            text=text,
+            mentions=mentions,
+            mention_all=flags[0],
+            pinned=flags[1],
+            sent_at=at
+            if style == "iso"
+            else int(datetime.fromisoformat(at).timestamp() * (1000 if style == "ms" else 1)),
+        )
+    ),
+    st.integers(0, 30),
+    st.sampled_from(["proj", "mkt"]),
+    st.sampled_from(["u1", "u2", "u3", " u4 "]),
+    st.sampled_from(["2026-11-02T09:00:00+08:00", "2026-11-03T18:30:05+08:00"]),
+    st.sampled_from(["text", "image", "TEXT", " file "]),
+    st.one_of(st.none(), st.text(max_size=8)),
+    st.lists(st.sampled_from(["u1", "u2", "", " u3"]), max_size=3),
+    st.tuples(st.booleans(), st.booleans()),
+    st.sampled_from(["iso", "s", "ms"]),
+)
+
+# Lines the per-line reader must judge (each is a quarantine, a coercion or a skip there).
+odd_lines = st.sampled_from(
+    [
+        "{not json",
+        "[1, 2]",
+        '"a string"',
+        "",
+        "   ",
+        _dump(message(40, sent_at="2026-11-02 09:00:00")),  # naive: read in the policy zone
+        _dump(message(41, sent_at="yesterday")),
+        _dump(message(42, sent_at=None)),
+        _dump(message(43, kind="sticker")),
+        _dump(message(44, group="nope")),
+        _dump(message(45, sent_at="2099-01-01T00:00:00+08:00")),
+        _dump({**message(46), "message_id": 46}),  # a number for an id
+        _dump({**message(47), "message_id": 47.0}),
+        _dump(message(48, mention_all="yes")),
+        _dump(message(49, mentions="u1;u2")),
+        _dump(message(50, mentions=[1, 2])),
+        _dump(message(51, text="a\u0000b")),
+        _dump(message(52, text="tab\tand\x1b")),
+        _dump(message(53, pinned=1)),
+        _dump({k: v for k, v in message(54).items() if k != "sender_id"}),
+        _dump({**message(55), "extra": {"nested": True}}),
+        '{"platform": "wecom", "platform": "wecom", "group_id": "proj"}',
+        _dump(message(56)) + _dump(message(57)),  # two objects on one line
+        _dump(message(58)) + "\r",
+        "\ufeff" + _dump(message(59)),
+    ]
+)
+
+lines = st.lists(st.one_of(good_messages, good_messages, good_messages, odd_lines), max_size=25)
+
+
+def _bundle(folder: Path, message_lines: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "groups.jsonl").write_text(jsonl(GROUPS), encoding="utf-8")
+    (folder / "members.jsonl").write_text(jsonl(MEMBERS), encoding="utf-8")
+    (folder / "memberships.jsonl").write_text(jsonl(MEMBERSHIPS), encoding="utf-8")
+    text = "".join(line + "\n" for line in message_lines)
+    (folder / "messages.jsonl").write_bytes(text.encode("utf-8"))
+    return folder
+
+
+def _stored(url: str) -> tuple[pd.DataFrame, list[tuple[Any, ...]]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            tables = {}
+            for name in ("groups", "members", "membership_events", "messages"):
+                frame = pd.read_sql_table(name, conn)
+                frame = frame.drop(columns=[c for c in ("updated_at", "ingest_run_id")
+                                            if c in frame.columns])  # fmt: skip
+                tables[name] = frame.sort_values(list(frame.columns[:3])).reset_index(drop=True)
+            quarantine = conn.execute(
+                sa.select(
+                    QuarantineRecord.line,
+                    QuarantineRecord.entity,
+                    QuarantineRecord.field,
+                    QuarantineRecord.reason,
+                    QuarantineRecord.raw,
+                ).order_by(QuarantineRecord.entity, QuarantineRecord.line, QuarantineRecord.field)
+            ).all()
+    finally:
+        engine.dispose()
+    return pd.concat(tables, names=["table"]), [tuple(row) for row in quarantine]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "empty.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(message_lines=lines, chunk_size=st.integers(1, 8))
+def test_fast_path_and_per_line_path_store_and_quarantine_the_same(
+    template: Path, tmp_path_factory: pytest.TempPathFactory, message_lines: list[str],
+    chunk_size: int,
+) -> None:  # fmt: skip
+    work = tmp_path_factory.mktemp("columnar")
+    bundle = _bundle(work / "bundle", message_lines)
+    results = []
+    for columnar in (True, False):
+        db = work / f"{columnar}.db"
+        shutil.copy(template, db)
+        url = f"sqlite:///{db}"
+        engine = make_engine(url)
+        summary = run_ingest(
+            open_bundle(bundle, columnar=columnar), engine, POLICY, now=NOW, chunk_size=chunk_size
+        )
+        engine.dispose()
+        results.append((summary.as_dict(), *_stored(url)))
+    (fast_summary, fast_rows, fast_quarantine), (slow_summary, slow_rows, slow_quarantine) = results
+    pd.testing.assert_frame_equal(fast_rows, slow_rows)
+    assert fast_quarantine == slow_quarantine
+    for key in ("loaded", "updated", "unchanged", "quarantined", "entities"):
+        assert fast_summary[key] == slow_summary[key]
+
+
+def _numbered(text: str) -> list[Line]:
+    return list(bounded_lines(io.BytesIO(text.encode("utf-8")), Limits()))
+
+
+def test_clean_chunks_go_columnar_and_a_bad_line_sends_only_its_chunk_line_by_line(
+    tmp_path: Path,
+) -> None:
+    good = [_dump(message(n)) for n in range(6)]
+    bundle = _bundle(tmp_path / "b", [*good[:3], "{broken", *good[3:]])
+    chunks = list(open_bundle(bundle).chunks("messages", 3))
+    kinds = [type(chunk).__name__ for chunk in chunks]
+    assert kinds == ["DataFrame", "list", "DataFrame"]  # lines 1-3, 4-6 (the broken one), 7
+    assert [len(c) for c in chunks] == [3, 3, 1]
+
+
+def test_columnar_frame_keeps_lines_and_raw_text() -> None:
+    text = "".join(_dump(message(n, text=f"第{n}条")) + "\n" for n in range(3))
+    frame = read_columnar("messages", "messages.jsonl", _numbered(text))
+    assert frame is not None
+    assert frame["_line"].tolist() == [1, 2, 3]
+    assert frame["_raw"].tolist() == text.splitlines()
+    assert frame["message_id"].tolist() == ["m0", "m1", "m2"]
+    assert frame["mentions"].tolist() == [[], [], []]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        _dump(message(1, text="nul \u0000")),
+        _dump(message(1, text="esc \x1b")),
+        _dump({**message(1), "message_id": 1}),
+        _dump(message(1, mention_all="true")),
+        _dump(message(1)) + _dump(message(2)),
+        "{}  ",
+        "\ufeff" + _dump(message(1)),
+        _dump(message(1, text="x" * 70_000)),
+    ],
+)
+def test_what_the_per_line_reader_must_judge_is_never_read_columnar(line: str) -> None:
+    text = _dump(message(0)) + "\n" + line + "\n"
+    assert read_columnar("messages", "messages.jsonl", _numbered(text)) is None
