@@ -15,6 +15,9 @@ What runs (every measured step in its own process; *peak* is its maximum residen
   validate, upsert, quarantine, run bookkeeping), ``stats`` (the store's messages over the
   whole span → ``compute_stats`` → ``stats_report``), ``reingest`` (the same bundle again:
   nothing changes), ``incremental`` (10k new messages into the full store).
+* **Search** (``search``, :mod:`bench.search`): ``groupops archive search`` over the full store
+  after ``incremental``: building the bigram index once, then each query's median (under a
+  second is the target).
 * **groupops on PostgreSQL**: ``ingest-pg`` and ``stats-pg`` in a throwaway database
   (``GROUPOPS_BENCH_POSTGRES_URL``, default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``
   as the admin connection); skipped with the reason when no server answers.
@@ -295,6 +298,13 @@ def _own_time(table: dict[Any, Any], n: int = 12) -> list[dict[str, Any]]:
     return [{"name": _name(k), "seconds": v[2], "calls": v[1]} for k, v in top]
 
 
+def stage_search(bundle: Path, target: str) -> dict[str, Any]:
+    """``groupops archive search`` over the whole store: build the index, time the queries."""
+    from bench.search import run
+
+    return run(target)
+
+
 STAGES: dict[str, Callable[[Path, str], dict[str, Any]]] = {
     "floor-read": stage_floor_read,
     "floor-sqlite": stage_floor_sqlite,
@@ -304,6 +314,7 @@ STAGES: dict[str, Callable[[Path, str], dict[str, Any]]] = {
     "reingest": stage_reingest,
     "incremental": stage_incremental,
     "profile": stage_profile,
+    "search": stage_search,
 }
 
 
@@ -345,7 +356,7 @@ def run_sqlite(messages: int, *, full: bool = True) -> dict[str, Any]:
     plan = [("floor-read", main, ""), ("floor-sqlite", main, str(OUT / "floor.sqlite")),
             ("ingest", main, store), ("stats", main, store)]  # fmt: skip
     if full:
-        plan += [("reingest", main, store), ("incremental", extra, store)]
+        plan += [("reingest", main, store), ("incremental", extra, store), ("search", main, store)]
     out: dict[str, Any] = {}
     for name, bundle, target in plan:
         print(f"  {name} ({messages:,}) …", flush=True)

@@ -7,6 +7,7 @@ import getpass
 import json
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -221,3 +222,165 @@ def hold_remove(
         typer.echo(json.dumps(out, ensure_ascii=False))
         return
     typer.echo(f"{key[1]}/{key[2]}: " + ("released" if released else "was not held"))
+
+
+# -- groupops archive ---------------------------------------------------------------------------
+
+archive_app = typer.Typer(
+    help="The archive: search every stored message, list and export the register of important "
+    "messages, update the register.",
+    no_args_is_help=True,
+)
+app.add_typer(archive_app, name="archive")
+
+
+@archive_app.command("search")
+def archive_search(
+    query: Annotated[str, typer.Argument(help="Words or phrases (预算, 周会, budget review).")],
+    group: Annotated[
+        list[str] | None, typer.Option("--group", "-g", help="Only this group id (repeatable).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="From this instant or date (inclusive).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Up to this instant or date (exclusive).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many, newest first.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find stored messages holding every word of QUERY: two-character Chinese words (预算,
+    周会) as well as longer phrases and English words, through an index (SQLite FTS5 over
+    bigrams, PostgreSQL GIN). Purged messages are not found."""
+    from groupops.archive.search import search_messages
+    from groupops.archive.store import load_register
+    from groupops.roster import Directory
+
+    pol = common.policy()
+    engine = common.engine()
+    try:
+        hits = search_messages(
+            engine, query, groups=group, since=common.instant_option(since, pol, name="--since"),
+            until=common.instant_option(until, pol, name="--until"), limit=limit,
+        )  # fmt: skip
+        directory = Directory.load(engine)
+        keys = {(h.platform, h.group_id, h.message_id) for h in hits}
+        archived = {
+            (e.platform, e.group_id, e.message_id): list(e.rules)
+            for e in load_register(engine, groups=sorted({k[1] for k in keys}) or None)
+            if (e.platform, e.group_id, e.message_id) in keys
+        }
+    finally:
+        engine.dispose()
+    rows: list[dict[str, Any]] = [
+        {
+            "platform": h.platform, "group_id": h.group_id, "message_id": h.message_id,
+            "sender_id": h.sender_id, "sender": directory.name(h.platform, h.sender_id),
+            "sent_at": h.sent_at.astimezone(pol.tz).isoformat(), "text": h.text,
+            "archived": archived.get((h.platform, h.group_id, h.message_id), []),
+        }
+        for h in hits
+    ]  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    print_table(
+        f"{len(rows)} message(s) with {query!r}",
+        [Col("sent", keep=True), Col("group", keep=True, drop=2), Col("sender", keep=True),
+         Col("text"), Col("message", keep=True, drop=1)],
+        [[_local(r["sent_at"]), r["group_id"], r["sender"], r["text"], r["message_id"]]
+         for r in rows],
+    )  # fmt: skip
+
+
+@archive_app.command("list")
+def archive_list(
+    group: Annotated[
+        list[str] | None, typer.Option("--group", "-g", help="Only this group id (repeatable).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The register of important messages: when, who wrote it, what, why it is archived, who
+    archived it and when."""
+    from groupops.archive.export import load_records
+
+    pol = common.policy()
+    engine = common.engine()
+    try:
+        rows = load_records(engine, pol, groups=group)
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    print_table(
+        "Archive register",
+        [Col("sent", keep=True), Col("group", keep=True, drop=2), Col("sender", keep=True),
+         Col("text"), Col("why", drop=1)],
+        [[_local(r["sent_at"]), r["group_id"], r["sender"], r["text"], ", ".join(r["rules"])]
+         for r in rows],
+    )  # fmt: skip
+
+
+@archive_app.command("update")
+def archive_update(
+    group: Annotated[
+        list[str] | None, typer.Option("--group", "-g", help="Only this group id (repeatable).")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Up to this instant (ISO 8601 or a date).")
+    ] = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add every important message up to --as-of to the register (an applied cleanup does it
+    too); running it again changes nothing."""
+    from groupops.archive.cleanup import archive_important
+
+    pol = common.policy()
+    when = common.instant_option(as_of, pol) or datetime.now(UTC)
+    engine = common.engine()
+    try:
+        changed = archive_important(
+            engine, pol, when, by=_who(by), now=datetime.now(UTC), groups=group
+        )
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps({"archived": changed}))
+        return
+    typer.echo(f"{changed} message(s) added to the register or given a new rule")
+
+
+@archive_app.command("export")
+def archive_export(
+    group: Annotated[str, typer.Option("--group", "-g", help="The group id.")],
+    month: Annotated[str, typer.Option("--month", help="YYYY-MM (policy zone).")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="md (for people), jsonl or parquet.")
+    ] = "md",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write here (parquet: default GROUP-MONTH.parquet)."),
+    ] = None,
+) -> None:
+    """Export the register of a group for a month: Markdown a person reads (date, sender's real
+    name, text, why archived), JSON Lines, or Parquet."""
+    from groupops.archive.export import FORMATS, export
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"one of {', '.join(FORMATS)}", param_hint="--format")
+    pol = common.policy()
+    if fmt == "parquet" and out is None:
+        out = Path(f"{group}-{month}.parquet")
+    engine = common.engine()
+    try:
+        text, count = export(engine, pol, group=group, month=month, fmt=fmt, out=out)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--month") from exc
+    finally:
+        engine.dispose()
+    if text is not None:
+        typer.echo(text, nl=False)
+    else:
+        err_console.print(f"{count} message(s) → {safe(out)}")

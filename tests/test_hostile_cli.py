@@ -118,6 +118,11 @@ def test_every_command_shows_markup_as_written(store: Path) -> None:
     run("roster", "check")
     run("digest", "--period", "week", "--as-of", "2026-11-23T09:00")
     run("sources", "list", codes=(0, 2))
+    assert "Cleanup" in run("cleanup", "--as-of", "2026-12-20T18:00")
+    run("archive", "update", "--as-of", AS_OF)
+    assert "g[/x]" in flat(run("archive", "list"))
+    assert "[/x]" in flat(run("archive", "search", "今天下班前"))
+    run("archive", "export", "--group", "g[/x]", "--month", "2026-11")
     out = run("ingest", str(store / "nope [/x]"), codes=(1,))
     assert "nope [/x]" in out
 

@@ -7,6 +7,7 @@ Later issues add tables here (digests, obligations, archive, moderation) with a 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from groupops.db.types import JSONList, UTCDateTime
@@ -576,3 +578,32 @@ class CleanupAction(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SearchEntry(Base):
+    """The search index of one stored message (groupops.archive.search): its grams (bigrams of
+    Chinese runs, words of the rest) — space-separated text under an FTS5 table on SQLite
+    (``archive_search_fts``, made by the migration), a ``text[]`` with a GIN index on PostgreSQL
+    (``ix_archive_search_grams``, made by the migration)."""
+
+    __tablename__ = "archive_search"
+    __table_args__ = (
+        UniqueConstraint("platform", "group_id", "message_id"),
+        Index("ix_archive_search_sent_at", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    group_id: Mapped[str] = mapped_column(ID)
+    message_id: Mapped[str] = mapped_column(ID)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    grams: Mapped[Any] = mapped_column(Text().with_variant(ARRAY(Text()), "postgresql"))
+
+
+class SearchState(Base):
+    """Where the search index stands (``indexed_ingest_run``: the last ingest run indexed)."""
+
+    __tablename__ = "archive_search_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)

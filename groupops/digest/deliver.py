@@ -175,11 +175,13 @@ def standard_providers(
     engine: sa.Engine, policy: Policy, as_of: datetime, *, meetings_dir: Path | None = None
 ) -> list[SectionProvider]:
     """The sections every digest carries besides activity: what is overdue at ``as_of``, and
-    (owners) the period's meetings (``meetings_dir``: default ``Settings.meetings_dir``), and
-    moderation (violations, the admins' to-dos, appeals, roster findings)."""
+    (owners) the period's meetings (``meetings_dir``: default ``Settings.meetings_dir``),
+    moderation (violations, the admins' to-dos, appeals, roster findings), and (admins) the
+    cleanup waiting in the latest preview with the recalls left to them."""
     from groupops.clock.lateness import working_day_minutes
     from groupops.connectors.links import Links
     from groupops.db.queries import load_groups, load_message_texts
+    from groupops.digest.archive import archive_provider
     from groupops.digest.meetings import meetings_provider
     from groupops.digest.moderation import moderation_provider
     from groupops.digest.overdue import overdue_provider
@@ -206,6 +208,7 @@ def standard_providers(
         ),
         meetings_provider(meetings.records, as_of, people, groups, policy.tz),
         moderation_provider(engine, policy, as_of),
+        archive_provider(engine, policy, as_of),
     ]
 
 

@@ -555,6 +555,31 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
         "zh-CN": "请补充审批记录或将其移出",
         "en": "record who approved the join, or remove them",
     },
+    # The digest's cleanup section (groupops.digest.archive) and the archive's words.
+    "digest.archive.title": {"zh-CN": "群内清理", "en": "Cleanup"},
+    "digest.archive.waiting": {
+        "zh-CN": "{n} 条过期/重复/无关消息待清理（预览）",
+        "en": "{n} stale messages waiting (preview)",
+    },
+    "digest.archive.apply": {
+        "zh-CN": "确认后执行 groupops cleanup --group {group} --apply（可恢复）",
+        "en": "run groupops cleanup --group {group} --apply to purge them (restorable)",
+    },
+    "digest.archive.refused": {
+        "zh-CN": "超过单次清理比例上限，需加 --force",
+        "en": "over the purge limit: needs --force",
+    },
+    "digest.archive.todos": {
+        "zh-CN": "待管理员在平台上处理",
+        "en": "Left to the admins on the platform",
+    },
+    "archive.reason.expired": {"zh-CN": "已过期", "en": "expired"},
+    "archive.reason.superseded": {"zh-CN": "已被新通知取代", "en": "superseded"},
+    "archive.reason.duplicate": {"zh-CN": "重复", "en": "duplicate"},
+    "archive.reason.off_topic": {"zh-CN": "无关内容", "en": "off topic"},
+    "archive.action.recall": {"zh-CN": "撤回消息", "en": "recall the message"},
+    "archive.action.repost": {"zh-CN": "重新发布（已恢复）", "en": "post it again (restored)"},
+    "archive.action.unpin": {"zh-CN": "取消置顶", "en": "unpin"},
     # Units.
     "unit.minutes": {"zh-CN": "{n} 分钟", "en": "{n} min"},
     "unit.hours": {"zh-CN": "{n} 小时", "en": "{n} h"},
