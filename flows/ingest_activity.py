@@ -14,6 +14,7 @@ from prefect.artifacts import create_table_artifact
 
 from groupops.canonical import source_entities
 from groupops.importers import open_source
+from groupops.ingest.expectations import Validator
 from groupops.ingest.pipeline import DEFAULT_CHUNK_SIZE, EntitySummary, IngestSummary
 from groupops.settings import get_settings
 from tasks.db import ensure_schema
@@ -27,9 +28,13 @@ def ingest_activity(
     now: datetime | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     options: dict[str, str] | None = None,
+    validator: Validator = "great_expectations",
 ) -> IngestSummary:
     """Ingest ``path`` (a bundle folder/zip, or an export with ``format`` and the importer's
-    ``options``, e.g. ``{"date_order": "mdy"}`` for WhatsApp)."""
+    ``options``, e.g. ``{"date_order": "mdy"}`` for WhatsApp). Deployed runs validate with
+    Great Expectations itself (``validator``); the in-process CLI runs the same suite with the
+    vectorised evaluator (``GROUPOPS_VALIDATOR``, default ``builtin``; both engines give the
+    same rejections, tests/test_validation_engines.py)."""
     settings = get_settings()
     db, policy_path = settings.database_url, str(settings.policy_path)
     now = now or datetime.now(UTC)
@@ -41,7 +46,16 @@ def ingest_activity(
         for entity in source_entities(open_source(path, format, **(options or {}))[0]):
             entities.append(
                 ingest_entity(
-                    db, policy_path, path, format, entity, run_id, now, chunk_size, options
+                    db,
+                    policy_path,
+                    path,
+                    format,
+                    entity,
+                    run_id,
+                    now,
+                    chunk_size,
+                    options,
+                    validator,
                 )
             )
     except Exception as exc:

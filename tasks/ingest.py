@@ -16,6 +16,7 @@ from groupops.canonical import Entity
 from groupops.db import make_engine
 from groupops.importers import open_source
 from groupops.ingest import pipeline
+from groupops.ingest.expectations import Validator
 from groupops.ingest.pipeline import EntitySummary, IngestSummary
 from groupops.policy import load_policy
 from tasks.retrying import RETRY_TRANSIENT
@@ -46,6 +47,7 @@ def ingest_entity(
     now: datetime,
     chunk_size: int,
     options: dict[str, str] | None = None,
+    validator: Validator | None = None,
 ) -> EntitySummary:
     engine = make_engine(database_url)
     try:
@@ -57,6 +59,7 @@ def ingest_entity(
             run_id=run_id,
             now=now,
             chunk_size=chunk_size,
+            validator=validator,
         )
     finally:
         engine.dispose()

@@ -26,7 +26,7 @@ from groupops.canonical import Entity, RawRecord, Source, source_entities
 from groupops.db import session_scope
 from groupops.db.leases import heartbeat, owner_id, reap_crashed, wall_now
 from groupops.db.models import IngestRun
-from groupops.ingest.expectations import Bounds, validate
+from groupops.ingest.expectations import Bounds, Validator, validate
 from groupops.ingest.normalise import Rejection, normalise, normalise_frame
 from groupops.ingest.store import UpsertCounts, known_groups, quarantine, storable, upsert
 from groupops.policy import Policy
@@ -142,6 +142,7 @@ def ingest_entity(
     run_id: int,
     now: datetime,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    validator: Validator | None = None,
 ) -> EntitySummary:
     """Stream one entity of ``source`` into the store (see the module docstring).
 
@@ -165,7 +166,7 @@ def ingest_entity(
         else:
             normalised = normalise(entity, chunk, policy.tz)
         valid, rejected = validate(entity, normalised.frame, bounds=bounds, known_groups=groups,
-                                   validator=get_settings().validator)  # fmt: skip
+                                   validator=validator or get_settings().validator)  # fmt: skip
         return _Prepared(valid, normalised.rejected + rejected)
 
     with heartbeat(engine, run_id):  # the run's lease, renewed while chunks are prepared
