@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from groupops.archive.cleanup import cleanup
 from groupops.archive.store import load_runs
 from groupops.db import make_engine, upgrade
+from groupops.mail.i18n import translate
 from groupops.policy import Policy
 from groupops.settings import get_settings
 from tests.test_archive_cleanup import AS_OF, STALE, seed
@@ -112,10 +113,17 @@ def test_weekly_preview_counts_reach_the_admins_digest(store: sa.Engine) -> None
     (waiting,) = section.data["waiting"]
     assert waiting["count"] == len(STALE) and waiting["group_id"] == "proj"
     assert sum(r["count"] for r in waiting["reasons"]) == len(STALE)
+    # the same group is one item of the Needs-you block's cleanup slot, with the command to run
+    (need,) = section.actions
+    assert need["slot"] == "cleanup" and need["todo_args"]["n"] == len(STALE)
+    assert need["todo_args"]["run_id"] == waiting["run_id"]
+    assert "groupops cleanup --group proj --apply" in translate(
+        need["todo"], "en", **need["todo_args"]
+    )
     owner = DigestScope("owner", "wecom", "u1", ("u1",), ("proj",), period)
     assert archive_provider(store, policy, AS_OF)(owner, "en") is None
     # after an applied run nothing waits; its recalls are the admins' to-dos (no connector)
     cleanup(store, policy, AS_OF, now=AS_OF + timedelta(minutes=5), ran_by="admin", apply=True)
     later = archive_provider(store, policy, AS_OF + timedelta(hours=1))(scope, "zh-CN")
-    assert later is not None and later.data["waiting"] == []
+    assert later is not None and later.data["waiting"] == [] and later.actions == ()
     assert len(later.data["todos"]) == len(STALE)

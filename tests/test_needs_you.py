@@ -141,14 +141,17 @@ def test_message_text_is_masked_and_shortened(demo: sa.Engine) -> None:
 
 
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
-def test_a_chapter_not_built_yet_fills_its_slot(demo: sa.Engine, language: Language) -> None:
-    """The archive's cleanup candidates arrive through the same slot mechanism."""
+def test_a_providers_actions_fill_their_slot(demo: sa.Engine, language: Language) -> None:
+    """Any section provider's actions arrive through the same slot mechanism (the archive's
+    cleanup provider's own actions: tests/test_archive_flow.py)."""
 
     def cleanup(scope: DigestScope, lang: Language) -> Section:
         return Section(id="cleanup", template="overdue", title="", has_content=True,
                        data={"items": [], "as_of": MONDAY, "day_minutes": 450, "multi_group": False},
                        actions=({"slot": "cleanup", "group": "项目运营群", "who": "【通知】周五停电",
-                                 "what": "needs.what.minutes", "todo": "needs.todo.cleanup",
+                                 "what": "needs.what.cleanup", "todo": "needs.todo.cleanup",
+                                 "todo_args": {"run_id": "cleanup-1", "n": 1, "group_id": "proj-ops",
+                                               "reasons": "expired 1"},
                                  "link": "https://example.org/n/1"},))  # fmt: skip
 
     digests = build_digests(demo, POLICY, digest_period("week", MONDAY, POLICY),
@@ -160,3 +163,4 @@ def test_a_chapter_not_built_yet_fills_its_slot(demo: sa.Engine, language: Langu
     title = "待清理的过期通知" if language == "zh-CN" else "Stale notices awaiting cleanup"
     assert title in out.text and title in out.html
     assert 'href="https://example.org/n/1"' in out.html and "https://example.org/n/1" in out.text
+    assert "groupops cleanup --group proj-ops --apply" in out.text

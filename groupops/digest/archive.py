@@ -4,7 +4,8 @@ and the platform recalls left to the admins (to-dos where no connector can recal
 
 The weekly preview (deployment ``cleanup-weekly-preview``, Monday 08:30) is logged in
 ``cleanup_runs``; this section reads the newest run up to the digest's ``as_of`` that covered
-each group. An applied run after it leaves nothing waiting.
+each group. An applied run after it leaves nothing waiting. Each group with messages waiting is
+also one item of the Needs-you block's ``cleanup`` slot (:mod:`groupops.digest.actions`).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def archive_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> Sect
     def provide(scope: DigestScope, language: Language) -> Section | None:
         if scope.audience not in AUDIENCES:
             return None
-        waiting, recalls = [], []
+        waiting, recalls, needs = [], [], []
         for group_id in scope.groups:
             run = latest.get(group_id)
             if run is None or run["mode"] != "preview":
@@ -77,6 +78,26 @@ def archive_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> Sect
                     "refused": bool(run["refused"]),
                 }
             )
+            group = names.get((scope.platform, group_id), group_id)
+            listed = "、" if language == "zh-CN" else ", "
+            needs.append(
+                {
+                    "slot": "cleanup",
+                    "group": group,
+                    "who": group,
+                    "what": "needs.what.cleanup",
+                    "todo": "needs.todo.cleanup",
+                    "todo_args": {
+                        "run_id": run["run_id"],
+                        "n": len(mine),
+                        "group_id": group_id,
+                        "reasons": listed.join(
+                            f"{translate(f'archive.reason.{r}', language)} {n}"
+                            for r, n in sorted(reasons.items())
+                        ),
+                    },
+                }
+            )
         for a in todos:
             if a["platform"] == scope.platform and a["group_id"] in scope.groups:
                 recalls.append(
@@ -94,6 +115,7 @@ def archive_provider(engine: sa.Engine, policy: Policy, as_of: datetime) -> Sect
             title=translate("digest.archive.title", language),
             data={"waiting": waiting, "todos": recalls, "as_of": as_of.astimezone(tz)},
             has_content=bool(waiting or recalls),
+            actions=tuple(needs),
         )
 
     return provide

@@ -115,7 +115,11 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
         "zh-CN": "请督促{who}发布“{topic}”的会议纪要",
         "en": "Have {who} publish the minutes of “{topic}”",
     },
-    "needs.todo.cleanup": {"zh-CN": "请确认是否清理", "en": "Confirm the cleanup"},
+    "needs.what.cleanup": {"zh-CN": "待清理的消息", "en": "messages to clean up"},
+    "needs.todo.cleanup": {
+        "zh-CN": "预览 {run_id} 列出 {n} 条（{reasons}）；确认后运行 groupops cleanup --group {group_id} --apply",
+        "en": "Preview {run_id} lists {n} ({reasons}); once checked, run groupops cleanup --group {group_id} --apply",
+    },
     "needs.late": {"zh-CN": "已逾期 {late}", "en": "{late} overdue"},
     "needs.due": {"zh-CN": "截止 {due}", "en": "due {due}"},
     "needs.words": {"zh-CN": "要求：“{words}”", "en": "asked: “{words}”"},
