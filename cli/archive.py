@@ -177,23 +177,7 @@ def hold_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Put a legal hold on a message: cleanup never purges it (it is listed as exempt)."""
-    from groupops.archive.store import HoldError, add_hold
-
-    engine = common.engine()
-    try:
-        key, added = add_hold(
-            engine, message_id, reason=reason, by=_who(by), now=datetime.now(UTC), group=group
-        )
-    except HoldError as exc:
-        raise typer.BadParameter(str(exc), param_hint="MESSAGE_ID") from exc
-    finally:
-        engine.dispose()
-    out = {"platform": key[0], "group_id": key[1], "message_id": key[2], "held": True,
-           "added": added, "reason": reason}  # fmt: skip
-    if as_json:
-        typer.echo(json.dumps(out, ensure_ascii=False))
-        return
-    typer.echo(f"{key[1]}/{key[2]}: " + ("held" if added else "already held"))
+    _change_hold(message_id, reason, group, by, as_json, hold=True)
 
 
 @hold_app.command("remove")
@@ -205,23 +189,34 @@ def hold_remove(
     as_json: JsonOpt = False,
 ) -> None:
     """Release the legal hold on a message (the hold stays on record)."""
-    from groupops.archive.store import HoldError, remove_hold
+    _change_hold(message_id, reason, group, by, as_json, hold=False)
+
+
+def _change_hold(
+    message_id: str, reason: str, group: str | None, by: str | None, as_json: bool, *, hold: bool
+) -> None:
+    """``hold add`` (``hold=True``) and ``hold remove``: one path, two outcomes."""
+    from groupops.archive.store import HoldError, add_hold, remove_hold
 
     engine = common.engine()
     try:
-        key, released = remove_hold(
+        change = add_hold if hold else remove_hold
+        key, changed = change(
             engine, message_id, reason=reason, by=_who(by), now=datetime.now(UTC), group=group
         )
     except HoldError as exc:
         raise typer.BadParameter(str(exc), param_hint="MESSAGE_ID") from exc
     finally:
         engine.dispose()
-    out = {"platform": key[0], "group_id": key[1], "message_id": key[2], "held": False,
-           "released": released, "reason": reason}  # fmt: skip
+    field, done, unchanged = (
+        ("added", "held", "already held") if hold else ("released", "released", "was not held")
+    )
+    out = {"platform": key[0], "group_id": key[1], "message_id": key[2], "held": hold,
+           field: changed, "reason": reason}  # fmt: skip
     if as_json:
         typer.echo(json.dumps(out, ensure_ascii=False))
         return
-    typer.echo(f"{key[1]}/{key[2]}: " + ("released" if released else "was not held"))
+    typer.echo(f"{key[1]}/{key[2]}: " + (done if changed else unchanged))
 
 
 # -- groupops archive ---------------------------------------------------------------------------
