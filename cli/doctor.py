@@ -58,7 +58,7 @@ def doctor(
     api = os.environ.get("PREFECT_API_URL")
     if api:
         try:
-            flows = _flow_runs(now)
+            flows = _flow_runs(now, api)
             extra.append(Check("prefect", "ok", f"{api} answers"))
         except Exception as exc:  # any failure to reach or read the server is its health
             detail = " ".join(str(exc).split())[:300] or type(exc).__name__
@@ -109,9 +109,10 @@ def _block_password(name: str | None) -> str | None:
         return None
 
 
-def _flow_runs(now: datetime) -> list[FlowRuns]:
-    """Each deployment of prefect.yaml: its last Completed run (Prefect API) and the scheduled
-    times before ``now``."""
+def _flow_runs(now: datetime, api: str) -> list[FlowRuns]:
+    """Each deployment of prefect.yaml: its last Completed run (read from the server at ``api``,
+    the one the check names, whatever Prefect settings are active) and the scheduled times
+    before ``now``."""
     import asyncio
 
     import yaml
@@ -152,7 +153,10 @@ def _flow_runs(now: datetime) -> list[FlowRuns]:
                 out[d["name"]] = runs[0].start_time if runs else None
         return out
 
-    successes = asyncio.run(last_successes())
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: api}):
+        successes = asyncio.run(last_successes())
     return [
         FlowRuns(d["name"], successes.get(d["name"]), _scheduled_before(d, now))
         for d in deployments
