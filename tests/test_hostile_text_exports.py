@@ -145,9 +145,11 @@ def _summary(records: list[RawRecord]) -> list[tuple[int, str, str]]:
         # a message growing past the limit over many lines
         (["A: first", "B: start", *["line of text"] * 500, "C: last"],
          [(1, "ok", "first"), (2, "(record)", "(lines 2–502)"), (503, "ok", "last")]),
-        # blank lines inside a message count too
+        # empty lines inside a message count too; trailing ones are dropped (as the text does)
+        (["A: first", "B: start", *[""] * 5000, "end of B", "C: last"],
+         [(1, "ok", "first"), (2, "(record)", "(lines 2–5003)"), (5004, "ok", "last")]),
         (["A: first", "B: start", *[""] * 5000, "C: last"],
-         [(1, "ok", "first"), (2, "(record)", "message of 5,031 bytes"), (5003, "ok", "last")]),
+         [(1, "ok", "first"), (2, "ok", "start"), (5003, "ok", "last")]),
     ],
 )  # fmt: skip
 def test_whatsapp_message_longer_than_the_record_limit(
@@ -267,3 +269,19 @@ def test_wechat_device_is_not_read(tmp_path: Path) -> None:
     (tmp_path / "g_utf8.csv").symlink_to("/dev/zero")
     (record,) = _records(WeChatCsvExport(tmp_path / "g_utf8.csv"))
     assert record.error is not None and "not a regular file" in record.error.reason
+
+
+@pytest.mark.parametrize("offset", [0, 1, 2, 3])
+@pytest.mark.parametrize(("end", "any_newline"), [(b"\n", False), (b"\r\n", False),
+                                                   (b"\r\n", True), (b"\r", True)])  # fmt: skip
+def test_blank_blocks_are_skipped_whatever_their_alignment(
+    offset: int, end: bytes, any_newline: bool
+) -> None:
+    """Blank lines are skipped a block at a time even when a CRLF or a blank line straddles
+    two read blocks (else 1 GB of them would be read a line at a time in Python)."""
+    count = 3 << 20  # 3 MiB worth of line ends
+    data = b"x" * offset + end + b" " * offset + end * count + b"y"
+    lines = list(bounded_lines(io.BytesIO(data), Limits(), any_newline=any_newline))
+    assert [(ln.number, ln.data) for ln in lines] == [(1, b"x" * offset), (count + 2, b"y")][
+        0 if offset else 1 :
+    ]

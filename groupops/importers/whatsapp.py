@@ -423,7 +423,9 @@ class WhatsAppExport(ExportSource):
 
     def entries(self) -> Iterator[Entry | Stray]:
         """Messages (header plus continuation lines, each at most ``max_record_bytes`` in
-        all) and, as :class:`Stray`, lines before the first header and files not read."""
+        all, empty lines between them included; trailing empty lines are dropped, as the
+        text drops them) and, as :class:`Stray`, lines before the first header and files
+        not read."""
         max_record = self.limits.max_record_bytes
         current: Entry | None = None
         for item in self._lines():
@@ -450,12 +452,14 @@ class WhatsAppExport(ExportSource):
                     yield Stray(item.number, line + "…", "(line)", reason)
                 elif line.strip():
                     yield Stray(item.number, line, "(line)", "text before the first message header")
-            else:
-                current.size += item.length + 1
+            else:  # a continuation line: the empty lines since the last one come with it
+                gap = item.number - current.last - 1
+                current.size += gap + item.length + 1
                 current.last = item.number
                 if current.size > max_record:
                     current.too_long = True
                 if not current.too_long:
+                    current.lines.extend([""] * gap)
                     current.lines.append(line)
         if current is not None:
             yield current
@@ -690,10 +694,11 @@ def _names(text: str) -> list[str]:
 
 
 def _bounded(stream: IO[bytes], limits: Limits, source: str | None) -> Iterator[Line | Stray]:
-    """:func:`bounded_lines` over any line end, every line kept (blank lines belong to the
-    message text); past ``max_file_bytes`` a :class:`Stray` says the rest was not read."""
+    """:func:`bounded_lines` over any line end (blank lines are not yielded: a message's
+    empty lines are the gaps between line numbers, so a run of them costs nothing until
+    text follows); past ``max_file_bytes`` a :class:`Stray` says the rest was not read."""
     try:
-        yield from bounded_lines(stream, limits, keep_blank=True, any_newline=True)
+        yield from bounded_lines(stream, limits, any_newline=True)
     except FileTooLarge as exc:
         yield Stray(0, "", "(file)", str(exc), source)
 

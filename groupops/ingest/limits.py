@@ -149,15 +149,13 @@ class FileTooLarge(InputRefused):
     """More than ``max_file_bytes`` in one file: what was read stands, the rest is not read."""
 
 
-_ANY_END = re.compile(rb"\r\n?|\n")
-
-
 def bounded_lines(
     stream: IO[bytes], limits: Limits, *, keep_blank: bool = False, any_newline: bool = False
 ) -> Iterator[Line]:
     """The non-blank lines of ``stream`` (every line with ``keep_blank``) with their 1-based
     numbers, holding at most ``max_record_bytes`` of any line (plus one read block); a read
-    block of nothing but blank lines is skipped whole (counted, never yielded). Lines end at
+    block of nothing but blank lines is skipped whole (counted, never yielded), also when a
+    CRLF or a blank line straddles the blocks' edges. Lines end at
     LF (a CR before it is dropped), or with ``any_newline`` at CRLF, CR or LF alike (what
     ``newline=""`` gives a text file: old Mac and some WhatsApp exports end lines with CR).
     Raises :class:`FileTooLarge` after ``max_file_bytes``."""
@@ -167,6 +165,7 @@ def bounded_lines(
     held = 0  # bytes in parts
     length = 0  # the current line's full length so far
     total = 0
+    blank = True  # the line being assembled is empty or only white space so far
     skip_lf = False  # any_newline: the last block ended with CR, so a leading LF is its CRLF
     over = False
     while not over and (block := stream.read(_BLOCK)):
@@ -178,14 +177,27 @@ def bounded_lines(
             skip_lf = False
             if block.startswith(b"\n"):
                 start = 1
-        if not length and not block.strip():  # a block of blank lines (the common attack)
-            number += _line_ends(block[start:], any_newline)
+        if blank and not block.strip():  # a block of blank lines (the common attack)
+            ends = _line_ends(block[start:], any_newline)
+            number += ends
+            if ends:  # the line being assembled ended in it; what follows the last end is blank
+                last = block.rfind(b"\n")
+                if any_newline:
+                    last = max(last, block.rfind(b"\r"))
+                parts, held, length = [], 0, len(block) - last - 1
+            else:
+                length += len(block) - start
             skip_lf = any_newline and block.endswith(b"\r")
             continue  # (past max_file_bytes the loop ends and raises)
+        lf = cr = -2  # any_newline: the next LF and CR at or after start (-1: none left)
         while True:
-            if any_newline:
-                found = _ANY_END.search(block, start)
-                end, after = (found.start(), found.end()) if found else (-1, -1)
+            if any_newline:  # two memchr scans, each resumed only once passed (linear)
+                if -1 < lf < start or lf == -2:
+                    lf = block.find(b"\n", start)
+                if -1 < cr < start or cr == -2:
+                    cr = block.find(b"\r", start)
+                end = lf if cr == -1 or -1 < lf < cr else cr
+                after = end + (2 if end == cr and lf == cr + 1 else 1)
             else:
                 end = block.find(b"\n", start)
                 after = end + 1
@@ -201,12 +213,13 @@ def bounded_lines(
             if keep_blank or line.strip():
                 yield _line(number, line, length, max_record)
             number += 1
-            parts, held, length = [], 0, 0
+            parts, held, length, blank = [], 0, 0, True
             start = after
             if any_newline and after == len(block) and block.endswith(b"\r"):
                 skip_lf = True
         rest = block[start:]
         if rest:
+            blank = blank and not rest.strip()
             if held < max_record:
                 keep = rest[: max_record - held]
                 parts.append(keep)
