@@ -9,8 +9,9 @@ built at a time, and each is bounded:
   document stops there with :class:`StreamError`, what came before it stands;
 * so does invalid JSON, and a file past ``max_file_bytes``.
 
-Sizes are measured in read blocks (:data:`BUFFER` bytes), so "longer than the limit" means
-longer by up to one block.
+A value's size is counted from its tokens as they come (about its JSON size: strings at
+their UTF-8 size, a few bytes per other token); a single token's in read blocks
+(:data:`BUFFER` bytes).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from typing import IO, Any
 
 import ijson
 
-from groupops.ingest.limits import FileTooLarge, Limits, check_file
+from groupops.canonical import Entity, RawRecord, RecordError
+from groupops.ingest.limits import FileTooLarge, Limits, check_file, too_long_reason
 
 #: How much the parser reads at a time.
 BUFFER = 64 << 10
@@ -78,7 +80,7 @@ class Walker:
 
     def __init__(self, raw: IO[bytes], limits: Limits) -> None:
         self.reader = _Reader(raw, limits)
-        self.limit = limits.max_record_bytes + BUFFER
+        self.limit = limits.max_record_bytes
         self._events = ijson.basic_parse(self.reader, use_float=True, buf_size=BUFFER)
 
     def next(self) -> tuple[str, Any]:
@@ -99,22 +101,25 @@ class Walker:
         """The value that starts with ``(event, value)``, or :class:`TooLong`."""
         if event not in _OPEN:
             return value
-        start = self.reader.pos
         builder: Any = ijson.ObjectBuilder()
         builder.event(event, value)
-        depth = 1
+        depth, size = 1, 1
         while depth:
             event, value = self.next()
             if event in _OPEN:
                 depth += 1
             elif event in _CLOSE:
                 depth -= 1
+            # about the value's JSON size: its strings (keys too) and a little per token
+            size += (
+                len(value) * (1 if value.isascii() else 3) if isinstance(value, str) else 0
+            ) + 4
             if builder is not None:
                 builder.event(event, value)
-                if self.reader.pos - start > self.limit:
+                if size > self.limit:
                     builder = None  # stop building; read on to its end
         if builder is None:
-            return TooLong(self.reader.pos - start)
+            return TooLong(size)
         return builder.value
 
     def skip(self, event: str) -> None:
@@ -250,6 +255,12 @@ def _section(walker: Walker, position: list[int], messages: bool) -> Iterator[Ev
             yield Chat(chat)
             for chat_key in walker.object_keys():
                 yield from _chat_key(walker, chat, chat_key, messages)
+
+
+def too_long(entity: Entity, source: str, index: int, value: TooLong, limits: Limits) -> RawRecord:
+    """The quarantine record of a message (or chat) not built because of its size."""
+    reason = too_long_reason(value.size, limits, "message", "about ")
+    return RawRecord(entity, source, index, "", error=RecordError("(record)", reason))
 
 
 def open_document(path: Path, root: Path | None = None) -> IO[bytes]:

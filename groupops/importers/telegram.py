@@ -33,6 +33,7 @@ from groupops.importers._jsonstream import (
     Walker,
     document_events,
     open_document,
+    too_long,
 )
 from groupops.ingest.limits import InputRefused, Limits
 
@@ -175,6 +176,9 @@ class TelegramExport(ExportSource):
         names: Mapping[str, str],
         pinned: set[str],
     ) -> Iterator[RawRecord]:
+        if isinstance(m, TooLong):
+            yield too_long("messages", source, index, m, self.limits)
+            return
         raw = dumps(m)
         if not isinstance(m, Mapping):
             yield bad("messages", source, index, raw, "(record)", "not a JSON object")

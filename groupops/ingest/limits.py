@@ -249,10 +249,10 @@ def _line(number: int, data: bytes, length: int, max_record: int) -> Line:
     return Line(number, data, len(data))
 
 
-def too_long_reason(length: int, limits: Limits, what: str = "record") -> str:
-    more = "more than " if what == "row" else ""
+def too_long_reason(length: int, limits: Limits, what: str = "record", size: str = "") -> str:
+    """Why a record is not read (``size``: a qualifier such as ``"about "``)."""
     return (
-        f"{what} of {more}{length:,} bytes is longer than {limits.max_record_bytes:,} "
+        f"{what} of {size}{length:,} bytes is longer than {limits.max_record_bytes:,} "
         "(max_record_bytes): not read"
     )
 
@@ -334,7 +334,7 @@ def csv_rows(lines: Iterable[Line], encoding: str, limits: Limits) -> Iterator[C
             return
         except _RowTooLong as exc:
             at, start, text.row = start, text.number + 1, 0
-            yield CsvRow(at, [], "", too_long_reason(exc.size, limits, "row"))
+            yield CsvRow(at, [], "", too_long_reason(exc.size, limits, "row", "more than "))
             continue
         except csv.Error as exc:  # a quoted cell past the csv module's field limit (128 KiB)
             at, start, text.row = start, text.number + 1, 0
