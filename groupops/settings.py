@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     # Name of a Prefect Secret block holding the SMTP password (used when smtp_password is unset).
     smtp_password_block: str | None = None
     mail_from: str = "groupops@localhost"
+    # Group bots' webhook URLs and Feishu signing secrets by bot name (the policy's
+    # ``[chatbots.NAME]``), JSON: {"pm-feishu": "https://open.feishu.cn/open-apis/bot/v2/hook/…"}.
+    # A bot missing here is looked up in the Prefect Secret block ``chatbot-NAME`` by the flows.
+    chatbot_webhooks: dict[str, SecretStr] = {}
+    chatbot_secrets: dict[str, SecretStr] = {}
     # Links in reports (groupops.connectors.links): the Slack workspace's subdomain ("acme" for
     # acme.slack.com) and the public usernames of Telegram groups (JSON: {"group id": "name"}).
     slack_workspace: str | None = None
@@ -77,6 +82,8 @@ class Settings(BaseSettings):
         for key, value in self.model_dump().items():
             if isinstance(value, SecretStr):
                 out[key] = "**********" if value.get_secret_value() else ""
+            elif isinstance(value, dict) and any(isinstance(v, SecretStr) for v in value.values()):
+                out[key] = dict.fromkeys(value, "**********")
             elif isinstance(value, str) and "://" in value:
                 out[key] = mask_url(value)
             else:
