@@ -21,7 +21,8 @@ group is a gram too (a private-use character and a hash of the group id: no text
 A query is split the same way; a message matches when it holds every gram of every term (the
 index answers that), and then, checked on the text itself, every term as a substring (so 预算已下
 matches 预算已下发 but not 预算…已下). A one-character Chinese query matches the grams that begin
-with it (FTS5 prefix; PostgreSQL: the gram itself or a bigram starting with it).
+with it (an FTS5 prefix query; on PostgreSQL, where a GIN index cannot look up a prefix, every
+entry also holds each CJK character alone, and the character is a gram).
 
 **The index follows every write.** Triggers (migration ``archive_0003``) queue the key of every
 message inserted, updated or deleted in ``messages``, ``purged_messages`` (a purge, a restore,
@@ -94,9 +95,14 @@ def scope(group_id: str) -> str:
     return "\ue000" + blake2b(group_id.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
 
 
-def entry_grams(group_id: str, text: str | None) -> list[str]:
-    """What an index entry holds: the group's gram, then the text's grams, each once."""
-    return [scope(group_id), *dict.fromkeys(grams(text))]
+def entry_grams(group_id: str, text: str | None, *, unigrams: bool = False) -> list[str]:
+    """What an index entry holds: the group's gram, then the text's grams, each once; with
+    ``unigrams`` (PostgreSQL, where a prefix cannot be looked up in a GIN index) also every CJK
+    character alone, so that a one-character query is a gram too."""
+    out = [scope(group_id), *grams(text)]
+    if unigrams:
+        out += [c for run in _RUN.findall(fold(text)) if _IS_CJK.match(run) for c in run]
+    return list(dict.fromkeys(out))
 
 
 def entry_id(key: Key, sent_at: datetime) -> int:
@@ -217,7 +223,7 @@ class _Ids:
 def _values(entries: Iterable[_Entry], ids: _Ids, pg: bool) -> list[dict[str, Any]]:
     out = []
     for e in entries:
-        g = entry_grams(e.key[1], e.text)
+        g = entry_grams(e.key[1], e.text, unigrams=pg)
         out.append({
             "id": ids.take(e), "platform": e.key[0], "group_id": e.key[1], "message_id": e.key[2],
             "sent_at": e.sent_at, "source": e.source, "grams": g if pg else " ".join(g),
@@ -458,43 +464,39 @@ def candidate_statement(
     groups: Sequence[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    gin_only: bool = False,
 ) -> tuple[sa.Select[Any], dict[str, Any]]:
-    """The indexed query for the terms' grams, newest first (bind ``before`` and ``n``: the
-    page below an id, its size): (statement, bound parameters)."""
+    """The indexed query for the terms' grams, newest first: (statement, bound parameters).
+    Bind ``low`` and ``before`` (the page's id range) and ``n`` (its size). ``gin_only``
+    (PostgreSQL): order by an expression, so that no plan can walk the primary key instead of
+    asking the GIN index (see :func:`search_messages`)."""
     search, msg, reg = _table(SearchEntry), _table(Message), _table(ArchiveEntry)
     params: dict[str, Any] = {}
+    where: list[sa.ColumnElement[bool] | sa.TextClause] = []
     if dialect == "postgresql":
         from sqlalchemy.dialects import postgresql
 
         order: sa.ColumnElement[int] = search.c.id
         base: sa.FromClause = search
-        where: list[sa.ColumnElement[bool] | sa.TextClause] = []
-        needed = sorted({g for t in terms for g in t.grams})
+        # a one-character term is a gram here (entries hold every CJK character alone too)
+        needed = sorted({g for t in terms for g in (t.grams or (t.prefix or "",)) if g})
         if needed:
             where.append(search.c.grams.op("@>")(sa.cast(needed, postgresql.ARRAY(sa.Text))))
         if groups:
             scopes = sorted({scope(g) for g in groups})
             where.append(search.c.grams.op("&&")(sa.cast(scopes, postgresql.ARRAY(sa.Text))))
-        for i, t in enumerate(terms):
-            if t.prefix is not None:
-                params[f"p{i}"] = t.prefix + "%"
-                where.append(
-                    sa.text(
-                        f"EXISTS (SELECT 1 FROM unnest(archive_search.grams) AS g "
-                        f"WHERE g LIKE :p{i})"
-                    )
-                )
     else:
         fts = sa.table(FTS, sa.column("rowid", sa.BigInteger))
         order = fts.c.rowid
         base = fts.join(search, search.c.id == fts.c.rowid)
         params["match"] = _match(terms, groups)
-        where = [sa.text(f"{FTS} MATCH :match")]
+        where.append(sa.text(f"{FTS} MATCH :match"))
+    if gin_only:  # neither the order nor the range can be read from the primary key
+        order = order + 0
+    low, high = id_range(since, until)
+    where.append(order >= sa.bindparam("low", type_=sa.BigInteger))
     where.append(order < sa.bindparam("before", type_=sa.BigInteger))
-    if since is not None:
-        where.append(order >= _seconds(since) << SHIFT)
-    if until is not None:
-        where.append(order < math.ceil(until.timestamp()) << SHIFT)
+    params.update(low=low, before=high)
     on_msg = sa.and_(
         search.c.source == "messages", msg.c.platform == search.c.platform,
         msg.c.group_id == search.c.group_id, msg.c.message_id == search.c.message_id,
@@ -505,26 +507,42 @@ def candidate_statement(
     )  # fmt: skip
     stmt = (
         sa.select(
-            order.label("id"),
-            search.c.platform,
-            search.c.group_id,
-            search.c.message_id,
-            search.c.sent_at,
-            search.c.source,
-            msg.c.sender_id,
-            msg.c.text,
-            reg.c.sender_id.label("reg_sender_id"),
-            reg.c.text.label("reg_text"),
+            order.label("id"), search.c.platform, search.c.group_id, search.c.message_id,
+            search.c.sent_at, search.c.source, msg.c.sender_id, msg.c.text,
+            reg.c.sender_id.label("reg_sender_id"), reg.c.text.label("reg_text"),
         )
         .select_from(base.outerjoin(msg, on_msg).outerjoin(reg, on_reg))
         .where(*where)
         .order_by(order.desc())
         .limit(sa.bindparam("n", type_=sa.Integer))
-    )
+    )  # fmt: skip
     return stmt, params
 
 
 _TOP = (1 << 63) - 1
+_BOTTOM = -(1 << 63)
+#: PostgreSQL: how many of the newest entries (in the searched range) the ordered plan may walk
+#: before the GIN index is asked for the rest.
+ORDERED_BUDGET = 20_000
+
+
+def id_range(since: datetime | None, until: datetime | None) -> tuple[int, int]:
+    """The ids of ``since <= sent_at < until`` (to the second: the exact bounds are checked on
+    each hit): ``[low, high)``."""
+    low = _seconds(since) << SHIFT if since is not None else _BOTTOM
+    high = math.ceil(until.timestamp()) << SHIFT if until is not None else _TOP
+    return low, high
+
+
+def _ordered_floor(conn: sa.Connection, low: int, high: int) -> int | None:
+    """PostgreSQL: the id :data:`ORDERED_BUDGET` entries below ``high`` (None: the range holds
+    fewer), read from the primary key alone."""
+    found = conn.exec_driver_sql(
+        "SELECT id FROM archive_search WHERE id < %s AND id >= %s ORDER BY id DESC "
+        "OFFSET %s LIMIT 1",
+        (high, low, ORDERED_BUDGET),
+    ).scalar()
+    return None if found is None else int(found)
 
 
 def search_messages(
@@ -537,54 +555,95 @@ def search_messages(
     limit: int = 50,
     sync: bool = True,
 ) -> list[Hit]:
-    """Messages holding every term of ``query`` (newest first, at most ``limit``)."""
+    """Messages holding every term of ``query`` (newest first, at most ``limit``).
+
+    The index is read newest first in pages, the limit in SQL. On SQLite FTS5 walks its
+    doclists backwards from the top of the range and stops. On PostgreSQL a plan is chosen
+    here, not left to estimates (a GIN estimate for a rare gram can be a hundred times off,
+    and a backward walk of the primary key for a word that is nowhere reads every row): the
+    newest :data:`ORDERED_BUDGET` entries are walked in id order (a common word fills the page
+    there), and if the page is not full, the GIN index answers for the older ones (its matches
+    sorted: few, since the word was rare in the newest entries)."""
     terms = parse_query(query)
     if not terms or limit <= 0:
         return []
     if sync:
         sync_index(engine)
-    stmt, params = candidate_statement(
-        engine.dialect.name, terms, groups=groups, since=since, until=until
-    )
+    pg = engine.dialect.name == "postgresql"
+    kwargs: dict[str, Any] = {"groups": groups, "since": since, "until": until}
+    stmt, params = candidate_statement(engine.dialect.name, terms, **kwargs)
     needles = [t.text for t in terms]
     hits: list[Hit] = []
-    before, page = _TOP, limit + 10
     with engine.connect() as conn:
-        while True:
-            rows = conn.execute(stmt, {**params, "before": before, "n": page}).all()
-            for row in rows:
-                before = row.id
-                if row.source == "messages":
-                    sender, text = row.sender_id, row.text
-                else:
-                    sender, text = row.reg_sender_id, row.reg_text
-                if sender is None:  # the entry is older than its message's last write
-                    continue
-                sent = row.sent_at
-                if (since is not None and sent < since) or (until is not None and sent >= until):
-                    continue
-                folded = fold(text)
-                if all(n in folded for n in needles):
-                    hits.append(Hit(row.platform, row.group_id, row.message_id, sender, sent,
-                                    text or "", row.source))  # fmt: skip
-                    if len(hits) >= limit:
-                        return hits
-            if len(rows) < page:
-                return hits
-            page = min(page * 4, 5_000)
+        phases: list[tuple[sa.Select[Any], int, int]] = [(stmt, params["low"], params["before"])]
+        if pg:
+            floor = _ordered_floor(conn, params["low"], params["before"])
+            if floor is not None:
+                phases = [(stmt, floor, params["before"])]
+                gin, _ = candidate_statement(engine.dialect.name, terms, gin_only=True, **kwargs)
+                phases.append((gin, params["low"], floor))
+        for phase, (statement, low, before) in enumerate(phases):
+            if phase == 1:  # only bitmap scans: the GIN index (with the id range)
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                conn.exec_driver_sql("SET LOCAL enable_indexscan = off")
+            page = limit + 10
+            while True:
+                bound = {**params, "low": low, "before": before, "n": page}
+                rows = conn.execute(statement, bound).all()
+                for row in rows:
+                    before = row.id
+                    hit = _hit(row, needles, since, until)
+                    if hit is not None:
+                        hits.append(hit)
+                        if len(hits) >= limit:
+                            return hits
+                if len(rows) < page:
+                    break
+                page = min(page * 4, 5_000)
+    return hits
+
+
+def _hit(
+    row: sa.Row[Any], needles: Sequence[str], since: datetime | None, until: datetime | None
+) -> Hit | None:
+    """The row as a hit, if its text holds every term (and its time is inside the bounds)."""
+    if row.source == "messages":
+        sender, text = row.sender_id, row.text
+    else:
+        sender, text = row.reg_sender_id, row.reg_text
+    if sender is None:  # written since the index last looked: the next sync sees it
+        return None
+    sent = row.sent_at
+    if (since is not None and sent < since) or (until is not None and sent >= until):
+        return None
+    folded = fold(text)
+    if not all(n in folded for n in needles):
+        return None
+    return Hit(row.platform, row.group_id, row.message_id, sender, sent, text or "", row.source)
 
 
 def explain(engine: sa.Engine, query: str, *, groups: Sequence[str] | None = None) -> list[str]:
-    """The database's plan for the indexed part of a search (for tests and curious admins)."""
-    stmt, params = candidate_statement(engine.dialect.name, parse_query(query), groups=groups)
+    """The database's plan for the indexed part of a search (for tests and curious admins). On
+    PostgreSQL: the plan for the older entries (the GIN index), after the ordered one's."""
+    terms = parse_query(query)
     with engine.connect() as conn:
-        compiled = stmt.compile(conn)
-        merged = {**compiled.params, **params, "before": _TOP, "n": 50}
-        if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET enable_seqscan = off")  # small tables: show the index path
-            rows = conn.exec_driver_sql("EXPLAIN " + str(compiled), merged).all()
-            conn.exec_driver_sql("RESET enable_seqscan")
-            return [str(r[0]) for r in rows]
-        positional = tuple(merged[name] for name in compiled.positiontup or ())
-        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), positional).all()
-        return [str(r[-1]) for r in rows]
+        if engine.dialect.name != "postgresql":
+            stmt, params = candidate_statement(engine.dialect.name, terms, groups=groups)
+            compiled = stmt.compile(conn)
+            merged = {**compiled.params, **params, "n": 50}
+            positional = tuple(merged[name] for name in compiled.positiontup or ())
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), positional).all()
+            return [str(r[-1]) for r in rows]
+        out: list[str] = []
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # small tables: the index path
+        for gin_only in (False, True):
+            stmt, params = candidate_statement(
+                engine.dialect.name, terms, groups=groups, gin_only=gin_only
+            )
+            compiled = stmt.compile(conn)
+            if gin_only:
+                conn.exec_driver_sql("SET LOCAL enable_indexscan = off")
+            merged = {**compiled.params, **params, "n": 50}
+            out.append("-- older entries (GIN)" if gin_only else "-- newest entries (ordered)")
+            out += [str(r[0]) for r in conn.exec_driver_sql("EXPLAIN " + str(compiled), merged)]
+        return out
