@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 # uv on PATH, else the one pip installs as a module (`python3 -m uv`).
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
-RUN := $(UV) run --frozen
+# The optional `dask` extra (prefect-dask) is part of every environment make builds: its tests run.
+RUN := $(UV) run --frozen --extra dask
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
@@ -16,7 +17,7 @@ help:  ## list the targets
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --extra dask
 	@touch $@
 
 bootstrap: .venv/.synced  ## install uv if missing and sync the locked environment
