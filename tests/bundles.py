@@ -144,7 +144,7 @@ def write_csv(
     return path
 
 
-def message(
+def dated_message(
     mid: str, day: str, text: str, *, group: str = "proj", sender: str = "u2", **extra: Any
 ) -> dict[str, Any]:
     """A canonical wecom message of November 2026 (``day``: ``"11-02 10:00"``, Shanghai time)

@@ -28,7 +28,7 @@ from groupops.moderation.detect import Detection
 from groupops.moderation.store import record_detections
 from groupops.policy import Policy
 from groupops.settings import get_settings
-from tests.bundles import message, write_bundle
+from tests.bundles import dated_message, write_bundle
 
 TZ = ZoneInfo("Asia/Shanghai")
 AS_OF = datetime(2026, 11, 20, 18, 0, tzinfo=TZ)
@@ -36,7 +36,7 @@ NOW = datetime(2026, 11, 20, 18, 5, tzinfo=TZ)
 POLICY = Policy()
 
 
-m = partial(message, sender="u3")  # the cleanup tests' messages are u3's unless said
+m = partial(dated_message, sender="u3")  # the cleanup tests' messages are u3's unless said
 
 
 MESSAGES = [

@@ -29,7 +29,7 @@ from groupops.ingest.bundle import open_bundle
 from groupops.ingest.pipeline import run_ingest
 from groupops.policy import Policy
 from groupops.settings import get_settings
-from tests.bundles import message as m
+from tests.bundles import dated_message as m
 from tests.bundles import write_bundle
 from tests.fake_slack import TOKEN, FakeSlack
 
