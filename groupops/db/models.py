@@ -237,6 +237,35 @@ class OutboxEmail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class ChatbotPost(Base):
+    """A card for a group bot (Feishu custom bot, WeCom group robot), stored before any attempt
+    to post it, like the email outbox: one row per ``key`` (the email's key and the bot's
+    name), so a re-run never posts the same digest or reminder twice. ``status`` is
+    ``pending``, ``sending``, ``sent`` or ``failed`` (``last_error``; still sendable)."""
+
+    __tablename__ = "chatbot_posts"
+    __table_args__ = (
+        UniqueConstraint("key"),
+        Index("ix_chatbot_posts_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(191))
+    kind: Mapped[str] = mapped_column(String(32))  # digest | deadline_reminder
+    bot: Mapped[str] = mapped_column(String(48))  # the policy's [chatbots.NAME]
+    channel: Mapped[str] = mapped_column(String(16))  # feishu | wecom
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # the card's markdown
+    pointer: Mapped[str] = mapped_column(Text)  # the line that ends a truncated card
+    tone: Mapped[str] = mapped_column(String(16))  # the Feishu header colour
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class DigestLog(Base):
     """One digest decision per audience and period: ``queued`` (in the outbox, ``outbox_id``) or
     ``empty`` (nothing to say, not sent). A ``queued`` entry makes re-runs skip that digest."""

@@ -54,6 +54,7 @@ class DigestOutcome:
     eml_path: Path | None = None
     subject: str | None = None
     reason: str | None = None  # why a digest is held
+    cards: tuple[str, ...] = ()  # the keys of its group-bot cards (groupops.chatbots)
 
 
 def _log(
@@ -101,8 +102,10 @@ def queue_digests(
     sender: str,
     force: bool = False,
     now: datetime | None = None,
+    policy: Policy | None = None,
 ) -> list[DigestOutcome]:
-    """Render and enqueue each digest that has something to say and was not queued before."""
+    """Render and enqueue each digest that has something to say and was not queued before,
+    and (with the ``policy``'s ``[chatbots]``) its card for each bot of its groups."""
     now = now or datetime.now(UTC)
     outcomes: list[DigestOutcome] = []
     for done, digest in enumerate(digests):
@@ -135,9 +138,36 @@ def queue_digests(
         result = enqueue(engine, rendered, key=digest.key, to=digest.recipients, sender=sender,
                          outbox_dir=outbox_dir, kind=DIGEST_KIND, force=force, now=now)  # fmt: skip
         _log(engine, digest, "queued", result.entry.id, now)
+        cards = queue_cards(engine, digest, policy, now=now, force=force) if policy else ()
         outcomes.append(replace(base, outcome="queued", outbox_id=result.entry.id,
-                                eml_path=result.entry.eml_path, subject=rendered.subject))  # fmt: skip
+                                eml_path=result.entry.eml_path, subject=rendered.subject,
+                                cards=cards))  # fmt: skip
     return outcomes
+
+
+def queue_cards(
+    engine: sa.Engine, digest: Digest, policy: Policy, *, now: datetime, force: bool = False
+) -> tuple[str, ...]:
+    """Store the digest's card for every bot of its groups (``policy.chatbots``): rendered from
+    the email's own context (:func:`groupops.mail.render_card`), once per bot and period."""
+    from groupops.chatbots import Card, bots_for, enqueue_post
+    from groupops.mail import render_card
+    from groupops.mail.i18n import translate
+
+    scope = digest.scope
+    bots = bots_for(policy, scope.platform, scope.groups, "digest", scope.audience)
+    if not bots:
+        return ()
+    rendered = render_card("digest", digest.context, language=digest.language)
+    needs = digest.context.get("needs_you") or {}
+    card = Card(rendered.title, rendered.body, translate("card.truncated", digest.language),
+                tone="red" if needs.get("total") else "green")  # fmt: skip
+    keys = []
+    for name, bot in bots:
+        key, _ = enqueue_post(engine, card, source_key=digest.key, kind=DIGEST_KIND, bot=name,
+                              channel=bot.kind, now=now, force=force)  # fmt: skip
+        keys.append(key)
+    return tuple(keys)
 
 
 def digest_period(kind: Literal["week", "month"], as_of: datetime, policy: Policy) -> Period:
@@ -235,5 +265,6 @@ def prepare_digests(
     digests = build_digests(engine, policy, period, owner=owner, providers=providers,
                             duration=duration, as_of=as_of)  # fmt: skip
     return queue_digests(
-        engine, digests, outbox_dir=outbox_dir, sender=sender, force=force, now=now
-    )
+        engine, digests, outbox_dir=outbox_dir, sender=sender, force=force, now=now,
+        policy=policy,
+    )  # fmt: skip
