@@ -51,11 +51,12 @@ screenshots: bootstrap  ## render the demo digests with headless Chromium into d
 demo-data: bootstrap  ## regenerate the demo bundle in data/demo from its seed (byte for byte)
 	$(RUN) python -m groupops.demo --out data/demo --seed 20261120
 
-deploy: bootstrap  ## against PREFECT_API_URL: work pool, db upgrade, prefect deploy --all, zombie-run automation
+deploy: bootstrap  ## against PREFECT_API_URL: work pool, db upgrade, prefect deploy --all, per-group limits, zombie-run automation
 	@test -n "$$PREFECT_API_URL" || { echo "set PREFECT_API_URL to the Prefect server (docs/operations.md)"; exit 1; }
 	$(RUN) prefect work-pool inspect groupops >/dev/null 2>&1 || $(RUN) prefect work-pool create groupops --type process
 	$(RUN) groupops db upgrade
 	PREFECT_CLI_PROMPT=false $(RUN) prefect deploy --all
+	$(RUN) python -m scripts.group_limits
 	$(RUN) python -m scripts.automations
 	$(RUN) groupops doctor --offline || echo "groupops doctor found problems (above): the deployments are registered"
 

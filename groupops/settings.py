@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     # this (or whose process on this host is gone) is marked `crashed` by the next run.
     run_lease_seconds: int = 300
 
+    # Task runner of the flows that fan out per group (tasks.runners, docs/operations.md):
+    # a Dask scheduler address (tcp://host:8786; needs the `dask` extra) runs their tasks on
+    # that existing cluster; unset, a thread pool of `task_threads` in the flow's process.
+    dask_address: str | None = None
+    task_threads: int = Field(default=4, ge=1)
+
     # Rows per ingest chunk: memory stays bounded by this, whatever the file size.
     chunk_size: int = 100_000
     # Which engine runs the ingest validation suites (the same rejections either way):
