@@ -267,8 +267,9 @@ class ChatbotPost(Base):
 
 
 class DigestLog(Base):
-    """One digest decision per audience and period: ``queued`` (in the outbox, ``outbox_id``) or
-    ``empty`` (nothing to say, not sent). A ``queued`` entry makes re-runs skip that digest."""
+    """One digest decision per audience and period: ``queued`` (in the outbox, ``outbox_id``),
+    ``empty`` (nothing to say, not sent), ``no_recipients`` or ``held`` (no data for the
+    period; ``reason`` says why). A ``queued`` entry makes re-runs skip that digest."""
 
     __tablename__ = "digest_log"
     __table_args__ = (UniqueConstraint("key"),)
@@ -284,6 +285,7 @@ class DigestLog(Base):
     subject_id: Mapped[str] = mapped_column(ID)  # the owner's member id, or the group id
     outcome: Mapped[str] = mapped_column(String(16))  # queued | empty | no_recipients | held
     outbox_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)  # why it is held (outcome ``held``)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -5,7 +5,7 @@ messages and the register
 The index is derived data: its old tables are dropped and the next search builds the new one.
 
 Revision ID: archive_0003
-Revises: report_0001
+Revises: report_0002
 Create Date: 2026-11-30 12:00:00
 """
 
@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 import groupops.db.types
 
 revision: str = "archive_0003"
-down_revision: str | None = "report_0001"
+down_revision: str | None = "report_0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
