@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 # uv on PATH, else the one pip installs as a module (`python3 -m uv`).
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
-RUN := $(UV) run --frozen
+# The optional `dask` extra (prefect-dask) is part of every environment make builds: its tests run.
+RUN := $(UV) run --frozen --extra dask
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
@@ -16,7 +17,7 @@ help:  ## list the targets
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --extra dask
 	@touch $@
 
 bootstrap: .venv/.synced  ## install uv if missing and sync the locked environment
@@ -50,11 +51,12 @@ screenshots: bootstrap  ## render the demo digests with headless Chromium into d
 demo-data: bootstrap  ## regenerate the demo bundle in data/demo from its seed (byte for byte)
 	$(RUN) python -m groupops.demo --out data/demo --seed 20261120
 
-deploy: bootstrap  ## against PREFECT_API_URL: work pool, db upgrade, prefect deploy --all, zombie-run automation
+deploy: bootstrap  ## against PREFECT_API_URL: work pool, db upgrade, prefect deploy --all, per-group limits, zombie-run automation
 	@test -n "$$PREFECT_API_URL" || { echo "set PREFECT_API_URL to the Prefect server (docs/operations.md)"; exit 1; }
 	$(RUN) prefect work-pool inspect groupops >/dev/null 2>&1 || $(RUN) prefect work-pool create groupops --type process
 	$(RUN) groupops db upgrade
 	PREFECT_CLI_PROMPT=false $(RUN) prefect deploy --all
+	$(RUN) python -m scripts.group_limits
 	$(RUN) python -m scripts.automations
 	$(RUN) groupops doctor --offline || echo "groupops doctor found problems (above): the deployments are registered"
 

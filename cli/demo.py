@@ -266,7 +266,7 @@ def _here(as_of: datetime, bundle: Path) -> _Done:
         digests = []
         with common.progress_bars():
             for kind in ("week", "month"):
-                rows, _failed = run_here(kind, as_of, None, send=smtp, force=False)
+                rows, _failed, _cards = run_here(kind, as_of, None, send=smtp, force=False)
                 digests.append((str(rows[0]["key"]).split(":")[2] if rows else kind, rows))
     finally:
         engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -13,6 +14,7 @@ from cli.app import app, err_console
 from cli.tables import Col, print_table, visible
 
 if TYPE_CHECKING:
+    from groupops.chatbots import BotDelivery
     from groupops.mail import Delivery
 
 
@@ -36,6 +38,9 @@ def digest(
     ] = False,
     prefect: common.PrefectOpt = False,
     local: common.LocalOpt = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the digests as JSON (outcome, reason, cards).")
+    ] = False,
 ) -> None:
     """Render the digests of the last complete week or month into the outbox (idempotent), and
     with ``--send`` deliver them (in this process a failed send is not retried: it stays in the
@@ -49,9 +54,11 @@ def digest(
     kind: Literal["week", "month"] = "week" if period == "week" else "month"
     pol = common.policy()
     when = common.instant_option(as_of, pol) or datetime.now(UTC)
+    from groupops.chatbots import BotDelivery, CardsNotPosted
+
     if not common.use_prefect(prefect):
         with common.progress_bars():
-            rows, delivery = run_here(kind, when, owner, send, force)
+            rows, delivery, cards = run_here(kind, when, owner, send, force)
     else:
         from flows.send_digests import send_digests
 
@@ -60,16 +67,31 @@ def digest(
         except DeliveryFailed as exc:
             _report_failures(exc.delivery)
             raise typer.Exit(1) from exc
+        except CardsNotPosted as exc:
+            for error in exc.delivery.failed.values():
+                err_console.print(Text(visible(f"card not posted: {error}")))
+            raise typer.Exit(1) from exc
         rows = [r.model_dump() for r in result.rows]
         delivery = Delivery(sent=result.sent, failed=dict.fromkeys(result.failed, ""))
-    print_digests(rows, send)
+        cards = BotDelivery(sent=result.cards_posted, failed=result.cards_failed,
+                            waiting=dict.fromkeys(result.cards_waiting, ""))  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+    else:
+        print_digests(rows, send)
     held = [r for r in rows if r["outcome"] == "held"]
     for r in held:
         err_console.print(Text(f"held, not sent: {r['key']}: {r.get('reason') or ''}"))
     if send and not common.settings().smtp_host:
         err_console.print("no SMTP host configured (GROUPOPS_SMTP_HOST): emails stay in the outbox")
+    if cards.sent or cards.failed or cards.waiting:
+        err_console.print(Text(visible(f"group bots: {cards.describe()}")))
+    for error in cards.failed.values():
+        err_console.print(Text(visible(f"  {error}")))
     if delivery.failed:
         _report_failures(delivery)
+        raise typer.Exit(1)
+    if cards.failed:
         raise typer.Exit(1)
     if send and held:
         # A period without data is never sent; asked to send, say so in the exit status too.
@@ -84,9 +106,10 @@ def _report_failures(delivery: Delivery) -> None:
 
 def run_here(
     kind: Literal["week", "month"], as_of: datetime, owner: str | None, send: bool, force: bool
-) -> tuple[list[dict[str, object]], Delivery]:
+) -> tuple[list[dict[str, object]], Delivery, BotDelivery]:
     """The ``send-digests`` flow's steps in this process (no Prefect, so no retries): the same
     domain functions, the same delivery rule."""
+    from groupops.chatbots import BotDelivery, deliver_posts, pending_posts, targets_from
     from groupops.digest import DIGEST_KIND, prepare_digests
     from groupops.mail import Delivery, SmtpConfig, SmtpTransport, deliver, pending_entries
 
@@ -98,21 +121,28 @@ def run_here(
             sender=settings.mail_from, owner=owner, force=force,
         )  # fmt: skip
         delivery = Delivery()
+        cards = BotDelivery()
         if send:
             own = [o.key for o in outcomes] if owner is not None else None
             keys = [e.key for e in pending_entries(engine, kind=DIGEST_KIND, keys=own)]
             config = SmtpConfig.from_settings(settings)
             delivery = deliver(engine, keys, SmtpTransport(config) if config else None)
+            own_cards = [c for o in outcomes for c in o.cards] if owner is not None else None
+            card_keys = pending_posts(engine, kind=DIGEST_KIND, keys=own_cards)
+            if card_keys:
+                pol = common.policy()
+                targets = targets_from(pol, settings.chatbot_webhooks, settings.chatbot_secrets)
+                cards = deliver_posts(engine, card_keys, targets)
     finally:
         engine.dispose()
     rows: list[dict[str, object]] = [
         {"key": o.key, "audience": o.audience, "subject_id": o.subject_id,
          "subject_name": o.subject_name, "outcome": o.outcome, "recipients": o.recipients,
          "eml_path": str(o.eml_path) if o.eml_path else None, "sent": o.key in delivery.sent,
-         "reason": o.reason}
+         "reason": o.reason, "cards": list(o.cards)}
         for o in outcomes
     ]  # fmt: skip
-    return rows, delivery
+    return rows, delivery, cards
 
 
 def print_digests(rows: list[dict[str, object]], send: bool) -> None:

@@ -7,7 +7,8 @@ obligations at ``as_of``, queues the escalation steps that became due (each step
 records non-response violations, delivers every reminder email still unsent in the outbox by
 the one delivery rule (``groupops.mail.delivery``: retried with backoff; what still cannot be
 sent stays in the outbox for the next run and the run ends Failed), and publishes the overdue
-items as a table artifact.
+items as a table artifact. Reminders routed to a group bot (the policy's ``[chatbots]``) are
+posted there as cards, each once (``tasks/chatbots.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from pydantic import BaseModel
 
+from groupops.chatbots import BotDelivery, CardsNotPosted
 from groupops.clock.workclock import WorkClock
 from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
 from groupops.deadlines.obligations import Obligations, to_records
@@ -25,6 +27,7 @@ from groupops.deadlines.reminders import REMINDER_KIND
 from groupops.mail import Delivery
 from groupops.policy import load_policy
 from groupops.settings import get_settings
+from tasks.chatbots import pending_cards, post_cards
 from tasks.db import ensure_schema
 from tasks.deadlines import load_obligations, record_violations, send_reminders
 from tasks.mail import deliver, pending_entries
@@ -42,6 +45,8 @@ class DeadlineWatch(BaseModel):
     emails: int = 0  # reminder emails this run put into the outbox
     emails_sent: int = 0  # reminder emails the SMTP server accepted (earlier runs' unsent too)
     emails_failed: list[str] = []  # not sent: kept in the outbox for the next run (run fails)
+    cards_posted: int = 0  # reminder cards a group bot accepted (earlier runs' unposted too)
+    cards_failed: dict[str, str] = {}  # card → the error (kept for the next run; run fails)
     violations: int = 0
     dry_run: bool = False
 
@@ -78,6 +83,11 @@ def watch_deadlines(
     )
     violations = 0 if dry_run else record_violations(db, obligations, now)
     delivery = Delivery() if dry_run else deliver(pending_entries(REMINDER_KIND, None, db), db)
+    cards = (
+        BotDelivery()
+        if dry_run or not policy.chatbots
+        else post_cards(pending_cards(REMINDER_KIND, None, db), policy_path, db)
+    )
 
     _publish(obligations, policy.tz, dry_run)
     result = DeadlineWatch(
@@ -89,11 +99,14 @@ def watch_deadlines(
         emails=0 if dry_run else sum(1 for s in sent if s.created and s.outbox_key),
         emails_sent=len(delivery.sent),
         emails_failed=list(delivery.failed),
+        cards_posted=len(cards.sent),
+        cards_failed=cards.failed,
         violations=violations,
         dry_run=dry_run,
     )
     log.info("deadlines at %s: %s", as_of.isoformat(), result.model_dump(exclude={"as_of"}))
     delivery.raise_for_failures()
+    CardsNotPosted.raise_for(cards)
     return result
 
 

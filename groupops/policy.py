@@ -234,6 +234,28 @@ class Ops(_Section):
     alert_emails: list[str] = []
 
 
+BotName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")]
+
+
+class ChatBot(_Section):
+    """A Feishu custom bot or a WeCom group robot that digests and reminders are posted to as a
+    card (docs/digests.md). Its webhook URL (and Feishu signing secret) are secrets: they come
+    from ``GROUPOPS_CHATBOT_WEBHOOKS`` / ``GROUPOPS_CHATBOT_SECRETS`` or a Prefect Secret block
+    ``chatbot-<name>``, never from this file."""
+
+    kind: Literal["feishu", "wecom"]
+    # The groups whose digests and reminders go to this bot, as "platform:group_id" (or a bare
+    # group id on any platform); "*" is every group.
+    groups: NonEmptyWords
+    digests: bool = True  # the owner's and admins' digests of those groups
+    reminders: bool = True  # overdue reminders and the requester's notice of a late commitment
+    audiences: list[Literal["owner", "admin"]] = ["owner", "admin"]  # which digests
+
+    def covers(self, platform: str, group_id: str) -> bool:
+        """Whether the group's digests and reminders go to this bot."""
+        return any(g in ("*", group_id, f"{platform}:{group_id}") for g in self.groups)
+
+
 class Policy(_Section):
     language: Literal["zh-CN", "en"] = "zh-CN"
     timezone: str = "Asia/Shanghai"
@@ -249,6 +271,8 @@ class Policy(_Section):
     roster: Roster = Roster()
     ingest: Ingest = Ingest()
     ops: Ops = Ops()
+    # Group bots by name (``[chatbots.pm-feishu]``): which groups' digests and reminders go there.
+    chatbots: dict[BotName, ChatBot] = {}
 
     @field_validator("timezone")
     @classmethod

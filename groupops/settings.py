@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     # Name of a Prefect Secret block holding the SMTP password (used when smtp_password is unset).
     smtp_password_block: str | None = None
     mail_from: str = "groupops@localhost"
+    # Group bots' webhook URLs and Feishu signing secrets by bot name (the policy's
+    # ``[chatbots.NAME]``), JSON: {"pm-feishu": "https://open.feishu.cn/open-apis/bot/v2/hook/…"}.
+    # A bot missing here is looked up in the Prefect Secret block ``chatbot-NAME`` by the flows.
+    chatbot_webhooks: dict[str, SecretStr] = {}
+    chatbot_secrets: dict[str, SecretStr] = {}
     # Links in reports (groupops.connectors.links): the Slack workspace's subdomain ("acme" for
     # acme.slack.com) and the public usernames of Telegram groups (JSON: {"group id": "name"}).
     slack_workspace: str | None = None
@@ -48,6 +53,12 @@ class Settings(BaseSettings):
     # A running ingest renews a lease on its run row; a `running` row whose lease is older than
     # this (or whose process on this host is gone) is marked `crashed` by the next run.
     run_lease_seconds: int = 300
+
+    # Task runner of the flows that fan out per group (tasks.runners, docs/operations.md):
+    # a Dask scheduler address (tcp://host:8786; needs the `dask` extra) runs their tasks on
+    # that existing cluster; unset, a thread pool of `task_threads` in the flow's process.
+    dask_address: str | None = None
+    task_threads: int = Field(default=4, ge=1)
 
     # Rows per ingest chunk: memory stays bounded by this, whatever the file size.
     chunk_size: int = 100_000
@@ -71,6 +82,8 @@ class Settings(BaseSettings):
         for key, value in self.model_dump().items():
             if isinstance(value, SecretStr):
                 out[key] = "**********" if value.get_secret_value() else ""
+            elif isinstance(value, dict) and any(isinstance(v, SecretStr) for v in value.values()):
+                out[key] = dict.fromkeys(value, "**********")
             elif isinstance(value, str) and "://" in value:
                 out[key] = mask_url(value)
             else:

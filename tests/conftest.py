@@ -26,7 +26,13 @@ from tests.ports import free_port
 clockshift.start()
 
 # Fixtures of the real and doc-shaped servers, for every test that names them.
-pytest_plugins = ["tests.synapse", "tests.matrix_room", "tests.fake_feishu", "tests.fake_slack"]
+pytest_plugins = [
+    "tests.synapse",
+    "tests.matrix_room",
+    "tests.fake_feishu",
+    "tests.fake_slack",
+    "tests.fake_bots",
+]
 
 PG_ADMIN_URL = os.environ.get(
     "GROUPOPS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -140,6 +140,7 @@ class SentReminder:
     recipients: list[str]
     outbox_key: str | None
     created: bool  # False: already recorded by an earlier run (nothing sent)
+    cards: tuple[str, ...] = ()  # the keys of its group-bot cards (groupops.chatbots)
 
 
 def outbox_key(reminder_key: str, step: int) -> str:
@@ -192,13 +193,14 @@ def send_reminders(
         if dry_run:
             out.append(SentReminder(str(row["key"]), step, channel, recipient_ids, okey, True))
             continue
+        cards: tuple[str, ...] = ()
         if okey is not None:
             addresses = members.recipients(str(row["platform"]), recipient_ids)
+            context = _context(
+                row, "commitment" if notice else step, members, groups, texts, policy, addresses
+            )
+            cards = _queue_cards(engine, row, context, okey, policy, now)
             if addresses:
-                context = _context(
-                    row, "commitment" if notice else step, members, groups, texts, policy,
-                    addresses,
-                )  # fmt: skip
                 email = render_email("deadline_reminder", context, language=policy.language)
                 enqueue(
                     engine,
@@ -213,8 +215,37 @@ def send_reminders(
             else:
                 okey = None  # nobody to email: recorded so it is not retried every run
         created = _record(engine, row, step, channel, recipient_ids, okey, obligations.as_of, now)
-        out.append(SentReminder(str(row["key"]), step, channel, recipient_ids, okey, created))
+        out.append(
+            SentReminder(str(row["key"]), step, channel, recipient_ids, okey, created, cards)
+        )
     return out
+
+
+def _queue_cards(
+    engine: sa.Engine,
+    row: dict[str, Any],
+    context: dict[str, Any],
+    okey: str,
+    policy: Policy,
+    now: datetime,
+) -> tuple[str, ...]:
+    """The reminder's card for every bot of its group (``policy.chatbots``), from the email's
+    context; stored once per step (the email's key and the bot's name)."""
+    from groupops.chatbots import Card, bots_for, enqueue_post
+    from groupops.mail import render_card
+    from groupops.mail.i18n import translate
+
+    bots = bots_for(policy, str(row["platform"]), [str(row["group_id"])], "reminder")
+    if not bots:
+        return ()
+    rendered = render_card("deadline_reminder", context, language=policy.language)
+    card = Card(rendered.title, rendered.body, translate("card.truncated", policy.language),
+                tone="orange" if context["step"] == "commitment" else "red")  # fmt: skip
+    return tuple(
+        enqueue_post(engine, card, source_key=okey, kind=REMINDER_KIND, bot=name,
+                     channel=bot.kind, now=now)[0]
+        for name, bot in bots
+    )  # fmt: skip
 
 
 def _recipient_ids(row: dict[str, Any], step: int) -> list[str]:

@@ -8,7 +8,8 @@ one per group for its admins), builds and renders each and stores it in the outb
 * ``empty``: nothing to say (no message, no membership change, no other section) — not sent;
 * ``no_recipients``: nobody in scope has an email address in the member directory;
 * ``held``: none of its groups has ingested data for the period
-  (:func:`groupops.activity.coverage.hold_reason`): not sent, with the ``reason``.
+  (:func:`groupops.activity.coverage.hold_reason`): not sent, with the ``reason`` (stored in
+  ``digest_log.reason``; :func:`digest_log` reads it back).
 
 ``empty``, ``no_recipients`` and ``held`` are re-evaluated on every run (late data may change
 them).
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
@@ -54,10 +55,16 @@ class DigestOutcome:
     eml_path: Path | None = None
     subject: str | None = None
     reason: str | None = None  # why a digest is held
+    cards: tuple[str, ...] = ()  # the keys of its group-bot cards (groupops.chatbots)
 
 
 def _log(
-    engine: sa.Engine, digest: Digest, outcome: str, outbox_id: int | None, now: datetime
+    engine: sa.Engine,
+    digest: Digest,
+    outcome: str,
+    outbox_id: int | None,
+    now: datetime,
+    reason: str | None = None,
 ) -> None:
     table = DigestLog.__table__
     assert isinstance(table, sa.Table)
@@ -72,6 +79,7 @@ def _log(
         "subject_id": scope.subject_id,
         "outcome": outcome,
         "outbox_id": outbox_id,
+        "reason": reason,
         "updated_at": now,
     }
     with engine.begin() as conn:
@@ -80,6 +88,18 @@ def _log(
             conn.execute(table.insert().values(key=digest.key, created_at=now, **values))
         else:
             conn.execute(table.update().where(table.c.id == found[0]).values(**values))
+
+
+def digest_log(engine: sa.Engine, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The recorded decisions (``key``, ``outcome``, ``reason``, period, audience, …), by key;
+    only ``keys`` when given."""
+    table = DigestLog.__table__
+    assert isinstance(table, sa.Table)
+    stmt = sa.select(table).order_by(table.c.key)
+    if keys is not None:
+        stmt = stmt.where(table.c.key.in_(list(keys)))
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
 def _queued(engine: sa.Engine, key: str) -> int | None:
@@ -101,8 +121,10 @@ def queue_digests(
     sender: str,
     force: bool = False,
     now: datetime | None = None,
+    policy: Policy | None = None,
 ) -> list[DigestOutcome]:
-    """Render and enqueue each digest that has something to say and was not queued before."""
+    """Render and enqueue each digest that has something to say and was not queued before,
+    and (with the ``policy``'s ``[chatbots]``) its card for each bot of its groups."""
     now = now or datetime.now(UTC)
     outcomes: list[DigestOutcome] = []
     for done, digest in enumerate(digests):
@@ -123,7 +145,7 @@ def queue_digests(
                                     eml_path=entry.eml_path, subject=entry.subject))  # fmt: skip
             continue
         if digest.held is not None:
-            _log(engine, digest, "held", None, now)
+            _log(engine, digest, "held", None, now, digest.held)
             outcomes.append(replace(base, outcome="held", reason=digest.held))
             continue
         if not digest.has_content or not digest.recipients:
@@ -135,9 +157,36 @@ def queue_digests(
         result = enqueue(engine, rendered, key=digest.key, to=digest.recipients, sender=sender,
                          outbox_dir=outbox_dir, kind=DIGEST_KIND, force=force, now=now)  # fmt: skip
         _log(engine, digest, "queued", result.entry.id, now)
+        cards = queue_cards(engine, digest, policy, now=now, force=force) if policy else ()
         outcomes.append(replace(base, outcome="queued", outbox_id=result.entry.id,
-                                eml_path=result.entry.eml_path, subject=rendered.subject))  # fmt: skip
+                                eml_path=result.entry.eml_path, subject=rendered.subject,
+                                cards=cards))  # fmt: skip
     return outcomes
+
+
+def queue_cards(
+    engine: sa.Engine, digest: Digest, policy: Policy, *, now: datetime, force: bool = False
+) -> tuple[str, ...]:
+    """Store the digest's card for every bot of its groups (``policy.chatbots``): rendered from
+    the email's own context (:func:`groupops.mail.render_card`), once per bot and period."""
+    from groupops.chatbots import Card, bots_for, enqueue_post
+    from groupops.mail import render_card
+    from groupops.mail.i18n import translate
+
+    scope = digest.scope
+    bots = bots_for(policy, scope.platform, scope.groups, "digest", scope.audience)
+    if not bots:
+        return ()
+    rendered = render_card("digest", digest.context, language=digest.language)
+    needs = digest.context.get("needs_you") or {}
+    card = Card(rendered.title, rendered.body, translate("card.truncated", digest.language),
+                tone="red" if needs.get("total") else "green")  # fmt: skip
+    keys = []
+    for name, bot in bots:
+        key, _ = enqueue_post(engine, card, source_key=digest.key, kind=DIGEST_KIND, bot=name,
+                              channel=bot.kind, now=now, force=force)  # fmt: skip
+        keys.append(key)
+    return tuple(keys)
 
 
 def digest_period(kind: Literal["week", "month"], as_of: datetime, policy: Policy) -> Period:
@@ -235,5 +284,6 @@ def prepare_digests(
     digests = build_digests(engine, policy, period, owner=owner, providers=providers,
                             duration=duration, as_of=as_of)  # fmt: skip
     return queue_digests(
-        engine, digests, outbox_dir=outbox_dir, sender=sender, force=force, now=now
-    )
+        engine, digests, outbox_dir=outbox_dir, sender=sender, force=force, now=now,
+        policy=policy,
+    )  # fmt: skip

@@ -32,7 +32,13 @@ from groupops.mail.outbox import (
     pending_entries,
     send_entry,
 )
-from groupops.mail.render import Attachment, RenderedEmail, render_email
+from groupops.mail.render import (
+    Attachment,
+    RenderedCard,
+    RenderedEmail,
+    render_card,
+    render_email,
+)
 from groupops.mail.smtp import SmtpConfig, SmtpTransport, Transport
 
 __all__ = [
@@ -42,6 +48,7 @@ __all__ = [
     "EnqueueResult",
     "OutboxEntry",
     "Recipient",
+    "RenderedCard",
     "RenderedEmail",
     "SmtpConfig",
     "SmtpTransport",
@@ -51,6 +58,7 @@ __all__ = [
     "enqueue",
     "get_entry",
     "pending_entries",
+    "render_card",
     "render_email",
     "send_entry",
 ]

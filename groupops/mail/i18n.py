@@ -89,6 +89,14 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
         "zh-CN": "无待处理事项，{messages} 条消息",
         "en": "nothing to handle, {messages} messages",
     },
+    "card.full_report": {
+        "zh-CN": "完整报告（图表、成员明细、数据覆盖）已发送至邮箱。",
+        "en": "The full report (charts, members, data coverage) is in your email.",
+    },
+    "card.truncated": {
+        "zh-CN": "……内容过长已截断，完整内容请查看邮件。",
+        "en": "… cut here (too long for the chat): the email has all of it.",
+    },
     "needs.title": {"zh-CN": "需要您处理", "en": "Needs you"},
     "digest.overdue_items": {"zh-CN": "{n} 项逾期", "en": "{n} overdue"},
     "needs.count": {"zh-CN": "共 {n} 项", "en": "{n} in all"},

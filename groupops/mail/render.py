@@ -148,6 +148,70 @@ def render_email(
     )
 
 
+#: Characters an untrusted value must not bring into a bot's markdown (links, emphasis, quotes,
+#: ``<at id=all>`` / ``<font>`` tags): each becomes its full-width form, readable and inert.
+_MD_INERT = str.maketrans({"<": "＜", ">": "＞", "[": "［", "]": "］", "*": "＊", "`": "｀",
+                           "_": "＿", "~": "～", "#": "＃"})  # fmt: skip
+
+
+class MarkdownLiteral(str):
+    """A value the card template writes as is (a URL, our own markup): ``| raw``."""
+
+
+def _md_finalize(value: object) -> object:
+    """Every ``{{ value }}`` of a card template: made inert unless it is a
+    :class:`MarkdownLiteral`; line breaks inside a value are kept inside its line."""
+    if isinstance(value, MarkdownLiteral) or not isinstance(value, str):
+        return value
+    return value.translate(_MD_INERT).replace("\r", " ").replace("\n", " ")
+
+
+def _raw(value: object) -> MarkdownLiteral:
+    """A link target: written as is, with the characters that would end a markdown link
+    percent-encoded."""
+    return MarkdownLiteral(str(value).replace(" ", "%20").replace(")", "%29").replace("(", "%28"))
+
+
+@lru_cache(maxsize=8)
+def _card_environment(templates_dir: Path) -> jinja2.Environment:
+    base = _environment(templates_dir)
+    env = base.overlay(finalize=_md_finalize)
+    env.filters["raw"] = _raw
+    return env
+
+
+@dataclass(frozen=True)
+class RenderedCard:
+    """A card for a group bot: a title (the email's subject) and a markdown body."""
+
+    template: str
+    language: Language
+    title: str
+    body: str
+
+
+def render_card(
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    language: str,
+    templates_dir: Path | None = None,
+) -> RenderedCard:
+    """Render ``<template>.card.md`` (the body) and ``<template>.subject.txt`` (the title) from
+    the email's context: the card and the email never disagree. Every interpolated value is
+    made inert for markdown (:data:`_MD_INERT`) unless marked ``| raw``."""
+    lang = i18n.check_language(language)
+    ctx = {**context, "language": lang}
+    env = _card_environment((templates_dir or TEMPLATES_DIR).resolve())
+    title = (
+        _environment((templates_dir or TEMPLATES_DIR).resolve())
+        .get_template(f"{template}.subject.txt")
+        .render(ctx)
+    )
+    body = env.get_template(f"{template}.card.md").render(ctx)
+    return RenderedCard(template, lang, " ".join(title.split()), _tidy_text(body))
+
+
 def _tidy_text(text: str) -> str:
     """Trailing spaces off, at most one blank line in a row, one final newline."""
     lines = [line.rstrip() for line in text.splitlines()]
