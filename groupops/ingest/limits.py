@@ -8,8 +8,9 @@ importers open files, archive members and documents only through here.
   head with its real length, to be quarantined as too long.
 * **Files**: only regular files are read (no device, FIFO or socket: ``/dev/zero`` is refused);
   a symlink is followed only when it resolves inside the bundle root; at most
-  ``max_file_bytes`` are read from any file, and a document parsed whole (a Slack day file, a
-  Telegram ``result.json``, a Discord export) may be at most ``max_document_bytes``.
+  ``max_file_bytes`` are read from any file, and a document parsed whole (a Slack day file)
+  may be at most ``max_document_bytes`` (Telegram and Discord exports are streamed instead:
+  :mod:`groupops.importers._jsonstream`).
 * **Archives**: member names are normalised (``\\`` → ``/``, ``./`` dropped) and a dangerous
   one (absolute, a drive, ``..``, a control character) is refused with its name; the members'
   declared sizes are checked before anything is read (at most ``max_archive_bytes`` in all,
