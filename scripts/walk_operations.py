@@ -14,12 +14,14 @@ fence (an unmarked block is an error, so the runbook cannot grow untested steps 
     <!-- walk: run -->
     <!-- walk: run | skip PREFIX: REASON | may-fail PREFIX: REASON | sub OLD => NEW -->
     <!-- walk: skip REASON | start-worker -->
+    <!-- walk: run | stop-worker | … -->
 
 ``skip PREFIX``: lines starting with PREFIX are not run. ``may-fail PREFIX``: such a line may
 exit 1 (a check naming what is broken: the walk reports it), any other failure fails the walk.
 ``sub OLD => NEW``: text replaced before running (NEW may name the walk's variables, e.g.
 ``$WALK_HOME``). ``start-worker``: after this block, the walk starts the worker the way
-``deploy/groupops-worker.service`` does (its ``ExecStart``), in the background.
+``deploy/groupops-worker.service`` does (its ``ExecStart``), in the background;
+``stop-worker``: before this block's lines, it stops that worker (what ``systemctl stop`` does).
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class Block:
     may_fail: tuple[tuple[str, str], ...] = ()
     subs: tuple[tuple[str, str], ...] = ()
     start_worker: bool = False
+    stop_worker: bool = False
 
     def lines(self) -> list[Line]:
         out: list[Line] = []
@@ -114,11 +117,13 @@ def parse_marker(body: str, number: int, text: str) -> Block:
     skips: list[tuple[str, str]] = []
     may_fail: list[tuple[str, str]] = []
     subs: list[tuple[str, str]] = []
-    start_worker = False
+    start_worker = stop_worker = False
     for option in options:
         kind, _, rest = option.partition(" ")
         if kind == "start-worker" and not rest:
             start_worker = True
+        elif kind == "stop-worker" and not rest:
+            stop_worker = True
         elif kind in {"skip", "may-fail"} and ": " in rest:
             prefix, why = rest.split(": ", 1)
             (skips if kind == "skip" else may_fail).append((prefix.strip(), why.strip()))
@@ -136,6 +141,7 @@ def parse_marker(body: str, number: int, text: str) -> Block:
         may_fail=tuple(may_fail),
         subs=tuple(subs),
         start_worker=start_worker,
+        stop_worker=stop_worker,
     )
 
 
@@ -349,8 +355,13 @@ def walk(
         )
         _wait_healthy(api, server, server_log)
         env["PREFECT_API_URL"] = api
+        worker = ExitStack()
+        stack.enter_context(worker)
         for block in parsed:
             report.say(f"docs/operations.md line {block.number}:")
+            if block.stop_worker:
+                report.say("  (the walk stops its worker, as systemctl stop would)")
+                worker.close()
             if block.run:
                 for line in block.lines():
                     run_line(line, env, report, line_timeout)
@@ -360,7 +371,7 @@ def walk(
             if block.start_worker:
                 command = worker_command(UNIT.read_text(encoding="utf-8"), socket.gethostname())
                 report.say(f"  & {command}  (the unit's ExecStart, in the background)")
-                stack.enter_context(_background(command, env, home / "worker.log"))
+                worker.enter_context(_background(command, env, home / "worker.log"))
         for number, text in enumerate(after, start=1):
             run_line(Line(-number, text), env, report, line_timeout)
     return report

@@ -69,6 +69,12 @@ def doc(marker: str | None, body: str, lang: str = "bash") -> str:
             ],
         ),
         # Not shell: no marker needed, nothing to run.
+        (
+            doc("<!-- walk: skip no systemd | start-worker -->", "systemctl start w"),
+            False,
+            "no systemd",
+            [Line(5, "systemctl start w")],
+        ),
         (doc(None, "✓ store: answers", lang=""), None, "", []),
         (doc(None, "[x]\ny = 1", lang="toml"), None, "", []),
     ],
@@ -117,6 +123,8 @@ def test_every_shell_block_of_the_runbook_is_marked_and_the_route_runs() -> None
     ]:
         assert any(step in text for text in runnable), f"the walk does not run {step!r}"
     assert any(b.start_worker for b in found), "no block says where the worker starts"
+    (rollback,) = [b for b in found if any("db downgrade" in ln.text for ln in b.lines())]
+    assert rollback.stop_worker, "the walk must stop its worker before the downgrade"
 
 
 def test_the_worker_starts_as_the_systemd_unit_says() -> None:
@@ -164,7 +172,7 @@ def test_the_runbook_walks_from_deploy_to_rollback(tmp_path: Path) -> None:
             # The triggered ingest completed in the store, the Secret block holds what was
             # piped in, and the store is back at head after the rollback and upgrade.
             "uv run groupops runs list --json | python3 -c 'import json, sys; "
-            'runs = json.load(sys.stdin); assert [r["status"] for r in runs] == ["completed"], runs\'',
+            'runs = json.load(sys.stdin); assert [r["status"] for r in runs] == ["clean"], runs\'',
             "uv run python -c 'from prefect.blocks.system import Secret; "
             'assert Secret.load("smtp-password").get() == "walk-smtp-password"\'',
             "uv run groupops db current --check",
