@@ -382,30 +382,29 @@ def build_index(engine: sa.Engine) -> int:
 
 
 def _everything(conn: sa.Connection) -> Iterator[list[_Entry]]:
-    """Every message to index, in time order, in batches (read whole first: the same
-    connection writes the index), then the register's copies of messages no longer stored."""
+    """Every message to index, in time order, in batches, streamed (a server-side cursor on
+    PostgreSQL; the same connection writes the index between batches), then the register's
+    copies of messages no longer stored."""
     epoch = _epoch(conn, "t.sent_at")
     key = "x.platform = t.platform AND x.group_id = t.group_id AND x.message_id = t.message_id"
-    rows = conn.exec_driver_sql(
+    result = conn.exec_driver_sql(
         f"SELECT t.platform, t.group_id, t.message_id, {epoch}, t.sent_at, t.text "
         f"FROM messages AS t WHERE NOT EXISTS (SELECT 1 FROM purged_messages AS x WHERE {key} "
-        "AND x.restored_at IS NULL AND x.deleted_at IS NULL) ORDER BY t.sent_at"
-    ).all()
-    for i in range(0, len(rows), _BATCH):
+        "AND x.restored_at IS NULL AND x.deleted_at IS NULL) ORDER BY t.sent_at",
+        execution_options={"stream_results": True, "yield_per": _BATCH},
+    )
+    for part in result.partitions(_BATCH):
         yield [
             _Entry((p, g, m), int(secs), sent, "messages", text or "")
-            for p, g, m, secs, sent, text in rows[i : i + _BATCH]
+            for p, g, m, secs, sent, text in part
         ]
-    del rows
     copies = conn.exec_driver_sql(
         f"SELECT t.platform, t.group_id, t.message_id, {epoch}, t.sent_at, t.text "
         f"FROM archive_register AS t WHERE NOT EXISTS (SELECT 1 FROM messages AS x WHERE {key}) "
         "ORDER BY t.sent_at"
     ).all()
     if copies:
-        yield [
-            _Entry((p, g, m), int(s), sent, "register", t or "") for p, g, m, s, sent, t in copies
-        ]
+        yield [_Entry((p, g, m), int(s), sent, "register", t or "") for p, g, m, s, sent, t in copies]
 
 
 def sync_index(engine: sa.Engine) -> int:
