@@ -369,7 +369,8 @@ def build_index(engine: sa.Engine) -> int:
                 marks = ", ".join("?" for _ in _COLUMNS)
                 conn.exec_driver_sql(f"INSERT INTO archive_search ({names}) VALUES ({marks})", rows)
             count += len(rows)
-        if pg:
+        if pg:  # a GIN build sorts its keys in memory: give it room (this transaction only)
+            conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
             conn.exec_driver_sql(
                 "CREATE INDEX ix_archive_search_grams ON archive_search USING gin (grams)"
             )
