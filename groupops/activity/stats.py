@@ -28,6 +28,7 @@ import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -419,6 +420,74 @@ def _grouped_rows(
     return out
 
 
+_MEMBER_FLAGS = ("is_member", "joined", "departed", "inactive")
+_MEMBER_NUMBERS = ("messages", "active_days", "share", "mentions_received", "mentions_answered",
+                   "reply_median_minutes", "reply_p90_minutes", "messages_prev")  # fmt: skip
+_MEMBER_FIELDS = ("messages", "active_days", "share", "mentions_received", "mentions_answered",
+                  "reply_median_minutes", "reply_p90_minutes", "is_member", "joined", "departed",
+                  "inactive", "messages_prev")  # fmt: skip
+
+
+def _numbers(column: pd.Series) -> list[float | int | None]:
+    """:func:`_number` of every value of ``column``, converted per column where the dtype
+    allows (a report covers tens of thousands of members)."""
+    if pd.api.types.is_bool_dtype(column.dtype) or (
+        pd.api.types.is_integer_dtype(column.dtype) and not column.isna().any()
+    ):
+        return cast(list[float | int | None], column.astype(np.int64).tolist())
+    if pd.api.types.is_float_dtype(column.dtype) and isinstance(column.dtype, np.dtype):
+        return [None if v != v else v for v in column.tolist()]  # NaN → None
+    return [_number(v) for v in column.tolist()]
+
+
+def _isos(column: pd.Series, period: Period) -> list[str | None]:
+    """:func:`_iso` of every value of ``column``."""
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        local = column.dt.tz_convert(period.tz)
+        return [None if v is pd.NaT else v.isoformat() for v in local.tolist()]
+    return [_iso(v, period) for v in column.tolist()]
+
+
+def _member_items(
+    members: pd.DataFrame,
+    period: Period,
+    people: Directory,
+    member_days: dict[tuple[object, ...], dict[object, object]],
+    member_hours: dict[tuple[object, ...], list[list[object]]],
+) -> tuple[dict[tuple[object, ...], list[dict[str, object]]], dict[tuple[object, ...], list[str]]]:
+    """Each group's member entries of :func:`stats_report` in ``members``' order, and the
+    ids of its members per flag (``(platform, group_id, flag) → [member_id]``)."""
+    values: dict[str, list[object]] = {
+        f: [bool(v) for v in members[f].tolist()] for f in _MEMBER_FLAGS
+    }
+    values.update({f: cast(list[object], _numbers(members[f])) for f in _MEMBER_NUMBERS})
+    firsts, lasts = _isos(members["first_at"], period), _isos(members["last_at"], period)
+    out: dict[tuple[object, ...], list[dict[str, object]]] = {}
+    flagged: dict[tuple[object, ...], list[str]] = {}
+    platforms, group_ids = members["platform"].tolist(), members["group_id"].tolist()
+    columns = [values[f] for f in _MEMBER_FIELDS]
+    for i, member_id in enumerate(members["member_id"].tolist()):
+        key = (platforms[i], group_ids[i])
+        person = people.person(str(platforms[i]), str(member_id))
+        item: dict[str, object] = {
+            "member_id": person.member_id,
+            "display_name": person.display_name,
+            "name": person.name,
+        }
+        for field, column in zip(_MEMBER_FIELDS, columns, strict=True):
+            item[field] = column[i]
+        item["first_at"] = firsts[i]
+        item["last_at"] = lasts[i]
+        mkey = (*key, member_id)
+        item["messages_per_day"] = member_days.get(mkey, {})
+        item["hours"] = member_hours.get(mkey, [])
+        out.setdefault(key, []).append(item)
+        for flag in ("inactive", "joined", "departed"):
+            if values[flag][i]:
+                flagged.setdefault((*key, flag), []).append(str(member_id))
+    return out, flagged
+
+
 def _json_name(figure: str) -> str:
     """``members`` is the member list in the report; its count is ``member_count``."""
     return "member_count" if figure == "members" else figure
@@ -460,7 +529,6 @@ def stats_report(stats: ActivityStats, people: Directory | None = None) -> dict[
         key: [list(r) for r in rows]
         for key, rows in _grouped_rows(stats.heatmap, ["weekday", "hour", "messages"]).items()
     }
-    by_group = dict(iter(members.groupby(GROUP_KEYS)))
     days = pd.DatetimeIndex([pd.Timestamp(d) for d in period.days()])
     day_labels = list(days.strftime("%Y-%m-%d"))
     group_days = (
@@ -472,38 +540,12 @@ def stats_report(stats: ActivityStats, people: Directory | None = None) -> dict[
         .unstack(["weekday", "hour"], fill_value=0)
         .reindex(columns=pd.MultiIndex.from_product([range(7), range(24)]), fill_value=0)
     )  # fmt: skip
-    member_fields = ["messages", "active_days", "share",
-                     "mentions_received", "mentions_answered", "reply_median_minutes",
-                     "reply_p90_minutes", "is_member", "joined", "departed", "inactive",
-                     "messages_prev"]  # fmt: skip
+    days_of = dict(zip(group_days.index, group_days.to_numpy().astype(int).tolist(), strict=True))
+    heat_of = dict(zip(group_heat.index, group_heat.to_numpy().astype(int), strict=True))
+    member_lists, flagged = _member_items(members, period, people, member_days, member_hours)
     groups_out: list[dict[str, object]] = []
     for row in stats.groups.to_dict("records"):
         key = (row["platform"], row["group_id"])
-        frame = by_group.get(key, members.iloc[0:0])
-        member_list: list[dict[str, object]] = []
-        for m in frame.to_dict("records"):
-            person = people.person(str(row["platform"]), str(m["member_id"]))
-            item: dict[str, object] = {
-                "member_id": person.member_id,
-                "display_name": person.display_name,
-                "name": person.name,
-            }
-            for field in member_fields:
-                value = m[field]
-                if field in ("is_member", "joined", "departed", "inactive"):
-                    item[field] = bool(value)
-                else:
-                    item[field] = _number(value)
-            item["first_at"] = _iso(m["first_at"], period)
-            item["last_at"] = _iso(m["last_at"], period)
-            mkey = (*key, m["member_id"])
-            item["messages_per_day"] = member_days.get(mkey, {})
-            item["hours"] = member_hours.get(mkey, [])
-            member_list.append(item)
-
-        def ids(flag: str, frame: pd.DataFrame = frame) -> list[str]:
-            return sorted(str(v) for v in frame.loc[frame[flag], "member_id"])
-
         group: dict[str, object] = {
             "group_id": row["group_id"],
             "platform": row["platform"],
@@ -513,18 +555,16 @@ def stats_report(stats: ActivityStats, people: Directory | None = None) -> dict[
         }
         for figure in COMPARED:
             group[_json_name(figure)] = _number(row[figure])
-        group["inactive_members"] = ids("inactive")
-        group["new_members"] = ids("joined")
-        group["departed_members"] = ids("departed")
+        for flag, name in (("inactive", "inactive_members"), ("joined", "new_members"),
+                           ("departed", "departed_members")):  # fmt: skip
+            group[name] = sorted(flagged.get((*key, flag), []))
         group["previous"] = {_json_name(f): _number(row[f"{f}_prev"]) for f in COMPARED}
         group["change"] = {_json_name(f): _number(row[f"{f}_delta"]) for f in COMPARED}
-        counts = group_days.loc[key].astype(int).tolist() if key in group_days.index else None
+        counts = days_of.get(key)
         group["messages_per_day"] = dict(zip(day_labels, counts or [0] * len(days), strict=True))
-        heat = group_heat.loc[key].to_numpy() if key in group_heat.index else None
-        group["heatmap"] = (
-            heat.reshape(7, 24).astype(int).tolist() if heat is not None else [[0] * 24] * 7
-        )
-        group["members"] = member_list
+        heat = heat_of.get(key)
+        group["heatmap"] = heat.reshape(7, 24).tolist() if heat is not None else [[0] * 24] * 7
+        group["members"] = member_lists.get(key, [])
         groups_out.append(group)
     previous = stats.previous
     return {

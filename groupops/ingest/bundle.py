@@ -267,10 +267,7 @@ def _jsonl_chunks(
         chunk: list[Line] = []
         refused: RawRecord | None = None
         try:
-            for line in lines:
-                chunk.append(line)
-                if len(chunk) == size:
-                    break
+            chunk.extend(islice(lines, size))  # what was read before a refusal stays in chunk
         except FileTooLarge as exc:
             refused = RawRecord(entity, label, 0, "", error=RecordError("(file)", str(exc)))
         if chunk:

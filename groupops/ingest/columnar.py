@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -92,6 +93,8 @@ def _series(spec: FieldSpec, column: pa.ChunkedArray) -> pd.Series:
         pa.types.is_integer(column.type) or pa.types.is_boolean(column.type)
     ):
         return pd.Series(column.to_numpy())
+    if pa.types.is_list(column.type):  # id lists stay in Arrow (normalise checks them there)
+        return pd.Series(pd.arrays.ArrowExtensionArray(column))
     return pd.Series(column.to_pylist(), dtype=object)
 
 
@@ -101,13 +104,18 @@ def read_columnar(entity: Entity, source: str, lines: Sequence[Line]) -> pd.Data
     :func:`groupops.ingest.limits.bounded_lines` gives them (no line end)."""
     if not lines:
         return None
-    raws = [line.data for line in lines]
-    for line, raw in zip(lines, raws, strict=True):
-        if raw[:1] != b"{" or raw[-1:] != b"}" or line.too_long:
-            return None
-    if max(map(len, raws)) > MAX_FAST_LINE_BYTES:
+    raws = list(map(itemgetter(1), lines))
+    sizes = list(map(len, raws))
+    if sum(sizes) != sum(map(itemgetter(2), lines)):  # a line too long (its data is its head)
+        return None
+    if max(sizes) > MAX_FAST_LINE_BYTES or min(sizes) < 2:
         return None
     block = b"\n".join(raws) + b"\n"
+    # Every line one {…}: the block starts with "{", and each line end has "}" before it
+    # and "{" after it (lines hold no line end of their own).
+    count = len(raws)
+    if block[:1] != b"{" or block.count(b"}\n") != count or block.count(b"\n{") != count - 1:
+        return None
     if b"\r" in block:
         return None
     try:
@@ -138,6 +146,6 @@ def read_columnar(entity: Entity, source: str, lines: Sequence[Line]) -> pd.Data
         index=pd.RangeIndex(len(raws)),
     )
     frame["_source"] = pd.Series([source] * len(raws), dtype=object)
-    frame["_line"] = np.fromiter((line.number for line in lines), dtype=np.int64, count=len(lines))
+    frame["_line"] = np.fromiter(map(itemgetter(0), lines), dtype=np.int64, count=len(lines))
     frame["_raw"] = pd.Series(text.split("\n")[:-1], dtype=object)
     return frame

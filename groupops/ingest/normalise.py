@@ -18,12 +18,14 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from groupops.canonical import FIELDS, Entity, FieldSpec, RawRecord
 from groupops.clock.timeparse import EPOCH_MS_THRESHOLD
@@ -35,6 +37,7 @@ _TRUE = {"true", "1", "yes", "y", "t"}
 CONTROL_CHARS = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r")
 _CONTROL_BYTES = CONTROL_CHARS.encode("ascii")
 _CONTROL_RE = re.compile(f"[{re.escape(CONTROL_CHARS)}]")
+_CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # CONTROL_CHARS for Arrow's RE2
 _CONTROL_NAMES = {0x00: "NUL", 0x1B: "ESC", 0x07: "BEL", 0x08: "BS", 0x0B: "VT", 0x0C: "FF"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
 
@@ -201,12 +204,18 @@ def control_errors(values: pd.Series) -> pd.Series:
     byte-level pass over the whole column, and a per-value look only when it finds one (in
     UTF-8 these bytes never occur inside another character)."""
     errors = pd.Series(pd.NA, index=values.index, dtype=object)
-    strings = [v for v in values.tolist() if isinstance(v, str)]
-    if not strings:
-        return errors
-    joined = "".join(strings).encode("utf-8", "surrogatepass")
-    if len(joined.translate(None, _CONTROL_BYTES)) == len(joined):
-        return errors
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        # Arrow-backed text (the columnar reader's): one regex pass in Arrow, no Python strings.
+        hits = pc.match_substring_regex(pa.array(values.array), _CONTROL_PATTERN)
+        if not pc.any(hits).as_py():
+            return errors
+    else:
+        strings = [v for v in values.tolist() if isinstance(v, str)]
+        if not strings:
+            return errors
+        joined = "".join(strings).encode("utf-8", "surrogatepass")
+        if len(joined.translate(None, _CONTROL_BYTES)) == len(joined):
+            return errors
     for pos, value in enumerate(values.tolist()):
         if isinstance(value, str) and (hit := _CONTROL_RE.search(value)):
             errors.iloc[pos] = (
@@ -346,8 +355,55 @@ def _id_list(value: Any) -> list[str] | str:
 
 
 def _id_lists(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if isinstance(values.dtype, pd.ArrowDtype):  # the columnar reader's list<string> column
+        canonical = _canonical_arrow_ids(values)
+        if canonical is not None:
+            return canonical, pd.Series(pd.NA, index=values.index, dtype=object)
+        values = pd.Series(pa.array(values.array).to_pylist(), index=values.index, dtype=object)
     mapped = values.map(_id_list)
     bad = mapped.map(lambda v: isinstance(v, str))
     errors = pd.Series(pd.NA, index=values.index, dtype=object)
     errors[bad] = mapped[bad]
     return mapped.where(~bad, None), errors
+
+
+def _canonical_arrow_ids(values: pd.Series) -> pd.Series | None:
+    """An Arrow ``list<string>`` column whose every id is already canonical (a non-empty
+    string without control characters: what :func:`_id_list` returns unchanged), with missing
+    lists as empty ones; ``None`` when any value needs :func:`_id_list`'s judgement."""
+    lists = pa.array(values.array)
+    if isinstance(lists, pa.ChunkedArray):
+        lists = lists.combine_chunks()
+    if not pa.types.is_list(lists.type) or not pa.types.is_string(lists.type.value_type):
+        return None
+    items = pc.list_flatten(lists)
+    if items.null_count or (
+        len(items)
+        and (
+            pc.min(pc.utf8_length(items)).as_py() == 0
+            or pc.any(pc.match_substring_regex(items, _CONTROL_PATTERN)).as_py()
+        )
+    ):
+        return None
+    if lists.null_count:
+        lists = pc.if_else(pc.is_null(lists), pa.scalar([], lists.type), lists)
+    return pd.Series(pd.arrays.ArrowExtensionArray(lists), index=values.index)
+
+
+def id_list_json(values: pd.Series) -> list[str]:
+    """Each normalised id list as the JSON text stored and hashed (``orjson.dumps``, no
+    spaces): built in Arrow for an Arrow column whose ids need no JSON escaping."""
+    if isinstance(values.dtype, pd.ArrowDtype):
+        lists = pa.array(values.array)
+        if isinstance(lists, pa.ChunkedArray):
+            lists = lists.combine_chunks()
+        items = pc.list_flatten(lists)
+        if not len(items):
+            return ["[]"] * len(lists)
+        if not pc.any(pc.match_substring_regex(items, r'["\\]')).as_py():
+            joined = pc.binary_join(lists, '","')
+            quoted = pc.binary_join_element_wise('["', joined, '"]', "")
+            empty = pc.equal(pc.list_value_length(lists), 0)
+            return cast(list[str], pc.if_else(empty, "[]", quoted).to_pylist())
+        return [orjson.dumps(v).decode() for v in lists.to_pylist()]
+    return [orjson.dumps(v).decode() for v in values]

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from groupops.canonical import FIELDS, KEYS, Entity
 from groupops.db.models import Base, Group, QuarantineRecord
-from groupops.ingest.normalise import Rejection, group_key
+from groupops.ingest.normalise import Rejection, group_key, id_list_json
 
 TABLES: dict[Entity, str] = {
     "groups": "groups",
@@ -48,13 +48,17 @@ class UpsertCounts:
         return self
 
 
-def content_hash(entity: Entity, frame: pd.DataFrame) -> pd.Series:
-    """A signed 64-bit hash of each row's canonical fields (vectorised)."""
+def content_hash(
+    entity: Entity, frame: pd.DataFrame, ids_json: dict[str, list[str]] | None = None
+) -> pd.Series:
+    """A signed 64-bit hash of each row's canonical fields (vectorised); id lists are hashed
+    as their stored JSON text (``ids_json``: that text per id-list field, when already made)."""
     cols: dict[str, pd.Series] = {}
     for spec in FIELDS[entity]:
         col = frame[spec.name]
         if spec.type == "ids":
-            col = col.map(lambda v: orjson.dumps(v).decode())
+            text = (ids_json or {}).get(spec.name)
+            col = pd.Series(id_list_json(col) if text is None else text, index=frame.index)
         elif spec.type == "instant":
             col = col.astype("datetime64[ms, UTC]").astype("int64")
         cols[spec.name] = col.astype("string").fillna("\x00")
@@ -96,10 +100,12 @@ def _column_values(entity: Entity, name: str, column: pd.Series, dialect: str) -
             ]
         return values
     if spec is not None and spec.type == "ids":
-        return [orjson.dumps(v).decode() for v in column]
+        return cast(list[object], id_list_json(column))
     if spec is not None and spec.type == "bool":
         return cast(list[object], column.astype(bool).tolist())
     if name in ("content_hash", "ingest_run_id"):
+        if pd.api.types.is_integer_dtype(column.dtype):  # no missing value
+            return cast(list[object], column.tolist())
         return [None if pd.isna(v) else int(v) for v in column]
     return cast(list[object], column.astype(object).where(column.notna(), None).tolist())
 
@@ -138,61 +144,78 @@ def upsert(
         return UpsertCounts()
     target = _table(entity)
     dialect = conn.dialect.name
-    frame = frame.reset_index(drop=True)
+    keys = list(KEYS[entity])
+    # In key order: the lookup and the write visit each B-tree page once per chunk, not once
+    # per row (a bundle comes in time order, its keys spread over every group).
+    frame = frame.sort_values(keys, kind="stable", ignore_index=True)
     if dialect == "sqlite":
         # Take the database's write lock before the lookup (a no-op write does): no other run
         # can commit between what the lookup sees and what is written.
         conn.exec_driver_sql(f"UPDATE {target.name} SET content_hash = content_hash WHERE 0")
-    hashes = content_hash(entity, frame).to_numpy()
-    stored, found = _stored_hashes(conn, entity, frame, dialect)
-    new = ~found
-    changed = found & (stored != hashes)
-    write = new | changed
+    ids_json = {s.name: id_list_json(frame[s.name]) for s in FIELDS[entity] if s.type == "ids"}
+    hashes = content_hash(entity, frame, ids_json).to_numpy()
+    new, changed = _differing(conn, entity, frame, hashes, dialect)
     loaded, updated = int(new.sum()), int(changed.sum())
-    if write.any():
-        rows = frame.loc[write].assign(content_hash=hashes[write], updated_at=pd.Timestamp(now))
+    if loaded or updated:
+        at = np.flatnonzero(new | changed)
+        rows = frame.iloc[at].assign(content_hash=hashes[at], updated_at=pd.Timestamp(now))
         if "ingest_run_id" in target.c:
             rows = rows.assign(ingest_run_id=run_id)
         columns = [c.name for c in target.columns]
-        values = [_column_values(entity, c, rows[c], dialect) for c in columns]
+        values = [
+            np.asarray(ids_json[c], dtype=object)[at].tolist()
+            if c in ids_json
+            else _column_values(entity, c, rows[c], dialect)
+            for c in columns
+        ]
         written = _write(conn, entity, list(zip(*values, strict=True)), columns)
         if written is not None:  # PostgreSQL: what the statement did, overlapping runs included
             loaded, updated = written
     return UpsertCounts(loaded=loaded, updated=updated, unchanged=len(frame) - loaded - updated)
 
 
-def _stored_hashes(
-    conn: sa.Connection, entity: Entity, frame: pd.DataFrame, dialect: str
+def _differing(
+    conn: sa.Connection, entity: Entity, frame: pd.DataFrame, hashes: np.ndarray, dialect: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(stored content hash per row of ``frame``, whether the row's key is stored at all):
-    one query joining the chunk's keys, passed as one parameter, to the table's primary key."""
+    """(rows of ``frame`` whose key is not stored, rows stored with another content hash): one
+    query joining the chunk's keys and hashes, passed as one parameter, to the table's primary
+    key; it returns only the rows that differ, so an unchanged chunk reads back nothing."""
     target = _table(entity)
     keys = KEYS[entity]
     key_values = [_column_values(entity, k, frame[k], dialect) for k in keys]
-    stored = np.zeros(len(frame), dtype=np.int64)
-    found = np.zeros(len(frame), dtype=bool)
+    hash_values = hashes.tolist()
     if dialect == "postgresql":
         arrays = ", ".join(f"%s::{target.c[k].type.compile(conn.dialect)}[]" for k in keys)
         names = ", ".join(f"k{i}" for i in range(len(keys)))
         join = " AND ".join(f"t.{k} = j.k{i}" for i, k in enumerate(keys))
         sql = (
-            f"SELECT j.ord - 1, t.content_hash FROM unnest({arrays}) WITH ORDINALITY"
-            f" AS j({names}, ord) JOIN {target.name} AS t ON {join}"
+            f"SELECT j.ord - 1, t.content_hash IS NOT NULL"
+            f" FROM unnest({arrays}, %s::bigint[]) WITH ORDINALITY AS j({names}, h, ord)"
+            f" LEFT JOIN {target.name} AS t ON {join}"
+            f" WHERE t.content_hash IS DISTINCT FROM j.h"
         )
-        result = conn.exec_driver_sql(sql, tuple(key_values)).all()
+        rows = conn.exec_driver_sql(sql, (*key_values, hash_values)).all()
+        index = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        found = np.fromiter((r[1] for r in rows), dtype=bool, count=len(rows))
     else:
         join = " AND ".join(f"t.{k} = j.value ->> {i}" for i, k in enumerate(keys))
+        # One JSON array back instead of a row per differing key: j.key for a changed row,
+        # -1 - j.key for a new one.
         sql = (
-            f"SELECT j.key, t.content_hash FROM json_each(?) AS j JOIN {target.name} AS t ON {join}"
+            f"SELECT json_group_array(CASE WHEN t.content_hash IS NULL THEN -1 - j.key"
+            f" ELSE j.key END) FROM json_each(?) AS j LEFT JOIN {target.name} AS t ON {join}"
+            f" WHERE t.content_hash IS NOT (j.value ->> {len(keys)})"
         )
-        document = orjson.dumps(list(zip(*key_values, strict=True))).decode()
-        result = conn.exec_driver_sql(sql, (document,)).all()
-    if result:
-        positions, hashes = zip(*result, strict=True)
-        index = np.fromiter(positions, dtype=np.int64, count=len(positions))
-        stored[index] = np.fromiter(hashes, dtype=np.int64, count=len(hashes))
-        found[index] = True
-    return stored, found
+        document = orjson.dumps(list(zip(*key_values, hash_values, strict=True))).decode()
+        coded = np.asarray(orjson.loads(conn.exec_driver_sql(sql, (document,)).scalar_one()),
+                           dtype=np.int64)  # fmt: skip
+        found = coded >= 0
+        index = np.where(found, coded, -1 - coded)
+    new = np.zeros(len(frame), dtype=bool)
+    changed = np.zeros(len(frame), dtype=bool)
+    new[index[~found]] = True
+    changed[index[found]] = True
+    return new, changed
 
 
 def _write(
