@@ -405,7 +405,9 @@ def _everything(conn: sa.Connection) -> Iterator[list[_Entry]]:
         "ORDER BY t.sent_at"
     ).all()
     if copies:
-        yield [_Entry((p, g, m), int(s), sent, "register", t or "") for p, g, m, s, sent, t in copies]
+        yield [
+            _Entry((p, g, m), int(s), sent, "register", t or "") for p, g, m, s, sent, t in copies
+        ]
 
 
 def sync_index(engine: sa.Engine) -> int:
