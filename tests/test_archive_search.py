@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from cli import app
+from groupops.archive import search as search_mod
 from groupops.archive.cleanup import cleanup, restore
 from groupops.archive.search import explain, grams, parse_query, search_messages
 from groupops.connectors.slack import SlackConnector
@@ -177,6 +178,22 @@ def test_the_index_follows_every_write(
     assert ids(search_messages(searchable, "报销")) == ["x1"]  # the index is built
     write(searchable, tmp_path / "more")
     assert ids(search_messages(searchable, "报销")) == found
+
+
+@pytest.mark.parametrize(("written", "rebuilt"), [(2, False), (9, True)])
+def test_a_long_queue_is_applied_by_building_again(
+    searchable: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: int,
+    rebuilt: bool,
+) -> None:  # fmt: skip
+    assert search_mod.sync_index(searchable) == len(MESSAGES)  # the first build
+    monkeypatch.setattr(search_mod, "REBUILD_MIN", 1)
+    monkeypatch.setattr(search_mod, "REBUILD_FRACTION", 0.25)  # of 20 entries: 5
+    _ingest(searchable, tmp_path / "more",
+            *[m(f"q{i}", "11-15 10:00", f"报销单{i}") for i in range(written)])  # fmt: skip
+    assert search_mod.sync_index(searchable) == (len(MESSAGES) + written if rebuilt else written)
+    assert sorted(ids(search_messages(searchable, "报销"))) == sorted(
+        ["x1", *[f"q{i}" for i in range(written)]]
+    )
 
 
 def test_the_index_follows_a_pull(
