@@ -294,6 +294,24 @@ def wc_dev_zero(tmp: Path) -> Path:
     return tmp / "运营群_utf8.csv"
 
 
+def telegram_big_export(tmp: Path) -> Path:
+    """A Telegram Desktop export of 100,000 messages (about 125 MB: twice the old whole-document
+    limit), one of them not an object: streamed, that one quarantined, the rest stored."""
+    path = tmp / "result.json"
+    filler = "运营周报 " * 40
+    with path.open("w", encoding="utf-8") as out:
+        out.write('{"name": "大群", "type": "private_supergroup", "id": 4242, "messages": [')
+        for i in range(1, 100_001):
+            text = {1: "第1条", 100_000: "最后一条"}.get(i, f"{filler}{i}")
+            message = {"id": i, "type": "message", "date": "2026-11-02T09:00:00",
+                       "date_unixtime": str(1793581200 + i), "from": f"成员{i % 300}",
+                       "from_id": f"user{i % 300}", "text": text,
+                       "text_entities": [{"type": "plain", "text": text}]}  # fmt: skip
+            out.write(("," if i > 1 else "") + ("[1, 2]" if i == 50_000 else json.dumps(message)))
+        out.write("]}")
+    return path
+
+
 #: case → (builder, format, quarantined, messages stored).
 EXPORT_CASES: dict[str, tuple[Callable[[Path], Path], str, int, int]] = {
     "whatsapp-1gb-line": (wa_long_line, "whatsapp", 1, 4),
@@ -302,6 +320,7 @@ EXPORT_CASES: dict[str, tuple[Callable[[Path], Path], str, int, int]] = {
     "wechat-1gb-line": (wc_long_line, "wechat-csv", 1, 4),
     "wechat-1gb-blank-lines": (wc_blank_lines, "wechat-csv", 0, 4),
     "wechat-dev-zero": (wc_dev_zero, "wechat-csv", 1, 0),
+    "telegram-125mb-export": (telegram_big_export, "telegram", 1, 99_999),
 }
 
 

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 from typing import TypeVar
 
 import pandas as pd
@@ -87,9 +86,26 @@ class IngestSummary:
         }
 
 
-def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
+#: A chunk of records read one at a time (the export importers) also ends once its records'
+#: raw text passes this many characters: 100,000 long messages would otherwise hold about a
+#: gigabyte (issue 14). Measured on a 125 MB Telegram export of 100,000 messages: peak 685 MB
+#: at 24 Mi characters, 350 MB at 4 Mi (193 MB of it is the process before any input).
+CHUNK_RAW_CHARS = 4 << 20
+
+
+def _chunks(records: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
+    """``size`` records at a time, fewer when their raw text passes :data:`CHUNK_RAW_CHARS`."""
+    iterator = iter(records)
+    while True:
+        chunk: list[RawRecord] = []
+        held = 0
+        for record in iterator:
+            chunk.append(record)
+            held += len(record.raw)
+            if len(chunk) >= size or held >= CHUNK_RAW_CHARS:
+                break
+        if not chunk:
+            return
         yield chunk
 
 
