@@ -334,6 +334,7 @@ def export_inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # 1 GB and 125 MB inputs on a loaded 2-core machine
 @pytest.mark.parametrize("case", sorted(EXPORT_CASES))
 def test_hostile_export(
     case: str, db_url: str, engine: sa.Engine, tmp_path: Path, export_inputs: dict[str, Path],
