@@ -13,8 +13,9 @@ a trigram index cannot find them. So every message is indexed as **bigrams** of 
 Each entry's ``id`` is its message's time (epoch seconds shifted left 21 bits) plus a hash of
 its key, so the index read in ``id`` order is read newest first: a search asks the index for its
 matches in ``id`` order with the limit in SQL (FTS5 walks its doclists backwards and stops; on
-PostgreSQL the planner either walks the primary key backwards checking the GIN condition, or
-takes the GIN matches and sorts only them), and ``--since``/``--until`` are ``id`` ranges. The
+PostgreSQL a two-step plan chosen here: the newest entries walked along the primary key, then
+the GIN index alone for the older ones, see :func:`search_messages`), and
+``--since``/``--until`` are ``id`` ranges. The
 group is a gram too (a private-use character and a hash of the group id: no text makes one), so
 ``--group`` is answered by the index.
 
