@@ -69,7 +69,7 @@ class Settings(BaseSettings):
 
     # Input limits (docs/security.md): a longer record is quarantined as too long (read without
     # holding it); at most this many bytes are read from one file; a document parsed whole
-    # (Slack day file, Telegram result.json, Discord export) may be at most this large; an
+    # (a Slack day or list file; Telegram and Discord exports are streamed) may be at most this large; an
     # archive may expand to at most this much, each member at this compression ratio at most.
     max_record_bytes: int = Field(default=1 << 20, ge=1024)
     max_file_bytes: int = Field(default=4 << 30, ge=1024)
