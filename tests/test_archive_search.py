@@ -196,6 +196,27 @@ def test_a_long_queue_is_applied_by_building_again(
     )
 
 
+def test_a_build_blocks_no_writer_and_what_they_write_is_found(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk build does not hold the store: a message written from another connection while
+    the build runs goes through (on SQLite it would wait for the build's write lock, then fail
+    after the busy timeout) and is found by the next search (the triggers queued it)."""
+    _ingest(engine, tmp_path / "b", *MESSAGES)
+    original = search_mod._everything
+
+    def with_a_write(conn: sa.Connection) -> Iterator[list[Any]]:
+        for i, batch in enumerate(original(conn)):
+            if i == 0:
+                _write_row(engine, "x1", message_id="x8", text="报销补充说明",
+                           sent_at=datetime(2026, 11, 12, 9, tzinfo=TZ))  # fmt: skip
+            yield batch
+
+    monkeypatch.setattr(search_mod, "_everything", with_a_write)
+    assert "x1" in ids(search_messages(engine, "报销"))  # the build, then the search
+    assert ids(search_messages(engine, "报销")) == ["x8", "x1"]
+
+
 def test_the_index_follows_a_pull(
     searchable: sa.Engine, slack_server: FakeSlack, tmp_path: Path
 ) -> None:
