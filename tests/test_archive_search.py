@@ -351,3 +351,26 @@ def test_archive_commands(store: sa.Engine, tmp_path: Path) -> None:
     frame = pd.read_parquet(out)
     assert frame["message_id"].tolist() == ["imp", "pin"] and "rules" in frame
     cli("archive", "export", "--group", "proj", "--month", "2026-13", "--format", "md", code=2)
+
+
+def test_the_bench_stage_on_a_small_store(
+    searchable: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench/search.py's code on a small store (its speed is measured by make bench, not here):
+    every case runs, the extra messages go through the queue, the rare words are all found."""
+    from bench import search as bench_search
+    from bench.doc import _search
+
+    monkeypatch.setattr(bench_search, "EXTRA", 200)
+    monkeypatch.setattr(bench_search, "REPEATS", 1)
+    url = searchable.url.render_as_string(hide_password=False)
+    result = bench_search.run(url)
+    assert (
+        result["indexed"] == len(MESSAGES) and result["queued"] == result["extra_messages"] == 200
+    )
+    assert set(result["cases"]) == {label for label, _query, _filters in bench_search.CASES}
+    assert result["cases"]["rare word"]["hits"] == 20
+    assert result["cases"]["rare English"]["hits"] == 15
+    assert result["cases"]["absent"]["hits"] == 0
+    page = "\n".join(_search({"sqlite": {"search": result}}))
+    assert "| rare word | 灰度 | — |" in page
