@@ -163,6 +163,7 @@ def render(result: dict[str, Any]) -> str:
         ]  # fmt: skip
     else:
         lines.append(f"Not measured: {pg.get('skipped', 'skipped (--skip-postgres)')}.")
+    lines += ["", "## Search", "", *_search(s.get("search"), pg.get("search-pg"))]
     lines += ["", "## Against chat-analytics", ""]
     if peer:
         lines += _peer(peer)
@@ -190,6 +191,41 @@ def render(result: dict[str, Any]) -> str:
     lines += ["", "## Scaling", "", *_scaling(result)]
     lines += ["", "## Where the time goes", "", *_profile(result["profile"])]
     return "\n".join(lines) + "\n"
+
+
+def _search(lite: dict[str, Any] | None, pg: dict[str, Any] | None) -> list[str]:
+    """``groupops archive search`` (bench/search.py): each case's median on both stores."""
+    if not lite and not pg:
+        return ["Not measured."]
+    out = [
+        "`groupops archive search` over the store (after *incremental*) and 20,000 more messages",
+        "(English, meeting and rare words over the same weeks): the index built in bulk, the",
+        "20,000 indexed through the trigger-filled queue, then each case five times (median;",
+        "at most 50 hits). Target: under a second each.",
+        "",
+    ]
+    for label, r in (("SQLite", lite), ("PostgreSQL", pg)):
+        if r:
+            out.append(
+                f"* {label}: {r['indexed']:,} messages indexed in bulk in "
+                f"{_s(r['index_seconds'])} s; {r['queued']:,} through the queue in "
+                f"{_s(r['queue_seconds'])} s; slowest case {r['seconds']:.3f} s "
+                f"({_met(r['met'])})."
+            )
+    out += ["", "| case | query | filters | SQLite s | hits | PostgreSQL s | hits |",
+            "|---|---|---|---:|---:|---:|---:|"]  # fmt: skip
+    cases = (lite or pg or {}).get("cases", {})
+    for name, case in cases.items():
+        filters = ", ".join(
+            f for f, on in (("one group", case.get("group")),
+                            (f"last {case.get('days')} days", case.get("days"))) if on
+        )  # fmt: skip
+        cells = []
+        for r in (lite, pg):
+            c = (r or {}).get("cases", {}).get(name)
+            cells += [f"{c['median_seconds']:.3f}", str(c["hits"])] if c else ["—", "—"]
+        out.append(f"| {name} | {case['query']} | {filters or '—'} | {' | '.join(cells)} |")
+    return out
 
 
 def _peer(peer: dict[str, Any]) -> list[str]:

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from cli import app
+from groupops.archive import search as search_mod
 from groupops.archive.cleanup import cleanup, restore
 from groupops.archive.search import explain, grams, parse_query, search_messages
 from groupops.connectors.slack import SlackConnector
@@ -177,6 +178,43 @@ def test_the_index_follows_every_write(
     assert ids(search_messages(searchable, "报销")) == ["x1"]  # the index is built
     write(searchable, tmp_path / "more")
     assert ids(search_messages(searchable, "报销")) == found
+
+
+@pytest.mark.parametrize(("written", "rebuilt"), [(2, False), (9, True)])
+def test_a_long_queue_is_applied_by_building_again(
+    searchable: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: int,
+    rebuilt: bool,
+) -> None:  # fmt: skip
+    assert search_mod.sync_index(searchable) == len(MESSAGES)  # the first build
+    monkeypatch.setattr(search_mod, "REBUILD_MIN", 1)
+    monkeypatch.setattr(search_mod, "REBUILD_FRACTION", 0.25)  # of 20 entries: 5
+    _ingest(searchable, tmp_path / "more",
+            *[m(f"q{i}", "11-15 10:00", f"报销单{i}") for i in range(written)])  # fmt: skip
+    assert search_mod.sync_index(searchable) == (len(MESSAGES) + written if rebuilt else written)
+    assert sorted(ids(search_messages(searchable, "报销"))) == sorted(
+        ["x1", *[f"q{i}" for i in range(written)]]
+    )
+
+
+def test_a_build_blocks_no_writer_and_what_they_write_is_found(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk build does not hold the store: a message written from another connection while
+    the build runs goes through (on SQLite it would wait for the build's write lock, then fail
+    after the busy timeout) and is found by the next search (the triggers queued it)."""
+    _ingest(engine, tmp_path / "b", *MESSAGES)
+    original = search_mod._everything
+
+    def with_a_write(conn: sa.Connection) -> Iterator[list[Any]]:
+        for i, batch in enumerate(original(conn)):
+            if i == 0:
+                _write_row(engine, "x1", message_id="x8", text="报销补充说明",
+                           sent_at=datetime(2026, 11, 12, 9, tzinfo=TZ))  # fmt: skip
+            yield batch
+
+    monkeypatch.setattr(search_mod, "_everything", with_a_write)
+    assert "x1" in ids(search_messages(engine, "报销"))  # the build, then the search
+    assert ids(search_messages(engine, "报销")) == ["x8", "x1"]
 
 
 def test_the_index_follows_a_pull(
