@@ -103,12 +103,40 @@ def test_search_finds_words_and_phrases(
     assert ids(search_messages(searchable, query)) == found
 
 
-def test_filters(searchable: sa.Engine) -> None:
-    assert ids(search_messages(searchable, "周会", groups=["mkt"])) == ["w2"]
-    since = datetime(2026, 11, 3, tzinfo=TZ)
-    until = datetime(2026, 11, 6, tzinfo=TZ)
-    assert ids(search_messages(searchable, "预算", since=since, until=until)) == ["b2"]
-    assert ids(search_messages(searchable, "预算", limit=1)) == ["b2"]
+def at(day: str) -> datetime:
+    return datetime.fromisoformat(f"2026-{day.replace(' ', 'T')}:00+08:00")
+
+
+#: (query, filters, found): --group, --since (inclusive), --until (exclusive), --limit
+FILTERS: list[tuple[str, dict[str, Any], list[str]]] = [
+    ("周会", {"groups": ["mkt"]}, ["w2"]),
+    ("周会", {"groups": ["proj"]}, ["w1"]),
+    ("周会", {"groups": ["proj", "mkt"]}, ["w2", "w1"]),
+    ("周会", {"groups": ["nobody"]}, []),
+    ("预算", {"since": at("11-03 00:00"), "until": at("11-06 00:00")}, ["b2"]),
+    ("预算", {"since": at("11-03 10:00")}, ["b2"]),  # the exact second: inclusive
+    ("预算", {"until": at("11-03 10:00")}, ["b1"]),  # the exact second: exclusive
+    ("预算", {"since": at("11-03 10:00") + timedelta(microseconds=1)}, []),
+    ("预算", {"until": at("11-02 10:00") + timedelta(microseconds=1)}, ["b1"]),
+    ("预算", {"limit": 1}, ["b2"]),
+    ("预算", {"limit": 0}, []),
+    ("预算", {"groups": ["mkt"], "since": at("11-01 00:00")}, []),
+]
+
+
+@pytest.mark.parametrize(("query", "filters", "found"), FILTERS)
+def test_filters(
+    searchable: sa.Engine, query: str, filters: dict[str, Any], found: list[str]
+) -> None:
+    assert ids(search_messages(searchable, query, **filters)) == found
+
+
+@pytest.mark.parametrize("limit", [1, 3, 11, 12, 50])
+def test_messages_of_the_same_second(searchable: sa.Engine, limit: int) -> None:
+    """Twelve messages sent in the same second: the limit takes any of them, each once."""
+    hits = ids(search_messages(searchable, "闲聊", limit=limit))
+    assert len(hits) == len(set(hits)) == min(limit, 12)
+    assert set(hits) <= {f"f{i}" for i in range(12)}
 
 
 @pytest.mark.parametrize("groups", [None, ["mkt"], ["proj", "mkt"]])
