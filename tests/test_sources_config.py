@@ -261,10 +261,9 @@ def test_bad_link_fields_name_the_key(tmp_path: Path, extra: str, message: str) 
         load_links(path)
 
 
-def test_the_digest_links_come_from_the_sources_file(
+def test_the_settings_path_and_fallbacks_give_the_links(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from groupops.digest.deliver import standard_providers  # noqa: F401 - reads the settings
     from groupops.settings import get_settings
 
     path = tmp_path / "sources.toml"
