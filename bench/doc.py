@@ -163,7 +163,6 @@ def render(result: dict[str, Any]) -> str:
         ]  # fmt: skip
     else:
         lines.append(f"Not measured: {pg.get('skipped', 'skipped (--skip-postgres)')}.")
-    lines += ["", "## Search", "", *_search(s.get("search"), pg.get("search-pg"))]
     lines += ["", "## Against chat-analytics", ""]
     if peer:
         lines += _peer(peer)
@@ -193,10 +192,13 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _search(lite: dict[str, Any] | None, pg: dict[str, Any] | None) -> list[str]:
+def _search(result: dict[str, Any]) -> list[str]:
     """``groupops archive search`` (bench/search.py): each case's median on both stores."""
+    lite = result["sqlite"].get("search")
+    pg = (result.get("postgres") or {}).get("search-pg")
     if not lite and not pg:
-        return ["Not measured."]
+        why = result.get("search_skipped", "not run")
+        return [f"Not measured in this run ({why}); `bench/search.py` measures it."]
     out = [
         "`groupops archive search` over the store (after *incremental*) and 20,000 more messages",
         "(English, meeting and rare words over the same weeks): the index built in bulk, the",
@@ -290,24 +292,6 @@ def _scaling(result: dict[str, Any]) -> list[str]:
                 "`bench/out/results-10000000.json`, which the next 1M run shows here; at this "
                 "run's rate it needs more than ten times the 1M run's ingest time)."]  # fmt: skip
     return out
-
-
-def _search(result: dict[str, Any]) -> list[str]:
-    found = result["sqlite"].get("search")
-    if not found:
-        why = result.get("search_skipped", "not run")
-        return [f"Not measured in this run ({why}); `bench/search.py` measures it."]
-    lines = [
-        f"`groupops archive search` over the {found['messages']:,}-message store "
-        f"(`bench/search.py`): building the index {_s(found['index_seconds'])} s; "
-        "each query's median of several runs (target under 1 s):",
-        "",
-        "| query | median s | hits |",
-        "|---|---:|---:|",
-    ]
-    lines += [f"| {q} | {r['median_seconds']:.3f} | {r['hits']} |"
-              for q, r in found["queries"].items()]  # fmt: skip
-    return lines
 
 
 def _profile(profile: dict[str, Any]) -> list[str]:

@@ -373,7 +373,7 @@ def run_sqlite(messages: int, *, full: bool = True, search: bool = True) -> dict
     return out
 
 
-def run_postgres(messages: int) -> dict[str, Any]:
+def run_postgres(messages: int, *, search: bool = True) -> dict[str, Any]:
     import sqlalchemy as sa
 
     try:
@@ -389,12 +389,10 @@ def run_postgres(messages: int) -> dict[str, Any]:
     main, _extra = bundles(messages)
     out: dict[str, Any] = {}
     try:
-        for stage, label in (
-            ("floor-pg", "floor-pg"),
-            ("ingest", "ingest-pg"),
-            ("stats", "stats-pg"),
-            ("search", "search-pg"),
-        ):
+        stages = [("floor-pg", "floor-pg"), ("ingest", "ingest-pg"), ("stats", "stats-pg")]
+        if search:
+            stages.append(("search", "search-pg"))
+        for stage, label in stages:
             print(f"  {label} ({messages:,}) …", flush=True)
             out[label] = _run_stage(stage, main, url)
             print(
@@ -555,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
         result["small"] = run_sqlite(100_000, full=False)
     if not args.skip_postgres:
         print(f"PostgreSQL, {messages:,} messages", flush=True)
-        result["postgres"] = run_postgres(messages)
+        result["postgres"] = run_postgres(messages, search=not args.skip_search)
     if not args.skip_peer:
         result["peer"] = run_peer(args.peer_messages)
     if not args.skip_commands:

@@ -45,8 +45,9 @@ class Settings(BaseSettings):
     # A bot missing here is looked up in the Prefect Secret block ``chatbot-NAME`` by the flows.
     chatbot_webhooks: dict[str, SecretStr] = {}
     chatbot_secrets: dict[str, SecretStr] = {}
-    # Links in reports (groupops.connectors.links): the Slack workspace's subdomain ("acme" for
-    # acme.slack.com) and the public usernames of Telegram groups (JSON: {"group id": "name"}).
+    # Links in reports (groupops.connectors.links), fallbacks for data/sources.toml (a Slack
+    # source's `workspace`, `[telegram_public_groups]`): the Slack workspace's subdomain ("acme"
+    # for acme.slack.com) and the public usernames of Telegram groups (JSON: {"group id": "name"}).
     slack_workspace: str | None = None
     telegram_public_groups: dict[str, str] = {}
 

@@ -13,8 +13,9 @@ a trigram index cannot find them. So every message is indexed as **bigrams** of 
 Each entry's ``id`` is its message's time (epoch seconds shifted left 21 bits) plus a hash of
 its key, so the index read in ``id`` order is read newest first: a search asks the index for its
 matches in ``id`` order with the limit in SQL (FTS5 walks its doclists backwards and stops; on
-PostgreSQL the planner either walks the primary key backwards checking the GIN condition, or
-takes the GIN matches and sorts only them), and ``--since``/``--until`` are ``id`` ranges. The
+PostgreSQL a two-step plan chosen here: the newest entries walked along the primary key, then
+the GIN index alone for the older ones, see :func:`search_messages`), and
+``--since``/``--until`` are ``id`` ranges. The
 group is a gram too (a private-use character and a hash of the group id: no text makes one), so
 ``--group`` is answered by the index.
 
@@ -46,6 +47,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from hashlib import blake2b
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -335,49 +337,83 @@ def _apply(conn: sa.Connection, keys: Sequence[Key]) -> int:
     return len(entries)
 
 
-def build_index(engine: sa.Engine) -> int:
-    """Build the whole index in bulk (the first search does): every stored message not purged,
-    and the register's copies of messages deleted for good; how many entries."""
-    pg = engine.dialect.name == "postgresql"
+def build_index(engine: sa.Engine, *, again: bool = False) -> int:
+    """Build the whole index in bulk (the first search does; ``again``: rebuild a built one):
+    every stored message not purged, and the register's copies of messages deleted for good;
+    how many entries. One build at a time (PostgreSQL: an advisory lock; SQLite: a lock file
+    beside the store); a search waiting for it finds the index built and does not build."""
+    if engine.dialect.name == "postgresql":
+        return _build_pg(engine, again)
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return _build_sqlite(engine, again)
+    from groupops.db.schema import _file_lock
+
+    with _file_lock(Path(database).with_name(Path(database).name + ".search.lock"), 3600.0):
+        return _build_sqlite(engine, again)
+
+
+def _start(conn: sa.Connection, again: bool) -> bool:
+    """The build's first step, in its transaction: whether to build (not if another process
+    built the index meanwhile); from here on the triggers queue every write."""
+    built = _BUILT in _state(conn)
+    if built and not again:
+        return False
+    state = _table(SearchState)
+    conn.execute(state.delete().where(state.c.key == _BUILT))
+    _set_state(conn, _QUEUE)
+    conn.execute(_table(SearchQueue).delete())
+    return True
+
+
+def _build_pg(engine: sa.Engine, again: bool) -> int:
     with engine.begin() as conn:  # from here on, the triggers queue every write
         _set_state(conn, _QUEUE)
-    if pg:  # wait for writes that began before the triggers saw the mark: the build sees them
-        with engine.begin() as conn:
-            conn.exec_driver_sql("LOCK TABLE messages IN SHARE MODE")
-    with engine.begin() as conn:
-        if pg:
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('archive_search'))")
-        else:  # take the write lock now: the build is one transaction
-            conn.exec_driver_sql("DELETE FROM archive_search_state WHERE key = 'built'")
-        if _BUILT in _state(conn):
-            return 0  # another process built it meanwhile
-        conn.execute(_table(SearchQueue).delete())
-        if pg:
-            conn.exec_driver_sql("DROP INDEX IF EXISTS ix_archive_search_grams")
-            conn.exec_driver_sql("TRUNCATE archive_search")
-        else:
-            conn.exec_driver_sql(f"INSERT INTO {FTS}({FTS}) VALUES ('delete-all')")
-            conn.exec_driver_sql("DELETE FROM archive_search")
-        ids = _Ids()
-        count = 0
-        names = ", ".join(c for c in _COLUMNS)
+    with engine.begin() as conn:  # wait for writes begun before the triggers saw the mark
+        conn.exec_driver_sql("LOCK TABLE messages IN SHARE MODE")
+    with engine.begin() as conn:  # one transaction: readers of the old index are not blocked
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('archive_search'))")
+        if not _start(conn, again):
+            return 0
+        conn.exec_driver_sql("DROP INDEX IF EXISTS ix_archive_search_grams")
+        conn.exec_driver_sql("TRUNCATE archive_search")
+        ids, count = _Ids(), 0
         for batch in _everything(conn):
-            rows = _rows(batch, ids, pg)
-            if pg:
-                _copy(conn, rows)
-            else:
-                marks = ", ".join("?" for _ in _COLUMNS)
+            rows = _rows(batch, ids, True)
+            _copy(conn, rows)
+            count += len(rows)
+        # a GIN build sorts its keys in memory: give it room (this transaction only)
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+        conn.exec_driver_sql(
+            "CREATE INDEX ix_archive_search_grams ON archive_search USING gin (grams)"
+        )
+        conn.exec_driver_sql("ANALYZE archive_search")
+        _set_state(conn, _BUILT)
+    return count
+
+
+def _build_sqlite(engine: sa.Engine, again: bool) -> int:
+    """SQLite: in short transactions, so that writers (ingests) never wait long: empty the
+    index (the triggers queue every write from then on), read the messages from one snapshot
+    (WAL: it blocks no writer) and insert their entries a batch per transaction, then make the
+    FTS5 index in one pass (``'rebuild'``, ``'optimize'``: one segment). What was written
+    meanwhile is in the queue, applied by the next sync."""
+    with engine.begin() as conn:
+        if not _start(conn, again):
+            return 0
+        conn.exec_driver_sql(f"INSERT INTO {FTS}({FTS}) VALUES ('delete-all')")
+        conn.exec_driver_sql("DELETE FROM archive_search")
+    names, marks = ", ".join(_COLUMNS), ", ".join("?" for _ in _COLUMNS)
+    ids, count = _Ids(), 0
+    with engine.connect() as reader:
+        for batch in _everything(reader):
+            rows = _rows(batch, ids, False)
+            with engine.begin() as conn:
                 conn.exec_driver_sql(f"INSERT INTO archive_search ({names}) VALUES ({marks})", rows)
             count += len(rows)
-        if pg:  # a GIN build sorts its keys in memory: give it room (this transaction only)
-            conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
-            conn.exec_driver_sql(
-                "CREATE INDEX ix_archive_search_grams ON archive_search USING gin (grams)"
-            )
-            conn.exec_driver_sql("ANALYZE archive_search")
-        else:  # the FTS5 index in one pass over the content, then merged into one segment
-            conn.exec_driver_sql(f"INSERT INTO {FTS}({FTS}) VALUES ('rebuild')")
-            conn.exec_driver_sql(f"INSERT INTO {FTS}({FTS}) VALUES ('optimize')")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"INSERT INTO {FTS}({FTS}) VALUES ('rebuild')")
+        conn.exec_driver_sql(f"INSERT INTO {FTS}({FTS}) VALUES ('optimize')")
         _set_state(conn, _BUILT)
     return count
 
@@ -417,15 +453,13 @@ def sync_index(engine: sa.Engine) -> int:
     entries were (re)indexed."""
     queue, search = _table(SearchQueue), _table(SearchEntry)
     with engine.connect() as conn:
-        built = _BUILT in _state(conn)
+        built = built_before = _BUILT in _state(conn)
         waiting = conn.execute(sa.select(sa.func.count()).select_from(queue)).scalar_one()
         if built and waiting > REBUILD_MIN:  # e.g. a million-message ingest into a built index
             indexed = conn.execute(sa.select(sa.func.count()).select_from(search)).scalar_one()
             built = waiting < REBUILD_FRACTION * indexed
     if not built:
-        with engine.begin() as conn:
-            conn.execute(_table(SearchState).delete().where(_table(SearchState).c.key == _BUILT))
-        return build_index(engine)
+        return build_index(engine, again=built_before)
     count = 0
     while True:
         with engine.begin() as conn:
