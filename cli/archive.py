@@ -246,7 +246,9 @@ def archive_search(
 ) -> None:
     """Find stored messages holding every word of QUERY: two-character Chinese words (预算,
     周会) as well as longer phrases and English words, through an index (SQLite FTS5 over
-    bigrams, PostgreSQL GIN). Purged messages are not found."""
+    bigrams, PostgreSQL GIN). Purged messages are not found; a message deleted for good after
+    the restore window is found from the archive register's copy if it has one (JSON
+    ``source``: ``messages`` or ``register``)."""
     from groupops.archive.search import search_messages
     from groupops.archive.store import load_register
     from groupops.roster import Directory
@@ -273,6 +275,7 @@ def archive_search(
             "sender_id": h.sender_id, "sender": directory.name(h.platform, h.sender_id),
             "sent_at": h.sent_at.astimezone(pol.tz).isoformat(), "text": h.text,
             "archived": archived.get((h.platform, h.group_id, h.message_id), []),
+            "source": h.source,
         }
         for h in hits
     ]  # fmt: skip

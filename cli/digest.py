@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -37,6 +38,9 @@ def digest(
     ] = False,
     prefect: common.PrefectOpt = False,
     local: common.LocalOpt = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the digests as JSON (outcome, reason, cards).")
+    ] = False,
 ) -> None:
     """Render the digests of the last complete week or month into the outbox (idempotent), and
     with ``--send`` deliver them (in this process a failed send is not retried: it stays in the
@@ -71,7 +75,10 @@ def digest(
         delivery = Delivery(sent=result.sent, failed=dict.fromkeys(result.failed, ""))
         cards = BotDelivery(sent=result.cards_posted, failed=result.cards_failed,
                             waiting=dict.fromkeys(result.cards_waiting, ""))  # fmt: skip
-    print_digests(rows, send)
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+    else:
+        print_digests(rows, send)
     held = [r for r in rows if r["outcome"] == "held"]
     for r in held:
         err_console.print(Text(f"held, not sent: {r['key']}: {r.get('reason') or ''}"))

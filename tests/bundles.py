@@ -142,3 +142,15 @@ def write_csv(
                 cells.append("" if v is None else v)
             writer.writerow(cells)
     return path
+
+
+def dated_message(
+    mid: str, day: str, text: str, *, group: str = "proj", sender: str = "u2", **extra: Any
+) -> dict[str, Any]:
+    """A canonical wecom message of November 2026 (``day``: ``"11-02 10:00"``, Shanghai time)
+    in one of :data:`GROUPS`; ``extra`` overrides any field (``pinned=True``, ``kind=...``)."""
+    return {
+        "platform": "wecom", "group_id": group, "message_id": mid, "sender_id": sender,
+        "sent_at": f"2026-{day.replace(' ', 'T')}:00+08:00", "kind": "text", "text": text,
+        "reply_to": None, "mentions": [], "mention_all": False, "pinned": False, **extra,
+    }  # fmt: skip

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,7 +28,7 @@ from groupops.moderation.detect import Detection
 from groupops.moderation.store import record_detections
 from groupops.policy import Policy
 from groupops.settings import get_settings
-from tests.bundles import write_bundle
+from tests.bundles import dated_message, write_bundle
 
 TZ = ZoneInfo("Asia/Shanghai")
 AS_OF = datetime(2026, 11, 20, 18, 0, tzinfo=TZ)
@@ -35,14 +36,7 @@ NOW = datetime(2026, 11, 20, 18, 5, tzinfo=TZ)
 POLICY = Policy()
 
 
-def m(
-    mid: str, day: str, text: str, *, sender: str = "u3", group: str = "proj", **extra: Any
-) -> dict[str, Any]:
-    return {
-        "platform": "wecom", "group_id": group, "message_id": mid, "sender_id": sender,
-        "sent_at": f"2026-{day.replace(' ', 'T')}:00+08:00", "kind": "text", "text": text,
-        "reply_to": None, "mentions": [], "mention_all": False, "pinned": False, **extra,
-    }  # fmt: skip
+m = partial(dated_message, sender="u3")  # the cleanup tests' messages are u3's unless said
 
 
 MESSAGES = [

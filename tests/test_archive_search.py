@@ -1,12 +1,13 @@
 """`groupops archive search` on SQLite (FTS5 over bigrams) and PostgreSQL (GIN over the gram
 array): two-character Chinese words, longer phrases, English words, filters, the index used
-(query plans), the index following ingest, purge and restore; `archive list` and `archive
+(query plans), the index following every write (ingest, pulls, rows written directly, edits,
+deletions, purge, restore, hard deletion with the register's copies); `archive list` and `archive
 export` (md, jsonl, parquet)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,31 +16,26 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from cli import app
 from groupops.archive.cleanup import cleanup, restore
 from groupops.archive.search import explain, grams, parse_query, search_messages
+from groupops.connectors.slack import SlackConnector
 from groupops.db import make_engine, upgrade
+from groupops.db.models import Message
 from groupops.ingest.bundle import open_bundle
 from groupops.ingest.pipeline import run_ingest
 from groupops.policy import Policy
 from groupops.settings import get_settings
+from tests.bundles import dated_message as m
 from tests.bundles import write_bundle
+from tests.fake_slack import TOKEN, FakeSlack
 
 TZ = ZoneInfo("Asia/Shanghai")
 AS_OF = datetime(2026, 11, 20, 18, 0, tzinfo=TZ)
 POLICY = Policy()
-
-
-def m(
-    mid: str, day: str, text: str, *, group: str = "proj", sender: str = "u2", **extra: Any
-) -> dict[str, Any]:
-    return {
-        "platform": "wecom", "group_id": group, "message_id": mid, "sender_id": sender,
-        "sent_at": f"2026-{day.replace(' ', 'T')}:00+08:00", "kind": "text", "text": text,
-        "reply_to": None, "mentions": [], "mention_all": False, "pinned": False, **extra,
-    }  # fmt: skip
 
 
 MESSAGES = [
@@ -114,29 +110,121 @@ def test_filters(searchable: sa.Engine) -> None:
     assert ids(search_messages(searchable, "预算", limit=1)) == ["b2"]
 
 
-def test_the_index_answers_not_a_table_scan(searchable: sa.Engine) -> None:
+@pytest.mark.parametrize("groups", [None, ["mkt"], ["proj", "mkt"]])
+@pytest.mark.parametrize("query", ["预算", "预", "budget review"])
+def test_the_index_answers_not_a_table_scan(
+    searchable: sa.Engine, query: str, groups: list[str] | None
+) -> None:
     search_messages(searchable, "预算")  # builds the index
-    plan = "\n".join(explain(searchable, "预算"))
+    plan = "\n".join(explain(searchable, query, groups=groups))
     if searchable.dialect.name == "postgresql":
-        assert "ix_archive_search_grams" in plan, plan
+        assert "ix_archive_search_grams" in plan.split("-- older entries (GIN)")[1], plan
         assert "Seq Scan on archive_search" not in plan, plan
+        assert "Seq Scan on messages" not in plan, plan
     else:
         assert "VIRTUAL TABLE INDEX" in plan and "archive_search_fts" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan  # read in id (time) order: no sort of the matches
         assert "SCAN archive_search " not in plan + " " and "SCAN messages" not in plan, plan
 
 
-def test_the_index_follows_ingest_purge_and_restore(searchable: sa.Engine, tmp_path: Path) -> None:
-    assert ids(search_messages(searchable, "报销")) == ["x1"]
-    write_bundle(tmp_path / "more", messages=[m("n1", "11-11 10:00", "报销新规下周生效")])
-    assert run_ingest(open_bundle(tmp_path / "more"), searchable, POLICY, now=AS_OF).exit_code == 0
-    assert ids(search_messages(searchable, "报销")) == ["n1", "x1"]
+def _ingest(engine: sa.Engine, folder: Path, *messages: dict[str, Any]) -> None:
+    write_bundle(folder, messages=list(messages))
+    assert run_ingest(open_bundle(folder), engine, POLICY, now=AS_OF).exit_code == 0
 
-    later = AS_OF + timedelta(days=10)  # the notice is older than notices.retention_days then
+
+def _write_row(engine: sa.Engine, like: str, **changes: Any) -> None:
+    """A message row written straight into the store, no ingest run (as any other writer)."""
+    table = Message.__table__
+    assert isinstance(table, sa.Table)
+    with engine.begin() as conn:
+        row = dict(
+            conn.execute(sa.select(table).where(table.c.message_id == like)).mappings().one()
+        )
+        conn.execute(table.insert().values({**row, "ingest_run_id": None, **changes}))
+
+
+def _sql(engine: sa.Engine, statement: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text(statement))
+
+
+#: (how a message is written after the index was built, what the search for 报销 then finds)
+WRITES: list[tuple[str, Callable[[sa.Engine, Path], None], list[str]]] = [
+    ("an ingest run", lambda e, p: _ingest(e, p, m("n1", "11-11 10:00", "报销新规下周生效")),
+     ["n1", "x1"]),
+    ("an older message ingested later",
+     lambda e, p: _ingest(e, p, m("n0", "10-20 09:00", "报销旧规作废")), ["x1", "n0"]),
+    ("an edit ingested", lambda e, p: _ingest(
+        e, p, m("x1", "11-09 10:00", "【通知】差旅流程：电子单据", sender="u1")), []),
+    ("a row without an ingest run",
+     lambda e, p: _write_row(e, "x1", message_id="x9", text="报销单据补交",
+                             sent_at=datetime(2026, 11, 12, 9, tzinfo=TZ)), ["x9", "x1"]),
+    ("a text changed in place",
+     lambda e, p: _sql(e, "UPDATE messages SET text = '报销改为电子版' WHERE message_id = 'b3'"),
+     ["x1", "b3"]),
+    ("a row deleted", lambda e, p: _sql(e, "DELETE FROM messages WHERE message_id = 'x1'"), []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("how", "write", "found"), WRITES, ids=[w[0] for w in WRITES])
+def test_the_index_follows_every_write(
+    searchable: sa.Engine,
+    tmp_path: Path,
+    how: str,
+    write: Callable[[sa.Engine, Path], None],
+    found: list[str],
+) -> None:
+    assert ids(search_messages(searchable, "报销")) == ["x1"]  # the index is built
+    write(searchable, tmp_path / "more")
+    assert ids(search_messages(searchable, "报销")) == found
+
+
+def test_the_index_follows_a_pull(
+    searchable: sa.Engine, slack_server: FakeSlack, tmp_path: Path
+) -> None:
+    assert ids(search_messages(searchable, "报销")) == ["x1"]
+    slack_server.channels["C1"] = {"name": "finance", "creator": "U1"}
+    slack_server.members["C1"] = ["U1"]
+    slack_server.pins["C1"] = []
+    slack_server.users = [{"id": "U1", "name": "lin", "real_name": "林总", "profile": {}}]
+    slack_server.history["C1"] = [
+        {"type": "message", "user": "U1", "text": "报销截止周五", "ts": slack_server.next_ts()}
+    ]
+    with SlackConnector(slack_server.base_url, SecretStr(TOKEN)) as connector:
+        pulled = connector.pull("C1", None, now=AS_OF)
+    assert run_ingest(pulled, searchable, POLICY, now=AS_OF).exit_code == 0
+    hits = search_messages(searchable, "报销")
+    assert [(h.platform, h.group_id) for h in hits] == [("wecom", "proj"), ("slack", "C1")]
+
+
+def test_purged_are_not_found_restored_are_and_the_register_keeps_its_copies(
+    searchable: sa.Engine, tmp_path: Path
+) -> None:
+    """A purge hides a message (restore window); a restore brings it back; after the window
+    the message is deleted for good, and an important one is found again from the register's
+    own copy (``source`` register)."""
+    _ingest(searchable, tmp_path / "imp", m("r1", "11-01 10:00", "【通知】【重要】差旅报销标准调整",
+                                             sender="u1"))  # fmt: skip
+    assert [(h.message_id, h.source) for h in search_messages(searchable, "报销")] == [
+        ("x1", "messages"), ("r1", "messages"),
+    ]  # fmt: skip
+    later = AS_OF + timedelta(days=10)  # both notices are older than notices.retention_days
     applied = cleanup(searchable, POLICY, later, now=later, ran_by="a", apply=True, force=True)
-    assert "x1" in {c.message_id for c in applied.plan.candidates}
-    assert ids(search_messages(searchable, "报销")) == ["n1"]  # purged: not found
-    restore(searchable, applied.run_id, by="a", now=AS_OF)
-    assert ids(search_messages(searchable, "报销")) == ["n1", "x1"]
+    assert {"x1", "r1"} <= {c.message_id for c in applied.plan.candidates}
+    assert ids(search_messages(searchable, "报销")) == []  # purged: not found
+    restore(searchable, applied.run_id, by="a", now=later)
+    assert ids(search_messages(searchable, "报销")) == ["x1", "r1"]  # restored: found
+
+    again = cleanup(searchable, POLICY, later, now=later, ran_by="a", apply=True, force=True)
+    assert ids(search_messages(searchable, "报销")) == []
+    gone = later + timedelta(days=POLICY.notices.restore_window_days + 1)
+    done = cleanup(searchable, POLICY, gone, now=gone, ran_by="a", apply=True, force=True)
+    assert done.deleted >= 2 and again.run_id != done.run_id
+    hits = search_messages(searchable, "报销")  # deleted for good; r1 is in the register
+    assert [(h.message_id, h.source, h.text) for h in hits] == [
+        ("r1", "register", "【通知】【重要】差旅报销标准调整"),
+    ]  # fmt: skip
+    assert ids(search_messages(searchable, "报销", groups=["mkt"])) == []
 
 
 # -- the commands -----------------------------------------------------------------------------
@@ -171,6 +259,7 @@ def test_archive_commands(store: sa.Engine, tmp_path: Path) -> None:
     hits = cli("archive", "search", "预算", "--json")
     assert [h["message_id"] for h in hits] == ["imp", "b2", "b1"]
     assert set(hits[0]) >= {"group_id", "message_id", "sender", "sent_at", "text", "archived"}
+    assert {h["source"] for h in hits} == {"messages"}
     assert [h["message_id"] for h in cli("archive", "search", "预算", "--since", "2026-11-03",
                                          "--until", "2026-11-06", "--json")] == ["b2"]  # fmt: skip
     assert "预算" in cli("archive", "search", "预算")

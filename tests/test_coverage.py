@@ -220,3 +220,34 @@ def test_coverage_knows_connector_pulls(demo: sa.Engine) -> None:
         g.last_at
     )
     assert timedelta(0) < (local(2026, 12, 7, 9) - g.data_end)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "outcome", "reason"),
+    [
+        ("2026-12-07T09:00", "held", "no data ingested for 2026-11-30 – 2026-12-06"),
+        ("2026-11-23T09:00", "queued", None),
+    ],
+)
+def test_the_held_reason_is_stored_and_in_the_json(
+    demo: sa.Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    as_of: str, outcome: str, reason: str | None,
+) -> None:  # fmt: skip
+    from groupops.digest import digest_log
+
+    monkeypatch.setenv("GROUPOPS_DATABASE_URL", db_url)
+    monkeypatch.setenv("GROUPOPS_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        args = ["digest", "--period", "week", "--as-of", as_of, "--local", "--json"]
+        result = CliRunner().invoke(app, args, terminal_width=200)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows and {r["outcome"] for r in rows} == {outcome}
+    stored = {r["key"]: (r["outcome"], r["reason"]) for r in digest_log(demo)}
+    for row in rows:
+        assert stored[row["key"]] == (outcome, row["reason"])
+        assert (row["reason"] is None) if reason is None else (reason in row["reason"])

@@ -16,7 +16,14 @@ import sqlalchemy as sa
 from activity_data import TZ, load_into, messages, write_bundle
 
 from groupops.activity.stats import load_stats
-from groupops.digest import build_digests, charts, digest_period, prepare_digests, queue_digests
+from groupops.digest import (
+    build_digests,
+    charts,
+    digest_log,
+    digest_period,
+    prepare_digests,
+    queue_digests,
+)
 from groupops.digest.context import DigestScope, build_digest
 from groupops.mail import render_email
 from groupops.policy import Policy
@@ -168,6 +175,9 @@ def test_a_week_without_data_is_held_not_queued(store: sa.Engine, tmp_path: Path
     )
     assert _outbox_rows(store) == 0
     assert not (tmp_path / "outbox").exists()
+    # The reason is kept with the decision (digest_log.reason), for every held digest.
+    log = {r["key"]: (r["outcome"], r["reason"]) for r in digest_log(store)}
+    assert log == {o.key: ("held", o.reason) for o in outcomes}
 
 
 def test_monthly_digest_covers_the_previous_month(store: sa.Engine, tmp_path: Path) -> None:

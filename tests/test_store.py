@@ -80,7 +80,7 @@ def test_migrations_match_the_models(db_url: str) -> None:
     from groupops.db.models import Base
 
     def include(obj: object, name: str | None, kind: str, reflected: bool, other: object) -> bool:
-        # The search index's dialect-only parts, made by archive_0002 and not models: SQLite's
+        # The search index's dialect-only parts, made by archive_0002/0003 and not models: SQLite's
         # FTS5 table (and its shadow tables), PostgreSQL's GIN index over the gram array.
         return not (name or "").startswith(("archive_search_fts", "ix_archive_search_grams"))
 

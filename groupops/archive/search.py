@@ -5,39 +5,71 @@ a trigram index cannot find them. So every message is indexed as **bigrams** of 
 (预算已下发 → 预算 算已 已下 下发; a lone CJK character as itself) and the **words** of the rest
 (NFKC, case-folded), in ``archive_search``:
 
-* SQLite: an FTS5 table (``archive_search_fts``, external content) over the gram text;
+* SQLite: an FTS5 table (``archive_search_fts``, external content, ``detail=none``) over the
+  gram text;
 * PostgreSQL: a ``text[]`` of the grams with a GIN index (no text-search parser involved,
   whatever the database's locale).
+
+Each entry's ``id`` is its message's time (epoch seconds shifted left 21 bits) plus a hash of
+its key, so the index read in ``id`` order is read newest first: a search asks the index for its
+matches in ``id`` order with the limit in SQL (FTS5 walks its doclists backwards and stops; on
+PostgreSQL the planner either walks the primary key backwards checking the GIN condition, or
+takes the GIN matches and sorts only them), and ``--since``/``--until`` are ``id`` ranges. The
+group is a gram too (a private-use character and a hash of the group id: no text makes one), so
+``--group`` is answered by the index.
 
 A query is split the same way; a message matches when it holds every gram of every term (the
 index answers that), and then, checked on the text itself, every term as a substring (so 预算已下
 matches 预算已下发 but not 预算…已下). A one-character Chinese query matches the grams that begin
-with it (FTS5 prefix; PostgreSQL: the gram itself or a bigram starting with it).
+with it (an FTS5 prefix query; on PostgreSQL, where a GIN index cannot look up a prefix, every
+entry also holds each CJK character alone, and the character is a gram).
 
-The index follows the store: before a search, messages written by ingest runs finished since the
-last sync are (re)indexed (``ingest_run_id``), so a search after an ingest finds what it stored.
-Purged messages (during the restore window) are not found; hard-deleted ones leave the index.
+**The index follows every write.** Triggers (migration ``archive_0003``) queue the key of every
+message inserted, updated or deleted in ``messages``, ``purged_messages`` (a purge, a restore,
+a hard deletion) and ``archive_register``, whoever writes it: ingest runs, pulls, restores,
+cleanups, a person with ``sqlite3``. Before each search the queue is applied: a key whose
+message is stored and not purged is indexed from ``messages``; one whose message is gone for
+good but kept in the archive register is indexed from the register's copy (``source``
+``register``); anything else leaves the index. Until the index is first built nothing is queued
+(writes pay nothing); the first search builds it in bulk.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from hashlib import blake2b
 from typing import Any
 
 import sqlalchemy as sa
 
-from groupops.db.models import IngestRun, Message, PurgedMessage, SearchEntry, SearchState
+from groupops.db.models import (
+    ArchiveEntry,
+    Message,
+    PurgedMessage,
+    SearchEntry,
+    SearchQueue,
+    SearchState,
+)
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f\u3040-\u30ff\uac00-\ud7af"
-_RUN = re.compile(rf"[{_CJK}]+|[^\W{_CJK}]+", re.UNICODE)
+# Runs of letters and digits (what FTS5's unicode61 tokenizer keeps as one token: every gram is
+# one token), CJK apart from the rest.
+_RUN = re.compile(rf"(?:(?![\W_])[{_CJK}])+|(?:(?![\W_]|[{_CJK}]).)+", re.UNICODE)
 _IS_CJK = re.compile(rf"[{_CJK}]")
 FTS = "archive_search_fts"
-_STATE_KEY = "indexed_ingest_run"
+SHIFT = 21  # id = epoch seconds << SHIFT | hash of the key (2M slots per second)
+_SLOTS = (1 << SHIFT) - 1
+_QUEUE, _BUILT = "queue", "built"
 _BATCH = 20_000
+_CHUNK = 2_000
+Key = tuple[str, str, str]
 
 
 def fold(text: str | None) -> str:
@@ -56,6 +88,33 @@ def grams(text: str | None) -> list[str]:
         else:
             out.append(run)
     return out
+
+
+def scope(group_id: str) -> str:
+    """The gram naming a group: a private-use character (never in a text's grams) and a hash."""
+    return "\ue000" + blake2b(group_id.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+
+
+def entry_grams(group_id: str, text: str | None, *, unigrams: bool = False) -> list[str]:
+    """What an index entry holds: the group's gram, then the text's grams, each once; with
+    ``unigrams`` (PostgreSQL, where a prefix cannot be looked up in a GIN index) also every CJK
+    character alone, so that a one-character query is a gram too."""
+    out = [scope(group_id), *grams(text)]
+    if unigrams:
+        out += [c for run in _RUN.findall(fold(text)) if _IS_CJK.match(run) for c in run]
+    return list(dict.fromkeys(out))
+
+
+def entry_id(key: Key, sent_at: datetime) -> int:
+    """The entry's place in time order: epoch seconds, then a hash of the key."""
+    digest = zlib.crc32("\x1f".join(key).encode("utf-8", "surrogatepass"))
+    return (_seconds(sent_at) << SHIFT) | (digest & _SLOTS)
+
+
+def _seconds(at: datetime) -> int:
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return int(at.timestamp() // 1)
 
 
 @dataclass(frozen=True)
@@ -85,6 +144,7 @@ class Hit:
     sender_id: str
     sent_at: datetime
     text: str
+    source: str = "messages"  # messages | register (the register's copy of a deleted message)
 
 
 # -- the index ------------------------------------------------------------------------------
@@ -100,112 +160,301 @@ def _is_pg(conn: sa.Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def index_messages(conn: sa.Connection, rows: Iterable[Sequence[Any]]) -> int:
-    """(Re)index messages given as (platform, group_id, message_id, sent_at, text)."""
-    search = _table(SearchEntry)
-    pg = _is_pg(conn)
-    n = 0
-    batch: list[Sequence[Any]] = []
+def _state(conn: sa.Connection) -> set[str]:
+    state = _table(SearchState)
+    return set(conn.execute(sa.select(state.c.key)).scalars())
 
-    def flush() -> None:
-        if not batch:
+
+def _set_state(conn: sa.Connection, key: str) -> None:
+    state = _table(SearchState)
+    if key not in _state(conn):
+        conn.execute(state.insert().values(key=key, value=1))
+
+
+@dataclass
+class _Entry:
+    key: Key
+    sent_at: datetime
+    source: str
+    text: str
+
+
+class _Ids:
+    """Entry ids, each unique: a hash collision within a second takes the next free slot."""
+
+    def __init__(self, conn: sa.Connection | None = None) -> None:
+        self.used: set[int] = set()
+        self.conn = conn
+
+    def reserve(self, entries: Sequence[_Entry]) -> None:
+        """Look up at once which of the entries' first-choice ids are taken in the store."""
+        if self.conn is None or not entries:
             return
-        keys = [(r[0], r[1], r[2]) for r in batch]
-        remove_from_index(conn, keys)
-        before = conn.execute(sa.select(sa.func.coalesce(sa.func.max(search.c.id), 0))).scalar()
-        values = [
-            {
-                "platform": r[0], "group_id": r[1], "message_id": r[2], "sent_at": r[3],
-                "grams": grams(r[4]) if pg else " ".join(grams(r[4])),
-            }
-            for r in batch
-        ]  # fmt: skip
-        conn.execute(search.insert(), values)
-        if not pg:  # the FTS5 table mirrors the new rows (external content)
-            conn.exec_driver_sql(
-                f"INSERT INTO {FTS}(rowid, grams) SELECT id, grams FROM archive_search "
-                "WHERE id > ?",
-                (int(before or 0),),
+        wanted = [entry_id(e.key, e.sent_at) for e in entries]
+        if _is_pg(self.conn):
+            found = self.conn.exec_driver_sql(
+                "SELECT id FROM archive_search WHERE id = ANY(%s::bigint[])", (wanted,)
             )
-        batch.clear()
-
-    for row in rows:
-        batch.append(row)
-        n += 1
-        if len(batch) >= _BATCH:
-            flush()
-    flush()
-    return n
-
-
-def remove_from_index(conn: sa.Connection, keys: Iterable[tuple[str, str, str]]) -> int:
-    """Take these messages out of the index (a hard deletion, or before re-indexing)."""
-    search = _table(SearchEntry)
-    wanted = list(keys)
-    removed = 0
-    for i in range(0, len(wanted), 2000):
-        chunk = wanted[i : i + 2000]
-        found = conn.execute(
-            sa.select(search.c.id, search.c.grams).where(
-                sa.tuple_(search.c.platform, search.c.group_id, search.c.message_id).in_(chunk)
+        else:
+            found = self.conn.exec_driver_sql(
+                "SELECT id FROM archive_search WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(wanted),),
             )
-        ).all()
-        if not found:
-            continue
-        if not _is_pg(conn):
+        self.used.update(int(i) for (i,) in found)
+
+    def take(self, entry: _Entry) -> int:
+        rid = entry_id(entry.key, entry.sent_at)
+        while rid in self.used:
+            rid += 1
+            while self._stored(rid):  # a second collision: rare enough to look up alone
+                rid += 1
+        self.used.add(rid)
+        return rid
+
+    def _stored(self, rid: int) -> bool:
+        if self.conn is None:
+            return False
+        search = _table(SearchEntry)
+        return (
+            self.conn.execute(sa.select(search.c.id).where(search.c.id == rid)).first() is not None
+        )
+
+
+def _values(entries: Iterable[_Entry], ids: _Ids, pg: bool) -> list[dict[str, Any]]:
+    out = []
+    for e in entries:
+        g = entry_grams(e.key[1], e.text, unigrams=pg)
+        out.append({
+            "id": ids.take(e), "platform": e.key[0], "group_id": e.key[1], "message_id": e.key[2],
+            "sent_at": e.sent_at, "source": e.source, "grams": g if pg else " ".join(g),
+        })  # fmt: skip
+    return out
+
+
+def _insert(conn: sa.Connection, values: list[dict[str, Any]]) -> None:
+    if not values:
+        return
+    conn.execute(_table(SearchEntry).insert(), values)
+    if not _is_pg(conn):  # the FTS5 table mirrors the new rows (external content)
+        conn.exec_driver_sql(
+            f"INSERT INTO {FTS}(rowid, grams) VALUES (?, ?)",
+            [(v["id"], v["grams"]) for v in values],
+        )
+
+
+def _rows_by_keys(
+    conn: sa.Connection, table: sa.Table, columns: Sequence[str], keys: Sequence[Key],
+    where: str = "",
+) -> list[sa.Row[Any]]:  # fmt: skip
+    """Rows of ``table`` (its ``platform, group_id, message_id`` among ``keys``), looked up
+    through the table's key index: one parameter holding every key."""
+    names = ", ".join(f"t.{c}" for c in columns)
+    if _is_pg(conn):
+        sql = (
+            f"SELECT {names} FROM unnest(%s::text[], %s::text[], %s::text[]) AS j(p, g, m) "
+            f"JOIN {table.name} AS t ON t.platform = j.p AND t.group_id = j.g "
+            f"AND t.message_id = j.m {where}"
+        )
+        params: tuple[Any, ...] = tuple(list(col) for col in zip(*keys, strict=True))
+    else:
+        sql = (
+            f"SELECT {names} FROM json_each(?) AS j JOIN {table.name} AS t "
+            "ON t.platform = j.value ->> 0 AND t.group_id = j.value ->> 1 "
+            f"AND t.message_id = j.value ->> 2 {where}"
+        )
+        params = (json.dumps(list(keys), ensure_ascii=False),)
+    return list(conn.exec_driver_sql(sql, params))
+
+
+def _apply(conn: sa.Connection, keys: Sequence[Key]) -> int:
+    """Bring the index entries of ``keys`` up to date with the store (one chunk)."""
+    search, msg, pm, reg = (
+        _table(SearchEntry), _table(Message), _table(PurgedMessage), _table(ArchiveEntry),
+    )  # fmt: skip
+    pg = _is_pg(conn)
+    old = _rows_by_keys(conn, search, ["id", "grams"], keys)
+    if old:
+        if not pg:
             conn.exec_driver_sql(
                 f"INSERT INTO {FTS}({FTS}, rowid, grams) VALUES ('delete', ?, ?)",
-                [(rid, text) for rid, text in found],
+                [(rid, text) for rid, text in old],
             )
-        conn.execute(search.delete().where(search.c.id.in_([rid for rid, _ in found])))
-        removed += len(found)
-    return removed
-
-
-def sync_index(engine: sa.Engine) -> int:
-    """Index what ingest runs finished since the last sync stored; how many messages. Cheap
-    when nothing new was ingested (one look at ``ingest_runs``)."""
-    runs, msg, state = _table(IngestRun), _table(Message), _table(SearchState)
-    with engine.begin() as conn:
-        done = conn.execute(
-            sa.select(sa.func.max(runs.c.id)).where(runs.c.finished_at.is_not(None))
-        ).scalar()
-        upto = int(done or 0)
-        known = conn.execute(sa.select(state.c.value).where(state.c.key == _STATE_KEY)).scalar()
-        if known is not None and int(known) >= upto and upto > 0:
-            return 0
-        stmt = sa.select(
-            msg.c.platform, msg.c.group_id, msg.c.message_id, msg.c.sent_at, msg.c.text
+        conn.execute(search.delete().where(search.c.id.in_([rid for rid, _ in old])))
+    stored = {
+        (p, g, m): (sent, text)
+        for p, g, m, sent, text in _rows_by_keys(
+            conn, msg, ["platform", "group_id", "message_id", "sent_at", "text"], keys
         )
-        if known is not None:
-            stmt = stmt.where(msg.c.ingest_run_id > int(known), msg.c.ingest_run_id <= upto)
-        else:  # first sync: everything stored
-            stmt = stmt.where(sa.or_(msg.c.ingest_run_id.is_(None), msg.c.ingest_run_id <= upto))
-        stmt = stmt.order_by(msg.c.sent_at, msg.c.message_id)
-        count = index_messages(conn, conn.execute(stmt.execution_options(yield_per=_BATCH)))
-        if known is None:
-            conn.execute(state.insert().values(key=_STATE_KEY, value=upto))
+    }
+    purged = {
+        (p, g, m)
+        for p, g, m in _rows_by_keys(
+            conn, pm, ["platform", "group_id", "message_id"], keys,
+            "WHERE t.restored_at IS NULL AND t.deleted_at IS NULL",
+        )
+    }  # fmt: skip
+    registered = {
+        (p, g, m): (sent, text)
+        for p, g, m, sent, text in _rows_by_keys(
+            conn, reg, ["platform", "group_id", "message_id", "sent_at", "text"], keys
+        )
+    }
+    entries: list[_Entry] = []
+    for key in dict.fromkeys(keys):
+        if key in stored:
+            if key not in purged:
+                sent, text = stored[key]
+                entries.append(_Entry(key, _aware(sent), "messages", text or ""))
+        elif key in registered:
+            sent, text = registered[key]
+            entries.append(_Entry(key, _aware(sent), "register", text or ""))
+    ids = _Ids(conn)
+    ids.reserve(entries)
+    _insert(conn, _values(entries, ids, pg))
+    return len(entries)
+
+
+def _aware(value: Any) -> datetime:
+    """A raw DBAPI timestamp as an aware datetime (SQLite hands back text, naive UTC)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def build_index(engine: sa.Engine) -> int:
+    """Build the whole index in bulk (the first search does): every stored message not purged,
+    and the register's copies of messages deleted for good; how many entries."""
+    pg = engine.dialect.name == "postgresql"
+    with engine.begin() as conn:  # from here on, the triggers queue every write
+        _set_state(conn, _QUEUE)
+    if pg:  # wait for writes that began before the triggers saw the mark: the build sees them
+        with engine.begin() as conn:
+            conn.exec_driver_sql("LOCK TABLE messages IN SHARE MODE")
+    with engine.begin() as conn:
+        if pg:
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('archive_search'))")
+        else:  # take the write lock now: the build is one transaction
+            conn.exec_driver_sql("DELETE FROM archive_search_state WHERE key = 'built'")
+        if _BUILT in _state(conn):
+            return 0  # another process built it meanwhile
+        conn.execute(_table(SearchQueue).delete())
+        if pg:
+            conn.exec_driver_sql("DROP INDEX IF EXISTS ix_archive_search_grams")
+            conn.exec_driver_sql("TRUNCATE archive_search")
         else:
-            conn.execute(state.update().where(state.c.key == _STATE_KEY).values(value=upto))
+            conn.exec_driver_sql(f"INSERT INTO {FTS}({FTS}) VALUES ('delete-all')")
+            conn.exec_driver_sql("DELETE FROM archive_search")
+        ids = _Ids()
+        count = 0
+        for batch in _everything(conn):
+            values = _values(batch, ids, pg)
+            if pg:
+                _copy(conn, values)
+            else:
+                conn.execute(_table(SearchEntry).insert(), values)
+            count += len(values)
+        if pg:
+            conn.exec_driver_sql(
+                "CREATE INDEX ix_archive_search_grams ON archive_search USING gin (grams)"
+            )
+            conn.exec_driver_sql("ANALYZE archive_search")
+        else:
+            conn.exec_driver_sql(f"INSERT INTO {FTS}({FTS}) VALUES ('rebuild')")
+            conn.exec_driver_sql(f"INSERT INTO {FTS}({FTS}) VALUES ('optimize')")
+        _set_state(conn, _BUILT)
     return count
 
 
-def reindex(conn: sa.Connection, keys: Iterable[tuple[str, str, str]]) -> int:
-    """Index these messages again from the store (after a restore)."""
-    msg = _table(Message)
-    rows = []
-    for platform, group_id, message_id in keys:
-        found = conn.execute(
-            sa.select(msg.c.platform, msg.c.group_id, msg.c.message_id, msg.c.sent_at, msg.c.text)
-            .where(msg.c.platform == platform, msg.c.group_id == group_id,
-                   msg.c.message_id == message_id)
-        ).first()  # fmt: skip
-        if found is not None:
-            rows.append(tuple(found))
-    return index_messages(conn, rows)
+def _everything(conn: sa.Connection) -> Iterator[list[_Entry]]:
+    """Every message to index, in time order, in batches (read all first: the same connection
+    writes the index)."""
+    msg, pm, reg = _table(Message), _table(PurgedMessage), _table(ArchiveEntry)
+    active = sa.exists().where(
+        pm.c.platform == msg.c.platform, pm.c.group_id == msg.c.group_id,
+        pm.c.message_id == msg.c.message_id, pm.c.restored_at.is_(None),
+        pm.c.deleted_at.is_(None),
+    )  # fmt: skip
+    stmt = (
+        sa.select(msg.c.platform, msg.c.group_id, msg.c.message_id, msg.c.sent_at, msg.c.text)
+        .where(~active)
+        .order_by(msg.c.sent_at)
+    )
+    rows = conn.execute(stmt).all()
+    for i in range(0, len(rows), _BATCH):
+        yield [
+            _Entry((p, g, m), _aware(sent), "messages", text or "")
+            for p, g, m, sent, text in rows[i : i + _BATCH]
+        ]
+    del rows
+    stored = sa.exists().where(
+        msg.c.platform == reg.c.platform, msg.c.group_id == reg.c.group_id,
+        msg.c.message_id == reg.c.message_id,
+    )  # fmt: skip
+    copies = conn.execute(
+        sa.select(reg.c.platform, reg.c.group_id, reg.c.message_id, reg.c.sent_at, reg.c.text)
+        .where(~stored)
+        .order_by(reg.c.sent_at)
+    ).all()
+    if copies:
+        yield [_Entry((p, g, m), _aware(s), "register", t or "") for p, g, m, s, t in copies]
+
+
+def _copy(conn: sa.Connection, values: list[dict[str, Any]]) -> None:
+    """PostgreSQL: COPY the entries (arrays included) into archive_search."""
+    columns = ("id", "platform", "group_id", "message_id", "sent_at", "source", "grams")
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with (
+        raw.cursor() as cur,
+        cur.copy(f"COPY archive_search ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for v in values:
+            copy.write_row(tuple(v[c] for c in columns))
+
+
+def sync_index(engine: sa.Engine) -> int:
+    """Bring the index up to date: build it the first time, then apply the queue of written
+    messages (cheap when it is empty). How many entries were (re)indexed."""
+    with engine.connect() as conn:
+        built = _BUILT in _state(conn)
+    if not built:
+        return build_index(engine)
+    queue = _table(SearchQueue)
+    count = 0
+    while True:
+        with engine.begin() as conn:
+            # Taking the keys off the queue first: a write that queues one of them again waits
+            # for this transaction (PostgreSQL's row lock; SQLite's write lock), so what is read
+            # from the store below is never older than a queued write.
+            taken = conn.execute(
+                queue.delete()
+                .where(
+                    sa.tuple_(queue.c.platform, queue.c.group_id, queue.c.message_id).in_(
+                        sa.select(queue.c.platform, queue.c.group_id, queue.c.message_id).limit(
+                            _BATCH
+                        )
+                    )
+                )
+                .returning(queue.c.platform, queue.c.group_id, queue.c.message_id)
+            ).all()
+            keys = [(str(p), str(g), str(m)) for p, g, m in taken]
+            for i in range(0, len(keys), _CHUNK):
+                count += _apply(conn, keys[i : i + _CHUNK])
+        if len(keys) < _BATCH:
+            return count
 
 
 # -- searching ------------------------------------------------------------------------------
+
+
+def _match(terms: Sequence[Term], groups: Sequence[str] | None) -> str:
+    """The FTS5 query: every gram of every term, the prefixes, one of the groups."""
+    parts = [" AND ".join(f'"{g}"' for g in t.grams) for t in terms if t.grams]
+    parts += [f'"{t.prefix}"*' for t in terms if t.prefix is not None]
+    if groups:
+        parts.append(" OR ".join(f'"{scope(g)}"' for g in dict.fromkeys(groups)))
+    return " AND ".join(f"({p})" for p in parts)
 
 
 def candidate_statement(
@@ -215,58 +464,85 @@ def candidate_statement(
     groups: Sequence[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    gin_only: bool = False,
 ) -> tuple[sa.Select[Any], dict[str, Any]]:
-    """The indexed query for the terms' grams: (statement, bound parameters), newest first."""
-    search, msg, pm = _table(SearchEntry), _table(Message), _table(PurgedMessage)
+    """The indexed query for the terms' grams, newest first: (statement, bound parameters).
+    Bind ``low`` and ``before`` (the page's id range) and ``n`` (its size). ``gin_only``
+    (PostgreSQL): order by an expression, so that no plan can walk the primary key instead of
+    asking the GIN index (see :func:`search_messages`)."""
+    search, msg, reg = _table(SearchEntry), _table(Message), _table(ArchiveEntry)
     params: dict[str, Any] = {}
-    stmt = sa.select(
-        msg.c.platform, msg.c.group_id, msg.c.message_id, msg.c.sender_id, msg.c.sent_at,
-        msg.c.text,
-    ).select_from(
-        search.join(
-            msg,
-            sa.and_(msg.c.platform == search.c.platform, msg.c.group_id == search.c.group_id,
-                    msg.c.message_id == search.c.message_id),
-        )
-    )  # fmt: skip
+    where: list[sa.ColumnElement[bool] | sa.TextClause] = []
     if dialect == "postgresql":
         from sqlalchemy.dialects import postgresql
 
-        needed = sorted({g for t in terms for g in t.grams})
+        order: sa.ColumnElement[int] = search.c.id
+        base: sa.FromClause = search
+        # a one-character term is a gram here (entries hold every CJK character alone too)
+        needed = sorted({g for t in terms for g in (t.grams or (t.prefix or "",)) if g})
         if needed:
-            stmt = stmt.where(search.c.grams.op("@>")(sa.cast(needed, postgresql.ARRAY(sa.Text))))
-        for i, t in enumerate(terms):
-            if t.prefix is not None:
-                params[f"p{i}"] = t.prefix + "%"
-                stmt = stmt.where(
-                    sa.text(
-                        f"EXISTS (SELECT 1 FROM unnest(archive_search.grams) AS g "
-                        f"WHERE g LIKE :p{i})"
-                    )
-                )
+            where.append(search.c.grams.op("@>")(sa.cast(needed, postgresql.ARRAY(sa.Text))))
+        if groups:
+            scopes = sorted({scope(g) for g in groups})
+            where.append(search.c.grams.op("&&")(sa.cast(scopes, postgresql.ARRAY(sa.Text))))
     else:
-        parts = [" AND ".join(f'"{g}"' for g in t.grams) for t in terms if t.grams]
-        parts += [f'"{t.prefix}"*' for t in terms if t.prefix is not None]
-        params["match"] = " AND ".join(f"({p})" for p in parts)
-        matching: sa.Select[Any] = (
-            sa.select(sa.literal_column("rowid"))
-            .select_from(sa.table(FTS))
-            .where(sa.text(f"{FTS} MATCH :match"))
-        )
-        stmt = stmt.where(search.c.id.in_(matching.scalar_subquery()))
-    if groups:
-        stmt = stmt.where(search.c.group_id.in_(list(groups)))
-    if since is not None:
-        stmt = stmt.where(search.c.sent_at >= since)
-    if until is not None:
-        stmt = stmt.where(search.c.sent_at < until)
-    active_purge = sa.exists().where(
-        pm.c.platform == msg.c.platform, pm.c.group_id == msg.c.group_id,
-        pm.c.message_id == msg.c.message_id, pm.c.restored_at.is_(None),
-        pm.c.deleted_at.is_(None),
+        fts = sa.table(FTS, sa.column("rowid", sa.BigInteger))
+        order = fts.c.rowid
+        base = fts.join(search, search.c.id == fts.c.rowid)
+        params["match"] = _match(terms, groups)
+        where.append(sa.text(f"{FTS} MATCH :match"))
+    if gin_only:  # neither the order nor the range can be read from the primary key
+        order = order + 0
+    low, high = id_range(since, until)
+    where.append(order >= sa.bindparam("low", type_=sa.BigInteger))
+    where.append(order < sa.bindparam("before", type_=sa.BigInteger))
+    params.update(low=low, before=high)
+    on_msg = sa.and_(
+        search.c.source == "messages", msg.c.platform == search.c.platform,
+        msg.c.group_id == search.c.group_id, msg.c.message_id == search.c.message_id,
     )  # fmt: skip
-    stmt = stmt.where(~active_purge).order_by(search.c.sent_at.desc(), search.c.message_id.desc())
+    on_reg = sa.and_(
+        search.c.source == "register", reg.c.platform == search.c.platform,
+        reg.c.group_id == search.c.group_id, reg.c.message_id == search.c.message_id,
+    )  # fmt: skip
+    stmt = (
+        sa.select(
+            order.label("id"), search.c.platform, search.c.group_id, search.c.message_id,
+            search.c.sent_at, search.c.source, msg.c.sender_id, msg.c.text,
+            reg.c.sender_id.label("reg_sender_id"), reg.c.text.label("reg_text"),
+        )
+        .select_from(base.outerjoin(msg, on_msg).outerjoin(reg, on_reg))
+        .where(*where)
+        .order_by(order.desc())
+        .limit(sa.bindparam("n", type_=sa.Integer))
+    )  # fmt: skip
     return stmt, params
+
+
+_TOP = (1 << 63) - 1
+_BOTTOM = -(1 << 63)
+#: PostgreSQL: how many of the newest entries (in the searched range) the ordered plan may walk
+#: before the GIN index is asked for the rest.
+ORDERED_BUDGET = 20_000
+
+
+def id_range(since: datetime | None, until: datetime | None) -> tuple[int, int]:
+    """The ids of ``since <= sent_at < until`` (to the second: the exact bounds are checked on
+    each hit): ``[low, high)``."""
+    low = _seconds(since) << SHIFT if since is not None else _BOTTOM
+    high = math.ceil(until.timestamp()) << SHIFT if until is not None else _TOP
+    return low, high
+
+
+def _ordered_floor(conn: sa.Connection, low: int, high: int) -> int | None:
+    """PostgreSQL: the id :data:`ORDERED_BUDGET` entries below ``high`` (None: the range holds
+    fewer), read from the primary key alone."""
+    found = conn.exec_driver_sql(
+        "SELECT id FROM archive_search WHERE id < %s AND id >= %s ORDER BY id DESC "
+        "OFFSET %s LIMIT 1",
+        (high, low, ORDERED_BUDGET),
+    ).scalar()
+    return None if found is None else int(found)
 
 
 def search_messages(
@@ -279,41 +555,95 @@ def search_messages(
     limit: int = 50,
     sync: bool = True,
 ) -> list[Hit]:
-    """Messages holding every term of ``query`` (newest first, at most ``limit``)."""
+    """Messages holding every term of ``query`` (newest first, at most ``limit``).
+
+    The index is read newest first in pages, the limit in SQL. On SQLite FTS5 walks its
+    doclists backwards from the top of the range and stops. On PostgreSQL a plan is chosen
+    here, not left to estimates (a GIN estimate for a rare gram can be a hundred times off,
+    and a backward walk of the primary key for a word that is nowhere reads every row): the
+    newest :data:`ORDERED_BUDGET` entries are walked in id order (a common word fills the page
+    there), and if the page is not full, the GIN index answers for the older ones (its matches
+    sorted: few, since the word was rare in the newest entries)."""
     terms = parse_query(query)
-    if not terms:
+    if not terms or limit <= 0:
         return []
     if sync:
         sync_index(engine)
-    stmt, params = candidate_statement(
-        engine.dialect.name, terms, groups=groups, since=since, until=until
-    )
+    pg = engine.dialect.name == "postgresql"
+    kwargs: dict[str, Any] = {"groups": groups, "since": since, "until": until}
+    stmt, params = candidate_statement(engine.dialect.name, terms, **kwargs)
     needles = [t.text for t in terms]
     hits: list[Hit] = []
     with engine.connect() as conn:
-        result = conn.execute(stmt.execution_options(yield_per=500), params)
-        for row in result:
-            text = fold(row.text)
-            if all(n in text for n in needles):
-                hits.append(Hit(row.platform, row.group_id, row.message_id, row.sender_id,
-                                row.sent_at, row.text))  # fmt: skip
-                if len(hits) >= limit:
+        phases: list[tuple[sa.Select[Any], int, int]] = [(stmt, params["low"], params["before"])]
+        if pg:
+            floor = _ordered_floor(conn, params["low"], params["before"])
+            if floor is not None:
+                phases = [(stmt, floor, params["before"])]
+                gin, _ = candidate_statement(engine.dialect.name, terms, gin_only=True, **kwargs)
+                phases.append((gin, params["low"], floor))
+        for phase, (statement, low, before) in enumerate(phases):
+            if phase == 1:  # only bitmap scans: the GIN index (with the id range)
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                conn.exec_driver_sql("SET LOCAL enable_indexscan = off")
+            page = limit + 10
+            while True:
+                bound = {**params, "low": low, "before": before, "n": page}
+                rows = conn.execute(statement, bound).all()
+                for row in rows:
+                    before = row.id
+                    hit = _hit(row, needles, since, until)
+                    if hit is not None:
+                        hits.append(hit)
+                        if len(hits) >= limit:
+                            return hits
+                if len(rows) < page:
                     break
-        result.close()
+                page = min(page * 4, 5_000)
     return hits
 
 
-def explain(engine: sa.Engine, query: str) -> list[str]:
-    """The database's plan for the indexed part of a search (for tests and curious admins)."""
-    stmt, params = candidate_statement(engine.dialect.name, parse_query(query))
+def _hit(
+    row: sa.Row[Any], needles: Sequence[str], since: datetime | None, until: datetime | None
+) -> Hit | None:
+    """The row as a hit, if its text holds every term (and its time is inside the bounds)."""
+    if row.source == "messages":
+        sender, text = row.sender_id, row.text
+    else:
+        sender, text = row.reg_sender_id, row.reg_text
+    if sender is None:  # written since the index last looked: the next sync sees it
+        return None
+    sent = row.sent_at
+    if (since is not None and sent < since) or (until is not None and sent >= until):
+        return None
+    folded = fold(text)
+    if not all(n in folded for n in needles):
+        return None
+    return Hit(row.platform, row.group_id, row.message_id, sender, sent, text or "", row.source)
+
+
+def explain(engine: sa.Engine, query: str, *, groups: Sequence[str] | None = None) -> list[str]:
+    """The database's plan for the indexed part of a search (for tests and curious admins). On
+    PostgreSQL: the plan for the older entries (the GIN index), after the ordered one's."""
+    terms = parse_query(query)
     with engine.connect() as conn:
-        compiled = stmt.compile(conn)
-        merged = {**compiled.params, **params}
-        if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET enable_seqscan = off")  # small tables: show the index path
-            rows = conn.exec_driver_sql("EXPLAIN " + str(compiled), merged).all()
-            conn.exec_driver_sql("RESET enable_seqscan")
-            return [str(r[0]) for r in rows]
-        positional = tuple(merged[name] for name in compiled.positiontup or ())
-        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), positional).all()
-        return [str(r[-1]) for r in rows]
+        if engine.dialect.name != "postgresql":
+            stmt, params = candidate_statement(engine.dialect.name, terms, groups=groups)
+            compiled = stmt.compile(conn)
+            merged = {**compiled.params, **params, "n": 50}
+            positional = tuple(merged[name] for name in compiled.positiontup or ())
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), positional).all()
+            return [str(r[-1]) for r in rows]
+        out: list[str] = []
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # small tables: the index path
+        for gin_only in (False, True):
+            stmt, params = candidate_statement(
+                engine.dialect.name, terms, groups=groups, gin_only=gin_only
+            )
+            compiled = stmt.compile(conn)
+            if gin_only:
+                conn.exec_driver_sql("SET LOCAL enable_indexscan = off")
+            merged = {**compiled.params, **params, "n": 50}
+            out.append("-- older entries (GIN)" if gin_only else "-- newest entries (ordered)")
+            out += [str(r[0]) for r in conn.exec_driver_sql("EXPLAIN " + str(compiled), merged)]
+        return out

@@ -271,9 +271,6 @@ def delete_expired_purges(conn: sa.Connection, as_of: datetime, now: datetime) -
             pm.c.restored_at.is_(None), pm.c.deleted_at.is_(None), pm.c.restore_until <= as_of
         )
     ).all()
-    from groupops.archive.search import remove_from_index
-
-    remove_from_index(conn, [(p, g, m) for _pid, p, g, m in due])
     for pid, platform, group_id, message_id in due:
         conn.execute(
             msg.delete().where(
@@ -335,10 +332,7 @@ def restore_run(engine: sa.Engine, run_id: str, *, by: str, now: datetime) -> Re
                 conn.execute(msg.insert().values(values))
             conn.execute(pm.update().where(pm.c.id == r["id"]).values(restored_at=now))
             restored.append(key)
-        if restored:
-            from groupops.archive.search import reindex
-
-            reindex(conn, restored)
+        if restored:  # the search index follows through its triggers (archive_0003)
             conn.execute(
                 runs.update().where(runs.c.run_id == run_id).values(restored_at=now, restored_by=by)
             )

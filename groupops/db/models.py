@@ -267,8 +267,9 @@ class ChatbotPost(Base):
 
 
 class DigestLog(Base):
-    """One digest decision per audience and period: ``queued`` (in the outbox, ``outbox_id``) or
-    ``empty`` (nothing to say, not sent). A ``queued`` entry makes re-runs skip that digest."""
+    """One digest decision per audience and period: ``queued`` (in the outbox, ``outbox_id``),
+    ``empty`` (nothing to say, not sent), ``no_recipients`` or ``held`` (no data for the
+    period; ``reason`` says why). A ``queued`` entry makes re-runs skip that digest."""
 
     __tablename__ = "digest_log"
     __table_args__ = (UniqueConstraint("key"),)
@@ -284,6 +285,7 @@ class DigestLog(Base):
     subject_id: Mapped[str] = mapped_column(ID)  # the owner's member id, or the group id
     outcome: Mapped[str] = mapped_column(String(16))  # queued | empty | no_recipients | held
     outbox_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)  # why it is held (outcome ``held``)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -610,29 +612,49 @@ class CleanupAction(Base):
 
 
 class SearchEntry(Base):
-    """The search index of one stored message (groupops.archive.search): its grams (bigrams of
-    Chinese runs, words of the rest) — space-separated text under an FTS5 table on SQLite
-    (``archive_search_fts``, made by the migration), a ``text[]`` with a GIN index on PostgreSQL
-    (``ix_archive_search_grams``, made by the migration)."""
+    """The search index of one message (groupops.archive.search): its grams (bigrams of Chinese
+    runs, words of the rest) — space-separated text under an FTS5 table on SQLite
+    (``archive_search_fts``, external content, made by the migration), a ``text[]`` with a GIN
+    index on PostgreSQL (``ix_archive_search_grams``, made by the migration).
+
+    ``id`` is the message's time (epoch seconds, shifted left 21 bits) plus a hash of its key:
+    reading the index in ``id`` order is reading it newest first, whatever order messages were
+    written in. ``source``: where the text is, ``messages`` or ``register`` (the archive
+    register's copy of a message deleted for good). The grams begin with a token naming the
+    group (a private-use character and a hash: no text makes it), so ``--group`` is a gram."""
 
     __tablename__ = "archive_search"
-    __table_args__ = (
-        UniqueConstraint("platform", "group_id", "message_id"),
-        Index("ix_archive_search_sent_at", "sent_at"),
-    )
+    __table_args__ = (UniqueConstraint("platform", "group_id", "message_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False
+    )
     platform: Mapped[str] = mapped_column(String(32))
     group_id: Mapped[str] = mapped_column(ID)
     message_id: Mapped[str] = mapped_column(ID)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(16))  # messages | register
     grams: Mapped[Any] = mapped_column(Text().with_variant(ARRAY(Text()), "postgresql"))
 
 
 class SearchState(Base):
-    """Where the search index stands (``indexed_ingest_run``: the last ingest run indexed)."""
+    """Where the search index stands: ``queue`` (present: writes are queued for the index by
+    the triggers archive_0003 made), ``built`` (present: the index holds every message)."""
 
     __tablename__ = "archive_search_state"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)
+
+
+class SearchQueue(Base):
+    """Messages written since the index last looked (filled by triggers on ``messages``,
+    ``purged_messages`` and ``archive_register``; emptied by the next search). ``n``: how many
+    writes (an upsert that bumps it waits for a search's lock on the row: no write is lost)."""
+
+    __tablename__ = "archive_search_queue"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    group_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    message_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=1)

@@ -8,7 +8,8 @@ one per group for its admins), builds and renders each and stores it in the outb
 * ``empty``: nothing to say (no message, no membership change, no other section) — not sent;
 * ``no_recipients``: nobody in scope has an email address in the member directory;
 * ``held``: none of its groups has ingested data for the period
-  (:func:`groupops.activity.coverage.hold_reason`): not sent, with the ``reason``.
+  (:func:`groupops.activity.coverage.hold_reason`): not sent, with the ``reason`` (stored in
+  ``digest_log.reason``; :func:`digest_log` reads it back).
 
 ``empty``, ``no_recipients`` and ``held`` are re-evaluated on every run (late data may change
 them).
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
@@ -58,7 +59,12 @@ class DigestOutcome:
 
 
 def _log(
-    engine: sa.Engine, digest: Digest, outcome: str, outbox_id: int | None, now: datetime
+    engine: sa.Engine,
+    digest: Digest,
+    outcome: str,
+    outbox_id: int | None,
+    now: datetime,
+    reason: str | None = None,
 ) -> None:
     table = DigestLog.__table__
     assert isinstance(table, sa.Table)
@@ -73,6 +79,7 @@ def _log(
         "subject_id": scope.subject_id,
         "outcome": outcome,
         "outbox_id": outbox_id,
+        "reason": reason,
         "updated_at": now,
     }
     with engine.begin() as conn:
@@ -81,6 +88,18 @@ def _log(
             conn.execute(table.insert().values(key=digest.key, created_at=now, **values))
         else:
             conn.execute(table.update().where(table.c.id == found[0]).values(**values))
+
+
+def digest_log(engine: sa.Engine, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The recorded decisions (``key``, ``outcome``, ``reason``, period, audience, …), by key;
+    only ``keys`` when given."""
+    table = DigestLog.__table__
+    assert isinstance(table, sa.Table)
+    stmt = sa.select(table).order_by(table.c.key)
+    if keys is not None:
+        stmt = stmt.where(table.c.key.in_(list(keys)))
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
 def _queued(engine: sa.Engine, key: str) -> int | None:
@@ -126,7 +145,7 @@ def queue_digests(
                                     eml_path=entry.eml_path, subject=entry.subject))  # fmt: skip
             continue
         if digest.held is not None:
-            _log(engine, digest, "held", None, now)
+            _log(engine, digest, "held", None, now, digest.held)
             outcomes.append(replace(base, outcome="held", reason=digest.held))
             continue
         if not digest.has_content or not digest.recipients:
