@@ -211,8 +211,8 @@ def _peer(peer: dict[str, Any]) -> list[str]:
         "| tool | step | seconds | CPU s | peak MB |",
         "|---|---|---:|---:|---:|",
     ]
-    for step, what in (("roster", "`groupops ingest roster/` (owner, admins, emails)"),
-                       ("ingest", "`groupops ingest result.json`"),
+    for step, what in (("ingest", "`groupops ingest result.json`"),
+                       ("roster", "`groupops ingest roster/` (owner, admins, emails)"),
                        ("stats", "`groupops stats --since … --until … --json`"),
                        ("digest", "`groupops digest --period week --as-of …`")):  # fmt: skip
         r = g[step]

@@ -138,9 +138,12 @@ def run_groupops(export: Path, roster: Path, work: Path, expected_messages: int)
     env.pop("PREFECT_API_URL", None)  # in process, as a manager runs it
     groupops = str(Path(sys.executable).with_name("groupops"))
     since, until, as_of = last_week()
+    # The export first, then the roster: an export names no owner, admins or emails, and
+    # ingesting it after the roster replaces what the roster stored (a known gap), which
+    # would leave the digest without recipients.
     steps = {
-        "roster": [groupops, "ingest", str(roster), "--json"],
         "ingest": [groupops, "ingest", str(export), "--json"],
+        "roster": [groupops, "ingest", str(roster), "--json"],
         "stats": [groupops, "stats", "--since", since, "--until", until, "--json"],
         "digest": [groupops, "digest", "--period", "week", "--as-of", as_of],
     }
@@ -160,6 +163,8 @@ def run_groupops(export: Path, roster: Path, work: Path, expected_messages: int)
         )
     result["week_messages"] = sum(g["messages"] for g in stats["groups"])
     result["digests"] = len(list((work / "outbox").glob("*.eml")))
+    if not result["digests"]:  # a digest step that rendered nothing is no comparison
+        raise RuntimeError(f"groupops digest rendered no email: {work / 'digest.out'}")
     return result
 
 
