@@ -62,11 +62,12 @@ _RARE = (("灰度发布安排见文档", 20), ("Sprint retrospective notes are i
 
 
 def extra_messages(
-    first: datetime, last: datetime, groups: list[str], *, n: int = EXTRA, seed: int = 11
+    first: datetime, last: datetime, groups: list[str], *, n: int | None = None, seed: int = 11
 ) -> list[dict[str, Any]]:
     """``n`` canonical messages spread over [first, last]: English and meeting words, and the
     rare ones a handful of times."""
     rng = random.Random(seed)
+    n = EXTRA if n is None else n
     span = (last - first).total_seconds()
     texts = [t for t, k in _RARE for _ in range(k)]
     texts += [rng.choice(_ENGLISH if i % 2 else _CHINESE) for i in range(n - len(texts))]

@@ -125,7 +125,7 @@ def _flow_runs(now: datetime, api: str) -> list[FlowRuns]:
     config = yaml.safe_load(path.read_text(encoding="utf-8"))
     deployments = config.get("deployments") or []
 
-    async def last_successes() -> dict[str, datetime | None]:
+    async def last_successes() -> dict[str, tuple[datetime | None, datetime | None]]:
         from prefect.client.orchestration import get_client
         from prefect.client.schemas.filters import (
             DeploymentFilter,
@@ -137,9 +137,13 @@ def _flow_runs(now: datetime, api: str) -> list[FlowRuns]:
         from prefect.client.schemas.objects import StateType
         from prefect.client.schemas.sorting import FlowRunSort
 
-        out: dict[str, datetime | None] = {}
+        out: dict[str, tuple[datetime | None, datetime | None]] = {}
         async with get_client() as client:
             for d in deployments:
+                registered = await client.read_deployments(
+                    deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[d["name"]]))
+                )
+                created = min((r.created for r in registered if r.created), default=None)
                 runs = await client.read_flow_runs(
                     deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[d["name"]])),
                     flow_run_filter=FlowRunFilter(
@@ -150,7 +154,7 @@ def _flow_runs(now: datetime, api: str) -> list[FlowRuns]:
                     sort=FlowRunSort.START_TIME_DESC,
                     limit=1,
                 )
-                out[d["name"]] = runs[0].start_time if runs else None
+                out[d["name"]] = (runs[0].start_time if runs else None, created)
         return out
 
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -158,7 +162,12 @@ def _flow_runs(now: datetime, api: str) -> list[FlowRuns]:
     with temporary_settings(updates={PREFECT_API_URL: api}):
         successes = asyncio.run(last_successes())
     return [
-        FlowRuns(d["name"], successes.get(d["name"]), _scheduled_before(d, now))
+        FlowRuns(
+            d["name"],
+            successes.get(d["name"], (None, None))[0],
+            _scheduled_before(d, now),
+            created=successes.get(d["name"], (None, None))[1],
+        )
         for d in deployments
     ]
 

@@ -53,7 +53,9 @@ def stats_command(
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
-    _print_tables(report, pol.language)
+    from groupops.clock.lateness import working_day_minutes
+
+    _print_tables(report, pol.language, working_day_minutes(pol.working_time))
 
 
 def _delta(value: object) -> str:
@@ -62,8 +64,9 @@ def _delta(value: object) -> str:
     return f" ({value:+,})" if isinstance(value, int) else f" ({value:+.2f})"
 
 
-def _print_tables(report: dict[str, object], language: str) -> None:
-    from groupops.mail.i18n import Language, fmt_minutes, fmt_pct
+def _print_tables(report: dict[str, object], language: str, day: float) -> None:
+    """The report as tables; reply times in working time (``day``: a working day's minutes)."""
+    from groupops.mail.i18n import Language, fmt_duration, fmt_pct
 
     lang: Language = "en" if language == "en" else "zh-CN"
     period = report["period"]
@@ -90,7 +93,7 @@ def _print_tables(report: dict[str, object], language: str) -> None:
             str(len(g["new_members"])),
             str(len(g["departed_members"])),
             fmt_pct(g["answer_rate"], lang),
-            fmt_minutes(g["reply_median_minutes"], lang),
+            fmt_duration(g["reply_median_minutes"], day, lang),
         ])  # fmt: skip
     print_table("Groups", cols, rows)
     member_cols = [Col("member", keep=True, markup=True), Col("messages", justify=right),
@@ -114,8 +117,8 @@ def _print_tables(report: dict[str, object], language: str) -> None:
                 _short(m["first_at"]),
                 _short(m["last_at"]),
                 f"{m['mentions_received']}/{m['mentions_answered']}",
-                fmt_minutes(m["reply_median_minutes"], lang),
-                fmt_minutes(m["reply_p90_minutes"], lang),
+                fmt_duration(m["reply_median_minutes"], day, lang),
+                fmt_duration(m["reply_p90_minutes"], day, lang),
                 status,
             ])  # fmt: skip
         print_table(f"{g['name'] or g['group_id']}: members", member_cols, member_rows)

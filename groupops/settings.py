@@ -45,8 +45,9 @@ class Settings(BaseSettings):
     # A bot missing here is looked up in the Prefect Secret block ``chatbot-NAME`` by the flows.
     chatbot_webhooks: dict[str, SecretStr] = {}
     chatbot_secrets: dict[str, SecretStr] = {}
-    # Links in reports (groupops.connectors.links): the Slack workspace's subdomain ("acme" for
-    # acme.slack.com) and the public usernames of Telegram groups (JSON: {"group id": "name"}).
+    # Links in reports (groupops.connectors.links), fallbacks for data/sources.toml (a Slack
+    # source's `workspace`, `[telegram_public_groups]`): the Slack workspace's subdomain ("acme"
+    # for acme.slack.com) and the public usernames of Telegram groups (JSON: {"group id": "name"}).
     slack_workspace: str | None = None
     telegram_public_groups: dict[str, str] = {}
 
@@ -68,7 +69,7 @@ class Settings(BaseSettings):
 
     # Input limits (docs/security.md): a longer record is quarantined as too long (read without
     # holding it); at most this many bytes are read from one file; a document parsed whole
-    # (Slack day file, Telegram result.json, Discord export) may be at most this large; an
+    # (a Slack day or list file; Telegram and Discord exports are streamed) may be at most this large; an
     # archive may expand to at most this much, each member at this compression ratio at most.
     max_record_bytes: int = Field(default=1 << 20, ge=1024)
     max_file_bytes: int = Field(default=4 << 30, ge=1024)

@@ -5,6 +5,7 @@ network, HTTP 5xx/429, the platform's rate limit; a permanent error fails at onc
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 from prefect import get_run_logger, task
@@ -31,7 +32,8 @@ def block_name(bot: str) -> str:
 
 def _from_block(bot: str) -> tuple[SecretStr, SecretStr | None] | None:
     """The bot's webhook URL (and signing secret) from its Secret block: the block's value is
-    the URL, or ``{"url": ..., "secret": ...}``; ``None`` when there is no such block."""
+    the URL, or ``{"url": ..., "secret": ...}`` (a dict, or that JSON as a string, which is what
+    ``groupops secrets set`` stores); ``None`` when there is no such block."""
     from prefect.blocks.system import Secret
 
     try:
@@ -39,6 +41,8 @@ def _from_block(bot: str) -> tuple[SecretStr, SecretStr | None] | None:
     except ValueError:  # no block of that name
         return None
     value = block.get()
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        value = json.loads(value)
     if isinstance(value, dict):
         url, secret = value.get("url"), value.get("secret")
         if not url:

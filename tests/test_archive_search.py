@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from cli import app
+from groupops.archive import search as search_mod
 from groupops.archive.cleanup import cleanup, restore
 from groupops.archive.search import explain, grams, parse_query, search_messages
 from groupops.connectors.slack import SlackConnector
@@ -102,12 +103,40 @@ def test_search_finds_words_and_phrases(
     assert ids(search_messages(searchable, query)) == found
 
 
-def test_filters(searchable: sa.Engine) -> None:
-    assert ids(search_messages(searchable, "周会", groups=["mkt"])) == ["w2"]
-    since = datetime(2026, 11, 3, tzinfo=TZ)
-    until = datetime(2026, 11, 6, tzinfo=TZ)
-    assert ids(search_messages(searchable, "预算", since=since, until=until)) == ["b2"]
-    assert ids(search_messages(searchable, "预算", limit=1)) == ["b2"]
+def at(day: str) -> datetime:
+    return datetime.fromisoformat(f"2026-{day.replace(' ', 'T')}:00+08:00")
+
+
+#: (query, filters, found): --group, --since (inclusive), --until (exclusive), --limit
+FILTERS: list[tuple[str, dict[str, Any], list[str]]] = [
+    ("周会", {"groups": ["mkt"]}, ["w2"]),
+    ("周会", {"groups": ["proj"]}, ["w1"]),
+    ("周会", {"groups": ["proj", "mkt"]}, ["w2", "w1"]),
+    ("周会", {"groups": ["nobody"]}, []),
+    ("预算", {"since": at("11-03 00:00"), "until": at("11-06 00:00")}, ["b2"]),
+    ("预算", {"since": at("11-03 10:00")}, ["b2"]),  # the exact second: inclusive
+    ("预算", {"until": at("11-03 10:00")}, ["b1"]),  # the exact second: exclusive
+    ("预算", {"since": at("11-03 10:00") + timedelta(microseconds=1)}, []),
+    ("预算", {"until": at("11-02 10:00") + timedelta(microseconds=1)}, ["b1"]),
+    ("预算", {"limit": 1}, ["b2"]),
+    ("预算", {"limit": 0}, []),
+    ("预算", {"groups": ["mkt"], "since": at("11-01 00:00")}, []),
+]
+
+
+@pytest.mark.parametrize(("query", "filters", "found"), FILTERS)
+def test_filters(
+    searchable: sa.Engine, query: str, filters: dict[str, Any], found: list[str]
+) -> None:
+    assert ids(search_messages(searchable, query, **filters)) == found
+
+
+@pytest.mark.parametrize("limit", [1, 3, 11, 12, 50])
+def test_messages_of_the_same_second(searchable: sa.Engine, limit: int) -> None:
+    """Twelve messages sent in the same second: the limit takes any of them, each once."""
+    hits = ids(search_messages(searchable, "闲聊", limit=limit))
+    assert len(hits) == len(set(hits)) == min(limit, 12)
+    assert set(hits) <= {f"f{i}" for i in range(12)}
 
 
 @pytest.mark.parametrize("groups", [None, ["mkt"], ["proj", "mkt"]])
@@ -177,6 +206,43 @@ def test_the_index_follows_every_write(
     assert ids(search_messages(searchable, "报销")) == ["x1"]  # the index is built
     write(searchable, tmp_path / "more")
     assert ids(search_messages(searchable, "报销")) == found
+
+
+@pytest.mark.parametrize(("written", "rebuilt"), [(2, False), (9, True)])
+def test_a_long_queue_is_applied_by_building_again(
+    searchable: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: int,
+    rebuilt: bool,
+) -> None:  # fmt: skip
+    assert search_mod.sync_index(searchable) == len(MESSAGES)  # the first build
+    monkeypatch.setattr(search_mod, "REBUILD_MIN", 1)
+    monkeypatch.setattr(search_mod, "REBUILD_FRACTION", 0.25)  # of 20 entries: 5
+    _ingest(searchable, tmp_path / "more",
+            *[m(f"q{i}", "11-15 10:00", f"报销单{i}") for i in range(written)])  # fmt: skip
+    assert search_mod.sync_index(searchable) == (len(MESSAGES) + written if rebuilt else written)
+    assert sorted(ids(search_messages(searchable, "报销"))) == sorted(
+        ["x1", *[f"q{i}" for i in range(written)]]
+    )
+
+
+def test_a_build_blocks_no_writer_and_what_they_write_is_found(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk build does not hold the store: a message written from another connection while
+    the build runs goes through (on SQLite it would wait for the build's write lock, then fail
+    after the busy timeout) and is found by the next search (the triggers queued it)."""
+    _ingest(engine, tmp_path / "b", *MESSAGES)
+    original = search_mod._everything
+
+    def with_a_write(conn: sa.Connection) -> Iterator[list[Any]]:
+        for i, batch in enumerate(original(conn)):
+            if i == 0:
+                _write_row(engine, "x1", message_id="x8", text="报销补充说明",
+                           sent_at=datetime(2026, 11, 12, 9, tzinfo=TZ))  # fmt: skip
+            yield batch
+
+    monkeypatch.setattr(search_mod, "_everything", with_a_write)
+    assert "x1" in ids(search_messages(engine, "报销"))  # the build, then the search
+    assert ids(search_messages(engine, "报销")) == ["x8", "x1"]
 
 
 def test_the_index_follows_a_pull(
@@ -285,3 +351,26 @@ def test_archive_commands(store: sa.Engine, tmp_path: Path) -> None:
     frame = pd.read_parquet(out)
     assert frame["message_id"].tolist() == ["imp", "pin"] and "rules" in frame
     cli("archive", "export", "--group", "proj", "--month", "2026-13", "--format", "md", code=2)
+
+
+def test_the_bench_stage_on_a_small_store(
+    searchable: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench/search.py's code on a small store (its speed is measured by make bench, not here):
+    every case runs, the extra messages go through the queue, the rare words are all found."""
+    from bench import search as bench_search
+    from bench.doc import _search
+
+    monkeypatch.setattr(bench_search, "EXTRA", 200)
+    monkeypatch.setattr(bench_search, "REPEATS", 1)
+    url = searchable.url.render_as_string(hide_password=False)
+    result = bench_search.run(url)
+    assert (
+        result["indexed"] == len(MESSAGES) and result["queued"] == result["extra_messages"] == 200
+    )
+    assert set(result["cases"]) == {label for label, _query, _filters in bench_search.CASES}
+    assert result["cases"]["rare word"]["hits"] == 20
+    assert result["cases"]["rare English"]["hits"] == 15
+    assert result["cases"]["absent"]["hits"] == 0
+    page = "\n".join(_search({"sqlite": {"search": result}}))
+    assert "| rare word | 灰度 | — |" in page

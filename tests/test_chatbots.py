@@ -32,7 +32,7 @@ from groupops.chatbots import (
     wecom_payload,
 )
 from groupops.digest import prepare_digests
-from groupops.mail import render_card
+from groupops.mail import render_card, render_email
 from groupops.policy import Policy, PolicyError, load_policy
 from groupops.settings import Settings
 from tests.fake_bots import (
@@ -133,8 +133,9 @@ def _reminder_context(name: str, text: str) -> dict[str, object]:
 def test_reminder_card_from_the_email_context(
     name: str, text: str, forbidden: tuple[str, ...]
 ) -> None:
-    card = render_card("deadline_reminder", _reminder_context(name, text), language="zh-CN")
-    assert card.title.startswith("【逾期提醒】") or card.title  # the email's subject
+    context = _reminder_context(name, text)
+    card = render_card("deadline_reminder", context, language="zh-CN")
+    assert card.title == render_email("deadline_reminder", context, language="zh-CN").subject
     assert "已逾期 2 个工作日" in card.body  # the one lateness formatter (900 / 450)
     assert "明天上午" in card.body
     for bad in forbidden:
@@ -470,3 +471,48 @@ def test_a_rejected_card_fails_the_run_with_the_platform_error(
         send_digests(period="week", as_of=AS_OF, send=True)
     # A permanent error is not retried: one request per card.
     assert fake_bots.requests == 3 and [a["bot"] for a in fake_bots.accepted] == ["wecom"]
+
+
+@pytest.mark.flow
+@pytest.mark.usefixtures("prefect")
+def test_watch_deadlines_posts_the_reminder_cards_once(
+    tmp_path: Path, fake_bots: FakeBots, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.blocks.system import Secret
+
+    from flows.watch_deadlines import watch_deadlines
+    from groupops.db import make_engine, upgrade
+    from groupops.settings import get_settings
+    from tests.test_commitments import at, seed
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    seed(engine, "收到，11月24日前完成")
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[chatbots.pm]\nkind = "feishu"\ngroups = ["wecom:g1"]\n', encoding="utf-8")
+    for name, value in {
+        "DATABASE_URL": url,
+        "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "MAIL_FROM": "groupops@example.com",
+        "POLICY_PATH": str(policy),
+    }.items():
+        monkeypatch.setenv(f"GROUPOPS_{name}", value)  # fmt: skip
+    monkeypatch.delenv("GROUPOPS_SMTP_HOST", raising=False)
+    monkeypatch.delenv("GROUPOPS_CHATBOT_WEBHOOKS", raising=False)
+    # What `groupops secrets set chatbot-pm` stores: the JSON as text.
+    block = json.dumps({"url": fake_bots.feishu_signed_url, "secret": FEISHU_SECRET})
+    Secret(value=block).save("chatbot-pm", overwrite=True)
+    get_settings.cache_clear()
+    try:
+        first = watch_deadlines(as_of=at(11, 10))  # the requester's notice
+        again = watch_deadlines(as_of=at(11, 11))
+        later = watch_deadlines(as_of=at(23, 17))  # the reminder to 李浩
+    finally:
+        get_settings.cache_clear()
+        engine.dispose()
+    assert (first.cards_posted, again.cards_posted, later.cards_posted) == (1, 0, 1)
+    cards = [a["payload"] for a in fake_bots.accepted]
+    assert [c["card"]["header"]["template"] for c in cards] == ["orange", "red"]
+    assert all(c["sign"] for c in cards)
+    assert "晚 6 个工作日" in cards[0]["card"]["elements"][0]["content"]

@@ -317,3 +317,42 @@ def test_cli_local_follows_the_same_delivery_rule(
         assert len(received) == 2 and pending_entries(store, kind="digest") == []
     finally:
         get_settings.cache_clear()
+
+
+# Reply times in the digest are working time, told by the one formatter
+# (groupops.clock.lateness.format_duration): the headline, the health line, the member table,
+# in the text, the HTML and the group-bot card alike.
+@pytest.mark.parametrize(
+    ("minutes", "language", "words"),
+    [
+        (37.0, "zh-CN", "37 分钟"),
+        (300.0, "zh-CN", "5 工作小时"),
+        (450.0, "en", "1 working day"),
+        (5790.0, "zh-CN", "12.9 个工作日"),  # 96.5 working hours: not "4 天"
+        (5790.0, "en", "12.9 working days"),
+    ],
+)
+def test_reply_times_in_working_hours_and_days(
+    store: sa.Engine, minutes: float, language: str, words: str
+) -> None:
+    from groupops.mail import render_card
+
+    def every_reply_takes(start: pd.Series, end: pd.Series) -> pd.Series:
+        return pd.Series(minutes, index=start.index, dtype="float64")
+
+    policy = Policy(language=language)  # type: ignore[arg-type]
+    digest = build_digests(store, policy, digest_period("week", AS_OF, policy),
+                           owner="u05", duration=every_reply_takes)[0]  # fmt: skip
+    summary = digest.context["sections"][0]["data"]["summary"]
+    assert (
+        next(f for f in summary if f["key"] == "reply_median")["value"] == minutes
+    )  # JSON: minutes
+    out = render_email("digest", digest.context, language=language, images=digest.images)
+    card = render_card("digest", digest.context, language=language)
+    reply_label = "回复时间中位数" if language == "zh-CN" else "Median reply"
+    for text in (out.text, card.body):
+        line = next(x for x in text.splitlines() if x.lstrip("- ").startswith(reply_label))
+        assert words in line, line
+    assert words in out.html
+    # The headline and every member who answered a mention (the member table) say the same.
+    assert sum(words in x for x in out.text.splitlines()) >= 2

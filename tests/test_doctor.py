@@ -224,6 +224,33 @@ def test_a_deployment_that_missed_a_scheduled_slot_is_late() -> None:
     assert never.status == "error"
 
 
+@pytest.mark.parametrize(
+    ("created_at", "last_success_at", "status"),
+    [
+        # Registered before both slots and never run: it did miss them.
+        ("09:00", None, "error"),
+        # Registered between the slots: one slot owed, the one in progress may still run.
+        ("09:45", None, "warning"),
+        # Registered after both (a fresh `make deploy`): nothing was owed yet.
+        ("10:02", None, "skipped"),
+        # A success before the deployment's registration counts as usual.
+        ("10:02", "09:31", "ok"),
+    ],
+)
+def test_slots_before_the_deployment_existed_are_not_owed(
+    created_at: str, last_success_at: str | None, status: str
+) -> None:
+    def at(hhmm: str) -> datetime:
+        hour, minute = map(int, hhmm.split(":"))
+        return datetime(2026, 11, 30, hour, minute, tzinfo=UTC)
+
+    now = at("10:05")
+    slots = [at("09:30"), at("10:00")]
+    last = at(last_success_at) if last_success_at else None
+    check = check_flow(FlowRuns("watch-deadlines", last, slots, created=at(created_at)), now)
+    assert check.status == status, check.detail
+
+
 def test_cli_exit_code_names_the_broken_part(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -117,6 +117,10 @@ def test_every_command_shows_markup_as_written(store: Path) -> None:
     run("appeals", "--as-of", AS_OF)
     run("roster", "check")
     run("digest", "--period", "week", "--as-of", "2026-11-23T09:00")
+    digests = RUNNER.invoke(app, ["digest", "--period", "week", "--as-of", "2026-11-23T09:00",
+                                  "--local", "--json"])  # fmt: skip
+    assert digests.exit_code == 0 and "\x1b" not in digests.stdout, digests.output
+    assert "a [/x] b" in {r["subject_name"] for r in json.loads(digests.stdout)}
     run("sources", "list", codes=(0, 2))
     assert "Cleanup" in run("cleanup", "--as-of", "2026-12-20T18:00")
     run("archive", "update", "--as-of", AS_OF)

@@ -10,10 +10,11 @@ import io
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +41,14 @@ def _limit() -> None:  # runs in the child, before exec
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
 
 
-def ingest_in_child(path: Path, db_url: str, tmp: Path) -> tuple[int, dict[str, object], float]:
-    """``groupops ingest PATH --json`` in a memory-limited child: (exit code, summary, peak MB)."""
+def ingest_in_child(
+    path: Path, db_url: str, tmp: Path, *args: str
+) -> tuple[int, dict[str, object], float]:
+    """``groupops ingest PATH --json [ARGS]`` in a memory-limited child: (exit code, summary,
+    peak MB)."""
     code = (
         "import resource, sys, runpy\n"
-        "sys.argv = ['groupops', 'ingest', sys.argv[1], '--json']\n"
+        "sys.argv = ['groupops', 'ingest', *sys.argv[1:], '--json']\n"
         "try:\n"
         "    from cli import main\n"
         "    main()\n"
@@ -54,7 +58,7 @@ def ingest_in_child(path: Path, db_url: str, tmp: Path) -> tuple[int, dict[str, 
     )
     env = {**os.environ, "GROUPOPS_DATABASE_URL": db_url, "GROUPOPS_OUTBOX_DIR": str(tmp / "out")}
     done = subprocess.run(
-        [sys.executable, "-c", code, str(path)],
+        [sys.executable, "-c", code, str(path), *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, preexec_fn=_limit,
     )  # fmt: skip
     peaks = [line for line in done.stderr.splitlines() if line.startswith("PEAK_KB=")]
@@ -219,6 +223,117 @@ def test_hostile_case(case: str, db_url: str, engine: sa.Engine, tmp_path: Path)
         assert len(stored) == ONLY[case] and len(load_groups(engine)) >= 1
     else:  # every good row is stored
         assert {"m1", "m2", "m3", "m4"} <= set(stored["message_id"])
+
+
+# -- the text exports: 1 GB inputs, generated on the fly (never stored) ----------------------------
+
+GIB = 1 << 30
+WA_HEAD = "[{d:02d}/11/2026, 09:{m:02d}:00] "
+WA_GOOD = [WA_HEAD.format(d=2 + n, m=n) + f"李{n}: 第{n}条" for n in range(3)]
+WA_LAST = WA_HEAD.format(d=20, m=0) + "王五: 最后一条"
+WC_HEADER = "localId,TalkerId,Type,SubType,IsSender,CreateTime,Status,StrContent,StrTime,Remark,NickName,Sender"
+WC_GOOD = [
+    f"{n},g@chatroom,1,0,0,{1793581200 + n * 60},2,第{n}条,,,李{n},wxid_{n}" for n in range(1, 4)
+]
+WC_LAST = "9,g@chatroom,1,0,0,1793667600,2,最后一条,,,王五,wxid_9"
+
+
+def _hole(path: Path, before: str, after: str) -> Path:
+    """``before``, then 1 GiB of NUL bytes with no line end (a sparse file: nothing written
+    to disk, every byte read), then ``after``."""
+    with path.open("wb") as out:
+        out.write(before.encode())
+        out.seek(GIB, os.SEEK_CUR)
+        out.write(after.encode())
+    return path
+
+
+def _blanks(path: Path, before: str, after: str, end: bytes) -> Path:
+    """``before``, 1 GiB of empty lines ended by ``end``, then ``after``."""
+    block = end * ((1 << 20) // len(end))
+    with path.open("wb") as out:
+        out.write(before.encode())
+        for _ in range(GIB // len(block)):
+            out.write(block)
+        out.write(after.encode())
+    return path
+
+
+def wa_long_line(tmp: Path) -> Path:
+    """A message whose first line is 1 GiB: quarantined as too long, the others load."""
+    before = "\r\n".join([*WA_GOOD, WA_HEAD.format(d=10, m=0) + "赵六: "])
+    return _hole(tmp / "WhatsApp Chat with 运营群.txt", before, "\r\n" + WA_LAST + "\r\n")
+
+
+def wa_blank_lines(tmp: Path) -> Path:
+    """1 GiB of CR-only empty lines inside the last message but one: skipped, all load."""
+    before = "\r".join(WA_GOOD) + "\r"
+    return _blanks(tmp / "WhatsApp Chat with 运营群.txt", before, WA_LAST + "\r", b"\r")
+
+
+def wa_dev_zero(tmp: Path) -> Path:
+    """An export folder whose ``_chat.txt`` is a symlink to ``/dev/zero``."""
+    folder = tmp / "运营群"
+    folder.mkdir()
+    (folder / "_chat.txt").symlink_to("/dev/zero")
+    return folder
+
+
+def wc_long_line(tmp: Path) -> Path:
+    before = "\n".join([WC_HEADER, *WC_GOOD, "5,g@chatroom,1,0,0,1793581500,2,"])
+    return _hole(tmp / "运营群_utf8.csv", before, ",,,赵六,wxid_6\n" + WC_LAST + "\n")
+
+
+def wc_blank_lines(tmp: Path) -> Path:
+    before = "\n".join([WC_HEADER, *WC_GOOD]) + "\n"
+    return _blanks(tmp / "运营群_utf8.csv", before, WC_LAST + "\n", b"\r\n")
+
+
+def wc_dev_zero(tmp: Path) -> Path:
+    (tmp / "运营群_utf8.csv").symlink_to("/dev/zero")
+    return tmp / "运营群_utf8.csv"
+
+
+#: case → (builder, format, quarantined, messages stored).
+EXPORT_CASES: dict[str, tuple[Callable[[Path], Path], str, int, int]] = {
+    "whatsapp-1gb-line": (wa_long_line, "whatsapp", 1, 4),
+    "whatsapp-1gb-blank-lines": (wa_blank_lines, "whatsapp", 0, 4),
+    "whatsapp-dev-zero": (wa_dev_zero, "whatsapp", 1, 0),
+    "wechat-1gb-line": (wc_long_line, "wechat-csv", 1, 4),
+    "wechat-1gb-blank-lines": (wc_blank_lines, "wechat-csv", 0, 4),
+    "wechat-dev-zero": (wc_dev_zero, "wechat-csv", 1, 0),
+}
+
+
+@pytest.fixture(scope="module")
+def export_inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """Each case's input, built once for both stores and deleted after the module."""
+    built: dict[str, Path] = {}
+    yield built
+    for path in built.values():
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(EXPORT_CASES))
+def test_hostile_export(
+    case: str, db_url: str, engine: sa.Engine, tmp_path: Path, export_inputs: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:  # fmt: skip
+    build, fmt, bad, stored = EXPORT_CASES[case]
+    if case not in export_inputs:
+        export_inputs[case] = build(tmp_path_factory.mktemp(f"export-{case}"))
+    code, summary, peak_mb = ingest_in_child(export_inputs[case], db_url, tmp_path, "--format", fmt)
+    assert peak_mb < PEAK_MB, f"{case}: peak {peak_mb:.0f} MB"
+    quarantined = _quarantine(engine)
+    assert code == (2 if bad else 0) and summary["quarantined"] == len(quarantined) == bad
+    assert all(field in ("(file)", "(line)", "(record)") and reason
+               for _, field, reason, _ in quarantined)  # fmt: skip
+    messages = load_messages(engine)
+    assert len(messages) == stored
+    if stored:
+        assert {"最后一条", "第1条"} <= set(messages["text"])
+    assert len(load_groups(engine)) == 1
 
 
 # -- fuzzing the readers -------------------------------------------------------------------------

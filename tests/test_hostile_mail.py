@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from groupops.addresses import InvalidAddress, mail_address
 from groupops.db.models import OutboxEmail
 from groupops.mail import (
     Recipient,
@@ -24,7 +25,6 @@ from groupops.mail import (
     get_entry,
     pending_entries,
 )
-from groupops.mail.addresses import InvalidAddress, mail_address
 from groupops.mail.outbox import STALE_SENDING
 from groupops.mail.render import RenderedEmail
 from tests.ports import free_port
@@ -196,3 +196,46 @@ def test_non_ascii_local_part_needs_smtputf8(
     headers = raw.partition(b"\r\n\r\n")[0].decode("utf-8")  # SMTPUTF8: UTF-8 headers
     assert "To: 郑浩 <郑浩@xn--fsqu00a.xn--fiqs8s>" in headers.splitlines()
     assert message_id(raw) == entry.message_id
+
+
+# -- the ingest's email columns: the same rule ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "accepted"),
+    [
+        ("li.lei@example.com", True),
+        ("郑浩@例子.中国", True),  # a non-ASCII local part: stored, sent only with SMTPUTF8
+        ("ops@例子.中国", True),  # an IDN domain
+        ("ops@localhost", True),  # an internal host name, as the outbox takes it
+        ("not-an-email", False),
+        ("a b@example.com", False),
+        ("李雷 <li@example.com>", False),  # a display name smuggled into the address
+        ("li@example.com\r\nBcc: x@evil.com", False),
+        ("a@@example.com", False),
+        ("@example.com", False),
+    ],
+)
+def test_ingest_checks_member_emails_by_the_outbox_rule(address: str, accepted: bool) -> None:
+    """A member's (or a roster row's) email is validated by email-validator exactly as the
+    outbox validates a recipient: what the ingest stores, the outbox can send to."""
+    import pandas as pd
+
+    from groupops.ingest.expectations import Bounds, validate
+
+    frame = pd.DataFrame(
+        {"platform": ["wecom", "wecom"], "member_id": ["u1", "u2"], "display_name": ["甲", "乙"],
+         "email": [address, address], "_source": "members.jsonl", "_line": [1, 2], "_raw": "{}"}
+    )  # fmt: skip
+    bounds = Bounds(0.0, 1e15)
+    kept, rejected = validate("members", frame, bounds=bounds)
+    try:
+        mail_address(address)
+        outbox = True
+    except InvalidAddress:
+        outbox = False
+    assert outbox is accepted
+    assert len(kept) == (2 if accepted else 0)
+    assert [(r.field, r.reason) for r in rejected] == (
+        [] if accepted else [("email", f"not an email address: {address!r}")] * 2
+    )

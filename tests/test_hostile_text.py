@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from groupops.canonical import RawRecord
 from groupops.db.models import IngestRun, QuarantineRecord
 from groupops.db.queries import load_members, load_messages
 from groupops.ingest import open_bundle, run_ingest
-from groupops.ingest.normalise import check_text, control_errors
+from groupops.ingest.normalise import control_errors, normalise, normalise_frame
 from groupops.ingest.store import storable
 from groupops.policy import Policy
 from tests.bundles import GROUPS, MEMBERS, MEMBERSHIPS, MESSAGES, jsonl, message, write_bundle
@@ -123,7 +124,11 @@ def test_control_errors_are_vectorised_and_exact() -> None:
     assert "U+0007 (BEL) at character 5" in errors[3]
 
 
-def test_check_text_is_the_same_rule_for_a_columnar_frame() -> None:
+def test_a_columnar_frame_goes_through_the_same_text_rule() -> None:
+    """A frame laid out as the columnar reader lays it out is checked by ``normalise_frame``,
+    the per-line path's own rule (there is no second copy of it)."""
+    from zoneinfo import ZoneInfo
+
     import pandas as pd
 
     frame = pd.DataFrame(
@@ -135,8 +140,16 @@ def test_check_text_is_the_same_rule_for_a_columnar_frame() -> None:
         }
     )
     frame.loc[1, "text"] = "x\x00"
-    kept, rejected = check_text("messages", frame)
-    assert len(kept) == 1 and [(r.line, r.field) for r in rejected] == [(2, "text")]
+    columnar = normalise_frame("messages", frame, ZoneInfo("Asia/Shanghai"))
+    records = [RawRecord("messages", "f", n, "{}", data={**message(1), "text": text})
+               for n, text in ((1, message(1)["text"]), (2, "x\x00"))]  # fmt: skip
+    per_line = normalise("messages", records, ZoneInfo("Asia/Shanghai"))
+    for result in (columnar, per_line):
+        assert len(result.frame) == 1
+        assert [(r.line, r.field, r.reason) for r in result.rejected] == [
+            (2, "text", per_line.rejected[0].reason)
+        ]
+    assert "U+0000 (NUL)" in per_line.rejected[0].reason
 
 
 def test_storable_shows_controls_and_keeps_the_rest() -> None:

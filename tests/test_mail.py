@@ -25,7 +25,7 @@ from groupops.mail import (
     render_email,
     send_entry,
 )
-from groupops.mail.i18n import CATALOGUE, LANGUAGES, fmt_minutes, fmt_pct, translate
+from groupops.mail.i18n import CATALOGUE, LANGUAGES, fmt_duration, fmt_pct, translate
 from groupops.mail.render import TEMPLATES_DIR
 from groupops.settings import Settings
 
@@ -106,19 +106,28 @@ def test_catalogue_is_complete() -> None:
         translate("no.such.key", "en")
 
 
+# Reply times are working time: minutes under an hour, then working hours and working days of
+# the policy's 7.5 h (450 min) working day — never wall days of 1440 minutes.
 @pytest.mark.parametrize(
     ("minutes", "language", "expected"),
     [
         (None, "en", "–"),
+        (float("nan"), "zh-CN", "–"),
         (12.4, "en", "12 min"),
         (12.4, "zh-CN", "12 分钟"),
-        (90, "en", "1.5 h"),
-        (120, "zh-CN", "2 小时"),
-        (3 * 1440, "en", "3 d"),
+        (59.4, "zh-CN", "59 分钟"),
+        (60, "en", "1 working hour"),
+        (90, "en", "1.5 working hours"),
+        (120, "zh-CN", "2 工作小时"),
+        (449, "zh-CN", "7.4 工作小时"),
+        (450, "en", "1 working day"),
+        (3 * 1440, "en", "9.6 working days"),  # was "3 d" (wall days)
+        (96.5 * 60, "zh-CN", "12.9 个工作日"),  # the 96.5 working hours
+        (-90, "en", "-1.5 working hours"),
     ],
 )
-def test_fmt_minutes(minutes: float | None, language: str, expected: str) -> None:
-    assert fmt_minutes(minutes, language) == expected
+def test_fmt_duration(minutes: float | None, language: str, expected: str) -> None:
+    assert fmt_duration(minutes, 450, language) == expected
 
 
 def test_fmt_pct() -> None:

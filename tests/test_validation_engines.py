@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from groupops.canonical import FIELDS, MESSAGE_KINDS, Entity
 from groupops.ingest.checks import unexpected_rows
-from groupops.ingest.expectations import Bounds, _failing_with_gx, suite, validate
+from groupops.ingest.expectations import Bounds, _failing_with_gx, suite, valid_emails, validate
 from groupops.ingest.normalise import group_key
 
 BOUNDS = Bounds(1_000_000.0, 2_000_000.0)
@@ -84,7 +84,7 @@ def test_both_engines_flag_the_same_rows(entity: Entity, data: st.DataObject) ->
     strategy = _message() if entity == "messages" else _member()
     frame = _frame(entity, data.draw(st.lists(strategy, min_size=1, max_size=12)))
     frame["_row"] = np.arange(len(frame))
-    checks = suite(entity, BOUNDS, GROUPS)
+    checks = suite(entity, BOUNDS, GROUPS, valid_emails(entity, frame))
     by_gx = _failing_with_gx(entity, frame, checks)
     for check, gx_mask in by_gx:
         ours = unexpected_rows(check.expectation, frame)

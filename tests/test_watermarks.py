@@ -51,3 +51,35 @@ def test_naive_pulled_at_is_refused(engine: sa.Engine) -> None:
             engine, source="s", platform="slack", group_id="C1", watermark=Watermark("1.0"),
             pulled_at=datetime(2026, 1, 1),  # noqa: DTZ001 - naive on purpose: the test checks it is refused
         )  # fmt: skip
+
+
+def test_runs_saving_one_group_at_once_all_succeed(db_url: str) -> None:
+    """Two pulls of the same group without the group's tag limit (a manual pull beside the
+    schedule) once failed with a duplicate key here: the save is one upsert now."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from groupops.db import make_engine
+
+    marks = [Watermark(f"om_{i}", PULLED + timedelta(minutes=i)) for i in range(6)]
+    start = threading.Barrier(len(marks))
+
+    def save(mark: Watermark) -> None:
+        engine = make_engine(db_url)  # one process each, as two runs would be
+        try:
+            start.wait()
+            save_watermark(
+                engine, source="feishu-main", platform="feishu", group_id="oc_1",
+                watermark=mark, pulled_at=PULLED,
+            )  # fmt: skip
+        finally:
+            engine.dispose()
+
+    with ThreadPoolExecutor(len(marks)) as pool:
+        list(pool.map(save, marks))  # re-raises a failed save
+    engine = make_engine(db_url)
+    try:
+        stored = list_watermarks(engine)
+    finally:
+        engine.dispose()
+    assert len(stored) == 1 and stored[0].watermark in marks

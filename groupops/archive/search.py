@@ -13,8 +13,9 @@ a trigram index cannot find them. So every message is indexed as **bigrams** of 
 Each entry's ``id`` is its message's time (epoch seconds shifted left 21 bits) plus a hash of
 its key, so the index read in ``id`` order is read newest first: a search asks the index for its
 matches in ``id`` order with the limit in SQL (FTS5 walks its doclists backwards and stops; on
-PostgreSQL the planner either walks the primary key backwards checking the GIN condition, or
-takes the GIN matches and sorts only them), and ``--since``/``--until`` are ``id`` ranges. The
+PostgreSQL a two-step plan chosen here: the newest entries walked along the primary key, then
+the GIN index alone for the older ones, see :func:`search_messages`), and
+``--since``/``--until`` are ``id`` ranges. The
 group is a gram too (a private-use character and a hash of the group id: no text makes one), so
 ``--group`` is answered by the index.
 
@@ -44,7 +45,9 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from hashlib import blake2b
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,7 +55,6 @@ import sqlalchemy as sa
 from groupops.db.models import (
     ArchiveEntry,
     Message,
-    PurgedMessage,
     SearchEntry,
     SearchQueue,
     SearchState,
@@ -69,6 +71,10 @@ _SLOTS = (1 << SHIFT) - 1
 _QUEUE, _BUILT = "queue", "built"
 _BATCH = 20_000
 _CHUNK = 2_000
+#: A queue longer than this and than this fraction of the index is applied by building the
+#: index again in bulk (about 0.25 ms a queued message against 60–90 s for 1M in bulk).
+REBUILD_MIN = 50_000
+REBUILD_FRACTION = 0.25
 Key = tuple[str, str, str]
 
 
@@ -84,12 +90,13 @@ def grams(text: str | None) -> list[str]:
             if len(run) == 1:
                 out.append(run)
             else:
-                out.extend(run[i : i + 2] for i in range(len(run) - 1))
+                out.extend(map(str.__add__, run[:-1], run[1:]))
         else:
             out.append(run)
     return out
 
 
+@lru_cache(maxsize=65_536)
 def scope(group_id: str) -> str:
     """The gram naming a group: a private-use character (never in a text's grams) and a hash."""
     return "\ue000" + blake2b(group_id.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
@@ -105,10 +112,10 @@ def entry_grams(group_id: str, text: str | None, *, unigrams: bool = False) -> l
     return list(dict.fromkeys(out))
 
 
-def entry_id(key: Key, sent_at: datetime) -> int:
-    """The entry's place in time order: epoch seconds, then a hash of the key."""
+def entry_id(key: Key, seconds: int) -> int:
+    """The entry's place in time order: its message's epoch seconds, then a hash of the key."""
     digest = zlib.crc32("\x1f".join(key).encode("utf-8", "surrogatepass"))
-    return (_seconds(sent_at) << SHIFT) | (digest & _SLOTS)
+    return (seconds << SHIFT) | (digest & _SLOTS)
 
 
 def _seconds(at: datetime) -> int:
@@ -174,9 +181,17 @@ def _set_state(conn: sa.Connection, key: str) -> None:
 @dataclass
 class _Entry:
     key: Key
-    sent_at: datetime
+    seconds: int  # epoch seconds of sent_at (the database computes them)
+    sent_at: Any  # as the database handed it over (SQLite: its text), written back as it is
     source: str
     text: str
+
+
+def _epoch(conn: sa.Connection, column: str) -> str:
+    """SQL for the epoch seconds of a timestamp column."""
+    if _is_pg(conn):
+        return f"FLOOR(EXTRACT(EPOCH FROM {column}))::bigint"
+    return f"CAST(strftime('%s', {column}) AS INTEGER)"
 
 
 class _Ids:
@@ -190,7 +205,7 @@ class _Ids:
         """Look up at once which of the entries' first-choice ids are taken in the store."""
         if self.conn is None or not entries:
             return
-        wanted = [entry_id(e.key, e.sent_at) for e in entries]
+        wanted = [entry_id(e.key, e.seconds) for e in entries]
         if _is_pg(self.conn):
             found = self.conn.exec_driver_sql(
                 "SELECT id FROM archive_search WHERE id = ANY(%s::bigint[])", (wanted,)
@@ -203,7 +218,7 @@ class _Ids:
         self.used.update(int(i) for (i,) in found)
 
     def take(self, entry: _Entry) -> int:
-        rid = entry_id(entry.key, entry.sent_at)
+        rid = entry_id(entry.key, entry.seconds)
         while rid in self.used:
             rid += 1
             while self._stored(rid):  # a second collision: rare enough to look up alone
@@ -220,45 +235,61 @@ class _Ids:
         )
 
 
-def _values(entries: Iterable[_Entry], ids: _Ids, pg: bool) -> list[dict[str, Any]]:
+_COLUMNS = ("id", "platform", "group_id", "message_id", "sent_at", "source", "grams")
+
+
+def _rows(entries: Iterable[_Entry], ids: _Ids, pg: bool) -> list[tuple[Any, ...]]:
+    """archive_search rows (:data:`_COLUMNS`) of the entries."""
     out = []
     for e in entries:
         g = entry_grams(e.key[1], e.text, unigrams=pg)
-        out.append({
-            "id": ids.take(e), "platform": e.key[0], "group_id": e.key[1], "message_id": e.key[2],
-            "sent_at": e.sent_at, "source": e.source, "grams": g if pg else " ".join(g),
-        })  # fmt: skip
+        out.append((ids.take(e), *e.key, e.sent_at, e.source, g if pg else " ".join(g)))
     return out
 
 
-def _insert(conn: sa.Connection, values: list[dict[str, Any]]) -> None:
-    if not values:
+def _insert(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
         return
-    conn.execute(_table(SearchEntry).insert(), values)
-    if not _is_pg(conn):  # the FTS5 table mirrors the new rows (external content)
-        conn.exec_driver_sql(
-            f"INSERT INTO {FTS}(rowid, grams) VALUES (?, ?)",
-            [(v["id"], v["grams"]) for v in values],
-        )
+    names = ", ".join(_COLUMNS)
+    if _is_pg(conn):
+        _copy(conn, rows)
+        return
+    marks = ", ".join("?" for _ in _COLUMNS)
+    conn.exec_driver_sql(f"INSERT INTO archive_search ({names}) VALUES ({marks})", rows)
+    # the FTS5 table mirrors the new rows (external content)
+    conn.exec_driver_sql(
+        f"INSERT INTO {FTS}(rowid, grams) VALUES (?, ?)", [(r[0], r[-1]) for r in rows]
+    )
+
+
+def _copy(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: COPY rows (arrays included) into archive_search."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with (
+        raw.cursor() as cur,
+        cur.copy(f"COPY archive_search ({', '.join(_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
 def _rows_by_keys(
-    conn: sa.Connection, table: sa.Table, columns: Sequence[str], keys: Sequence[Key],
-    where: str = "",
-) -> list[sa.Row[Any]]:  # fmt: skip
-    """Rows of ``table`` (its ``platform, group_id, message_id`` among ``keys``), looked up
-    through the table's key index: one parameter holding every key."""
-    names = ", ".join(f"t.{c}" for c in columns)
+    conn: sa.Connection, table: str, columns: Sequence[str], keys: Sequence[Key], where: str = ""
+) -> list[sa.Row[Any]]:
+    """Rows of ``table`` (alias ``t``; its ``platform, group_id, message_id`` among ``keys``),
+    looked up through the table's key index: one parameter holding every key."""
+    names = ", ".join(columns)
     if _is_pg(conn):
         sql = (
             f"SELECT {names} FROM unnest(%s::text[], %s::text[], %s::text[]) AS j(p, g, m) "
-            f"JOIN {table.name} AS t ON t.platform = j.p AND t.group_id = j.g "
+            f"JOIN {table} AS t ON t.platform = j.p AND t.group_id = j.g "
             f"AND t.message_id = j.m {where}"
         )
         params: tuple[Any, ...] = tuple(list(col) for col in zip(*keys, strict=True))
     else:
         sql = (
-            f"SELECT {names} FROM json_each(?) AS j JOIN {table.name} AS t "
+            f"SELECT {names} FROM json_each(?) AS j JOIN {table} AS t "
             "ON t.platform = j.value ->> 0 AND t.group_id = j.value ->> 1 "
             f"AND t.message_id = j.value ->> 2 {where}"
         )
@@ -268,159 +299,167 @@ def _rows_by_keys(
 
 def _apply(conn: sa.Connection, keys: Sequence[Key]) -> int:
     """Bring the index entries of ``keys`` up to date with the store (one chunk)."""
-    search, msg, pm, reg = (
-        _table(SearchEntry), _table(Message), _table(PurgedMessage), _table(ArchiveEntry),
-    )  # fmt: skip
     pg = _is_pg(conn)
-    old = _rows_by_keys(conn, search, ["id", "grams"], keys)
+    old = _rows_by_keys(conn, "archive_search", ["t.id", "t.grams"], keys)
     if old:
         if not pg:
             conn.exec_driver_sql(
                 f"INSERT INTO {FTS}({FTS}, rowid, grams) VALUES ('delete', ?, ?)",
                 [(rid, text) for rid, text in old],
             )
+        search = _table(SearchEntry)
         conn.execute(search.delete().where(search.c.id.in_([rid for rid, _ in old])))
-    stored = {
-        (p, g, m): (sent, text)
-        for p, g, m, sent, text in _rows_by_keys(
-            conn, msg, ["platform", "group_id", "message_id", "sent_at", "text"], keys
-        )
-    }
+    columns = ["t.platform", "t.group_id", "t.message_id", _epoch(conn, "t.sent_at"),
+               "t.sent_at", "t.text"]  # fmt: skip
+    stored = {(p, g, m): rest for p, g, m, *rest in _rows_by_keys(conn, "messages", columns, keys)}
     purged = {
         (p, g, m)
         for p, g, m in _rows_by_keys(
-            conn, pm, ["platform", "group_id", "message_id"], keys,
+            conn, "purged_messages", ["t.platform", "t.group_id", "t.message_id"], keys,
             "WHERE t.restored_at IS NULL AND t.deleted_at IS NULL",
         )
     }  # fmt: skip
     registered = {
-        (p, g, m): (sent, text)
-        for p, g, m, sent, text in _rows_by_keys(
-            conn, reg, ["platform", "group_id", "message_id", "sent_at", "text"], keys
-        )
+        (p, g, m): rest for p, g, m, *rest in _rows_by_keys(conn, "archive_register", columns, keys)
     }
     entries: list[_Entry] = []
     for key in dict.fromkeys(keys):
         if key in stored:
             if key not in purged:
-                sent, text = stored[key]
-                entries.append(_Entry(key, _aware(sent), "messages", text or ""))
+                secs, sent, text = stored[key]
+                entries.append(_Entry(key, int(secs), sent, "messages", text or ""))
         elif key in registered:
-            sent, text = registered[key]
-            entries.append(_Entry(key, _aware(sent), "register", text or ""))
+            secs, sent, text = registered[key]
+            entries.append(_Entry(key, int(secs), sent, "register", text or ""))
     ids = _Ids(conn)
     ids.reserve(entries)
-    _insert(conn, _values(entries, ids, pg))
+    _insert(conn, _rows(entries, ids, pg))
     return len(entries)
 
 
-def _aware(value: Any) -> datetime:
-    """A raw DBAPI timestamp as an aware datetime (SQLite hands back text, naive UTC)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+def build_index(engine: sa.Engine, *, again: bool = False) -> int:
+    """Build the whole index in bulk (the first search does; ``again``: rebuild a built one):
+    every stored message not purged, and the register's copies of messages deleted for good;
+    how many entries. One build at a time (PostgreSQL: an advisory lock; SQLite: a lock file
+    beside the store); a search waiting for it finds the index built and does not build."""
+    if engine.dialect.name == "postgresql":
+        return _build_pg(engine, again)
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return _build_sqlite(engine, again)
+    from groupops.db.schema import _file_lock
+
+    with _file_lock(Path(database).with_name(Path(database).name + ".search.lock"), 3600.0):
+        return _build_sqlite(engine, again)
 
 
-def build_index(engine: sa.Engine) -> int:
-    """Build the whole index in bulk (the first search does): every stored message not purged,
-    and the register's copies of messages deleted for good; how many entries."""
-    pg = engine.dialect.name == "postgresql"
+def _start(conn: sa.Connection, again: bool) -> bool:
+    """The build's first step, in its transaction: whether to build (not if another process
+    built the index meanwhile); from here on the triggers queue every write."""
+    built = _BUILT in _state(conn)
+    if built and not again:
+        return False
+    state = _table(SearchState)
+    conn.execute(state.delete().where(state.c.key == _BUILT))
+    _set_state(conn, _QUEUE)
+    conn.execute(_table(SearchQueue).delete())
+    return True
+
+
+def _build_pg(engine: sa.Engine, again: bool) -> int:
     with engine.begin() as conn:  # from here on, the triggers queue every write
         _set_state(conn, _QUEUE)
-    if pg:  # wait for writes that began before the triggers saw the mark: the build sees them
-        with engine.begin() as conn:
-            conn.exec_driver_sql("LOCK TABLE messages IN SHARE MODE")
-    with engine.begin() as conn:
-        if pg:
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('archive_search'))")
-        else:  # take the write lock now: the build is one transaction
-            conn.exec_driver_sql("DELETE FROM archive_search_state WHERE key = 'built'")
-        if _BUILT in _state(conn):
-            return 0  # another process built it meanwhile
-        conn.execute(_table(SearchQueue).delete())
-        if pg:
-            conn.exec_driver_sql("DROP INDEX IF EXISTS ix_archive_search_grams")
-            conn.exec_driver_sql("TRUNCATE archive_search")
-        else:
-            conn.exec_driver_sql(f"INSERT INTO {FTS}({FTS}) VALUES ('delete-all')")
-            conn.exec_driver_sql("DELETE FROM archive_search")
-        ids = _Ids()
-        count = 0
+    with engine.begin() as conn:  # wait for writes begun before the triggers saw the mark
+        conn.exec_driver_sql("LOCK TABLE messages IN SHARE MODE")
+    with engine.begin() as conn:  # one transaction: readers of the old index are not blocked
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('archive_search'))")
+        if not _start(conn, again):
+            return 0
+        conn.exec_driver_sql("DROP INDEX IF EXISTS ix_archive_search_grams")
+        conn.exec_driver_sql("TRUNCATE archive_search")
+        ids, count = _Ids(), 0
         for batch in _everything(conn):
-            values = _values(batch, ids, pg)
-            if pg:
-                _copy(conn, values)
-            else:
-                conn.execute(_table(SearchEntry).insert(), values)
-            count += len(values)
-        if pg:
-            conn.exec_driver_sql(
-                "CREATE INDEX ix_archive_search_grams ON archive_search USING gin (grams)"
-            )
-            conn.exec_driver_sql("ANALYZE archive_search")
-        else:
-            conn.exec_driver_sql(f"INSERT INTO {FTS}({FTS}) VALUES ('rebuild')")
-            conn.exec_driver_sql(f"INSERT INTO {FTS}({FTS}) VALUES ('optimize')")
+            rows = _rows(batch, ids, True)
+            _copy(conn, rows)
+            count += len(rows)
+        # a GIN build sorts its keys in memory: give it room (this transaction only)
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+        conn.exec_driver_sql(
+            "CREATE INDEX ix_archive_search_grams ON archive_search USING gin (grams)"
+        )
+        conn.exec_driver_sql("ANALYZE archive_search")
+        _set_state(conn, _BUILT)
+    return count
+
+
+def _build_sqlite(engine: sa.Engine, again: bool) -> int:
+    """SQLite: in short transactions, so that writers (ingests) never wait long: empty the
+    index (the triggers queue every write from then on), read the messages from one snapshot
+    (WAL: it blocks no writer) and insert their entries a batch per transaction, then make the
+    FTS5 index in one pass (``'rebuild'``, ``'optimize'``: one segment). What was written
+    meanwhile is in the queue, applied by the next sync."""
+    with engine.begin() as conn:
+        if not _start(conn, again):
+            return 0
+        conn.exec_driver_sql(f"INSERT INTO {FTS}({FTS}) VALUES ('delete-all')")
+        conn.exec_driver_sql("DELETE FROM archive_search")
+    names, marks = ", ".join(_COLUMNS), ", ".join("?" for _ in _COLUMNS)
+    ids, count = _Ids(), 0
+    with engine.connect() as reader:
+        for batch in _everything(reader):
+            rows = _rows(batch, ids, False)
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"INSERT INTO archive_search ({names}) VALUES ({marks})", rows)
+            count += len(rows)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"INSERT INTO {FTS}({FTS}) VALUES ('rebuild')")
+        conn.exec_driver_sql(f"INSERT INTO {FTS}({FTS}) VALUES ('optimize')")
         _set_state(conn, _BUILT)
     return count
 
 
 def _everything(conn: sa.Connection) -> Iterator[list[_Entry]]:
-    """Every message to index, in time order, in batches (read all first: the same connection
-    writes the index)."""
-    msg, pm, reg = _table(Message), _table(PurgedMessage), _table(ArchiveEntry)
-    active = sa.exists().where(
-        pm.c.platform == msg.c.platform, pm.c.group_id == msg.c.group_id,
-        pm.c.message_id == msg.c.message_id, pm.c.restored_at.is_(None),
-        pm.c.deleted_at.is_(None),
-    )  # fmt: skip
-    stmt = (
-        sa.select(msg.c.platform, msg.c.group_id, msg.c.message_id, msg.c.sent_at, msg.c.text)
-        .where(~active)
-        .order_by(msg.c.sent_at)
+    """Every message to index, in time order, in batches, streamed (a server-side cursor on
+    PostgreSQL; the same connection writes the index between batches), then the register's
+    copies of messages no longer stored."""
+    epoch = _epoch(conn, "t.sent_at")
+    key = "x.platform = t.platform AND x.group_id = t.group_id AND x.message_id = t.message_id"
+    result = conn.exec_driver_sql(
+        f"SELECT t.platform, t.group_id, t.message_id, {epoch}, t.sent_at, t.text "
+        f"FROM messages AS t WHERE NOT EXISTS (SELECT 1 FROM purged_messages AS x WHERE {key} "
+        "AND x.restored_at IS NULL AND x.deleted_at IS NULL) ORDER BY t.sent_at",
+        execution_options={"stream_results": True, "yield_per": _BATCH},
     )
-    rows = conn.execute(stmt).all()
-    for i in range(0, len(rows), _BATCH):
+    for part in result.partitions(_BATCH):
         yield [
-            _Entry((p, g, m), _aware(sent), "messages", text or "")
-            for p, g, m, sent, text in rows[i : i + _BATCH]
+            _Entry((p, g, m), int(secs), sent, "messages", text or "")
+            for p, g, m, secs, sent, text in part
         ]
-    del rows
-    stored = sa.exists().where(
-        msg.c.platform == reg.c.platform, msg.c.group_id == reg.c.group_id,
-        msg.c.message_id == reg.c.message_id,
-    )  # fmt: skip
-    copies = conn.execute(
-        sa.select(reg.c.platform, reg.c.group_id, reg.c.message_id, reg.c.sent_at, reg.c.text)
-        .where(~stored)
-        .order_by(reg.c.sent_at)
+    copies = conn.exec_driver_sql(
+        f"SELECT t.platform, t.group_id, t.message_id, {epoch}, t.sent_at, t.text "
+        f"FROM archive_register AS t WHERE NOT EXISTS (SELECT 1 FROM messages AS x WHERE {key}) "
+        "ORDER BY t.sent_at"
     ).all()
     if copies:
-        yield [_Entry((p, g, m), _aware(s), "register", t or "") for p, g, m, s, t in copies]
-
-
-def _copy(conn: sa.Connection, values: list[dict[str, Any]]) -> None:
-    """PostgreSQL: COPY the entries (arrays included) into archive_search."""
-    columns = ("id", "platform", "group_id", "message_id", "sent_at", "source", "grams")
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    with (
-        raw.cursor() as cur,
-        cur.copy(f"COPY archive_search ({', '.join(columns)}) FROM STDIN") as copy,
-    ):
-        for v in values:
-            copy.write_row(tuple(v[c] for c in columns))
+        yield [
+            _Entry((p, g, m), int(s), sent, "register", t or "") for p, g, m, s, sent, t in copies
+        ]
 
 
 def sync_index(engine: sa.Engine) -> int:
     """Bring the index up to date: build it the first time, then apply the queue of written
-    messages (cheap when it is empty). How many entries were (re)indexed."""
+    messages (cheap when it is empty; a queue of more than :data:`REBUILD_MIN` keys and
+    :data:`REBUILD_FRACTION` of the index is applied by building it again in bulk). How many
+    entries were (re)indexed."""
+    queue, search = _table(SearchQueue), _table(SearchEntry)
     with engine.connect() as conn:
-        built = _BUILT in _state(conn)
+        built = built_before = _BUILT in _state(conn)
+        waiting = conn.execute(sa.select(sa.func.count()).select_from(queue)).scalar_one()
+        if built and waiting > REBUILD_MIN:  # e.g. a million-message ingest into a built index
+            indexed = conn.execute(sa.select(sa.func.count()).select_from(search)).scalar_one()
+            built = waiting < REBUILD_FRACTION * indexed
     if not built:
-        return build_index(engine)
-    queue = _table(SearchQueue)
+        return build_index(engine, again=built_before)
     count = 0
     while True:
         with engine.begin() as conn:

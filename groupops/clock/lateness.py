@@ -14,6 +14,10 @@ A negative amount (time left, not lateness) keeps its minus sign.
 Every place that tells lateness calls :func:`format_lateness`: the digest's sections (overdue,
 moderation appeals), the deadline reminders, appeal notices and the ``groupops overdue``
 command. JSON keeps the minutes and may add the text.
+
+Reply times (the digest's median reply, ``groupops stats``) are working time too and are told
+by :func:`format_duration`: whole minutes under an hour ("37 分钟" / "37 min"), above it the
+same working hours / working days as lateness.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ _WORDS: dict[str, dict[Unit, str]] = {
     "zh-CN": {"hours": "{n} 工作小时", "days": "{n} 个工作日"},
     "en": {"hours": "{n} working hours", "days": "{n} working days"},
 }
+_MINUTES: dict[str, str] = {"zh-CN": "{n} 分钟", "en": "{n} min"}
 _ONE: dict[str, dict[Unit, str]] = {
     "zh-CN": {"hours": "{n} 工作小时", "days": "{n} 个工作日"},
     "en": {"hours": "{n} working hour", "days": "{n} working day"},
@@ -87,3 +92,16 @@ def format_lateness(minutes: float | None, day_minutes: float, language: str) ->
     if language not in words:
         raise ValueError(f"unknown language {language!r} (zh-CN or en)")
     return words[language][late.unit].format(n=late.number)
+
+
+def format_duration(minutes: float | None, day_minutes: float, language: str) -> str:
+    """A span of working time (a reply time) in words: whole minutes under an hour, else as
+    :func:`format_lateness` tells it (working hours, then working days of ``day_minutes``);
+    ``None``/NaN → an en dash."""
+    if minutes is None or (isinstance(minutes, float) and math.isnan(minutes)):
+        return "–"
+    if language not in _MINUTES:
+        raise ValueError(f"unknown language {language!r} (zh-CN or en)")
+    if abs(minutes) < 60:
+        return _MINUTES[language].format(n=f"{minutes:.0f}")
+    return format_lateness(minutes, day_minutes, language)

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from groupops.configfile import read_toml, validation_message
+from groupops.connectors.links import Links
 
 
 class SourcesError(ValueError):
@@ -99,15 +100,25 @@ class SlackSource(_Source):
     kind: Literal["slack"]
     token: SecretRef
     page_size: int = Field(default=200, ge=1, le=999)
+    # The workspace's subdomain ("acme" for acme.slack.com): message links in reports
+    # (permalinks) for this source's channels. Unset: GROUPOPS_SLACK_WORKSPACE, else no link.
+    workspace: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 SourceConfig = Annotated[MatrixSource | FeishuSource | SlackSource, Field(discriminator="kind")]
+
+
+#: A public Telegram group's username (what follows t.me/).
+TelegramUsername = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")]
 
 
 class SourcesFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sources: list[SourceConfig] = []
+    # Telegram groups (imported from exports) that are public: group id → username, for
+    # t.me links in reports. Unset ids fall back to GROUPOPS_TELEGRAM_PUBLIC_GROUPS.
+    telegram_public_groups: dict[str, TelegramUsername] = {}
 
     @field_validator("sources")
     @classmethod
@@ -143,6 +154,31 @@ def load_sources(path: Path | str) -> list[SourceConfig]:
     """Load and validate the sources file."""
     path = Path(path)
     return parse_sources(read_toml(path, "sources", SourcesError), path)
+
+
+def load_links(
+    path: Path | str,
+    *,
+    slack_workspace: str | None = None,
+    telegram_public: Mapping[str, str] | None = None,
+) -> Links:
+    """What message links need, from the sources file (each Slack source's ``workspace``, the
+    ``[telegram_public_groups]`` table) with ``slack_workspace`` / ``telegram_public`` (the
+    environment's ``GROUPOPS_SLACK_WORKSPACE`` / ``GROUPOPS_TELEGRAM_PUBLIC_GROUPS``) as
+    fallbacks. A missing file gives the fallbacks alone; an invalid one raises
+    :class:`SourcesError` naming the key."""
+    path = Path(path)
+    public = dict(telegram_public or {})
+    workspaces: dict[str, str] = {}
+    if path.exists():
+        raw = read_toml(path, "sources", SourcesError)
+        parse_sources(raw, path)  # every error named the same way as for the sources
+        parsed = SourcesFile.model_validate(raw)
+        public.update(parsed.telegram_public_groups)
+        for src in parsed.sources:
+            if isinstance(src, SlackSource) and src.workspace:
+                workspaces.update(dict.fromkeys(src.groups, src.workspace))
+    return Links(slack_workspace, public, workspaces)
 
 
 BlockLoader = Callable[[str], str]

@@ -3,12 +3,14 @@ in a report: each platform's documented form, built from the ids groupops stores
 
 * Matrix: ``https://matrix.to/#/<room id>/<event id>?via=<server>`` (the room's server).
 * Slack: the permalink ``https://<workspace>.slack.com/archives/<channel>/p<ts without the dot>``
-  (needs the workspace's subdomain: ``Links.slack_workspace``).
+  (needs the workspace's subdomain: the Slack source's ``workspace`` in ``data/sources.toml``,
+  ``Links.slack_workspaces``, else ``Links.slack_workspace`` from the environment).
 * Feishu / Lark: the AppLink that opens the chat,
   ``https://applink.feishu.cn/client/chat/open?openChatId=<oc_…>`` (AppLink opens chats, not
   single messages).
 * Telegram: ``https://t.me/<username>/<message id>`` for a **public** group (its username in
-  ``Links.telegram_public``); private groups get no link.
+  ``Links.telegram_public``: ``[telegram_public_groups]`` in ``data/sources.toml``, else the
+  environment); private groups get no link.
 
 Other platforms (WeCom, WhatsApp, WeChat exports) give no link: ``None``.
 """
@@ -27,10 +29,13 @@ _SLACK_SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 @dataclass(frozen=True)
 class Links:
     """What links need beyond the ids: the Slack workspace's subdomain (``acme`` for
-    ``acme.slack.com``) and the public usernames of Telegram groups (group id → username)."""
+    ``acme.slack.com``; per channel in ``slack_workspaces``, else ``slack_workspace``) and the
+    public usernames of Telegram groups (group id → username).
+    :func:`groupops.connectors.config.load_links` reads them from the sources file."""
 
     slack_workspace: str | None = None
     telegram_public: Mapping[str, str] = field(default_factory=dict)
+    slack_workspaces: Mapping[str, str] = field(default_factory=dict)  # channel id → subdomain
 
 
 def message_link(
@@ -49,7 +54,7 @@ def message_link(
     if platform in ("feishu", "lark") and group_id.startswith("oc_"):
         return f"https://applink.feishu.cn/client/chat/open?openChatId={quote(group_id)}"
     if platform == "slack":
-        workspace = links.slack_workspace
+        workspace = links.slack_workspaces.get(group_id) or links.slack_workspace
         if not workspace or not _SLACK_SUBDOMAIN.match(workspace):
             return None
         if message_id and _SLACK_TS.match(message_id):

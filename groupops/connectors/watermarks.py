@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from groupops.connectors.base import Watermark
 from groupops.db.engine import session_scope
@@ -43,20 +44,33 @@ def save_watermark(
     messages: int = 0,
     ingest_run_id: int | None = None,
 ) -> None:
-    """Store (insert or replace) the watermark of ``source``/``group_id``."""
+    """Store (insert or replace) the watermark of ``source``/``group_id``: one
+    ``INSERT … ON CONFLICT DO UPDATE``, so two runs saving the same group's watermark at once
+    (a manual pull beside the schedule, without the ``group:<id>`` tag limit) both succeed and
+    the later write stands (an older watermark only means the next pull re-reads a window, which
+    adds nothing twice)."""
     if pulled_at.tzinfo is None:
         raise ValueError("pulled_at must be timezone-aware")
-    with session_scope(engine) as session:
-        session.merge(
-            ConnectorWatermark(
-                source=source,
-                group_id=group_id,
-                platform=platform,
-                cursor=watermark.cursor,
-                at=watermark.at,
-                pulled_at=pulled_at,
-                messages=messages,
-                ingest_run_id=ingest_run_id,
+    values = {
+        "source": source,
+        "group_id": group_id,
+        "platform": platform,
+        "cursor": watermark.cursor,
+        "at": watermark.at,
+        "pulled_at": pulled_at,
+        "messages": messages,
+        "ingest_run_id": ingest_run_id,
+    }
+    table = ConnectorWatermark.__table__
+    assert isinstance(table, sa.Table)
+    with engine.begin() as conn:
+        dialect = conn.dialect.name
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        keys = {"source", "group_id"}
+        conn.execute(
+            insert.values(values).on_conflict_do_update(
+                index_elements=sorted(keys),
+                set_={k: insert.excluded[k] for k in values if k not in keys},
             )
         )
 

@@ -228,7 +228,7 @@ def standard_providers(
     moderation (violations, the admins' to-dos, appeals, roster findings), and (admins) the
     cleanup waiting in the latest preview with the recalls left to them."""
     from groupops.clock.lateness import working_day_minutes
-    from groupops.connectors.links import Links
+    from groupops.connectors.config import load_links
     from groupops.db.queries import load_groups, load_message_texts
     from groupops.digest.archive import archive_provider
     from groupops.digest.meetings import meetings_provider
@@ -243,7 +243,8 @@ def standard_providers(
     people, groups = Directory.load(engine), load_groups(engine)
     texts = load_message_texts(engine, obligations.overdue)
     settings = get_settings()
-    links = Links(settings.slack_workspace, settings.telegram_public_groups)
+    links = load_links(settings.sources_path, slack_workspace=settings.slack_workspace,
+                       telegram_public=settings.telegram_public_groups)  # fmt: skip
     meetings = load_meetings(engine, policy, as_of, meetings_dir=folder)
     return [
         overdue_provider(

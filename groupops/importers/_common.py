@@ -312,16 +312,6 @@ class Tree:
             self._zip.close()
 
 
-def read_export_file(path: Path, root: Path | None = None) -> bytes:
-    """A whole export document named by the user (or found inside ``root``): a regular file
-    (a symlink given on the command line is followed, one found in a folder only when it
-    stays inside it), at most ``max_document_bytes``; :class:`InputRefused` otherwise."""
-    limits = Limits.from_settings()
-    if root is None and path.is_symlink():
-        path = path.resolve()
-    return read_path_document(path, limits, root=root)
-
-
 def load_json(data: bytes) -> Any:
     """Parse JSON bytes (a UTF-8 BOM is tolerated)."""
     if data.startswith(b"\xef\xbb\xbf"):

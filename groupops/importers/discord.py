@@ -17,13 +17,23 @@ from groupops.importers._common import (
     id_str,
     is_link_only,
     kind_from_filename,
-    load_json,
     ok,
-    read_export_file,
     required_id,
     unique,
 )
-from groupops.ingest.limits import InputRefused
+from groupops.importers._jsonstream import (
+    Item,
+    Messages,
+    Meta,
+    NotObject,
+    StreamError,
+    TooLong,
+    Walker,
+    document_events,
+    open_document,
+    too_long,
+)
+from groupops.ingest.limits import InputRefused, Limits
 
 #: Message types a person writes; every other type is a notice (kind ``system``).
 USER_TYPES = frozenset(
@@ -34,14 +44,6 @@ THREAD_TYPES = frozenset({"GuildPublicThread", "GuildPrivateThread", "GuildNewsT
 _MENTION_ALL = re.compile(r"@(?:everyone|here)\b")
 
 
-def is_discord_export(doc: Any) -> bool:
-    return (
-        isinstance(doc, Mapping)
-        and isinstance(doc.get("channel"), Mapping)
-        and isinstance(doc.get("messages"), list)
-    )
-
-
 class DiscordExport(ExportSource):
     """DiscordChatExporter JSON. Thread exports are folded into their parent channel: the
     group is the parent, and a thread message that answers nothing in particular replies to
@@ -49,6 +51,10 @@ class DiscordExport(ExportSource):
 
     format = "discord"
     platform = "discord"
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path)
+        self.limits = Limits.from_settings()
 
     def files(self) -> list[Path]:
         if self.path.is_dir():  # what is refused is quarantined by _file
@@ -60,21 +66,33 @@ class DiscordExport(ExportSource):
             yield from self._file(path, entity)
 
     def _file(self, path: Path, entity: Entity) -> Iterator[RawRecord]:
+        """One exported channel, streamed (:mod:`groupops.importers._jsonstream`): its
+        ``guild`` and ``channel`` first, then its messages one at a time."""
         source = str(path)
+        root = self.path if self.path.is_dir() else None
+        meta: dict[str, Any] = {}
+        listed = False
         try:
-            root = self.path if self.path.is_dir() else None
-            doc = load_json(read_export_file(path, root))
+            with open_document(path, root) as raw:
+                for event in document_events(Walker(raw, self.limits), messages=False):
+                    if isinstance(event, Meta) and not isinstance(event.value, TooLong):
+                        meta[event.key] = event.value
+                    elif isinstance(event, Messages):
+                        listed = listed or event.is_list
+                    elif isinstance(event, NotObject):
+                        break
         except InputRefused as exc:
             yield bad("messages", source, 0, "", "(file)", str(exc))
             return
-        except ValueError as exc:
-            yield bad("messages", source, 0, "", "(file)", f"not valid JSON: {exc}")
-            return
-        if not is_discord_export(doc):
+        except StreamError as exc:  # read what came before the break (the second pass stops there)
+            if not (isinstance(meta.get("channel"), Mapping) and listed):
+                yield bad("messages", source, 0, "", "(file)", str(exc))
+                return
+        if not (isinstance(meta.get("channel"), Mapping) and listed):
             yield bad("messages", source, 0, "", "(file)", "not a DiscordChatExporter export")
             return
-        channel = doc["channel"]
-        guild = doc.get("guild") if isinstance(doc.get("guild"), Mapping) else {}
+        channel = meta["channel"]
+        guild = meta.get("guild") if isinstance(meta.get("guild"), Mapping) else {}
         assert isinstance(guild, Mapping)
         thread_id: str | None = None
         if str(channel.get("type")) in THREAD_TYPES and id_str(channel.get("categoryId")):
@@ -85,12 +103,11 @@ class DiscordExport(ExportSource):
             group_id = id_str(channel.get("id")) or path.stem
             group_name = first(channel, "name") or path.stem
         guild_name = first(guild, "name")
-        meta = {"guild": guild, "channel": channel}
         yield ok(
             "groups",
             source,
             0,
-            dumps(meta),
+            dumps({"guild": guild, "channel": channel}),
             platform=self.platform,
             group_id=group_id,
             name=f"{guild_name} #{group_name}"
@@ -99,13 +116,22 @@ class DiscordExport(ExportSource):
         )
         if entity == "groups":
             return
-        for pos, message in enumerate(doc["messages"], start=1):
-            yield from self._message(source, pos, message, group_id, thread_id)
+        try:
+            with open_document(path, root) as raw:
+                for event in document_events(Walker(raw, self.limits)):
+                    if isinstance(event, Item) and event.chat == 0:
+                        yield from self._message(source, event.index, event.value, group_id,
+                                                 thread_id)  # fmt: skip
+        except (StreamError, InputRefused) as exc:
+            yield bad("messages", source, 0, "", "(file)", str(exc))
 
     def _message(
         self, source: str, pos: int, m: Any, group_id: str, thread_id: str | None
     ) -> Iterator[RawRecord]:
         raw = dumps(m)
+        if isinstance(m, TooLong):
+            yield too_long("messages", source, pos, m, self.limits)
+            return
         message_id = required_id("messages", source, pos, raw, m, "id", "message without an id")
         if isinstance(message_id, RawRecord):
             yield message_id

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -17,13 +18,24 @@ from groupops.importers._common import (
     id_str,
     is_link_only,
     kind_from_mime,
-    load_json,
     ok,
-    read_export_file,
     slug,
     unique,
 )
-from groupops.ingest.limits import InputRefused
+from groupops.importers._jsonstream import (
+    Chat,
+    Item,
+    Messages,
+    Meta,
+    NotObject,
+    StreamError,
+    TooLong,
+    Walker,
+    document_events,
+    open_document,
+    too_long,
+)
+from groupops.ingest.limits import InputRefused, Limits
 
 #: ``media_type`` values and the canonical kind they become.
 MEDIA_KINDS: dict[str, str] = {
@@ -67,72 +79,93 @@ class TelegramExport(ExportSource):
         if path.is_dir():
             path = path / "result.json"
         super().__init__(path)
+        self.limits = Limits.from_settings()
         # A whole-account export also holds people's one-to-one chats: groupops is about group
         # chats, so those stay out unless asked for (a single-chat export is always read).
         self.include_personal = str(include_personal).strip().lower() in {"1", "true", "yes"}
 
     def _records(self, entity: Entity) -> Iterator[RawRecord]:
+        """Two streamed passes (:mod:`groupops.importers._jsonstream`): the chats' metadata,
+        senders' names and pinned ids first, then the messages one at a time."""
         source = str(self.path)
         try:
-            doc = load_json(read_export_file(self.path))
+            chats = self._scan()
         except InputRefused as exc:
             yield bad("messages", source, 0, "", "(file)", str(exc))
             return
-        except ValueError as exc:
-            yield bad("messages", source, 0, "", "(file)", f"not valid JSON: {exc}")
-            return
-        if not isinstance(doc, Mapping):
+        if chats is None:
             yield bad("messages", source, 0, "", "(file)", "expected a JSON object")
             return
-        if "chats" in doc or "left_chats" in doc:
-            chats: list[Any] = []
-            for key in ("chats", "left_chats"):
-                section = doc.get(key)
-                if isinstance(section, Mapping) and isinstance(section.get("list"), list):
-                    chats.extend(section["list"])
-            for pos, chat in enumerate(chats, start=1):
-                if not isinstance(chat, Mapping):
-                    yield bad(
-                        "groups", source, pos, dumps(chat), "(record)", "chat is not an object"
-                    )
-                    continue
-                if chat.get("type") in PERSONAL_CHAT_TYPES and not self.include_personal:
-                    continue
-                yield from self._chat(source, chat, pos, entity)
-        else:
-            yield from self._chat(source, doc, 0, entity)
+        for chat in chats.values():
+            yield from self._chat(source, chat)
+        if entity == "groups":
+            return
+        try:
+            with open_document(self.path) as raw:
+                for event in document_events(Walker(raw, self.limits)):
+                    if isinstance(event, Item) and event.chat in chats:
+                        chat = chats[event.chat]
+                        if chat.listed and chat.group_id is not None:
+                            yield from self._message(source, event.index, event.value,
+                                                     chat.group_id, chat.names, chat.pinned)  # fmt: skip
+        except (StreamError, InputRefused) as exc:
+            yield bad("messages", source, 0, "", "(file)", str(exc))
 
-    def _chat(
-        self, source: str, chat: Mapping[str, Any], pos: int, entity: Entity
-    ) -> Iterator[RawRecord]:
+    def _scan(self) -> dict[int, _Chat] | None:
+        """The chats to read (position → what the first pass learnt), ``None`` when the
+        document is not an object. A document that breaks off is read up to the break (the
+        second pass quarantines the break)."""
+        chats: dict[int, _Chat] = {}
+        account = False
+        with open_document(self.path) as raw:
+            try:
+                for event in document_events(Walker(raw, self.limits)):
+                    if isinstance(event, NotObject):
+                        return None
+                    chat = chats.setdefault(event.chat, _Chat(event.chat))
+                    if isinstance(event, Chat):
+                        account = True
+                        chat.not_object = event.value
+                    elif isinstance(event, Meta) and not isinstance(event.value, TooLong):
+                        chat.meta[event.key] = event.value
+                    elif isinstance(event, Messages):
+                        chat.listed = event.is_list
+                    elif isinstance(event, Item) and isinstance(event.value, Mapping):
+                        chat.learn(event.value)
+            except (StreamError, InputRefused):
+                pass
+        if account:  # a whole-account export: the chats of its lists, groups only unless asked
+            return {
+                pos: chat
+                for pos, chat in chats.items()
+                if pos > 0
+                and (self.include_personal or chat.meta.get("type") not in PERSONAL_CHAT_TYPES)
+            }
+        return {0: chats.get(0, _Chat(0))}
+
+    def _chat(self, source: str, chat: _Chat) -> Iterator[RawRecord]:
+        """The group record of a chat (and why its messages cannot be read, if so)."""
+        pos = chat.position
+        if chat.not_object is not None:
+            yield bad("groups", source, pos, dumps(chat.not_object), "(record)",
+                      "chat is not an object")  # fmt: skip
+            return
         # Without a chat id: the file's name (``result.json``: its folder's name).
         fallback = self.path.parent.name if self.path.stem == "result" else self.path.stem
         fallback = fallback or self.path.stem
-        group_id = id_str(chat.get("id")) or slug(fallback) + (f"-{pos}" if pos else "")
-        meta = {k: v for k, v in chat.items() if k != "messages"}
+        meta = chat.meta
+        chat.group_id = id_str(meta.get("id")) or slug(fallback) + (f"-{pos}" if pos else "")
         yield ok(
             "groups",
             source,
             pos,
             dumps(meta),
             platform=self.platform,
-            group_id=group_id,
-            name=first(chat, "name") or fallback,
+            group_id=chat.group_id,
+            name=first(meta, "name") or fallback,
         )
-        if entity == "groups":
-            return
-        messages = chat.get("messages")
-        if not isinstance(messages, list):
+        if not chat.listed:
             yield bad("messages", source, pos, dumps(meta), "messages", "chat has no messages list")
-            return
-        names = _names_to_ids(messages)
-        pinned = {
-            str(m.get("message_id"))
-            for m in messages
-            if isinstance(m, Mapping) and m.get("action") == "pin_message" and m.get("message_id")
-        }
-        for index, message in enumerate(messages, start=1):
-            yield from self._message(source, index, message, group_id, names, pinned)
 
     def _message(
         self,
@@ -143,6 +176,9 @@ class TelegramExport(ExportSource):
         names: Mapping[str, str],
         pinned: set[str],
     ) -> Iterator[RawRecord]:
+        if isinstance(m, TooLong):
+            yield too_long("messages", source, index, m, self.limits)
+            return
         raw = dumps(m)
         if not isinstance(m, Mapping):
             yield bad("messages", source, index, raw, "(record)", "not a JSON object")
@@ -229,18 +265,27 @@ class TelegramExport(ExportSource):
             yield self.membership(source, index, raw, group_id, member, event, at, approved_by)
 
 
-def _names_to_ids(messages: list[Any]) -> dict[str, str]:
-    """Display name → user id, from every message that names both (service messages list
-    members by name only)."""
-    names: dict[str, str] = {}
-    for m in messages:
-        if not isinstance(m, Mapping):
-            continue
+@dataclass
+class _Chat:
+    """What the first pass learns of one chat: its keys other than ``messages``, whether
+    ``messages`` is a list, display name → user id (service messages name members by name
+    only) and the ids of pinned messages."""
+
+    position: int
+    meta: dict[str, Any] = field(default_factory=dict)
+    listed: bool = False
+    names: dict[str, str] = field(default_factory=dict)
+    pinned: set[str] = field(default_factory=set)
+    not_object: Any = None
+    group_id: str | None = None
+
+    def learn(self, m: Mapping[str, Any]) -> None:
         for name_key, id_key in (("from", "from_id"), ("actor", "actor_id")):
             name, uid = m.get(name_key), telegram_user_id(m.get(id_key))
             if isinstance(name, str) and name and uid:
-                names.setdefault(name, uid)
-    return names
+                self.names.setdefault(name, uid)
+        if m.get("action") == "pin_message" and m.get("message_id"):
+            self.pinned.add(str(m.get("message_id")))
 
 
 def _text_and_mentions(m: Mapping[str, Any]) -> tuple[str, list[str]]:

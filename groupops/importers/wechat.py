@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import codecs
-import csv
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -22,6 +21,15 @@ from groupops.importers._common import (
     is_link_only,
     slug,
     unique,
+)
+from groupops.ingest.limits import (
+    CsvRow,
+    FileTooLarge,
+    InputRefused,
+    Limits,
+    bounded_lines,
+    check_file,
+    csv_rows,
 )
 
 #: Columns a file must have (compared case-insensitively).
@@ -76,15 +84,17 @@ def _split(parties: str) -> list[str]:
     return [name for p in _NAME_SPLIT.split(parties) if (name := _unquote(p))]
 
 
-def detect_encoding(path: Path, chunk_size: int = 1 << 20) -> str:
-    """``utf-8-sig`` when the whole file is valid UTF-8, otherwise ``gb18030`` (a superset
-    of GBK, what Chinese Windows tools write)."""
+def detect_encoding(path: Path, chunk_size: int = 1 << 20, limit: int | None = None) -> str:
+    """``utf-8-sig`` when the whole file (its first ``limit`` bytes) is valid UTF-8,
+    otherwise ``gb18030`` (a superset of GBK, what Chinese Windows tools write)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
+    read = 0
     with path.open("rb") as handle:
         try:
-            while chunk := handle.read(chunk_size):
+            while (limit is None or read < limit) and (chunk := handle.read(chunk_size)):
+                read += len(chunk)
                 decoder.decode(chunk)
-            decoder.decode(b"", final=True)
+            decoder.decode(b"", final=limit is None or read < limit)
         except UnicodeDecodeError:
             return "gb18030"
     return "utf-8-sig"
@@ -119,53 +129,72 @@ class WeChatCsvExport(ExportSource):
         self.group_id = group_id or slug(self.group_name)
         self.self_id = self_id
         self.self_name = self_name
+        self.limits = Limits.from_settings()
+        self._encoding: str | None = None
 
     def _rows(self) -> Iterator[tuple[int, dict[str, str]] | RawRecord]:
-        """``(line, row)`` with canonical column names, or a quarantine record."""
+        """``(line, row)`` with canonical column names, or a quarantine record. Read within
+        the input limits (:mod:`groupops.ingest.limits`): a regular file (a symlink named by
+        the user is followed, to a regular file only), rows of at most ``max_record_bytes``,
+        at most ``max_file_bytes`` of the file."""
         source = str(self.path)
-        encoding = self.encoding or detect_encoding(self.path)
-        with self.path.open(encoding=encoding, errors="replace", newline="") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if header is None:
-                return
-            by_lower = {c.lower(): c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)}
-            columns = [by_lower.get(h.strip().lstrip("\ufeff").lower(), h.strip()) for h in header]
-            missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-            if missing:
+        path = self.path.resolve() if self.path.is_symlink() else self.path
+        try:
+            check_file(path)
+        except InputRefused as exc:
+            yield bad("messages", source, 0, "", "(file)", str(exc))
+            return
+        if self._encoding is None:
+            self._encoding = self.encoding or detect_encoding(
+                path, limit=self.limits.max_file_bytes
+            )
+        with path.open("rb") as stream:
+            lines = bounded_lines(stream, self.limits, keep_blank=True)
+            try:
+                yield from self._csv(source, csv_rows(lines, self._encoding, self.limits))
+            except FileTooLarge as exc:
+                yield bad("messages", source, 0, "", "(file)", str(exc))
+
+    def _csv(
+        self, source: str, rows: Iterator[CsvRow]
+    ) -> Iterator[tuple[int, dict[str, str]] | RawRecord]:
+        header_row = next(rows, None)
+        if header_row is None:
+            return
+        if header_row.error is not None:
+            yield bad("messages", source, header_row.line, header_row.raw, "(header)",
+                      f"not a MemoTrace CSV: {header_row.error}")  # fmt: skip
+            return
+        header = header_row.cells
+        by_lower = {c.lower(): c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)}
+        columns = [by_lower.get(h.strip().lstrip("\ufeff").lower(), h.strip()) for h in header]
+        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+        if missing:
+            yield bad(
+                "messages",
+                source,
+                header_row.line,
+                ",".join(header),
+                "(header)",
+                f"not a MemoTrace CSV: missing column(s) {', '.join(missing)}",
+            )
+            return
+        for row in rows:
+            if row.error is not None:
+                yield bad("messages", source, row.line, row.raw, "(record)", row.error)
+                continue
+            values = row.cells
+            if len(values) > len(columns):
                 yield bad(
                     "messages",
                     source,
-                    1,
-                    ",".join(header),
-                    "(header)",
-                    f"not a MemoTrace CSV: missing column(s) {', '.join(missing)}",
+                    row.line,
+                    dumps(values),
+                    "(record)",
+                    f"{len(values)} values for {len(columns)} columns",
                 )
-                return
-            line = reader.line_num + 1
-            while True:
-                try:
-                    values = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:  # e.g. a field over the csv module's size limit
-                    start, line = line, reader.line_num + 1
-                    yield bad("messages", source, start, "", "(record)", f"unreadable CSV: {exc}")
-                    continue
-                start, line = line, reader.line_num + 1
-                if not any(v.strip() for v in values):
-                    continue
-                if len(values) > len(columns):
-                    yield bad(
-                        "messages",
-                        source,
-                        start,
-                        dumps(values),
-                        "(record)",
-                        f"{len(values)} values for {len(columns)} columns",
-                    )
-                    continue
-                yield start, dict(zip(columns, values, strict=False))
+                continue
+            yield row.line, dict(zip(columns, values, strict=False))
 
     def _records(self, entity: Entity) -> Iterator[RawRecord]:
         source = str(self.path)

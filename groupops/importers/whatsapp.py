@@ -5,8 +5,8 @@ as shared from the phone (``_chat.txt`` inside) is read the same way."""
 
 from __future__ import annotations
 
+import codecs
 import hashlib
-import io
 import itertools
 import re
 import zipfile
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 from groupops.canonical import Entity, RawRecord
 from groupops.importers._common import (
@@ -28,8 +28,23 @@ from groupops.importers._common import (
     to_ascii_digits,
     unique,
 )
+from groupops.ingest.limits import (
+    HEAD_BYTES,
+    FileTooLarge,
+    InputRefused,
+    Limits,
+    Line,
+    bounded_lines,
+    check_file,
+    index_archive,
+    is_zip,
+    open_member,
+    too_long_reason,
+)
 
 DateOrder = Literal["dmy", "mdy", "ymd"]
+#: How many stamps the time-order guess reads (when no date settles the order).
+ORDER_SAMPLE = 20_000
 DATE_ORDERS: tuple[DateOrder, ...] = ("dmy", "mdy", "ymd")
 
 _DATE = r"[A-Za-z]?\d{1,4}[./-]\s?\d{1,2}[./-]\s?[A-Za-z]?\d{1,4}\.?(?:\s?(?:BE|г\.?))?"
@@ -176,8 +191,27 @@ class Header:
 
 @dataclass(slots=True)
 class Entry:
+    """One message: its header and its lines (the header line first). ``size`` counts the
+    bytes of every line; past ``max_record_bytes`` the lines stop growing (only the head is
+    kept) and the message is quarantined as too long."""
+
     header: Header
     lines: list[str]
+    size: int = 0
+    last: int = 0  # the number of its last line
+    too_long: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Stray:
+    """What the chat file holds outside any message, or a file that is not read: quarantined
+    as it is (``source``: the file or archive member it names)."""
+
+    line: int
+    raw: str
+    field: str
+    reason: str
+    source: str | None = None
 
 
 def match_header(line: str) -> Header | None:
@@ -200,27 +234,44 @@ def _date_fields(stamp: str) -> tuple[str, str, str, str | None] | None:
     return match["a"], match["b"], match["c"], match["era"]
 
 
+class DateEvidence:
+    """What the stamps seen so far say about the date order (see :func:`detect_date_order`),
+    gathered one stamp at a time so that a file of any size needs no list of them."""
+
+    def __init__(self) -> None:
+        self.year_first = self.first_big = self.second_big = False
+
+    def add(self, stamp: str) -> None:
+        fields = _date_fields(stamp)
+        if fields is None or self.year_first:
+            return
+        a, b, _c, _era = fields
+        if len(a) >= 3 or not a.isdigit():
+            self.year_first = True
+            return
+        self.first_big = self.first_big or int(a) > 12
+        self.second_big = self.second_big or int(b) > 12
+
+    def order(self) -> DateOrder | None:
+        if self.year_first:
+            return "ymd"
+        if self.first_big and not self.second_big:
+            return "dmy"
+        if self.second_big and not self.first_big:
+            return "mdy"
+        return None
+
+
 def detect_date_order(stamps: Iterable[str]) -> DateOrder | None:
     """The date order of a whole file: a 4-digit (or era) first field means year first; a
     first field above 12 means day first; a second field above 12 means month first. ``None``
     when every date fits both day-first and month-first."""
-    first_big = second_big = False
+    evidence = DateEvidence()
     for stamp in stamps:
-        fields = _date_fields(stamp)
-        if fields is None:
-            continue
-        a, b, _c, _era = fields
-        if len(a) >= 3 or not a.isdigit():
-            return "ymd"
-        if int(a) > 12:
-            first_big = True
-        if int(b) > 12:
-            second_big = True
-    if first_big and not second_big:
-        return "dmy"
-    if second_big and not first_big:
-        return "mdy"
-    return None
+        evidence.add(stamp)
+        if evidence.year_first:
+            break
+    return evidence.order()
 
 
 def _year(text: str, era: str | None) -> int:
@@ -321,9 +372,14 @@ class WhatsAppExport(ExportSource):
         self_name: str = "you",
     ) -> None:
         path = Path(path)
+        #: The export folder a chat file was found in (a symlink there is followed only
+        #: inside it); ``None`` for a file named by the user.
+        self.root: Path | None = None
         if path.is_dir():
+            self.root = path
             path = _chat_file(path)
         super().__init__(path)
+        self.limits = Limits.from_settings()
         if date_order is not None and date_order not in DATE_ORDERS:
             raise ValueError(f"date_order must be one of {', '.join(DATE_ORDERS)}")
         self.date_order = date_order
@@ -335,39 +391,76 @@ class WhatsAppExport(ExportSource):
         self._names: dict[str, str] | None = None
 
     # -- reading ---------------------------------------------------------------------------
-    def _lines(self) -> Iterator[str]:
-        """The chat's text lines, without line ends (CRLF, CR or LF)."""
-        if zipfile.is_zipfile(self.path):
+    def _lines(self) -> Iterator[Line | Stray]:
+        """The chat's lines (ended by CRLF, CR or LF) within the input limits: each at most
+        ``max_record_bytes`` (a longer one comes as its head and length), at most
+        ``max_file_bytes`` of the file; a file or archive member that may not be read comes
+        as a :class:`Stray` naming it, and so does a file cut at ``max_file_bytes``."""
+        limits = self.limits
+        if is_zip(self.path):
             with zipfile.ZipFile(self.path) as archive:
-                names = [n for n in archive.namelist() if n.lower().endswith(".txt")]
+                index = index_archive(archive, limits, str(self.path))
+                for refusal in index.refusals:
+                    if refusal.name.lower().endswith(".txt"):
+                        yield Stray(0, "", "(file)", refusal.reason, refusal.name)
+                names = [n for n in index.members if n.lower().endswith(".txt")]
                 name = next(
                     (n for n in names if n.endswith("_chat.txt")), names[0] if names else None
                 )
                 if name is None:
                     return
-                with archive.open(name) as raw:
-                    yield from _text_lines(
-                        io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace")
-                    )
+                with open_member(archive, index.members[name]) as raw:
+                    yield from _bounded(raw, limits, f"{self.path}!{name}")
             return
-        with self.path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-            yield from _text_lines(handle)
+        path = self.path.resolve() if self.root is None and self.path.is_symlink() else self.path
+        try:
+            check_file(path, self.root)
+        except InputRefused as exc:
+            yield Stray(0, "", "(file)", str(exc))
+            return
+        with path.open("rb") as handle:
+            yield from _bounded(handle, limits, None)
 
-    def entries(self) -> Iterator[Entry | tuple[int, str]]:
-        """Messages (header plus continuation lines) and, as ``(line, text)``, lines that come
-        before the first header."""
+    def entries(self) -> Iterator[Entry | Stray]:
+        """Messages (header plus continuation lines, each at most ``max_record_bytes`` in
+        all, empty lines between them included; trailing empty lines are dropped, as the
+        text drops them) and, as :class:`Stray`, lines before the first header and files
+        not read."""
+        max_record = self.limits.max_record_bytes
         current: Entry | None = None
-        for number, line in enumerate(self._lines(), start=1):
+        for item in self._lines():
+            if isinstance(item, Stray):  # a refused file, or the end of one cut at its limit
+                if current is not None:
+                    yield current
+                    current = None
+                yield item
+                continue
+            data = item.data
+            if item.number == 1 and data.startswith(codecs.BOM_UTF8):
+                data = data[len(codecs.BOM_UTF8) :]
+            line = data.decode("utf-8", errors="replace")
             header = match_header(line)
             if header is not None:
                 if current is not None:
                     yield current
-                current = Entry(Header(number, header.stamp, header.rest), [line])
+                current = Entry(Header(item.number, header.stamp, header.rest), [line])
+                current.size, current.last = item.length, item.number
+                current.too_long = item.too_long
             elif current is None:
-                if line.strip():
-                    yield (number, line)
-            else:
-                current.lines.append(line)
+                if item.too_long:
+                    reason = too_long_reason(item.length, self.limits, "line")
+                    yield Stray(item.number, line + "…", "(line)", reason)
+                elif line.strip():
+                    yield Stray(item.number, line, "(line)", "text before the first message header")
+            else:  # a continuation line: the empty lines since the last one come with it
+                gap = item.number - current.last - 1
+                current.size += gap + item.length + 1
+                current.last = item.number
+                if current.size > max_record:
+                    current.too_long = True
+                if not current.too_long:
+                    current.lines.extend([""] * gap)
+                    current.lines.append(line)
         if current is not None:
             yield current
 
@@ -383,11 +476,15 @@ class WhatsAppExport(ExportSource):
 
     def _scan(self) -> None:
         """One pass over the headers: the date order and the senders' names (for mentions)."""
-        stamps: list[str] = []
+        evidence = DateEvidence()
+        stamps: list[str] = []  # a sample, for the time-order guess
         names: dict[str, str] = {}
         for entry in self.entries():
             if isinstance(entry, Entry):
-                stamps.append(to_ascii_digits(entry.header.stamp))
+                stamp = to_ascii_digits(entry.header.stamp)
+                evidence.add(stamp)
+                if len(stamps) < ORDER_SAMPLE:
+                    stamps.append(stamp)
                 match = _SENDER.match(entry.header.rest) or _SENDER_TIGHT.match(entry.header.rest)
                 if match is not None:
                     name = clean_text(match["name"]).strip()
@@ -396,7 +493,7 @@ class WhatsAppExport(ExportSource):
                     if _PHONE.fullmatch(name):
                         names.setdefault(re.sub(r"\D", "", name), member)
         self._names = names
-        self._detected = detect_date_order(stamps) or _least_disorder(stamps)
+        self._detected = evidence.order() or _least_disorder(stamps)
 
     def mentions(self, text: str) -> list[str]:
         """Member ids of ``@Name`` / ``@+86 138 …`` / ``@8613800000000`` in a text, for names
@@ -427,16 +524,22 @@ class WhatsAppExport(ExportSource):
         order = self.detect_order()
         seen_ids: dict[str, int] = {}
         for entry in self.entries():
-            if isinstance(entry, tuple):
-                number, text = entry
-                yield bad(
-                    "messages",
-                    source,
-                    number,
-                    text,
-                    "(line)",
-                    "text before the first message header",
-                )
+            if isinstance(entry, Stray):
+                where = entry.source or source
+                yield bad("messages", where, entry.line, entry.raw, entry.field, entry.reason)
+                continue
+            if entry.too_long:
+                if entity == "messages":
+                    head = "\n".join(entry.lines)[:HEAD_BYTES] + "…"
+                    reason = too_long_reason(entry.size, self.limits, "message")
+                    lines = (
+                        f" (lines {entry.header.line}–{entry.last})"
+                        if entry.last > entry.header.line
+                        else ""
+                    )
+                    yield bad(
+                        "messages", source, entry.header.line, head, "(record)", reason + lines
+                    )
                 continue
             yield from self._entry(source, entry, order, seen_ids, entity)
 
@@ -590,11 +693,14 @@ def _names(text: str) -> list[str]:
     return [n.strip() for n in _LIST_SPLIT.split(text.strip()) if n.strip()]
 
 
-def _text_lines(handle: Iterable[str]) -> Iterator[str]:
-    """Lines without their line end (the handle is opened with ``newline=""``, so CRLF, CR
-    and LF each end one line)."""
-    for line in handle:
-        yield line.rstrip("\r\n")
+def _bounded(stream: IO[bytes], limits: Limits, source: str | None) -> Iterator[Line | Stray]:
+    """:func:`bounded_lines` over any line end (blank lines are not yielded: a message's
+    empty lines are the gaps between line numbers, so a run of them costs nothing until
+    text follows); past ``max_file_bytes`` a :class:`Stray` says the rest was not read."""
+    try:
+        yield from bounded_lines(stream, limits, any_newline=True)
+    except FileTooLarge as exc:
+        yield Stray(0, "", "(file)", str(exc), source)
 
 
 _TITLE_PATTERNS = (

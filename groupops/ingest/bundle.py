@@ -9,7 +9,7 @@ becomes a :class:`RawRecord` with an ``error`` (it lands in quarantine; the rest
 from __future__ import annotations
 
 import codecs
-import csv
+import itertools
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,12 +30,12 @@ from groupops.canonical import (
     RecordError,
 )
 from groupops.ingest.limits import (
-    HEAD_BYTES,
     FileTooLarge,
     Limits,
     Line,
     Refusal,
     bounded_lines,
+    csv_rows,
     file_refusal,
     index_archive,
     is_zip,
@@ -326,11 +326,6 @@ def _sniff_encoding(head: bytes) -> str:
         return FALLBACK_ENCODING
 
 
-#: Stands for a line longer than ``max_record_bytes`` in what the CSV parser reads (a NUL
-#: never survives normalisation, so the marker cannot be mistaken for data).
-_TOO_LONG = "\x00groupops:too-long\x00"
-
-
 def _csv_records(
     entity: Entity, label: str, stream: IO[bytes], limits: Limits | None = None
 ) -> Iterator[RawRecord]:
@@ -349,68 +344,31 @@ def _csv_records(
     if not head:
         return
     encoding = _sniff_encoding(b"\n".join(line.data for line in head))
-    state = {"number": 0, "long": 0}
-
-    def text_lines() -> Iterator[str]:
-        for line in head:
-            yield _csv_text(line, encoding, state)
-        for line in lines:
-            yield _csv_text(line, encoding, state)
-
-    reader = csv.reader(text_lines())
-    try:
-        header = next(reader)
-    except StopIteration:
+    rows = csv_rows(itertools.chain(head, lines), encoding, limits)
+    header_row = next(rows, None)
+    if header_row is None:
         return
-    except csv.Error as exc:
-        yield RawRecord(entity, label, 1, "", error=RecordError("(line)", f"not CSV: {exc}"))
+    if header_row.error is not None:
+        reason = f"not CSV: {header_row.error}"
+        yield RawRecord(
+            entity, label, header_row.line, header_row.raw, error=RecordError("(line)", reason)
+        )
         return
-    header = [h.strip().lstrip("\ufeff") for h in header]
+    header = [h.strip().lstrip("\ufeff") for h in header_row.cells]
     known = {f.name for f in FIELDS[entity]}
-    start = state["number"] + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:  # a quoted cell past the csv module's field limit (128 KiB)
-            end = state["number"]
-            at, start = start, end + 1
-            reason = f"unreadable CSV: {exc}"
-            yield RawRecord(entity, label, at, "", error=RecordError("(line)", reason))
+    for row in rows:
+        if row.error is not None:
+            yield RawRecord(
+                entity, label, row.line, row.raw, error=RecordError("(line)", row.error)
+            )
             continue
-        end = state["number"]
-        at, start = start, end + 1
-        if not any(cell.strip() for cell in row):
+        if len(row.cells) != len(header):
+            reason = f"{len(row.cells)} cells where the header has {len(header)}"
+            yield RawRecord(entity, label, row.line, row.raw, error=RecordError("(line)", reason))
             continue
-        raw = ",".join(row)
-        if _TOO_LONG in raw:
-            shown = raw.replace(_TOO_LONG, "")[:HEAD_BYTES] + "…"
-            reason = too_long_reason(state["long"], limits)
-            yield RawRecord(entity, label, at, shown, error=RecordError("(line)", reason))
-            continue
-        if any("\udc80" <= ch <= "\udcff" for ch in raw):
-            clean = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            reason = f"not valid {encoding.removesuffix('-sig').upper()} text"
-            yield RawRecord(entity, label, at, clean, error=RecordError("(line)", reason))
-            continue
-        if len(row) != len(header):
-            reason = f"{len(row)} cells where the header has {len(header)}"
-            yield RawRecord(entity, label, at, raw, error=RecordError("(line)", reason))
-            continue
-        data = {h: (v if v != "" else None) for h, v in zip(header, row, strict=True) if h in known}
-        yield RawRecord(entity, label, at, raw, data=data)
-
-
-def _csv_text(line: Line, encoding: str, state: dict[str, int]) -> str:
-    """One physical line for the CSV parser (records its number; a too-long line becomes the
-    marker, keeping its head)."""
-    state["number"] = line.number
-    data = line.data
-    if line.number == 1 and data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    text = data.decode(encoding.removesuffix("-sig"), errors="surrogateescape")
-    if line.too_long:
-        state["long"] = line.length
-        return f"{text}{_TOO_LONG}\n"
-    return text + "\n"
+        data = {
+            h: (v if v != "" else None)
+            for h, v in zip(header, row.cells, strict=True)
+            if h in known
+        }
+        yield RawRecord(entity, label, row.line, row.raw, data=data)

@@ -8,8 +8,9 @@ importers open files, archive members and documents only through here.
   head with its real length, to be quarantined as too long.
 * **Files**: only regular files are read (no device, FIFO or socket: ``/dev/zero`` is refused);
   a symlink is followed only when it resolves inside the bundle root; at most
-  ``max_file_bytes`` are read from any file, and a document parsed whole (a Slack day file, a
-  Telegram ``result.json``, a Discord export) may be at most ``max_document_bytes``.
+  ``max_file_bytes`` are read from any file, and a document parsed whole (a Slack day file)
+  may be at most ``max_document_bytes`` (Telegram and Discord exports are streamed instead:
+  :mod:`groupops.importers._jsonstream`).
 * **Archives**: member names are normalised (``\\`` → ``/``, ``./`` dropped) and a dangerous
   one (absolute, a drive, ``..``, a control character) is refused with its name; the members'
   declared sizes are checked before anything is read (at most ``max_archive_bytes`` in all,
@@ -22,10 +23,11 @@ quarantine record naming it (field ``(file)``).
 
 from __future__ import annotations
 
+import csv
 import re
 import stat
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, NamedTuple
@@ -148,28 +150,48 @@ class FileTooLarge(InputRefused):
     """More than ``max_file_bytes`` in one file: what was read stands, the rest is not read."""
 
 
-def bounded_lines(stream: IO[bytes], limits: Limits, *, keep_blank: bool = False) -> Iterator[Line]:
+def bounded_lines(
+    stream: IO[bytes], limits: Limits, *, keep_blank: bool = False, any_newline: bool = False
+) -> Iterator[Line]:
     """The non-blank lines of ``stream`` (every line with ``keep_blank``) with their 1-based
     numbers, holding at most ``max_record_bytes`` of any line (plus one read block); a read
-    block of nothing but blank lines is skipped whole (counted, never yielded). Raises
-    :class:`FileTooLarge` after ``max_file_bytes``."""
+    block of nothing but blank lines is skipped whole (counted, never yielded), also when a
+    CRLF or a blank line straddles the blocks' edges. Lines end at
+    LF (a CR before it is dropped), or with ``any_newline`` at CRLF, CR or LF alike (what
+    ``newline=""`` gives a text file: old Mac and some WhatsApp exports end lines with CR).
+    Raises :class:`FileTooLarge` after ``max_file_bytes``."""
     max_record, max_file = limits.max_record_bytes, limits.max_file_bytes
     number = 1  # the number of the line being assembled
     parts: list[bytes] = []
     held = 0  # bytes in parts
     length = 0  # the current line's full length so far
     total = 0
-    while block := stream.read(_BLOCK):
+    blank = True  # the line being assembled is empty or only white space so far
+    skip_lf = False  # any_newline: the last block ended with CR, so a leading LF is its CRLF
+    over = False
+    while not over and (block := stream.read(_BLOCK)):
+        if total + len(block) > max_file:  # read up to the limit; the line it cuts is not read
+            block, over = block[: max_file - total], True
         total += len(block)
-        if total > max_file:
-            raise FileTooLarge(
-                f"file larger than {max_file:,} bytes (max_file_bytes): the rest is not read"
-            )
-        if not length and not block.strip():  # a block of blank lines (the common attack)
-            number += block.count(b"\n")
-            continue
         start = 0
-        plain_tried = keep_blank  # once per block, when no line is being assembled
+        if skip_lf:
+            skip_lf = False
+            if block.startswith(b"\n"):
+                start = 1
+        if blank and not block.strip():  # a block of blank lines (the common attack)
+            ends = _line_ends(block[start:], any_newline)
+            number += ends
+            if ends:  # the line being assembled ended in it; what follows the last end is blank
+                last = block.rfind(b"\n")
+                if any_newline:
+                    last = max(last, block.rfind(b"\r"))
+                parts, held, length = [], 0, len(block) - last - 1
+            else:
+                length += len(block) - start
+            skip_lf = any_newline and block.endswith(b"\r")
+            continue  # (past max_file_bytes the loop ends and raises)
+        plain_tried = keep_blank or any_newline  # once per block, when no line is being assembled
+        lf = cr = -2  # any_newline: the next LF and CR at or after start (-1: none left)
         while True:
             if not plain_tried and not length:
                 plain_tried = True
@@ -177,7 +199,17 @@ def bounded_lines(stream: IO[bytes], limits: Limits, *, keep_blank: bool = False
                 if lines:
                     yield from lines
                     number += len(lines)
-            if (end := block.find(b"\n", start)) == -1:
+            if any_newline:  # two memchr scans, each resumed only once passed (linear)
+                if -1 < lf < start or lf == -2:
+                    lf = block.find(b"\n", start)
+                if -1 < cr < start or cr == -2:
+                    cr = block.find(b"\r", start)
+                end = lf if cr == -1 or -1 < lf < cr else cr
+                after = end + (2 if end == cr and lf == cr + 1 else 1)
+            else:
+                end = block.find(b"\n", start)
+                after = end + 1
+            if end == -1:
                 break
             piece = block[start:end]
             if held < max_record:
@@ -189,19 +221,33 @@ def bounded_lines(stream: IO[bytes], limits: Limits, *, keep_blank: bool = False
             if keep_blank or line.strip():
                 yield _line(number, line, length, max_record)
             number += 1
-            parts, held, length = [], 0, 0
-            start = end + 1
+            parts, held, length, blank = [], 0, 0, True
+            start = after
+            if any_newline and after == len(block) and block.endswith(b"\r"):
+                skip_lf = True
         rest = block[start:]
         if rest:
+            blank = blank and not rest.strip()
             if held < max_record:
                 keep = rest[: max_record - held]
                 parts.append(keep)
                 held += len(keep)
             length += len(rest)
+    if over:
+        raise FileTooLarge(
+            f"file larger than {max_file:,} bytes (max_file_bytes): the rest is not read"
+        )
     if length:
         line = b"".join(parts)
         if line.strip():
             yield _line(number, line, length, max_record)
+
+
+def _line_ends(block: bytes, any_newline: bool) -> int:
+    """How many lines end in ``block`` (CRLF counted once)."""
+    if not any_newline:
+        return block.count(b"\n")
+    return block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
 
 
 def _plain_lines(block: bytes, start: int, number: int, max_record: int) -> tuple[int, list[Line]]:
@@ -227,11 +273,110 @@ def _line(number: int, data: bytes, length: int, max_record: int) -> Line:
     return Line(number, data, len(data))
 
 
-def too_long_reason(length: int, limits: Limits) -> str:
+def too_long_reason(length: int, limits: Limits, what: str = "record", size: str = "") -> str:
+    """Why a record is not read (``size``: a qualifier such as ``"about "``)."""
     return (
-        f"record of {length:,} bytes is longer than {limits.max_record_bytes:,} "
+        f"{what} of {size}{length:,} bytes is longer than {limits.max_record_bytes:,} "
         "(max_record_bytes): not read"
     )
+
+
+# -- CSV rows ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRow:
+    """One CSV row: its cells, or why it cannot be read (``error``; ``raw`` is then what
+    quarantine keeps: the row, or the head of a too-long one)."""
+
+    line: int  # its first physical line
+    cells: list[str]
+    raw: str
+    error: str | None = None
+
+
+#: Stands for a line longer than ``max_record_bytes`` in what the CSV parser reads (a NUL
+#: never survives normalisation, so the marker cannot be mistaken for data).
+_TOO_LONG = "\x00groupops:too-long\x00"
+
+
+class _RowTooLong(Exception):
+    """Raised into the CSV parser when one row (a quoted cell spanning lines, or many of
+    them) grows past ``max_record_bytes``."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+class _CsvText:
+    """The physical lines as the CSV parser reads them: decoded, a too-long one as the
+    marker with its head; the size of the row being parsed is counted and past
+    ``max_record_bytes`` :class:`_RowTooLong` is raised into the parser. An iterator object,
+    not a generator, so that it goes on after raising (the parser starts a new row)."""
+
+    def __init__(self, lines: Iterable[Line], encoding: str, limits: Limits) -> None:
+        self.lines = iter(lines)
+        self.codec = encoding.removesuffix("-sig")
+        self.max_record = limits.max_record_bytes
+        self.number = 0  # the last line read
+        self.long = 0  # the length of the last too-long line
+        self.row = 0  # bytes of the row being parsed
+
+    def __iter__(self) -> _CsvText:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.number = line.number
+        data = line.data
+        if line.number == 1 and data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        text = data.decode(self.codec, errors="surrogateescape")
+        self.row += line.length + 1
+        if line.too_long:
+            self.long = line.length
+            return f"{text}{_TOO_LONG}\n"
+        if self.row > self.max_record:
+            raise _RowTooLong(self.row)
+        return text + "\n"
+
+
+def csv_rows(lines: Iterable[Line], encoding: str, limits: Limits) -> Iterator[CsvRow]:
+    """The non-blank rows of a CSV file from :func:`bounded_lines` (``keep_blank=True``),
+    decoded with ``encoding``. A row is at most ``max_record_bytes``: a longer physical line,
+    or a row that grows past it over several lines, becomes a too-long :class:`CsvRow` and the
+    parser goes on; so does a cell past the ``csv`` module's field limit and text that is not
+    valid in ``encoding``."""
+    text = _CsvText(lines, encoding, limits)
+    reader = csv.reader(text)
+    start = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except _RowTooLong as exc:
+            at, start, text.row = start, text.number + 1, 0
+            yield CsvRow(at, [], "", too_long_reason(exc.size, limits, "row", "more than "))
+            continue
+        except csv.Error as exc:  # a quoted cell past the csv module's field limit (128 KiB)
+            at, start, text.row = start, text.number + 1, 0
+            yield CsvRow(at, [], "", f"unreadable CSV: {exc}")
+            continue
+        at, start, text.row = start, text.number + 1, 0
+        if not any(cell.strip() for cell in cells):
+            continue
+        raw = ",".join(cells)
+        if _TOO_LONG in raw:
+            shown = raw.replace(_TOO_LONG, "")[:HEAD_BYTES] + "…"
+            yield CsvRow(at, [], shown, too_long_reason(text.long, limits))
+            continue
+        if any("\udc80" <= ch <= "\udcff" for ch in raw):
+            clean = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            yield CsvRow(at, [], clean, f"not valid {text.codec.upper()} text")
+            continue
+        yield CsvRow(at, cells, raw)
 
 
 # -- archives ---------------------------------------------------------------------------------

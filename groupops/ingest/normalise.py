@@ -8,8 +8,9 @@ PostgreSQL refuses NUL, SQLite keeps it, so a record holding one is quarantined 
 see :func:`control_errors` and docs/security.md). Everything else is left to the validation
 suite (:mod:`groupops.ingest.expectations`).
 
-:func:`check_text` is the one place these text rules live: any reader that builds a typed frame
-another way (a columnar fast path) runs it on its frame too.
+:func:`normalise_frame` is the one place these rules live: the per-line reader's records
+(:func:`normalise`) and the columnar reader's frames (:mod:`groupops.ingest.columnar`) both
+go through it.
 """
 
 from __future__ import annotations
@@ -229,26 +230,6 @@ def control_errors(values: pd.Series) -> pd.Series:
                 f"character {hit.start() + 1}: no store may hold it (remove it at the source)"
             )
     return errors
-
-
-def check_text(entity: Entity, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Rejection]]:
-    """The text rules of :func:`normalise` for a frame built another way (a columnar fast path
-    whose string columns hold only strings or missing values): (rows that pass, rejections)."""
-    if frame.empty:
-        return frame, []
-    rejected: list[Rejection] = []
-    bad = pd.Series(False, index=frame.index)
-    for spec in FIELDS[entity]:
-        if spec.type not in ("id", "str", "enum") or spec.name not in frame:
-            continue
-        errors = control_errors(frame[spec.name])
-        fresh = errors.notna() & ~bad
-        for idx in errors.index[fresh]:
-            rejected.append(rejection_at(entity, frame, idx, spec.name, str(errors.at[idx])))
-        bad |= errors.notna()
-    if not bad.any():
-        return frame, rejected
-    return frame.loc[~bad].reset_index(drop=True), rejected
 
 
 def _instants(values: pd.Series, tz: ZoneInfo) -> tuple[pd.Series, pd.Series]:

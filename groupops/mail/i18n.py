@@ -12,7 +12,7 @@ import math
 from datetime import date, datetime
 from typing import Final, Literal, get_args
 
-from groupops.clock.lateness import format_lateness
+from groupops.clock.lateness import format_duration, format_lateness
 
 Language = Literal["zh-CN", "en"]
 LANGUAGES: Final[tuple[Language, ...]] = get_args(Language)
@@ -593,9 +593,6 @@ CATALOGUE: Final[dict[str, dict[Language, str]]] = {
     "archive.action.repost": {"zh-CN": "重新发布（已恢复）", "en": "post it again (restored)"},
     "archive.action.unpin": {"zh-CN": "取消置顶", "en": "unpin"},
     # Units.
-    "unit.minutes": {"zh-CN": "{n} 分钟", "en": "{n} min"},
-    "unit.hours": {"zh-CN": "{n} 小时", "en": "{n} h"},
-    "unit.days": {"zh-CN": "{n} 天", "en": "{n} d"},
 }
 
 _WEEKDAYS: Final[dict[Language, tuple[str, ...]]] = {
@@ -640,15 +637,10 @@ def fmt_pct(value: float | None, language: Language, digits: int = 0) -> str:
     return f"{value * 100:.{digits}f}%"
 
 
-def fmt_minutes(value: float | None, language: Language) -> str:
-    """A duration in minutes, in the largest sensible unit."""
-    if value is None or math.isnan(value):
-        return "–"
-    if value < 60:
-        return translate("unit.minutes", language, n=f"{value:.0f}")
-    if value < 48 * 60:
-        return translate("unit.hours", language, n=f"{value / 60:.1f}".removesuffix(".0"))
-    return translate("unit.days", language, n=f"{value / 1440:.1f}".removesuffix(".0"))
+def fmt_duration(value: float | None, day_minutes: float, language: Language) -> str:
+    """A reply time (working minutes) in minutes, working hours or working days
+    (:func:`groupops.clock.lateness.format_duration`)."""
+    return format_duration(value, day_minutes, language)
 
 
 def fmt_lateness(value: float | None, day_minutes: float, language: Language) -> str:

@@ -39,8 +39,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from groupops.addresses import MailAddress, mail_address, needs_smtputf8
 from groupops.db.models import OutboxEmail
-from groupops.mail.addresses import MailAddress, mail_address, needs_smtputf8
 from groupops.mail.render import RenderedEmail
 from groupops.mail.smtp import Transport
 
@@ -60,7 +60,7 @@ class Recipient:
 
     @property
     def wire(self) -> MailAddress:
-        """The validated address in its wire form (:mod:`groupops.mail.addresses`)."""
+        """The validated address in its wire form (:mod:`groupops.addresses`)."""
         return mail_address(self.address)
 
     def header(self) -> Address:

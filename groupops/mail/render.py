@@ -8,9 +8,9 @@
   ``title`` / ``content``) and ``_macros.html`` (figure cards, change badges, tables).
 * Translations: ``{{ t("key", name=value) }}`` looks the key up in
   :data:`groupops.mail.i18n.CATALOGUE` for the email's ``language``; filters ``num``, ``pct``,
-  ``minutes``, ``date``, ``datetime`` format numbers and local times for it; lateness (working
-  minutes) goes through ``lateness(working_day_minutes)`` (the one lateness formatter,
-  :mod:`groupops.clock.lateness`). ``language`` is
+  ``date``, ``datetime`` format numbers and local times for it; lateness (working minutes) goes
+  through ``lateness(working_day_minutes)`` and reply times through
+  ``duration(working_day_minutes)`` (the one lateness formatter, :mod:`groupops.clock.lateness`). ``language`` is
   also available to the templates as a variable.
 * Inline images: pass ``images={"chart-daily": png_bytes}`` and refer to them in HTML as
   ``<img src="cid:chart-daily">``; :func:`groupops.mail.outbox.build_message` attaches them
@@ -80,8 +80,8 @@ def _pct(ctx: jinja2.runtime.Context, value: float | None, digits: int = 0) -> s
 
 
 @jinja2.pass_context
-def _minutes(ctx: jinja2.runtime.Context, value: float | None) -> str:
-    return i18n.fmt_minutes(value, _language(ctx))
+def _duration(ctx: jinja2.runtime.Context, value: float | None, day_minutes: float) -> str:
+    return i18n.fmt_duration(value, day_minutes, _language(ctx))
 
 
 @jinja2.pass_context
@@ -111,7 +111,7 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
     )
     env.globals["t"] = _t
     env.filters.update(
-        num=_num, pct=_pct, minutes=_minutes, lateness=_lateness, date=_date, datetime=_datetime
+        num=_num, pct=_pct, duration=_duration, lateness=_lateness, date=_date, datetime=_datetime
     )
     return env
 

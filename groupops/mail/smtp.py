@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 
 from pydantic import SecretStr
 
-from groupops.mail.addresses import needs_smtputf8
+from groupops.addresses import needs_smtputf8
 from groupops.settings import Settings
 
 

@@ -228,6 +228,9 @@ class FlowRuns:
     deployment: str
     last_success: datetime | None
     scheduled_before: Sequence[datetime] = ()
+    #: When the deployment was registered: a slot before it was never owed (a fresh
+    #: `make deploy` is not "never succeeded although scheduled").
+    created: datetime | None = None
 
 
 def check_flow(runs: FlowRuns, now: datetime, *, grace: timedelta = timedelta(minutes=10)) -> Check:
@@ -240,7 +243,7 @@ def check_flow(runs: FlowRuns, now: datetime, *, grace: timedelta = timedelta(mi
         if runs.last_success
         else None,
     }
-    slots = list(runs.scheduled_before)
+    slots = [t for t in runs.scheduled_before if runs.created is None or t >= runs.created]
     if runs.last_success is None:
         if len(slots) >= 2:
             return Check(name, "error", "never succeeded although scheduled", data)

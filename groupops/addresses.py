@@ -1,4 +1,6 @@
-"""Email addresses as they go on the wire, validated with ``email-validator``.
+"""Email addresses as they go on the wire, validated with ``email-validator``: the one rule
+for the outbox (:mod:`groupops.mail`) and for the email columns of an ingest
+(:mod:`groupops.ingest.expectations`). A module of its own so both can use it.
 
 * An internationalised domain (``例子.中国``) is IDNA-encoded (``xn--fsqu00a.xn--fiqs8s``), so
   the message and the envelope stay ASCII and any server takes them.
@@ -76,6 +78,15 @@ def mail_address(text: str) -> MailAddress:
     local, _, _ = found.normalized.rpartition("@")
     domain = found.ascii_domain
     return MailAddress(f"{local}@{domain}", local, domain, smtputf8=True)
+
+
+def is_mail_address(text: str) -> bool:
+    """Whether :func:`mail_address` takes ``text``."""
+    try:
+        mail_address(text)
+    except InvalidAddress:
+        return False
+    return True
 
 
 def needs_smtputf8(addresses: list[str] | tuple[str, ...]) -> bool:

@@ -1,0 +1,273 @@
+"""JSON exports read as a stream (``ijson``) instead of parsed whole: Telegram Desktop's
+``result.json`` and DiscordChatExporter's files can be hundreds of megabytes, and a parsed
+document holds several times its size in memory. Only one message (or one other value) is
+built at a time, and each is bounded:
+
+* a value whose bytes pass ``max_record_bytes`` is not built: it comes as :class:`TooLong`
+  (quarantined, the rest goes on);
+* a single token (a string, a number) that long cannot be skipped by a streaming parser: the
+  document stops there with :class:`StreamError`, what came before it stands;
+* so does invalid JSON, and a file past ``max_file_bytes``.
+
+A value's size is counted from its tokens as they come (about its JSON size: strings at
+their UTF-8 size, a few bytes per other token); a single token's in read blocks
+(:data:`BUFFER` bytes).
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+
+from groupops.canonical import Entity, RawRecord, RecordError
+from groupops.ingest.limits import FileTooLarge, Limits, check_file, too_long_reason
+
+#: How much the parser reads at a time.
+BUFFER = 64 << 10
+_OPEN = frozenset({"start_map", "start_array"})
+_CLOSE = frozenset({"end_map", "end_array"})
+
+
+@dataclass(frozen=True, slots=True)
+class TooLong:
+    """A value not built because it passed ``max_record_bytes`` (``size``: about its bytes)."""
+
+    size: int
+
+
+class StreamError(ValueError):
+    """The document cannot be read past this point (the message says why)."""
+
+
+class _Reader:
+    """The file as the parser reads it: counts bytes, drops a UTF-8 BOM, stops at
+    ``max_file_bytes``, and stops a single token that grows past ``max_record_bytes``
+    (``mark`` is where the last parser event was seen)."""
+
+    def __init__(self, raw: IO[bytes], limits: Limits) -> None:
+        self.raw = raw
+        self.pos = 0
+        self.mark = 0
+        self.max_token = limits.max_record_bytes + 2 * BUFFER
+        self.max_record = limits.max_record_bytes
+        self.max_file = limits.max_file_bytes
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(BUFFER if size < 0 else min(size, BUFFER))
+        if self.pos == 0 and data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
+            self.pos = len(codecs.BOM_UTF8)
+        self.pos += len(data)
+        if self.pos > self.max_file:
+            raise FileTooLarge(
+                f"file larger than {self.max_file:,} bytes (max_file_bytes): the rest is not read"
+            )
+        if self.pos - self.mark > self.max_token:
+            raise StreamError(
+                f"a single JSON value longer than {self.max_record:,} bytes (max_record_bytes) "
+                f"at byte {self.mark:,}: the rest of the document is not read"
+            )
+        return data
+
+
+class Walker:
+    """Parser events of one document with helpers to build or skip one value."""
+
+    def __init__(self, raw: IO[bytes], limits: Limits) -> None:
+        self.reader = _Reader(raw, limits)
+        self.limit = limits.max_record_bytes
+        self._events = ijson.basic_parse(self.reader, use_float=True, buf_size=BUFFER)
+
+    def next(self) -> tuple[str, Any]:
+        try:
+            event: tuple[str, Any] = next(self._events)
+        except StopIteration:
+            raise StreamError("the document ends early: the rest is not read") from None
+        except ijson.JSONError as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StreamError(
+                f"not valid JSON after byte {self.reader.mark:,} ({reason}): "
+                "the rest of the document is not read"
+            ) from None
+        self.reader.mark = self.reader.pos
+        return event
+
+    def value(self, event: str, value: Any) -> Any:
+        """The value that starts with ``(event, value)``, or :class:`TooLong`."""
+        if event not in _OPEN:
+            return value
+        builder: Any = ijson.ObjectBuilder()
+        builder.event(event, value)
+        depth, size = 1, 1
+        while depth:
+            event, value = self.next()
+            if event in _OPEN:
+                depth += 1
+            elif event in _CLOSE:
+                depth -= 1
+            # about the value's JSON size: its strings (keys too) and a little per token
+            size += (
+                len(value) * (1 if value.isascii() else 3) if isinstance(value, str) else 0
+            ) + 4
+            if builder is not None:
+                builder.event(event, value)
+                if size > self.limit:
+                    builder = None  # stop building; read on to its end
+        if builder is None:
+            return TooLong(size)
+        return builder.value
+
+    def skip(self, event: str) -> None:
+        """Read past the value that starts with ``event`` without building it."""
+        if event not in _OPEN:
+            return
+        depth = 1
+        while depth:
+            event, _ = self.next()
+            if event in _OPEN:
+                depth += 1
+            elif event in _CLOSE:
+                depth -= 1
+
+    def object_keys(self) -> Iterator[str]:
+        """The keys of the object just opened (the caller reads or skips each value)."""
+        while True:
+            event, key = self.next()
+            if event == "end_map":
+                return
+            yield key
+
+    def items(self) -> Iterator[tuple[int, Any]]:
+        """``(position, value)`` of each item of the array just opened (1-based)."""
+        position = 0
+        while True:
+            event, value = self.next()
+            if event == "end_array":
+                return
+            position += 1
+            yield position, self.value(event, value)
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """A chat's (or a document's) key other than its messages, with its value."""
+
+    chat: int
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One message of a chat (``index``: its 1-based position), or :class:`TooLong`."""
+
+    chat: int
+    index: int
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A chat of a whole-account Telegram export starts (``value`` is set when the list item
+    is not an object: it is then the whole item, or :class:`TooLong`)."""
+
+    chat: int
+    value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Messages:
+    """A chat's ``messages`` key: an array (its items follow as :class:`Item`) or not."""
+
+    chat: int
+    is_list: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NotObject:
+    """The document is not a JSON object."""
+
+
+Event = Meta | Item | Chat | Messages | NotObject
+
+#: Keys of a Telegram whole-account export whose ``list`` holds chats.
+SECTIONS = ("chats", "left_chats")
+
+
+def document_events(walker: Walker, *, messages: bool = True) -> Iterator[Event]:
+    """The events of a chat document: the root's keys and messages as chat 0, and for a
+    Telegram whole-account export each chat of ``chats.list`` / ``left_chats.list`` as chat
+    1, 2, ... (in document order). ``messages=False`` skips every message unbuilt (a pass
+    that needs only the metadata)."""
+    event, _ = walker.next()
+    if event != "start_map":
+        walker.skip(event)
+        yield NotObject()
+        return
+    position = [0]
+    for key in walker.object_keys():
+        if key in SECTIONS:
+            yield from _section(walker, position, messages)
+        else:
+            yield from _chat_key(walker, 0, key, messages)
+
+
+def _chat_key(walker: Walker, chat: int, key: str, messages: bool) -> Iterator[Event]:
+    event, value = walker.next()
+    if key != "messages":
+        yield Meta(chat, key, walker.value(event, value))
+    elif event != "start_array":
+        walker.skip(event)
+        yield Messages(chat, is_list=False)
+    else:
+        yield Messages(chat, is_list=True)
+        if not messages:
+            walker.skip(event)
+            return
+        for index, item in walker.items():
+            yield Item(chat, index, item)
+
+
+def _section(walker: Walker, position: list[int], messages: bool) -> Iterator[Event]:
+    event, _ = walker.next()
+    if event != "start_map":
+        walker.skip(event)
+        return
+    for key in walker.object_keys():
+        event, value = walker.next()
+        if key != "list" or event != "start_array":
+            walker.skip(event)
+            continue
+        while True:
+            event, value = walker.next()
+            if event == "end_array":
+                break
+            position[0] += 1
+            chat = position[0]
+            if event != "start_map":
+                yield Chat(chat, walker.value(event, value))
+                continue
+            yield Chat(chat)
+            for chat_key in walker.object_keys():
+                yield from _chat_key(walker, chat, chat_key, messages)
+
+
+def too_long(entity: Entity, source: str, index: int, value: TooLong, limits: Limits) -> RawRecord:
+    """The quarantine record of a message (or chat) not built because of its size."""
+    reason = too_long_reason(value.size, limits, "message", "about ")
+    return RawRecord(entity, source, index, "", error=RecordError("(record)", reason))
+
+
+def open_document(path: Path, root: Path | None = None) -> IO[bytes]:
+    """A JSON export file opened for streaming: a regular file (a symlink named by the user
+    is followed, one found in a folder only when it stays inside ``root``);
+    :class:`~groupops.ingest.limits.InputRefused` otherwise."""
+    if root is None and path.is_symlink():
+        path = path.resolve()
+    check_file(path, root)
+    return path.open("rb")
