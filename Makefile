@@ -41,8 +41,8 @@ format: bootstrap  ## apply ruff's formatting and safe fixes
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-bench: bootstrap  ## benchmarks: ingest + statistics on a generated 1M-message bundle
-	$(RUN) python -m bench.run
+bench: bootstrap  ## benchmarks (docs/performance.md); options: make bench BENCH_ARGS="--skip-search"
+	$(RUN) python -m bench.run $(BENCH_ARGS)
 
 screenshots: bootstrap  ## render the demo digests with headless Chromium into docs/
 	$(RUN) python -m scripts.screenshots

@@ -237,13 +237,20 @@ def _peer(peer: dict[str, Any]) -> list[str]:
         f"messages from {peer['members']} members over {peer['days']} days, "
         f"{peer['export_mb']:.0f} MB of JSON. groupops loaded {g['loaded']:,} records "
         f"({g['quarantined']} quarantined), counted {g['week_messages']:,} messages in the "
-        f"digest's week and rendered {g['digests']} digest email(s) with their charts.",
+        f"digest's week and rendered {g['digests']} digest email(s) with their charts."
+        + (
+            f" groupops read the export with `GROUPOPS_MAX_DOCUMENT_BYTES` raised to "
+            f"{g['document_limit_bytes'] / 2**20:.0f} MiB (its default, 64 MiB, refuses a whole "
+            "document this large and names the setting)."
+            if "document_limit_bytes" in g
+            else ""
+        ),
         "",
         "| tool | step | seconds | CPU s | peak MB |",
         "|---|---|---:|---:|---:|",
     ]
-    for step, what in (("roster", "`groupops ingest roster/` (owner, admins, emails)"),
-                       ("ingest", "`groupops ingest result.json`"),
+    for step, what in (("ingest", "`groupops ingest result.json`"),
+                       ("roster", "`groupops ingest roster/` (owner, admins, emails)"),
                        ("stats", "`groupops stats --since … --until … --json`"),
                        ("digest", "`groupops digest --period week --as-of …`")):  # fmt: skip
         r = g[step]

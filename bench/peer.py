@@ -126,18 +126,24 @@ def last_week(end: datetime = END) -> tuple[str, str, str]:
     return since.isoformat(), monday.isoformat(), f"{monday.isoformat()}T09:00"
 
 
-def run_groupops(export: Path, roster: Path, work: Path) -> dict[str, Any]:
+def run_groupops(export: Path, roster: Path, work: Path, expected_messages: int) -> dict[str, Any]:
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
     env = {**os.environ, "GROUPOPS_DATABASE_URL": f"sqlite:///{work / 'store.db'}",
-           "GROUPOPS_OUTBOX_DIR": str(work / "outbox")}  # fmt: skip
+           "GROUPOPS_OUTBOX_DIR": str(work / "outbox"),
+           # A 200k-message result.json is ~77 MB; groupops reads a whole document only up to
+           # 64 MiB unless told (its refusal names this setting).
+           "GROUPOPS_MAX_DOCUMENT_BYTES": str(max(64 << 20, 2 * export.stat().st_size))}  # fmt: skip
     env.pop("PREFECT_API_URL", None)  # in process, as a manager runs it
     groupops = str(Path(sys.executable).with_name("groupops"))
     since, until, as_of = last_week()
+    # The export first, then the roster: an export names no owner, admins or emails, and
+    # ingesting it after the roster replaces what the roster stored (a known gap), which
+    # would leave the digest without recipients.
     steps = {
-        "roster": [groupops, "ingest", str(roster), "--json"],
         "ingest": [groupops, "ingest", str(export), "--json"],
+        "roster": [groupops, "ingest", str(roster), "--json"],
         "stats": [groupops, "stats", "--since", since, "--until", until, "--json"],
         "digest": [groupops, "digest", "--period", "week", "--as-of", as_of],
     }
@@ -148,8 +154,17 @@ def run_groupops(export: Path, roster: Path, work: Path) -> dict[str, Any]:
     stats = json.loads((work / "stats.out").read_text(encoding="utf-8"))
     result["loaded"] = ingest["loaded"]
     result["quarantined"] = ingest["quarantined"]
+    result["document_limit_bytes"] = int(env["GROUPOPS_MAX_DOCUMENT_BYTES"])
+    stored = ingest["entities"]["messages"]["loaded"] + ingest["entities"]["messages"]["unchanged"]
+    if stored < expected_messages:  # a refused or half-read export is no comparison
+        raise RuntimeError(
+            f"groupops stored {stored:,} of the export's {expected_messages:,} messages: "
+            f"{work / 'ingest.out'}"
+        )
     result["week_messages"] = sum(g["messages"] for g in stats["groups"])
     result["digests"] = len(list((work / "outbox").glob("*.eml")))
+    if not result["digests"]:  # a digest step that rendered nothing is no comparison
+        raise RuntimeError(f"groupops digest rendered no email: {work / 'digest.out'}")
     return result
 
 
@@ -181,7 +196,7 @@ def compare(messages: int, members: int = 120, days: int = 120) -> dict[str, Any
     roster = write_roster(folder, members=members)
     result: dict[str, Any] = {"messages": messages, "members": members, "days": days,
                               "export_mb": round(export.stat().st_size / 2**20, 1)}  # fmt: skip
-    result["groupops"] = run_groupops(export, roster, folder / "groupops")
+    result["groupops"] = run_groupops(export, roster, folder / "groupops", messages)
     steps = ("roster", "ingest", "stats", "digest")
     ours = sum(result["groupops"][s]["seconds"] for s in steps)
     ours_peak = max(result["groupops"][s]["peak_mb"] for s in steps)

@@ -256,8 +256,8 @@ def stage_profile(bundle: Path, target: str) -> dict[str, Any]:
 
 #: Pipeline steps as (module path suffix, function): their cumulative time in the profile.
 PROFILE_STEPS: dict[str, tuple[str, str]] = {
-    "read": ("groupops/ingest/bundle.py", "records"),
-    "normalise": ("groupops/ingest/normalise.py", "normalise"),
+    "read": ("groupops/ingest/bundle.py", "_jsonl_chunks"),  # both readers, chunk by chunk
+    "normalise": ("groupops/ingest/normalise.py", "normalise_frame"),  # both paths end here
     "validate": ("groupops/ingest/expectations.py", "validate"),
     "store": ("groupops/ingest/pipeline.py", "_store"),
 }

@@ -190,7 +190,13 @@ def _strings(values: pd.Series, spec: FieldSpec) -> tuple[pd.Series, pd.Series]:
     text = text.mask(text == "")
     if spec.name == "text":
         text = text.fillna("")
+    if _arrow_text(values):  # the columnar reader's text stays in Arrow (missing: NA)
+        return text, errors
     return text.astype(object).where(text.notna(), None), errors
+
+
+def _arrow_text(values: pd.Series) -> bool:
+    return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
 
 
 def _describe_control(char: str) -> str:
@@ -205,7 +211,7 @@ def control_errors(values: pd.Series) -> pd.Series:
     byte-level pass over the whole column, and a per-value look only when it finds one (in
     UTF-8 these bytes never occur inside another character)."""
     errors = pd.Series(pd.NA, index=values.index, dtype=object)
-    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+    if _arrow_text(values):
         # Arrow-backed text (the columnar reader's): one regex pass in Arrow, no Python strings.
         hits = pc.match_substring_regex(pa.array(values.array), _CONTROL_PATTERN)
         if not pc.any(hits).as_py():

@@ -17,6 +17,7 @@ from typing import cast
 import numpy as np
 import orjson
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -107,6 +108,8 @@ def _column_values(entity: Entity, name: str, column: pd.Series, dialect: str) -
         if pd.api.types.is_integer_dtype(column.dtype):  # no missing value
             return cast(list[object], column.tolist())
         return [None if pd.isna(v) else int(v) for v in column]
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        return cast(list[object], pa.array(column.array).to_pylist())  # NA → None
     return cast(list[object], column.astype(object).where(column.notna(), None).tolist())
 
 
