@@ -137,6 +137,11 @@ class RawRecord(NamedTuple):
     even parse the record sets ``error`` instead and leaves ``data`` as ``None``. ``extra``:
     what an importer knows beyond the canonical fields (e.g. an edit time).
 
+    ``partial``: the record states only the fields it carries (an export importer's or a
+    connector's record: a field it leaves out or gives as ``None`` is one its source does not
+    know), so a stored value of such a field is kept, never erased (:func:`unstated_fields`).
+    A canonical bundle's record states every field: a missing key or ``null`` clears it.
+
     A named tuple, not a dataclass: millions are made per ingest, and tuples are built fastest.
     """
 
@@ -147,6 +152,16 @@ class RawRecord(NamedTuple):
     data: Mapping[str, Any] | None = None
     error: RecordError | None = None
     extra: Mapping[str, Any] = _NO_EXTRA
+    partial: bool = False
+
+
+def unstated_fields(entity: Entity, record: RawRecord) -> tuple[str, ...]:
+    """The optional fields of ``entity`` a partial record does not state (in field order):
+    what an upsert of it must leave as stored. A full record states them all (``()``)."""
+    if not record.partial or record.data is None:
+        return ()
+    data = record.data
+    return tuple(s.name for s in FIELDS[entity] if not s.required and data.get(s.name) is None)
 
 
 class Source(Protocol):

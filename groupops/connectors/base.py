@@ -178,6 +178,9 @@ class Pull:
                 line=len(batch) + 1,
                 raw=json.dumps(raw, ensure_ascii=False, sort_keys=True, default=str),
                 data=dict(data),
+                # A platform's API does not know everything the roster does (emails, real
+                # names): a field it leaves out or gives as None keeps its stored value.
+                partial=True,
             )
         )
 

@@ -114,7 +114,8 @@ def ok(
     **data: Any,
 ) -> RawRecord:
     """A record in canonical field names (``None`` values are left out); ``extra`` keeps
-    facts the canonical model has no field for (an edit time, ...)."""
+    facts the canonical model has no field for (an edit time, ...). Partial: a field an export
+    does not carry (a member's email, a group's owner) keeps what the store already holds."""
     return RawRecord(
         entity=entity,
         source=source,
@@ -122,6 +123,7 @@ def ok(
         raw=raw,
         data={k: v for k, v in data.items() if v is not None},
         extra=dict(extra or {}),
+        partial=True,
     )
 
 

@@ -28,10 +28,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from groupops.canonical import FIELDS, Entity, FieldSpec, RawRecord
+from groupops.canonical import FIELDS, Entity, FieldSpec, RawRecord, unstated_fields
 from groupops.clock.timeparse import EPOCH_MS_THRESHOLD
 
 META = ("_source", "_line", "_raw")
+#: Per row of a partial source's chunk: the fields it does not state (kept as stored on update).
+UNSTATED = "_unstated"
 _OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"  # after a time: 2026-11-02 is a date, not -02:00
 _TRUE = {"true", "1", "yes", "y", "t"}
 #: C0 control characters a stored text may not hold (tab, newline and carriage return may).
@@ -109,6 +111,8 @@ def normalise(entity: Entity, records: Sequence[RawRecord], tz: ZoneInfo) -> Nor
     frame["_source"] = pd.Series([rec.source for rec in good], dtype=object)
     frame["_line"] = np.fromiter((rec.line for rec in good), dtype=np.int64, count=len(good))
     frame["_raw"] = pd.Series([rec.raw for rec in good], dtype=object)
+    if any(rec.partial for rec in good):
+        frame[UNSTATED] = pd.Series([unstated_fields(entity, rec) for rec in good], dtype=object)
     return normalise_frame(entity, frame, tz, rejected)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from groupops.canonical import FIELDS, KEYS, Entity
 from groupops.db.models import Base, Group, QuarantineRecord
-from groupops.ingest.normalise import Rejection, group_key, id_list_json
+from groupops.ingest.normalise import UNSTATED, Rejection, group_key, id_list_json
 
 TABLES: dict[Entity, str] = {
     "groups": "groups",
@@ -171,7 +171,7 @@ def upsert(
             else _column_values(entity, c, rows[c], dialect)
             for c in columns
         ]
-        written = _write(conn, entity, list(zip(*values, strict=True)), columns)
+        written = _write_stated(conn, entity, list(zip(*values, strict=True)), columns, rows)
         if written is not None:  # PostgreSQL: what the statement did, overlapping runs included
             loaded, updated = written
     return UpsertCounts(loaded=loaded, updated=updated, unchanged=len(frame) - loaded - updated)
@@ -221,10 +221,39 @@ def _differing(
     return new, changed
 
 
-def _write(
-    conn: sa.Connection, entity: Entity, rows: list[tuple[object, ...]], columns: Sequence[str]
+def _write_stated(
+    conn: sa.Connection,
+    entity: Entity,
+    rows: list[tuple[object, ...]],
+    columns: Sequence[str],
+    frame: pd.DataFrame,
 ) -> tuple[int, int] | None:
-    """Upsert ``rows``: insert, or update a stored row with the same key whose hash differs.
+    """:func:`_write` the rows, each group of rows that leaves the same fields unstated (a
+    partial source's, :data:`~groupops.ingest.normalise.UNSTATED`) with those fields kept as
+    stored: an export without emails never erases the roster's."""
+    if UNSTATED not in frame or not frame[UNSTATED].map(bool).any():
+        return _write(conn, entity, rows, columns)
+    groups: dict[tuple[str, ...], list[tuple[object, ...]]] = {}
+    for keep, row in zip(frame[UNSTATED].tolist(), rows, strict=True):
+        groups.setdefault(keep, []).append(row)
+    total: tuple[int, int] | None = None
+    for keep, batch in groups.items():
+        written = _write(conn, entity, batch, columns, keep=keep)
+        if written is not None:
+            total = written if total is None else (total[0] + written[0], total[1] + written[1])
+    return total
+
+
+def _write(
+    conn: sa.Connection,
+    entity: Entity,
+    rows: list[tuple[object, ...]],
+    columns: Sequence[str],
+    *,
+    keep: Sequence[str] = (),
+) -> tuple[int, int] | None:
+    """Upsert ``rows``: insert, or update a stored row with the same key whose hash differs
+    (the columns in ``keep`` left as stored).
 
     On PostgreSQL, ``(inserted, updated)`` as the statement did them (``xmax = 0`` tells an
     inserted row from an updated one; a row an overlapping run stored with the same content is
@@ -234,7 +263,7 @@ def _write(
     target = _table(entity)
     keys = KEYS[entity]
     names = ", ".join(columns)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys and c not in keep)
     differs = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
     conflict = (
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
