@@ -295,8 +295,9 @@ def wc_dev_zero(tmp: Path) -> Path:
 
 
 def telegram_big_export(tmp: Path) -> Path:
-    """A Telegram Desktop export of 100,000 messages (about 125 MB: twice the old whole-document
-    limit), one of them not an object: streamed, that one quarantined, the rest stored."""
+    """A Telegram Desktop export of 100,000 messages (about 220 MB, the text as JSON escapes:
+    more than three times the old whole-document limit), one of them not an object: streamed,
+    that one quarantined, the rest stored."""
     path = tmp / "result.json"
     filler = "运营周报 " * 40
     with path.open("w", encoding="utf-8") as out:
@@ -312,6 +313,23 @@ def telegram_big_export(tmp: Path) -> Path:
     return path
 
 
+def discord_big_export(tmp: Path) -> Path:
+    """A DiscordChatExporter channel of 100,000 messages (about 115 MB), one of them not an
+    object: streamed, that one quarantined, the rest stored."""
+    path = tmp / "大群 [4242].json"
+    filler = "运营周报 " * 40
+    with path.open("w", encoding="utf-8") as out:
+        out.write('{"guild": {"id": "1", "name": "运营中心"}, "channel": {"id": "4242", '
+                  '"type": "GuildTextChat", "name": "大群"}, "messages": [')  # fmt: skip
+        for i in range(1, 100_001):
+            text = {1: "第1条", 100_000: "最后一条"}.get(i, f"{filler}{i}")
+            message = {"id": str(i), "type": "Default", "timestamp": f"2026-11-02T09:{i // 6000 % 60:02d}:00+08:00",
+                       "author": {"id": str(i % 300), "name": f"成员{i % 300}"}, "content": text}  # fmt: skip
+            out.write(("," if i > 1 else "") + ("[1, 2]" if i == 50_000 else json.dumps(message)))
+        out.write("]}")
+    return path
+
+
 #: case → (builder, format, quarantined, messages stored).
 EXPORT_CASES: dict[str, tuple[Callable[[Path], Path], str, int, int]] = {
     "whatsapp-1gb-line": (wa_long_line, "whatsapp", 1, 4),
@@ -320,7 +338,8 @@ EXPORT_CASES: dict[str, tuple[Callable[[Path], Path], str, int, int]] = {
     "wechat-1gb-line": (wc_long_line, "wechat-csv", 1, 4),
     "wechat-1gb-blank-lines": (wc_blank_lines, "wechat-csv", 0, 4),
     "wechat-dev-zero": (wc_dev_zero, "wechat-csv", 1, 0),
-    "telegram-125mb-export": (telegram_big_export, "telegram", 1, 99_999),
+    "telegram-220mb-export": (telegram_big_export, "telegram", 1, 99_999),
+    "discord-115mb-export": (discord_big_export, "discord", 1, 99_999),
 }
 
 
@@ -334,7 +353,7 @@ def export_inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)  # 1 GB and 125 MB inputs on a loaded 2-core machine
+@pytest.mark.timeout(900)  # 1 GB and 220 MB inputs on a loaded 2-core machine
 @pytest.mark.parametrize("case", sorted(EXPORT_CASES))
 def test_hostile_export(
     case: str, db_url: str, engine: sa.Engine, tmp_path: Path, export_inputs: dict[str, Path],
