@@ -62,7 +62,11 @@ def ingest_in_child(
         "    from cli import main\n"
         "    main()\n"
         "finally:\n"
-        "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        # VmHWM: this process's own high-water mark. ru_maxrss would carry over the pytest
+        # process's resident size at the fork (Linux keeps it across exec), so a long suite's
+        # memory would count as the ingest's.
+        "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+        "    peak = int(hwm[0].split()[1])\n"
         "    sys.stderr.write(f'\\nPEAK_KB={peak}\\n')\n"
     )
     env = {**os.environ, "GROUPOPS_DATABASE_URL": db_url, "GROUPOPS_OUTBOX_DIR": str(tmp / "out")}
