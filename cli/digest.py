@@ -109,7 +109,7 @@ def run_here(
 ) -> tuple[list[dict[str, object]], Delivery, BotDelivery]:
     """The ``send-digests`` flow's steps in this process (no Prefect, so no retries): the same
     domain functions, the same delivery rule."""
-    from groupops.chatbots import BotDelivery, deliver_posts, pending_posts, targets_from
+    from groupops.chatbots import BotDelivery, pending_cards, post_cards, targets_from
     from groupops.digest import DIGEST_KIND, prepare_digests
     from groupops.mail import Delivery, SmtpConfig, SmtpTransport, deliver, pending_entries
 
@@ -128,11 +128,11 @@ def run_here(
             config = SmtpConfig.from_settings(settings)
             delivery = deliver(engine, keys, SmtpTransport(config) if config else None)
             own_cards = [c for o in outcomes for c in o.cards] if owner is not None else None
-            card_keys = pending_posts(engine, kind=DIGEST_KIND, keys=own_cards)
+            card_keys = pending_cards(engine, kind=DIGEST_KIND, keys=own_cards)
             if card_keys:
                 pol = common.policy()
                 targets = targets_from(pol, settings.chatbot_webhooks, settings.chatbot_secrets)
-                cards = deliver_posts(engine, card_keys, targets)
+                cards = post_cards(engine, card_keys, targets)
     finally:
         engine.dispose()
     rows: list[dict[str, object]] = [

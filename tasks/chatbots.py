@@ -81,14 +81,14 @@ def _retries_left() -> bool:
     cache_policy=NO_CACHE,
 )
 def post_cards(keys: list[str], policy_path: str, database_url: str | None = None) -> BotDelivery:
-    """Post the stored cards ``keys`` (:func:`groupops.chatbots.deliver_posts`). While a
+    """Post the stored cards ``keys`` (:func:`groupops.chatbots.post_cards`). While a
     failure is transient and retries remain it raises so that Prefect retries after a backoff;
     otherwise it returns the :class:`BotDelivery` with its failures (the flow then fails)."""
     settings = get_settings()
     targets = bot_targets(load_policy(policy_path), settings)
     engine = make_engine(database_url or settings.database_url)
     try:
-        delivery = chatbots.deliver_posts(engine, keys, targets)
+        delivery = chatbots.post_cards(engine, keys, targets)
     finally:
         engine.dispose()
     log = get_run_logger()
@@ -107,6 +107,6 @@ def pending_cards(
     """Keys of the cards still to post, oldest first (optionally of ``kind`` / among ``keys``)."""
     engine = make_engine(database_url or get_settings().database_url)
     try:
-        return chatbots.pending_posts(engine, kind=kind, keys=keys)
+        return chatbots.pending_cards(engine, kind=kind, keys=keys)
     finally:
         engine.dispose()

@@ -21,12 +21,12 @@ from groupops.chatbots import (
     WECOM_MARKDOWN_MAX_BYTES,
     BotTarget,
     Card,
-    deliver_posts,
     enqueue_post,
     feishu_payload,
     feishu_sign,
     load_posts,
-    pending_posts,
+    pending_cards,
+    post_cards,
     targets_from,
     truncate_lines,
     wecom_payload,
@@ -223,7 +223,7 @@ def test_a_post_and_the_documented_answers(
 ) -> None:  # fmt: skip
     key = _card(engine, bot, channel)
     fake_bots.script = list(script)
-    result = deliver_posts(engine, [key], _targets(fake_bots))
+    result = post_cards(engine, [key], _targets(fake_bots))
     (row,) = load_posts(engine)
     assert row["status"] == status and row["attempts"] == 1
     assert (key in result.sent) is (status == "sent")
@@ -240,13 +240,13 @@ def test_a_post_and_the_documented_answers(
         # The webhook URL is a credential: never in an error.
         for secret in (fake_bots.base_url, FEISHU_TOKEN, FEISHU_SIGNED_TOKEN, WECOM_KEY):
             assert secret not in str(row["last_error"])
-        assert key in pending_posts(engine)  # failed: sendable again by the next run
+        assert key in pending_cards(engine)  # failed: sendable again by the next run
 
 
 def test_network_failure_is_transient_and_names_no_url(engine: sa.Engine) -> None:
     key = _card(engine, "gone", "wecom")
     url = "http://127.0.0.1:9/cgi-bin/webhook/send?key=secret-key-123"  # discard port: refused
-    result = deliver_posts(engine, [key], {"gone": BotTarget("gone", "wecom", SecretStr(url))})
+    result = post_cards(engine, [key], {"gone": BotTarget("gone", "wecom", SecretStr(url))})
     assert result.transient == [key]
     assert "network error" in result.failed[key] and "secret-key-123" not in result.failed[key]
 
@@ -256,9 +256,9 @@ def test_a_card_is_posted_once_and_waits_without_a_webhook(
 ) -> None:
     posted, waiting = _card(engine, "ops-wecom", "wecom"), _card(engine, "later", "feishu")
     targets = _targets(fake_bots)
-    first = deliver_posts(engine, [posted, waiting], targets)
+    first = post_cards(engine, [posted, waiting], targets)
     assert first.sent == [posted] and first.waiting == {waiting: "later"}
-    again = deliver_posts(engine, [posted, waiting], targets)
+    again = post_cards(engine, [posted, waiting], targets)
     assert again.sent == [posted] and len(fake_bots.accepted) == 1 and fake_bots.requests == 1
     # Enqueuing the same card again stores nothing; force makes it pending again.
     card = Card("t", "b", POINTER)
@@ -266,7 +266,7 @@ def test_a_card_is_posted_once_and_waits_without_a_webhook(
                             bot="ops-wecom", channel="wecom", now=NOW)[1]  # fmt: skip
     assert enqueue_post(engine, card, source_key="digest:w:1", kind="digest", bot="ops-wecom",
                         channel="wecom", now=NOW, force=True)[1]  # fmt: skip
-    assert deliver_posts(engine, [posted], targets).sent == [posted]
+    assert post_cards(engine, [posted], targets).sent == [posted]
     assert len(fake_bots.accepted) == 2
     assert "1 waiting (no webhook configured for later)" in first.describe()
 
@@ -309,8 +309,8 @@ def test_digests_go_to_the_bots_of_their_groups(
                 "ops-wecom": SecretStr(fake_bots.wecom_url)}  # fmt: skip
     targets = targets_from(policy, webhooks)
     assert sorted(targets) == ["ops-wecom", "pm-feishu"]
-    assert deliver_posts(engine, keys, targets).sent == keys
-    assert deliver_posts(engine, pending_posts(engine), targets).sent == []
+    assert post_cards(engine, keys, targets).sent == keys
+    assert post_cards(engine, pending_cards(engine), targets).sent == []
     assert [a["bot"] for a in fake_bots.accepted] == ["feishu", "wecom", "feishu"]
 
     # The card says what the email says: its subject is the card's title.
@@ -376,7 +376,7 @@ def test_reminders_and_the_requester_notice_go_to_the_group_bot(
         obligations = load_obligations(engine, policy, at(day, hour))
         send_reminders(engine, obligations, policy, sender="g@example.com",
                        outbox_dir=tmp_path / "outbox", now=at(day, hour))  # fmt: skip
-        posted += deliver_posts(engine, pending_posts(engine), targets).sent
+        posted += post_cards(engine, pending_cards(engine), targets).sent
     # The notice to 王磊 (commitment later than asked), the reminder to 李浩, the admins' step:
     # each posted once, only to the bot that takes this group's reminders.
     assert [k.split(":")[1] for k in posted] == ["commitment", "task_done", "task_done"]

@@ -340,7 +340,7 @@ def test_reply_times_in_working_hours_and_days(
     def every_reply_takes(start: pd.Series, end: pd.Series) -> pd.Series:
         return pd.Series(minutes, index=start.index, dtype="float64")
 
-    policy = Policy(language=language)  # type: ignore[arg-type]
+    policy = Policy(language=language)
     digest = build_digests(store, policy, digest_period("week", AS_OF, policy),
                            owner="u05", duration=every_reply_takes)[0]  # fmt: skip
     summary = digest.context["sections"][0]["data"]["summary"]

@@ -78,7 +78,7 @@ def test_a_crlf_split_across_read_blocks_is_one_line_end(block: int) -> None:
     data = b"ab\r\ncd\r\n.\r\nef\rgh"
     got = [
         (ln.number, ln.data)
-        for ln in bounded_lines(Trickle(data), Limits(), keep_blank=True, any_newline=True)  # type: ignore[arg-type]
+        for ln in bounded_lines(Trickle(data), Limits(), keep_blank=True, any_newline=True)
     ]
     assert got == [(1, b"ab"), (2, b"cd"), (3, b"."), (4, b"ef"), (5, b"gh")]
 

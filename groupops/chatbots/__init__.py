@@ -13,10 +13,10 @@ from groupops.chatbots.store import (
     BotDelivery,
     Card,
     CardsNotPosted,
-    deliver_posts,
     enqueue_post,
     load_posts,
-    pending_posts,
+    pending_cards,
+    post_cards,
 )
 from groupops.chatbots.webhook import BotPostError, BotTarget, post
 
@@ -28,13 +28,13 @@ __all__ = [
     "Card",
     "CardsNotPosted",
     "bots_for",
-    "deliver_posts",
     "enqueue_post",
     "feishu_payload",
     "feishu_sign",
     "load_posts",
-    "pending_posts",
+    "pending_cards",
     "post",
+    "post_cards",
     "targets_from",
     "truncate_lines",
     "wecom_payload",

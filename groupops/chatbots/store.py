@@ -3,7 +3,7 @@ rule as the email outbox (:mod:`groupops.mail.outbox`).
 
 * :func:`enqueue_post` stores one card under a key (the email's key + ``@`` + the bot's name):
   a key that exists stores nothing unless ``force`` (which makes it ``pending`` again).
-* :func:`deliver_posts` posts each sendable card once (``pending``, ``failed``, or ``sending``
+* :func:`post_cards` posts each sendable card once (``pending``, ``failed``, or ``sending``
   left by a crashed run :data:`~groupops.mail.outbox.STALE_SENDING` ago), marks it ``sending``
   before the request and ``sent`` after the platform accepted it. A ``sent`` card is never
   posted again. A card whose bot has no webhook configured waits (``pending``).
@@ -129,7 +129,7 @@ def _sendable(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(table.c.status.in_((PENDING, FAILED)), stale)
 
 
-def pending_posts(
+def pending_cards(
     engine: sa.Engine,
     *,
     kind: str | None = None,
@@ -147,7 +147,7 @@ def pending_posts(
         return [str(k) for k in conn.execute(stmt.order_by(table.c.id)).scalars()]
 
 
-def deliver_posts(
+def post_cards(
     engine: sa.Engine,
     keys: Sequence[str],
     targets: Mapping[str, BotTarget],
