@@ -10,7 +10,6 @@ from typing import Any, cast
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.context import TaskRunContext
 from prefect.tasks import exponential_backoff
 from pydantic import SecretStr
 
@@ -19,7 +18,7 @@ from groupops.chatbots import BotDelivery, BotTarget, CardsNotPosted
 from groupops.db import make_engine
 from groupops.policy import Policy, load_policy
 from groupops.settings import Settings, get_settings
-from tasks.retrying import RETRY_TRANSIENT
+from tasks.retrying import RETRY_TRANSIENT, retries_left
 
 #: Attempts after the first before a card delivery gives up (10 s, 20 s, 40 s apart, ±30 %).
 CARD_RETRIES = 3
@@ -68,11 +67,6 @@ def bot_targets(policy: Policy, settings: Settings | None = None) -> dict[str, B
     return chatbots.targets_from(policy, webhooks, secrets)
 
 
-def _retries_left() -> bool:
-    ctx = TaskRunContext.get()
-    return ctx is not None and ctx.task_run.run_count <= (ctx.task.retries or 0)
-
-
 @task(
     name="post-cards",
     retries=CARD_RETRIES,
@@ -95,7 +89,7 @@ def post_cards(keys: list[str], policy_path: str, database_url: str | None = Non
     log.info("group bots: %s", delivery.describe())
     for error in delivery.failed.values():
         log.error("%s", error)
-    if delivery.transient and _retries_left():
+    if delivery.transient and retries_left():
         raise CardsNotPosted(delivery)
     return delivery
 

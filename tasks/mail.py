@@ -8,7 +8,6 @@ from typing import cast
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.context import TaskRunContext
 from prefect.tasks import exponential_backoff
 from pydantic import SecretStr
 
@@ -16,7 +15,7 @@ from groupops import mail
 from groupops.db import make_engine
 from groupops.mail import Delivery, DeliveryFailed, SmtpConfig, SmtpTransport
 from groupops.settings import Settings, get_settings
-from tasks.retrying import RETRY_TRANSIENT
+from tasks.retrying import RETRY_TRANSIENT, retries_left
 
 
 def smtp_password(settings: Settings) -> SecretStr | None:
@@ -42,12 +41,6 @@ def smtp_config(settings: Settings | None = None) -> SmtpConfig | None:
 
 #: Attempts after the first before a delivery gives up (10 s, 20 s, 40 s, 80 s apart, ±30 %).
 DELIVERY_RETRIES = 4
-
-
-def _retries_left() -> bool:
-    """Whether Prefect will run this task again if it raises now."""
-    ctx = TaskRunContext.get()
-    return ctx is not None and ctx.task_run.run_count <= (ctx.task.retries or 0)
 
 
 @task(
@@ -78,7 +71,7 @@ def deliver(keys: list[str], database_url: str | None = None) -> Delivery:
         )
     else:
         log.info("outbox: %s", delivery.describe())
-    if delivery.failed and _retries_left():
+    if delivery.failed and retries_left():
         raise DeliveryFailed(delivery)
     return delivery
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from prefect.context import TaskRunContext
 from prefect.tasks import exponential_backoff
 
 from groupops.db.schema import MigrationLockTimeout
@@ -55,3 +56,9 @@ def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 #: ``@task(**RETRY_TRANSIENT)``: the policy with its condition.
 RETRY_TRANSIENT: dict[str, Any] = {**DB_RETRIES, "retry_condition_fn": retry_transient}
+
+
+def retries_left() -> bool:
+    """Whether Prefect will run the current task again if it raises now."""
+    ctx = TaskRunContext.get()
+    return ctx is not None and ctx.task_run.run_count <= (ctx.task.retries or 0)
