@@ -49,6 +49,12 @@ def ingest(
     prefect: common.PrefectOpt = False,
     local: common.LocalOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Read every file, even one unchanged since a clean ingest read it."
+        ),
+    ] = False,
     option: Annotated[
         list[str] | None,
         typer.Option(
@@ -81,7 +87,7 @@ def ingest(
     options = _options(option or [], chosen)
     try:
         summary = _run(path, chosen, prefect=common.use_prefect(prefect), quiet=as_json,
-                       options=options)  # fmt: skip
+                       options=options, force=force)  # fmt: skip
     except BundleError as exc:
         err_console.print(f"[red]✗[/] {safe(exc)}")
         raise typer.Exit(1) from exc
@@ -114,7 +120,13 @@ def _options(pairs: list[str], format_: str) -> dict[str, str]:
 
 
 def _run(
-    path: Path, format_: str, *, prefect: bool, quiet: bool, options: dict[str, str] | None = None
+    path: Path,
+    format_: str,
+    *,
+    prefect: bool,
+    quiet: bool,
+    options: dict[str, str] | None = None,
+    force: bool = False,
 ) -> IngestSummary:
     """Ingest in this process (``run_ingest``), or as the ``ingest-activity`` flow, whose tasks
     wrap the same steps (``begin_run``, ``ingest_entity`` per entity, ``finish_run``)."""
@@ -127,6 +139,7 @@ def _run(
                 format=format_,
                 chunk_size=common.settings().chunk_size,
                 options=options or None,
+                force=force,
             )
         from groupops.importers import open_source
         from groupops.ingest.pipeline import run_ingest
@@ -139,6 +152,7 @@ def _run(
                 engine,
                 common.policy(),
                 chunk_size=common.settings().chunk_size,
+                force=force,
             )
         finally:
             engine.dispose()

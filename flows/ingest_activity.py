@@ -29,12 +29,14 @@ def ingest_activity(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     options: dict[str, str] | None = None,
     validator: Validator = "great_expectations",
+    force: bool = False,
 ) -> IngestSummary:
     """Ingest ``path`` (a bundle folder/zip, or an export with ``format`` and the importer's
     ``options``, e.g. ``{"date_order": "mdy"}`` for WhatsApp). Deployed runs validate with
     Great Expectations itself (``validator``); the in-process CLI runs the same suite with the
     vectorised evaluator (``GROUPOPS_VALIDATOR``, default ``builtin``; both engines give the
-    same rejections, tests/test_validation_engines.py)."""
+    same rejections, tests/test_validation_engines.py). A file unchanged since a clean run
+    read it is skipped (its records count as unchanged) unless ``force``."""
     settings = get_settings()
     db, policy_path = settings.database_url, str(settings.policy_path)
     now = now or datetime.now(UTC)
@@ -56,6 +58,7 @@ def ingest_activity(
                     chunk_size,
                     options,
                     validator,
+                    force,
                 )
             )
     except Exception as exc:

@@ -48,6 +48,7 @@ def ingest_entity(
     chunk_size: int,
     options: dict[str, str] | None = None,
     validator: Validator | None = None,
+    force: bool = False,
 ) -> EntitySummary:
     engine = make_engine(database_url)
     try:
@@ -60,6 +61,7 @@ def ingest_entity(
             now=now,
             chunk_size=chunk_size,
             validator=validator,
+            force=force,
         )
     finally:
         engine.dispose()

@@ -166,6 +166,34 @@ class IngestRun(Base):
     owner: Mapped[str | None] = mapped_column(Text)
 
 
+class IngestedFile(Base):
+    """A source file one run read completely and cleanly (nothing quarantined), by its
+    fingerprint: the next run finding the same fingerprint skips the file (its records count as
+    unchanged). ``complete`` is false while the run reads it; an update or delete of the
+    entity's stored rows by anyone else drops the entity's rows here (the ingest for updates,
+    triggers for deletes), so a skip never hides what a re-read would change."""
+
+    __tablename__ = "ingested_files"
+    __table_args__ = (Index("ix_ingested_files_entity_source", "entity", "source_file"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    source_file: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # What else decides the stored rows: the ingest code's rules and the policy's and limits'
+    # settings that reach it (groupops.ingest.fingerprint.rules_digest).
+    rules: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[int] = mapped_column(Integer)
+    complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    watermark: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The run's "now": a later run with an earlier now (a narrower window of plausible
+    # instants) reads the file again.
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class QuarantineRecord(Base):
     """A rejected input record: where it came from, which field, why, and its raw text.
 

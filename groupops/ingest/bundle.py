@@ -9,6 +9,7 @@ becomes a :class:`RawRecord` with an ``error`` (it lands in quarantine; the rest
 from __future__ import annotations
 
 import codecs
+import hashlib
 import itertools
 import zipfile
 from collections.abc import Iterator
@@ -45,6 +46,8 @@ from groupops.ingest.limits import (
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from groupops.ingest.fingerprint import Fingerprint
 
 SUFFIXES = (".jsonl", ".csv")
 # GB18030 is a superset of GBK and GB2312: what Chinese Excel and WeChat tools write.
@@ -109,6 +112,7 @@ class BundleSource:
         self.name = str(path)
         self.limits = limits or Limits.from_settings()
         self.refusals: dict[Entity, list[Refusal]] = {}
+        self._archive_fingerprint: Fingerprint | None = None
         self._files = self._discover()
         if not self._files and not self.refusals:
             names = ", ".join(f"{FILE_STEMS[e]}.jsonl|.csv" for e in ALL_ENTITIES)
@@ -179,6 +183,24 @@ class BundleSource:
                     yield from _csv_records(entity, member.label, stream, self.limits)
             except FileTooLarge as exc:
                 yield RawRecord(entity, member.label, 0, "", error=RecordError("(file)", str(exc)))
+
+    def fingerprint(self, entity: Entity) -> Fingerprint | None:
+        """The entity's file's fingerprint (:mod:`groupops.ingest.fingerprint`); ``None`` when
+        the entity has no file or a refused one (read every time, so it is reported)."""
+        from groupops.ingest.fingerprint import Fingerprint, file_fingerprint
+
+        member = self._files.get(entity)
+        if member is None or self.refusals.get(entity):
+            return None
+        if member.inner is None:
+            return file_fingerprint(member.label, member.path)
+        if self._archive_fingerprint is None:  # the whole archive, hashed once per source
+            self._archive_fingerprint = file_fingerprint(str(self.path), self.path)
+        whole = self._archive_fingerprint
+        inner = member.inner
+        extra = f"{whole.sha256}|{inner.filename}|{inner.CRC}|{inner.file_size}"
+        digest = hashlib.sha256(extra.encode()).hexdigest()
+        return Fingerprint(member.label, whole.size, whole.mtime_ns, digest)
 
     def chunks(
         self, entity: Entity, size: int, *, columnar: bool | None = None

@@ -26,6 +26,15 @@ from groupops.db import session_scope
 from groupops.db.leases import heartbeat, owner_id, reap_crashed, wall_now
 from groupops.db.models import IngestRun
 from groupops.ingest.expectations import Bounds, Validator, validate
+from groupops.ingest.fingerprint import (
+    Fingerprint,
+    begin_file,
+    complete_file,
+    forget_others,
+    rules_digest,
+    skippable,
+)
+from groupops.ingest.limits import Limits
 from groupops.ingest.normalise import Rejection, normalise, normalise_frame
 from groupops.ingest.store import UpsertCounts, known_groups, quarantine, storable, upsert
 from groupops.policy import Policy
@@ -159,12 +168,34 @@ def ingest_entity(
     now: datetime,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     validator: Validator | None = None,
+    force: bool = False,
 ) -> EntitySummary:
     """Stream one entity of ``source`` into the store (see the module docstring).
+
+    A file this store already read completely and cleanly, unchanged since under the same
+    rules, is not read again: its records count as unchanged (:mod:`groupops.ingest.fingerprint`;
+    ``force`` reads it anyway).
 
     Chunks are prepared and written one after the other: overlapping them in a thread was
     measured slower (the GIL serialises the pandas work and starves the writer)."""
     summary = EntitySummary(entity)
+    fingerprint_of = getattr(source, "fingerprint", None)
+    fp: Fingerprint | None = fingerprint_of(entity) if fingerprint_of is not None else None
+    file_id: int | None = None
+    if fp is not None:
+        limits = getattr(source, "limits", None)
+        rules = rules_digest(policy, limits if isinstance(limits, Limits) else Limits())
+        if not force:
+            with engine.connect() as conn:
+                recorded = skippable(conn, entity, fp, rules, now)
+            if recorded is not None:
+                summary.unchanged = recorded.records
+                with engine.begin() as conn:
+                    _add_to_run(conn, run_id, UpsertCounts(unchanged=recorded.records), 0,
+                                recorded.watermark)  # fmt: skip
+                report(entity, summary.read)
+                return summary
+        file_id = begin_file(engine, entity, fp, rules, run_id=run_id, now=now)
     bounds = plausible_bounds(policy, now)
     groups: set[str] = set()
     if entity in ("messages", "memberships"):
@@ -185,14 +216,22 @@ def ingest_entity(
                                    validator=validator or get_settings().validator)  # fmt: skip
         return _Prepared(valid, normalised.rejected + rejected)
 
+    newest: datetime | None = None
     with heartbeat(engine, run_id):  # the run's lease, renewed while chunks are prepared
         while (prepared := read_and_prepare()) is not None:
-            counts = _store(engine, entity, prepared, run_id=run_id, now=now)
+            counts, watermark = _store(
+                engine, entity, prepared, run_id=run_id, now=now, file_id=file_id
+            )
+            if watermark is not None and (newest is None or watermark > newest):
+                newest = watermark
             summary.loaded += counts.loaded
             summary.updated += counts.updated
             summary.unchanged += counts.unchanged
             summary.quarantined += len(prepared.rejections)
             report(entity, summary.read)  # records read so far (the CLI's progress bar)
+    if file_id is not None:
+        complete_file(engine, file_id, clean=not summary.quarantined, records=summary.read,
+                      watermark=newest)  # fmt: skip
     return summary
 
 
@@ -203,9 +242,17 @@ class _Prepared:
 
 
 def _store(
-    engine: sa.Engine, entity: Entity, prepared: _Prepared, *, run_id: int, now: datetime
-) -> UpsertCounts:
-    """Write one prepared chunk, its quarantine and the run's counters in one transaction.
+    engine: sa.Engine,
+    entity: Entity,
+    prepared: _Prepared,
+    *,
+    run_id: int,
+    now: datetime,
+    file_id: int | None = None,
+) -> tuple[UpsertCounts, datetime | None]:
+    """Write one prepared chunk, its quarantine and the run's counters in one transaction; the
+    counts and the chunk's newest instant. A chunk that updates stored rows drops the entity's
+    other file fingerprints (:func:`~groupops.ingest.fingerprint.forget_others`).
 
     A deadlock or serialization failure with an overlapping run (PostgreSQL) rolls the whole
     chunk back, so it is simply written again, a few times with growing pauses."""
@@ -214,10 +261,13 @@ def _store(
         try:
             with engine.begin() as conn:
                 counts = upsert(conn, entity, valid, now=now, run_id=run_id)
+                if counts.updated:
+                    forget_others(conn, entity, keep=file_id)
                 quarantine(conn, prepared.rejections, now=now, run_id=run_id)
-                watermark = valid["sent_at"].max() if entity == "messages" and len(valid) else None
+                newest = valid["sent_at"].max() if entity == "messages" and len(valid) else None
+                watermark = _instant(newest)
                 _add_to_run(conn, run_id, counts, len(prepared.rejections), watermark)
-            return counts
+            return counts, watermark
         except sa.exc.DBAPIError as exc:
             if attempt == _CHUNK_ATTEMPTS or not _conflicted(exc):
                 raise
@@ -234,8 +284,21 @@ def _conflicted(exc: sa.exc.DBAPIError) -> bool:
     return code in {"40001", "40P01"} or "database is locked" in str(exc.orig)
 
 
+def _instant(value: object) -> datetime | None:
+    """A frame's maximum instant (a pandas Timestamp, NaT when none) as a datetime."""
+    if value is None or value is pd.NaT:
+        return None
+    mark = value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
+    assert isinstance(mark, datetime)
+    return mark
+
+
 def _add_to_run(
-    conn: sa.Connection, run_id: int, counts: UpsertCounts, quarantined: int, watermark: object
+    conn: sa.Connection,
+    run_id: int,
+    counts: UpsertCounts,
+    quarantined: int,
+    watermark: datetime | None,
 ) -> None:
     values: dict[str, object] = {
         "loaded": IngestRun.loaded + counts.loaded,
@@ -248,10 +311,8 @@ def _add_to_run(
         current = conn.execute(
             sa.select(IngestRun.watermark).where(IngestRun.id == run_id)
         ).scalar_one()
-        mark = watermark.to_pydatetime() if hasattr(watermark, "to_pydatetime") else watermark
-        assert isinstance(mark, datetime)
-        if current is None or mark > current:
-            values["watermark"] = mark
+        if current is None or watermark > current:
+            values["watermark"] = watermark
     conn.execute(sa.update(IngestRun).where(IngestRun.id == run_id).values(values))
 
 
@@ -280,8 +341,10 @@ def run_ingest(
     *,
     now: datetime | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    force: bool = False,
 ) -> IngestSummary:
-    """Ingest every entity of ``source``; the run's summary (see :attr:`IngestSummary.exit_code`)."""
+    """Ingest every entity of ``source``; the run's summary (see :attr:`IngestSummary.exit_code`).
+    ``force``: read every file, even one unchanged since a clean run read it."""
     now = now or datetime.now(UTC)
     run_id = begin_run(engine, source.name, source.format, now=now)
     entities: list[EntitySummary] = []
@@ -289,7 +352,14 @@ def run_ingest(
         for entity in source_entities(source):
             entities.append(
                 ingest_entity(
-                    engine, source, entity, policy, run_id=run_id, now=now, chunk_size=chunk_size
+                    engine,
+                    source,
+                    entity,
+                    policy,
+                    run_id=run_id,
+                    now=now,
+                    chunk_size=chunk_size,
+                    force=force,
                 )
             )
     except Exception as exc:
