@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
 from groupops.db import session_scope, upgrade
 from groupops.db.models import Group, Message
+from groupops.db.queries import load_messages
 from groupops.db.schema import current_revision
 
 
@@ -92,3 +94,58 @@ def test_migrations_match_the_models(db_url: str) -> None:
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+TEXTS = ["你好", "", 'say "hi" \\ back\\slash', "第一行\r\n第二行\t完", "emoji 😀 and \u2028 sep",
+         '{"json": [1, 2]}', "null", "[]"]  # fmt: skip
+
+
+@pytest.mark.parametrize("chunk", [2, 100_000])
+def test_load_messages_returns_what_was_stored_in_every_filter_and_chunk(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """Every text, list and flag comes back as stored (SQLite hands columns over as JSON
+    arrays, a rowid range at a time; a gap left by a deleted row is no different)."""
+    from groupops.db import queries
+
+    monkeypatch.setattr(queries, "COLUMN_CHUNK", chunk)
+    base = datetime(2026, 11, 2, 1, 2, 3, 456789, tzinfo=UTC)
+    now = datetime.now(UTC)
+    with session_scope(engine) as s:
+        for g in ("g1", "g2"):
+            s.add(Group(platform="wecom", group_id=g, name=g, admin_ids=[], content_hash=1,
+                        updated_at=now))  # fmt: skip
+        s.flush()
+        for n, text in enumerate(TEXTS):
+            s.add(
+                Message(
+                    platform="wecom", group_id=f"g{1 + n % 2}", message_id=f"m{n}",
+                    sender_id=f"u{n}", sent_at=base + timedelta(minutes=n), kind="text",
+                    text=text, reply_to=f"m{n - 1}" if n % 3 else None,
+                    mentions=[f"u{k}" for k in range(n % 3)], mention_all=n == 4,
+                    pinned=n == 5, content_hash=n, updated_at=now,
+                )
+            )  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM messages WHERE message_id = 'm3'"))
+    kept = [n for n in range(len(TEXTS)) if n != 3]
+
+    frame = load_messages(engine)
+    assert list(frame["message_id"]) == [f"m{n}" for n in kept]
+    assert list(frame["text"]) == [TEXTS[n] for n in kept]
+    assert list(frame["sent_at"]) == [base + timedelta(minutes=n) for n in kept]
+    assert str(frame["sent_at"].dt.tz) == "UTC"
+    assert list(frame["mentions"]) == [[f"u{k}" for k in range(n % 3)] for n in kept]
+    assert [None if pd.isna(r) else r for r in frame["reply_to"]] == [
+        f"m{n - 1}" if n % 3 else None for n in kept
+    ]
+    assert list(frame["mention_all"]) == [n == 4 for n in kept]
+    assert list(frame["pinned"]) == [n == 5 for n in kept]
+
+    window = load_messages(
+        engine, since=base + timedelta(minutes=2), until=base + timedelta(minutes=6),
+        groups=["g1"], columns=("message_id", "sent_at", "mentions"),
+    )  # fmt: skip
+    assert list(window.columns) == ["message_id", "sent_at", "mentions"]
+    assert list(window["message_id"]) == ["m2", "m4"]
+    assert load_messages(engine, groups=["nope"]).empty
