@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -13,7 +13,9 @@ from rich.table import Table
 from cli import common
 from cli.app import app, console, err_console
 from cli.tables import safe
-from groupops.policy import Policy
+
+if TYPE_CHECKING:
+    from groupops.policy import Policy
 
 AsOf = Annotated[
     str | None,

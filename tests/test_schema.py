@@ -23,6 +23,7 @@ from groupops.db.schema import (
     MigrationLockTimeout,
     SchemaError,
     current_revision,
+    declared_chain,
     downgrade,
     ensure_schema,
     head_revision,
@@ -61,6 +62,24 @@ def cli_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     get_settings.cache_clear()
     yield monkeypatch
     get_settings.cache_clear()
+
+
+def test_the_chain_read_from_the_files_is_alembics() -> None:
+    """Every command reads the head and the known revisions from the migration files' own
+    ``revision`` / ``down_revision`` lines (no Alembic import): the same chain and head as
+    Alembic's reading of the directory."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "groupops" / "db" / "migrations"))
+    script = ScriptDirectory.from_config(config)
+    alembics = {
+        str(rev.revision): None if rev.down_revision is None else str(rev.down_revision)
+        for rev in script.walk_revisions()
+    }
+    assert declared_chain() == alembics
+    assert [head_revision()] == list(script.get_heads())
 
 
 def test_two_upgrades_started_together_on_an_empty_store_both_succeed(empty_db_url: str) -> None:

@@ -33,6 +33,9 @@ _US_PER_MINUTE = 60 * _US
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FALLBACK_WARNED: set[int] = set()
 _FALLBACK_LOCK = threading.Lock()
+#: Timelines already built in this process (see :meth:`WorkClock._build`).
+_TIMELINES: dict[tuple[object, ...], _Timeline] = {}
+_TIMELINES_LOCK = threading.Lock()
 
 I64Array = npt.NDArray[np.int64]
 
@@ -201,6 +204,22 @@ class WorkClock:
     # -- timeline ---------------------------------------------------------------------------
 
     def _build(self, first_year: int, last_year: int) -> _Timeline:
+        """The timeline of ``first_year`` .. ``last_year``; built once per process for the same
+        working time, zone, overrides and years (every clock of one policy shares it: the
+        arrays are never written to)."""
+        key = (
+            self.periods, str(self.tz), self.extra_days_off, self.extra_workdays,
+            first_year, last_year,
+        )  # fmt: skip
+        with _TIMELINES_LOCK:
+            cached = _TIMELINES.get(key)
+        if cached is None:
+            cached = self._build_uncached(first_year, last_year)
+            with _TIMELINES_LOCK:
+                _TIMELINES[key] = cached
+        return cached
+
+    def _build_uncached(self, first_year: int, last_year: int) -> _Timeline:
         starts: list[int] = []
         ends: list[int] = []
         day = date(first_year, 1, 1)
@@ -214,7 +233,10 @@ class WorkClock:
         en = np.asarray(ends, dtype=np.int64)
         lengths = en - st
         cum_end = np.cumsum(lengths, dtype=np.int64)
-        return _Timeline(first_year, last_year, st, en, cum_end - lengths, cum_end)
+        timeline = _Timeline(first_year, last_year, st, en, cum_end - lengths, cum_end)
+        for array in (timeline.starts, timeline.ends, timeline.cum_start, timeline.cum_end):
+            array.flags.writeable = False  # shared between clocks: nobody may write to it
+        return timeline
 
     def _warn_if_fallback(self, *arrays: I64Array) -> None:
         """Warn (once per year) when the instants touch years the official calendar lacks."""

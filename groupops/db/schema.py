@@ -19,6 +19,8 @@ saying which command to run.
 
 from __future__ import annotations
 
+import functools
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from groupops.db.engine import alembic_config, make_engine
+from groupops.db.engine import MIGRATIONS_DIR, alembic_config, make_engine
 
 #: The PostgreSQL advisory lock every groupops migration holds ("groupops" as a 63-bit number).
 ADVISORY_LOCK_KEY = int.from_bytes(b"groupops", "big") & 0x7FFF_FFFF_FFFF_FFFF
@@ -82,14 +84,42 @@ def _script() -> Any:
     return ScriptDirectory.from_config(alembic_config("sqlite://"))
 
 
+#: ``revision = "…"`` / ``down_revision = "…"`` (or ``None``) as every migration file states them.
+_DECLARED = re.compile(
+    r'^(down_revision|revision)\s*(?::[^=\n]*)?=\s*(None|"[^"\n]*"|\'[^\'\n]*\')\s*$',
+    re.MULTILINE,
+)
+
+
+@functools.cache
+def declared_chain() -> dict[str, str | None]:
+    """Each migration's revision and the one it revises, read from the files' two assignments
+    without importing Alembic or the migrations (the fast path of :func:`ensure_schema`, run by
+    every command that opens the store). ``tests/test_schema.py`` checks it equals Alembic's own
+    reading of the same directory."""
+    chain: dict[str, str | None] = {}
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        found = {
+            name: None if value == "None" else value[1:-1]
+            for name, value in _DECLARED.findall(path.read_text(encoding="utf-8"))
+        }
+        revision = found.get("revision")
+        if revision is None:
+            raise SchemaError(f"{path} declares no revision")
+        chain[revision] = found.get("down_revision")
+    return chain
+
+
 def head_revision() -> str:
     """The newest revision of this code's migrations (the chain is linear: one head)."""
-    heads = _script().get_heads()
+    chain = declared_chain()
+    revised = set(chain.values())
+    heads = sorted(rev for rev in chain if rev not in revised)
     if len(heads) != 1:
         raise SchemaError(
             f"the migrations have {len(heads)} heads ({', '.join(heads)}): merge them"
         )
-    return str(heads[0])
+    return heads[0]
 
 
 def revisions() -> list[tuple[str, str | None, str]]:
@@ -102,21 +132,28 @@ def revisions() -> list[tuple[str, str | None, str]]:
 
 
 def current_revision(url: str) -> str | None:
-    """The store's revision, or None when no migration ever ran there."""
-    from alembic.runtime.migration import MigrationContext
-
+    """The store's revision, or None when no migration ever ran there (Alembic's
+    ``alembic_version`` table, read with one query: no Alembic import)."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return None
+            rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
     finally:
         engine.dispose()
+    if len(rows) > 1:
+        raise SchemaError(
+            f"the store has {len(rows)} current revisions "
+            f"({', '.join(str(r[0]) for r in rows)}): its migrations branched"
+        )
+    return str(rows[0][0]) if rows else None
 
 
 def schema_status(url: str) -> SchemaStatus:
     """The store's revision against this code's head (raises when the store cannot be reached)."""
     current = current_revision(url)
-    known = current is None or current in {rev for rev, _down, _doc in revisions()}
+    known = current is None or current in declared_chain()
     return SchemaStatus(current=current, head=head_revision(), known=known)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -31,9 +31,11 @@ from groupops.deadlines.obligations import (
     compute_obligations,
     obligation_keys,
 )
-from groupops.mail import Recipient, enqueue, render_email
 from groupops.policy import Policy
 from groupops.roster import Directory
+
+if TYPE_CHECKING:
+    from groupops.mail import Recipient
 
 #: The outbox ``kind`` of reminder emails.
 REMINDER_KIND = "deadline_reminder"
@@ -173,6 +175,8 @@ def send_reminders(
         due = pd.concat([due, notices], ignore_index=True)
     if due.empty:
         return []
+    from groupops.mail import enqueue, render_email  # on use: a read-only watch never mails
+
     members = Directory.load(engine)
     group_frame = load_groups(engine)
     groups = {

@@ -210,11 +210,13 @@ def flood_runs(
 
 def _floods(frame: pd.DataFrame, policy: Moderation) -> list[Detection]:
     out: list[Detection] = []
-    for (platform, group_id, member_id), part in frame.groupby(
-        ["platform", "group_id", "sender_id"], sort=True
+    keys = ["platform", "group_id", "sender_id"]
+    # Only members with more messages than the limit can flood: the others' groups are never
+    # iterated (a sub-frame per member was most of the work).
+    sizes = frame.groupby(keys, sort=False)["message_id"].transform("size")
+    for (platform, group_id, member_id), part in frame[sizes > policy.flood_messages].groupby(
+        keys, sort=True
     ):
-        if len(part) <= policy.flood_messages:
-            continue
         epoch = pd.Timestamp(0, tz="UTC")
         times = (part["sent_at"] - epoch).dt.total_seconds().to_numpy()  # any resolution
         for start, end in flood_runs(times, policy.flood_messages, policy.flood_window_seconds):
@@ -244,15 +246,16 @@ def _duplicates(
     texts["norm"] = texts["text"].map(normalise)
     texts = texts[texts["norm"].str.len() >= policy.duplicate_min_chars]
     window = pd.Timedelta(minutes=policy.duplicate_window_minutes)
+    by = ["platform", "group_id", "sender_id", "norm"]
+    # Only a text the same member wrote twice can be a duplicate: the unique ones (nearly
+    # all) are never iterated as groups of one.
+    texts = texts[texts.duplicated(by, keep=False)]
     out: list[Detection] = []
-    for (platform, group_id, member_id, _norm), part in texts.groupby(
-        ["platform", "group_id", "sender_id", "norm"], sort=True
-    ):
-        if len(part) < 2:
-            continue
+    for (platform, group_id, member_id, _norm), part in texts.groupby(by, sort=True):
+        times = part["sent_at"].tolist()
+        message_ids = [str(m) for m in part["message_id"].tolist()]
         chain: list[int] = [0]
         chains: list[list[int]] = []
-        times = part["sent_at"].tolist()
         for k in range(1, len(part)):
             if times[k] - times[chain[-1]] <= window:
                 chain.append(k)
@@ -261,11 +264,11 @@ def _duplicates(
                 chain = [k]
         chains.append(chain)
         for chain in chains:
-            rows = part.iloc[chain]
-            keys = [(str(platform), str(group_id), str(m)) for m in rows["message_id"]]
-            if len(chain) < 2 or all(k in skip for k in keys[1:]):
+            if len(chain) < 2:
                 continue
-            ids = tuple(str(m) for m in rows["message_id"])
+            ids = tuple(message_ids[i] for i in chain)
+            if all((str(platform), str(group_id), m) in skip for m in ids[1:]):
+                continue
             out.append(
                 Detection(
                     platform=str(platform),
@@ -274,9 +277,9 @@ def _duplicates(
                     category="duplicate",
                     rule="duplicate",
                     message_ids=ids,
-                    at=pd.Timestamp(rows["sent_at"].iloc[-1]).to_pydatetime(),
+                    at=pd.Timestamp(times[chain[-1]]).to_pydatetime(),
                     matched=(f"{len(ids)} copies",),
-                    snippet=snippet(str(rows["text"].iloc[0])),
+                    snippet=snippet(str(part["text"].iat[chain[0]])),
                 )
             )
     return out

@@ -10,13 +10,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import sqlalchemy as sa
 
 from groupops.db.queries import load_members
-from groupops.mail import Recipient
+
+if TYPE_CHECKING:
+    from groupops.mail import Recipient
 
 
 def _text(value: object) -> str | None:
@@ -103,6 +105,8 @@ class Directory:
 
     def recipient(self, platform: str, member_id: str) -> Recipient | None:
         """The member as an email recipient (real name shown), or ``None`` without an email."""
+        from groupops.mail import Recipient  # the mail package (jinja2, email-validator) on use
+
         person = self.person(platform, member_id)
         mailbox = person.mailbox
         return Recipient(mailbox, person.name) if mailbox else None
