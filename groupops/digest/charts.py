@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -116,6 +116,30 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+#: Charts drawn in this process, by what they show: the owner's and the admins' digests of
+#: the same groups carry the same charts, drawn once (bounded: cleared when full).
+_DRAWN: dict[tuple[object, ...], bytes] = {}
+_DRAWN_MAX = 64
+
+
+def _drawn(key: tuple[object, ...], draw: Callable[[], bytes]) -> bytes:
+    png = _DRAWN.get(key)
+    if png is None:
+        png = draw()
+        if len(_DRAWN) >= _DRAWN_MAX:
+            _DRAWN.clear()
+        _DRAWN[key] = png
+    return png
+
+
+def _values_key(values: pd.Series | pd.DataFrame) -> tuple[object, ...]:
+    """What a chart of ``values`` depends on, hashable (labels, dtype, the numbers' bytes)."""
+    columns = tuple(values.columns) if isinstance(values, pd.DataFrame) else ()
+    array = values.to_numpy()
+    data = repr(array.tolist()) if array.dtype == object else array.tobytes()
+    return (tuple(map(str, values.index)), columns, str(array.dtype), array.shape, data)
+
+
 def daily_chart(
     series: Mapping[str, pd.Series],
     language: Language,
@@ -125,6 +149,14 @@ def daily_chart(
     """Stacked bars of messages per local day, one colour per group (``{label: series}``, all
     on the same day index). ``fallback_labels`` (e.g. group ids) replace labels that need a
     CJK font when none is installed."""
+    key = ("daily", language, tuple(fallback_labels or ()),
+           tuple((label, _values_key(values)) for label, values in series.items()))  # fmt: skip
+    return _drawn(key, lambda: _daily_chart(series, language, fallback_labels))
+
+
+def _daily_chart(
+    series: Mapping[str, pd.Series], language: Language, fallback_labels: Sequence[str] | None
+) -> bytes:
     lang = chart_language(language)
     fallbacks = list(fallback_labels or [f"#{i + 1}" for i in range(len(series))])
     with _fonts():
@@ -161,6 +193,10 @@ HEAT = LinearSegmentedColormap.from_list("groupops", ["#f8fafc", "#bfdbfe", "#3b
 
 def heatmap_chart(table: pd.DataFrame, language: Language) -> bytes:
     """A weekday (rows, Monday first) × hour (0–23) heatmap of message counts."""
+    return _drawn(("heatmap", language, _values_key(table)), lambda: _heatmap(table, language))
+
+
+def _heatmap(table: pd.DataFrame, language: Language) -> bytes:
     lang = chart_language(language)
     with _fonts():
         fig = _figure(7.0, 2.5)

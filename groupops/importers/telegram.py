@@ -150,6 +150,13 @@ class TelegramExport(ExportSource):
             yield from self._chat(source, chat)
         if entity == "groups":
             return
+        if entity == "members" and scan.fast and all(c.senders is not None for c in chats.values()):
+            # Every member is a plain message's sender with an id: the scan kept each one's
+            # first message (what the messages pass would give first).
+            for chat in chats.values():
+                for sender, (index, raw, name) in (chat.senders or {}).items():
+                    yield self.member(source, index, raw, sender, name)
+            return
         if entity == "memberships" and self.fast and not any(c.memberships for c in chats.values()):
             return  # no service message of the export names a join or a departure
         senders: set[str] = set()
@@ -227,9 +234,10 @@ class TelegramExport(ExportSource):
         chat = _Chat(0)
         try:
             with open_document(self.path) as raw:
-                for _, value in fast_items(raw, self.limits, "messages.item"):
+                for index, value in fast_items(raw, self.limits, "messages.item"):
                     if isinstance(value, Mapping):
                         chat.learn(value)
+                        chat.note_sender(index, value)
             with open_document(self.path) as raw:
                 lists = 0
                 for event in document_events(PrefixWalker(raw, self.limits), messages=False):
@@ -427,6 +435,29 @@ class _Chat:
     not_object: Any = None
     group_id: str | None = None
     memberships: int = 0  # service messages that may name a join or a departure
+    #: Each sender's first message (position, JSON text, display name), while every member
+    #: the messages give is a plain message's sender with an id (``None`` once not so).
+    senders: dict[str, tuple[int, str, str | None]] | None = field(default_factory=dict)
+
+    def note_sender(self, index: int, m: Mapping[str, Any]) -> None:
+        """What :meth:`TelegramExport._message` makes the member of: a plain message with a
+        date names its sender by id (or by name: then the first pass's names are needed, so
+        the members are read in the messages pass)."""
+        if self.senders is None:
+            return
+        if m.get("type") == "service":
+            self.senders = None  # a service message's members: the messages pass
+            return
+        if not isinstance(first(m, "date_unixtime", "date"), str | int):
+            return
+        name = first(m, "from", "actor")
+        sender = telegram_user_id(first(m, "from_id", "actor_id"))
+        if sender is None:
+            if isinstance(name, str):
+                self.senders = None
+            return
+        if sender not in self.senders:
+            self.senders[sender] = (index, dumps(m), name if isinstance(name, str) else None)
 
     def learn(self, m: Mapping[str, Any]) -> None:
         for name_key, id_key in (("from", "from_id"), ("actor", "actor_id")):
