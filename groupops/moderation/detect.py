@@ -21,10 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, get_args
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Final, get_args
 
 from groupops.moderation.text import (
     WordMatcher,
@@ -35,6 +32,10 @@ from groupops.moderation.text import (
     snippet,
 )
 from groupops.policy import Moderation, ModerationCategory
+
+if TYPE_CHECKING:  # pandas and numpy on use: listing the violations needs neither
+    import numpy as np
+    import pandas as pd
 
 # The categories are the policy's (one list): `ModerationCategory` in groupops.policy.
 CATEGORIES: Final[tuple[str, ...]] = get_args(ModerationCategory)
@@ -146,6 +147,8 @@ MESSAGE_COLUMNS: Final[tuple[str, ...]] = (
 def detect(messages: pd.DataFrame, policy: Moderation) -> list[Detection]:
     """Every violation in ``messages`` (a frame with :data:`MESSAGE_COLUMNS`; ``sent_at``
     timezone-aware), ordered by (``at``, group, member, category)."""
+    import pandas as pd
+
     if messages.empty:
         return []
     frame = messages.loc[messages["kind"] != "system", list(MESSAGE_COLUMNS)].copy()
@@ -162,6 +165,8 @@ def detect(messages: pd.DataFrame, policy: Moderation) -> list[Detection]:
 
 
 def _message_level(frame: pd.DataFrame, rules: MessageRules) -> list[Detection]:
+    import pandas as pd
+
     out: list[Detection] = []
     texts = frame["text"].tolist()
     for i, text in enumerate(texts):
@@ -193,6 +198,8 @@ def flood_runs(
 ) -> list[tuple[int, int]]:
     """Index ranges ``[start, end]`` (inclusive) of floods in sorted times (seconds): every
     window of length ``window_s`` holding more than ``limit`` messages, overlapping ones merged."""
+    import numpy as np
+
     t = np.asarray(times_s, dtype="float64")
     runs: list[tuple[int, int]] = []
     j = 0
@@ -209,6 +216,8 @@ def flood_runs(
 
 
 def _floods(frame: pd.DataFrame, policy: Moderation) -> list[Detection]:
+    import pandas as pd
+
     out: list[Detection] = []
     keys = ["platform", "group_id", "sender_id"]
     # Only members with more messages than the limit can flood: the others' groups are never
@@ -241,6 +250,8 @@ def _floods(frame: pd.DataFrame, policy: Moderation) -> list[Detection]:
 def _duplicates(
     frame: pd.DataFrame, policy: Moderation, flagged: Iterable[tuple[str, str, str]]
 ) -> list[Detection]:
+    import pandas as pd
+
     skip = set(flagged)
     texts = frame.loc[frame["kind"].isin(["text", "link"])].copy()
     texts["norm"] = texts["text"].map(normalise)
