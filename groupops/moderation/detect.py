@@ -120,8 +120,19 @@ class MessageRules:
         self.matcher = WordMatcher(
             {name: getattr(policy, attr) for name, attr in _WORD_LISTS.items()}
         )
+        self._checked: dict[str, MessageHits] = {}
 
     def check(self, text: str) -> MessageHits:
+        """What ``text`` matched (the same text is checked once: the answer is a pure function
+        of the text and these rules)."""
+        known = self._checked.get(text)
+        if known is None:
+            if len(self._checked) >= _CHECKED_LIMIT:
+                self._checked.clear()
+            known = self._checked[text] = self._check(text)
+        return known
+
+    def _check(self, text: str) -> MessageHits:
         hits: dict[str, list[tuple[str, str]]] = {}
         for hit in self.matcher.find(normalise(text)):
             hits.setdefault(RULES[hit.list_name], []).append((hit.list_name, hit.word))
@@ -131,6 +142,21 @@ class MessageRules:
         for found in personal_data(text, self.policy.personal_data):
             hits.setdefault("confidential", []).append((found.kind, found.kind))
         return MessageHits(hits)
+
+
+#: The rules of each policy seen in this process, with the texts they already checked (a
+#: catch-up runs detection once per working day over the same ladder window).
+_RULES: dict[str, MessageRules] = {}
+_CHECKED_LIMIT = 200_000  # texts remembered per policy; beyond it the memo starts over
+
+
+def message_rules(policy: Moderation) -> MessageRules:
+    """The compiled rules of ``policy`` (compiled once per process per policy content)."""
+    key = policy.model_dump_json()
+    rules = _RULES.get(key)
+    if rules is None:
+        rules = _RULES[key] = MessageRules(policy)
+    return rules
 
 
 MESSAGE_COLUMNS: Final[tuple[str, ...]] = (
@@ -157,7 +183,7 @@ def detect(messages: pd.DataFrame, policy: Moderation) -> list[Detection]:
     frame = frame.sort_values(["platform", "group_id", "sent_at", "message_id"]).reset_index(
         drop=True
     )
-    found = _message_level(frame, MessageRules(policy))
+    found = _message_level(frame, message_rules(policy))
     flagged = {(d.platform, d.group_id, d.message_ids[0]) for d in found}
     found += _floods(frame, policy)
     found += _duplicates(frame, policy, flagged)
