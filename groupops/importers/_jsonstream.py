@@ -17,8 +17,10 @@ their UTF-8 size, a few bytes per other token); a single token's in read blocks
 from __future__ import annotations
 
 import codecs
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -142,14 +144,18 @@ class Walker:
                 return
             yield key
 
-    def items(self) -> Iterator[tuple[int, Any]]:
-        """``(position, value)`` of each item of the array just opened (1-based)."""
+    def items(self, skip: int = 0) -> Iterator[tuple[int, Any]]:
+        """``(position, value)`` of each item of the array just opened (1-based); the first
+        ``skip`` items are read past unbuilt (a fast pass already gave them)."""
         position = 0
         while True:
             event, value = self.next()
             if event == "end_array":
                 return
             position += 1
+            if position <= skip:
+                self.skip(event)
+                continue
             yield position, self.value(event, value)
 
 
@@ -199,11 +205,12 @@ Event = Meta | Item | Chat | Messages | NotObject
 SECTIONS = ("chats", "left_chats")
 
 
-def document_events(walker: Walker, *, messages: bool = True) -> Iterator[Event]:
+def document_events(walker: Walker, *, messages: bool = True, skip: int = 0) -> Iterator[Event]:
     """The events of a chat document: the root's keys and messages as chat 0, and for a
     Telegram whole-account export each chat of ``chats.list`` / ``left_chats.list`` as chat
     1, 2, ... (in document order). ``messages=False`` skips every message unbuilt (a pass
-    that needs only the metadata)."""
+    that needs only the metadata); ``skip``: the first messages of each list read past
+    unbuilt (what :func:`fast_items` already gave)."""
     event, _ = walker.next()
     if event != "start_map":
         walker.skip(event)
@@ -214,10 +221,12 @@ def document_events(walker: Walker, *, messages: bool = True) -> Iterator[Event]
         if key in SECTIONS:
             yield from _section(walker, position, messages)
         else:
-            yield from _chat_key(walker, 0, key, messages)
+            yield from _chat_key(walker, 0, key, messages, skip)
 
 
-def _chat_key(walker: Walker, chat: int, key: str, messages: bool) -> Iterator[Event]:
+def _chat_key(
+    walker: Walker, chat: int, key: str, messages: bool, skip: int = 0
+) -> Iterator[Event]:
     event, value = walker.next()
     if key != "messages":
         yield Meta(chat, key, walker.value(event, value))
@@ -229,7 +238,7 @@ def _chat_key(walker: Walker, chat: int, key: str, messages: bool) -> Iterator[E
         if not messages:
             walker.skip(event)
             return
-        for index, item in walker.items():
+        for index, item in walker.items(skip):
             yield Item(chat, index, item)
 
 
@@ -271,3 +280,108 @@ def open_document(path: Path, root: Path | None = None) -> IO[bytes]:
         path = path.resolve()
     check_file(path, root)
     return path.open("rb")
+
+
+# -- the fast path: values built by ijson's C backend -----------------------------------------
+#
+# Building a message event by event in Python (:meth:`Walker.value`) is most of an export's
+# ingest. :func:`fast_items` lets yajl2_c build whole messages instead, and stops (handing
+# over to the per-event reader from where it stopped) as soon as it cannot prove that the
+# per-event reader would have given the same value: a message is only taken when the bytes
+# it can span are few enough that its size estimate cannot pass ``max_record_bytes`` (the
+# estimate adds at most 7 per byte: 4 per token, 3 per string byte), so nothing the
+# per-event reader would quarantine as too long is ever built here. Invalid JSON, a file
+# past ``max_file_bytes``, anything unusual: the fast pass stops and the per-event reader
+# reads the rest, with its own messages.
+
+
+class Declined(Exception):
+    """The fast pass stops here: the per-event reader takes over."""
+
+
+def _fast_buffer(limits: Limits) -> tuple[int, int]:
+    """(read size, most bytes a value may span) of the fast pass."""
+    span = (limits.max_record_bytes - 1) // 7
+    return max(1024, min(BUFFER, span // 8)), span
+
+
+class _FastReader:
+    """The file as the C parser reads it: drops a UTF-8 BOM and declines past
+    ``max_file_bytes`` or once ``span`` bytes pass without a value being taken."""
+
+    def __init__(self, raw: IO[bytes], limits: Limits, size: int, span: int) -> None:
+        self.raw = raw
+        self.pos = 0
+        self.taken = 0  # ``pos`` when the last value was taken
+        self.size = size
+        self.span = span
+        self.max_file = limits.max_file_bytes
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(self.size if size < 0 else min(size, self.size))
+        if self.pos == 0 and data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
+            self.pos = len(codecs.BOM_UTF8)
+        self.pos += len(data)
+        if self.pos > self.max_file or self.pos - self.taken > self.span:
+            raise Declined
+        return data
+
+
+def fast_items(raw: IO[bytes], limits: Limits, prefix: str) -> Iterator[tuple[int, Any]]:
+    """``(position, value)`` of the items under ``prefix`` (an ijson prefix such as
+    ``messages.item``), built in C; raises :class:`Declined` where the per-event reader must
+    take over (the items before it stand). Ends normally only when the whole document was
+    read as valid JSON."""
+    size, span = _fast_buffer(limits)
+    if 2 * size >= span:
+        raise Declined
+    reader = _FastReader(raw, limits, size, span)
+    position = 0
+    try:
+        for value in ijson.items(reader, prefix, use_float=True, buf_size=size):
+            # The value lies within the bytes read since the previous one was taken, plus at
+            # most the previous read (the C parser hands over what each read completes).
+            if reader.pos - reader.taken + 2 * size > span:
+                raise Declined
+            reader.taken = reader.pos
+            position += 1
+            yield position, value
+    except ijson.JSONError:
+        raise Declined from None
+
+
+class PrefixWalker(Walker):
+    """A :class:`Walker` over ijson's prefixed events that reads past a value it skips in C
+    (no Python per event): for a metadata pass over a document whose items a
+    :func:`fast_items` pass already read cleanly. The single-token limit is not checked
+    inside a skipped value (that pass proved no value there is long)."""
+
+    def __init__(self, raw: IO[bytes], limits: Limits) -> None:
+        self.reader = _Reader(raw, limits)
+        self.limit = limits.max_record_bytes
+        self._parse = ijson.parse(self.reader, use_float=True, buf_size=BUFFER)
+        self._prefix = ""
+
+    def next(self) -> tuple[str, Any]:
+        try:
+            prefix, event, value = next(self._parse)
+        except StopIteration:
+            raise StreamError("the document ends early: the rest is not read") from None
+        except ijson.JSONError as exc:
+            raise StreamError(f"not valid JSON after byte {self.reader.mark:,}") from exc
+        self._prefix = prefix
+        self.reader.mark = self.reader.pos
+        return event, value
+
+    def skip(self, event: str) -> None:
+        if event not in _OPEN:
+            return
+        end = (self._prefix, "end_map" if event == "start_map" else "end_array", None)
+        self.reader.max_token = 1 << 62  # checked by the fast pass instead
+        try:
+            deque(iter(partial(next, self._parse), end), maxlen=0)
+        except ijson.JSONError as exc:
+            raise StreamError(f"not valid JSON after byte {self.reader.mark:,}") from exc
+        self.reader.max_token = self.limit + 2 * BUFFER
+        self.reader.mark = self.reader.pos

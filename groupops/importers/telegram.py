@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from groupops.canonical import Entity, RawRecord
+from groupops.canonical import FIELDS, Entity, RawRecord, RecordError, unstated_fields
 from groupops.importers._common import (
     SYSTEM_MEMBER_ID,
     ExportSource,
@@ -24,18 +24,25 @@ from groupops.importers._common import (
 )
 from groupops.importers._jsonstream import (
     Chat,
+    Declined,
+    Event,
     Item,
     Messages,
     Meta,
     NotObject,
+    PrefixWalker,
     StreamError,
     TooLong,
     Walker,
     document_events,
+    fast_items,
     open_document,
     too_long,
 )
 from groupops.ingest.limits import InputRefused, Limits
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: ``media_type`` values and the canonical kind they become.
 MEDIA_KINDS: dict[str, str] = {
@@ -49,6 +56,7 @@ MEDIA_KINDS: dict[str, str] = {
 #: Service actions that change who is in the chat.
 JOIN_ACTIONS = frozenset({"invite_members", "create_group", "join_group_by_link"})
 JOIN_SELF_ACTIONS = frozenset({"join_group_by_link", "join_group_by_request"})
+MEMBERSHIP_ACTIONS = JOIN_ACTIONS | JOIN_SELF_ACTIONS | {"remove_members"}
 
 
 #: Chat types of a whole-account export that are not groups (skipped unless include_personal).
@@ -74,7 +82,9 @@ class TelegramExport(ExportSource):
     format = "telegram"
     platform = "telegram"
 
-    def __init__(self, path: str | Path, include_personal: str | bool = False) -> None:
+    def __init__(
+        self, path: str | Path, include_personal: str | bool = False, *, fast: bool = True
+    ) -> None:
         path = Path(path)
         if path.is_dir():
             path = path / "result.json"
@@ -83,16 +93,56 @@ class TelegramExport(ExportSource):
         # A whole-account export also holds people's one-to-one chats: groupops is about group
         # chats, so those stay out unless asked for (a single-chat export is always read).
         self.include_personal = str(include_personal).strip().lower() in {"1", "true", "yes"}
+        self._scanned: tuple[tuple[int, int] | None, _Scan] | None = None
+        # ``fast=False``: every message built by the per-event reader and read as records
+        # (what the fast path is proven against, tests/test_telegram_fast.py).
+        self.fast = fast
 
     def _records(self, entity: Entity) -> Iterator[RawRecord]:
+        for record in self._walk(entity, rows=False):
+            assert isinstance(record, RawRecord)
+            yield record
+
+    def chunks(self, entity: Entity, size: int) -> Iterator[list[RawRecord] | pd.DataFrame] | None:
+        """The messages ``size`` at a time as frames of the canonical columns, built in bulk
+        (what :func:`groupops.ingest.normalise.normalise` would build from the records
+        :meth:`records` gives, the same rows; the records it would quarantine come as lists);
+        ``None`` for the other entities (read as records)."""
+        if entity != "messages" or not self.fast:
+            return None
+        return self._message_chunks(size)
+
+    def _message_chunks(self, size: int) -> Iterator[list[RawRecord] | pd.DataFrame]:
+        from groupops.ingest.pipeline import CHUNK_RAW_CHARS
+
+        batch = _Batch(str(self.path))
+        for item in self._walk("messages", rows=True):
+            if isinstance(item, _Row):
+                batch.add_row(item)
+            elif item.entity != "messages":
+                continue
+            elif item.error is not None or item.data is None:
+                batch.bad.append(item)
+                batch.held += len(item.raw)
+            else:
+                batch.add_record(item)
+            # The per-record path's chunk boundaries (``_chunks``: every record counts), so a
+            # message given twice is judged within a chunk exactly as there.
+            if len(batch.lines) + len(batch.bad) >= size or batch.held >= CHUNK_RAW_CHARS:
+                yield from batch.flush()
+        yield from batch.flush()
+
+    def _walk(self, entity: Entity, *, rows: bool) -> Iterator[RawRecord | _Row]:
         """Two streamed passes (:mod:`groupops.importers._jsonstream`): the chats' metadata,
-        senders' names and pinned ids first, then the messages one at a time."""
+        senders' names and pinned ids first (once per source and file version), then the
+        messages one at a time. ``rows``: a plain message comes as a :class:`_Row` of its
+        message's fields (the rest of its records, a member, are not asked for)."""
         source = str(self.path)
-        try:
-            chats = self._scan()
-        except InputRefused as exc:
-            yield bad("messages", source, 0, "", "(file)", str(exc))
+        scan = self._scan_once()
+        if scan.refused is not None:
+            yield bad("messages", source, 0, "", "(file)", scan.refused)
             return
+        chats = scan.chats
         if chats is None:
             yield bad("messages", source, 0, "", "(file)", "expected a JSON object")
             return
@@ -100,16 +150,101 @@ class TelegramExport(ExportSource):
             yield from self._chat(source, chat)
         if entity == "groups":
             return
+        if entity == "memberships" and self.fast and not any(c.memberships for c in chats.values()):
+            return  # no service message of the export names a join or a departure
+        senders: set[str] = set()
         try:
-            with open_document(self.path) as raw:
-                for event in document_events(Walker(raw, self.limits)):
-                    if isinstance(event, Item) and event.chat in chats:
-                        chat = chats[event.chat]
-                        if chat.listed and chat.group_id is not None:
-                            yield from self._message(source, event.index, event.value,
-                                                     chat.group_id, chat.names, chat.pinned)  # fmt: skip
+            for event in self._events(scan.fast):
+                if not isinstance(event, Item) or event.chat not in chats:
+                    continue
+                chat = chats[event.chat]
+                if not chat.listed or chat.group_id is None:
+                    continue
+                m, index = event.value, event.index
+                if (
+                    self.fast
+                    and entity != "messages"
+                    and isinstance(m, Mapping)
+                    and m.get("type") != "service"
+                ):
+                    # A plain message gives a member and a message record (or a message's
+                    # quarantine): only the member's first record counts (``records``).
+                    if entity == "members":
+                        plain = _plain(m, index, chat.names, chat.pinned)
+                        if isinstance(plain, _Row) and plain.sender_id not in senders:
+                            senders.add(plain.sender_id)
+                            yield self.member(source, index, dumps(m), plain.sender_id,
+                                              plain.name)  # fmt: skip
+                    continue
+                if rows and isinstance(m, Mapping) and m.get("type") != "service":
+                    plain = _plain(m, index, chat.names, chat.pinned)
+                    if isinstance(plain, _Row):
+                        yield plain._replace(group_id=chat.group_id, raw=dumps(m))
+                        continue
+                yield from self._message(source, index, m, chat.group_id, chat.names, chat.pinned)
         except (StreamError, InputRefused) as exc:
             yield bad("messages", source, 0, "", "(file)", str(exc))
+
+    def _events(self, fast: bool) -> Iterator[Event]:
+        """The document's events for the messages pass: a proven single-chat export's
+        messages built by the C parser (:func:`~groupops.importers._jsonstream.fast_items`),
+        the rest (from wherever that pass declines) by the per-event reader."""
+        done = 0
+        if fast:
+            try:
+                with open_document(self.path) as raw:
+                    for index, value in fast_items(raw, self.limits, "messages.item"):
+                        done = index
+                        yield Item(0, index, value)
+                return
+            except Declined:
+                pass
+        with open_document(self.path) as raw:
+            yield from document_events(Walker(raw, self.limits), skip=done)
+
+    def _scan_once(self) -> _Scan:
+        """:meth:`_scan`, kept while the file is unchanged (every entity's pass needs it)."""
+        try:
+            stat = self.path.stat()
+            version: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            version = None
+        cached = self._scanned
+        if cached is not None and version is not None and cached[0] == version:
+            return cached[1]
+        try:
+            scan = (self.fast and self._fast_scan()) or _Scan(self._scan())
+        except InputRefused as exc:
+            scan = _Scan(None, refused=str(exc))
+        self._scanned = (version, scan)
+        return scan
+
+    def _fast_scan(self) -> _Scan | None:
+        """:meth:`_scan` of a single-chat export read cleanly by the C parser (its messages
+        by :func:`fast_items`, its other keys by a :class:`PrefixWalker` that skips the
+        messages in C); ``None`` when anything about the document needs the per-event
+        reader (it then scans it itself)."""
+        chat = _Chat(0)
+        try:
+            with open_document(self.path) as raw:
+                for _, value in fast_items(raw, self.limits, "messages.item"):
+                    if isinstance(value, Mapping):
+                        chat.learn(value)
+            with open_document(self.path) as raw:
+                lists = 0
+                for event in document_events(PrefixWalker(raw, self.limits), messages=False):
+                    if isinstance(event, NotObject | Chat):
+                        return None
+                    if isinstance(event, Meta) and not isinstance(event.value, TooLong):
+                        chat.meta[event.key] = event.value
+                    elif isinstance(event, Messages):
+                        lists += 1
+                        chat.listed = event.is_list
+        except (Declined, StreamError):
+            return None
+        if lists > 1 or (lists == 1 and not chat.listed):
+            return None  # two message keys, or one that is no list: the per-event reader
+        return _Scan({0: chat}, fast=True)
 
     def _scan(self) -> dict[int, _Chat] | None:
         """The chats to read (position → what the first pass learnt), ``None`` when the
@@ -182,6 +317,19 @@ class TelegramExport(ExportSource):
         raw = dumps(m)
         if not isinstance(m, Mapping):
             yield bad("messages", source, index, raw, "(record)", "not a JSON object")
+            return
+        if m.get("type") != "service":
+            plain = _plain(m, index, names, pinned)
+            if isinstance(plain, RecordError):
+                yield bad("messages", source, index, raw, plain.field, plain.reason)
+                return
+            yield self.member(source, index, raw, plain.sender_id, plain.name)
+            edited = first(m, "edited_unixtime", "edited")
+            yield self.message(source, index, raw, group_id, plain.message_id,
+                               plain.sender_id, plain.sent_at, kind=plain.kind,
+                               text=plain.text, reply_to=plain.reply_to,
+                               mentions=plain.mentions, mention_all=False,
+                               pinned=plain.pinned, extra={"edited_at": edited} if edited else None)  # fmt: skip
             return
         message_id = id_str(m.get("id")) or f"pos-{index}"
         sent_at = first(m, "date_unixtime", "date")
@@ -278,6 +426,7 @@ class _Chat:
     pinned: set[str] = field(default_factory=set)
     not_object: Any = None
     group_id: str | None = None
+    memberships: int = 0  # service messages that may name a join or a departure
 
     def learn(self, m: Mapping[str, Any]) -> None:
         for name_key, id_key in (("from", "from_id"), ("actor", "actor_id")):
@@ -286,6 +435,8 @@ class _Chat:
                 self.names.setdefault(name, uid)
         if m.get("action") == "pin_message" and m.get("message_id"):
             self.pinned.add(str(m.get("message_id")))
+        if m.get("type") == "service" and str(m.get("action")) in MEMBERSHIP_ACTIONS:
+            self.memberships += 1
 
 
 def _text_and_mentions(m: Mapping[str, Any]) -> tuple[str, list[str]]:
@@ -328,3 +479,116 @@ def _kind(m: Mapping[str, Any], text: str) -> str:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+class _Row(NamedTuple):
+    """A plain (not service) message's canonical fields, as :meth:`TelegramExport._message`
+    puts them in its message record (``name``: the sender's display name, for its member)."""
+
+    message_id: str
+    sender_id: str
+    name: str | None
+    sent_at: str | int
+    kind: str
+    text: str
+    reply_to: str | None
+    mentions: list[str]
+    pinned: bool
+    line: int
+    group_id: str = ""
+    raw: str = ""
+
+
+def _plain(
+    m: Mapping[str, Any], index: int, names: Mapping[str, str], pinned: set[str]
+) -> _Row | RecordError:
+    """The fields of a plain message, or why it is quarantined (the same checks, in the same
+    order, as every message's)."""
+    message_id = id_str(m.get("id")) or f"pos-{index}"
+    sent_at = first(m, "date_unixtime", "date")
+    if not isinstance(sent_at, str | int):
+        return RecordError("date", "message without a date")
+    name = first(m, "from", "actor")
+    sender = telegram_user_id(first(m, "from_id", "actor_id"))
+    if sender is None and isinstance(name, str):
+        sender = names.get(name) or slug(name)
+    if sender is None:
+        return RecordError("from_id", "message without a sender")
+    text, mentions = _text_and_mentions(m)
+    return _Row(message_id, sender, name if isinstance(name, str) else None, sent_at,
+                _kind(m, text), text, id_str(m.get("reply_to_message_id")), mentions,
+                message_id in pinned, index)  # fmt: skip
+
+
+@dataclass
+class _Scan:
+    """What the first pass found: the chats (``None``: the document is no object), whether
+    the C parser may read the messages (:meth:`TelegramExport._events`), or why the file is
+    refused."""
+
+    chats: dict[int, _Chat] | None
+    fast: bool = False
+    refused: str | None = None
+
+
+_MESSAGE_FIELDS = tuple(spec.name for spec in FIELDS["messages"])
+
+
+class _Batch:
+    """One chunk of messages as canonical columns (the frame
+    :func:`~groupops.ingest.normalise.normalise` builds from records) and its records that go
+    to quarantine as they are."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.reset()
+
+    def reset(self) -> None:
+        self.rows: list[tuple[object, ...]] = []
+        self.lines: list[int] = []
+        self.raws: list[str] = []
+        self.unstated: list[tuple[str, ...]] = []
+        self.bad: list[RawRecord] = []
+        self.held = 0
+
+    def add_row(self, row: _Row) -> None:
+        self.rows.append(("telegram", row.group_id, row.message_id, row.sender_id, row.sent_at,
+                          row.kind, row.text, row.reply_to, row.mentions, False, row.pinned))  # fmt: skip
+        self.lines.append(row.line)
+        self.raws.append(row.raw)
+        self.unstated.append(_NO_REPLY if row.reply_to is None else ())
+        self.held += len(row.raw)
+
+    def add_record(self, record: RawRecord) -> None:
+        data = record.data or {}
+        self.rows.append(tuple(data.get(name) for name in _MESSAGE_FIELDS))
+        self.lines.append(record.line)
+        self.raws.append(record.raw)
+        self.unstated.append(unstated_fields("messages", record))
+        self.held += len(record.raw)
+
+    def flush(self) -> Iterator[list[RawRecord] | pd.DataFrame]:
+        import numpy as np
+        import pandas as pd
+
+        from groupops.ingest.normalise import UNSTATED
+
+        if self.rows:
+            columns = zip(*self.rows, strict=True)
+            frame = pd.DataFrame(
+                {
+                    name: pd.Series(col, dtype=object)
+                    for name, col in zip(_MESSAGE_FIELDS, columns, strict=True)
+                }
+            )
+            frame["_source"] = pd.Series([self.source] * len(self.rows), dtype=object)
+            frame["_line"] = np.asarray(self.lines, dtype=np.int64)
+            frame["_raw"] = pd.Series(self.raws, dtype=object)
+            frame[UNSTATED] = pd.Series(self.unstated, dtype=object)
+            yield frame
+        if self.bad:
+            yield self.bad
+        self.reset()
+
+
+_NO_REPLY: Final = ("reply_to",)

@@ -122,10 +122,12 @@ def source_chunks(
     source: Source, entity: Entity, size: int
 ) -> Iterator[list[RawRecord] | pd.DataFrame]:
     """The entity's records ``size`` at a time: a source that reads columns itself (a canonical
-    bundle's JSONL, ``chunks``) may hand over a chunk as a frame of the entity's fields."""
+    bundle's JSONL, an export importer's messages: ``chunks``) may hand over a chunk as a frame
+    of the entity's fields (``chunks`` may give ``None``: that entity is read as records)."""
     chunked = getattr(source, "chunks", None)
-    if chunked is not None:
-        return iter(chunked(entity, size))
+    chunks = chunked(entity, size) if chunked is not None else None
+    if chunks is not None:
+        return iter(chunks)
     return _chunks(source.records(entity), size)
 
 

@@ -1,0 +1,214 @@
+"""The Telegram importer's fast path stores and quarantines exactly what its per-record path does.
+
+Fast: the C parser builds whole messages (``groupops.importers._jsonstream.fast_items``), a
+plain message becomes a row of canonical columns and a chunk of rows one frame
+(``TelegramExport.chunks``). Per record (``TelegramExport(path, fast=False)``): every message
+built event by event and turned into records one at a time, as before the fast path. Property:
+for any export (good, odd and hostile messages, service messages, a document cut short or
+followed by junk, record limits that make the fast pass hand over mid-document), ingesting it
+either way stores the same rows and quarantines the same records (file, line, field, reason,
+raw text), in chunks of any size."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from groupops.db import make_engine, upgrade
+from groupops.db.models import QuarantineRecord
+from groupops.importers._jsonstream import Declined, fast_items
+from groupops.importers.telegram import TelegramExport
+from groupops.ingest import run_ingest
+from groupops.ingest.limits import Limits
+from groupops.policy import Policy
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+POLICY = Policy()
+SENDERS = [("张三", "user1"), ("李四", 2), ("Bob", "user3"), ("", "user4")]
+
+
+def _plain(n: int, sender: int, text: Any, extra: dict[str, Any]) -> dict[str, Any]:
+    name, uid = SENDERS[sender]
+    m: dict[str, Any] = {"id": n, "type": "message", "date": "2026-11-02T09:00:00",
+                         "date_unixtime": str(1_793_000_000 + n * 60), "from": name,
+                         "from_id": uid, "text": text}  # fmt: skip
+    m.update(extra)
+    return m
+
+
+texts = st.one_of(
+    st.text(max_size=12),
+    st.just("https://example.com/a"),
+    st.just([{"type": "mention_name", "text": "李四", "user_id": 2}, " 请确认"]),
+    st.just(["plain ", {"type": "mention", "text": "@bob"}, {"type": "bold", "text": "!"}]),
+    st.just("a\u0000b"),
+)
+extras = st.sampled_from(
+    [
+        {},
+        {"reply_to_message_id": 3},
+        {"photo": "photos/p.jpg"},
+        {"file": "files/a.mp4", "mime_type": "video/mp4"},
+        {"file": "files/周报.xlsx"},
+        {"media_type": "sticker", "file": "s.webp"},
+        {"text_entities": [{"type": "plain", "text": "实体"}]},
+        {"edited_unixtime": "1793000100"},
+        {"from_id": None},  # the sender by name (the first pass's name → id)
+        {"from_id": None, "from": None},  # no sender: quarantined
+        {"date": None, "date_unixtime": None},  # no date: quarantined
+        {"id": None},  # position id
+        {"date_unixtime": "4102444800"},  # 2100: out of the plausible range
+        {"date_unixtime": 1_793_000_000},
+        {"text": "x" * 3000},  # over the small record limit's fast span
+        {"text": "长" * 30000},  # too long for the small record limit
+    ]
+)
+plain_messages = st.builds(_plain, st.integers(1, 12), st.integers(0, 3), texts, extras)
+service_messages = st.sampled_from(
+    [
+        {"id": 90, "type": "service", "date_unixtime": "1793000500", "actor": "张三",
+         "actor_id": "user1", "action": "invite_members", "members": ["Carol", "李四"]},
+        {"id": 91, "type": "service", "date_unixtime": "1793000600", "actor": "Dave",
+         "actor_id": "user9", "action": "join_group_by_link"},
+        {"id": 92, "type": "service", "date_unixtime": "1793000700", "actor": "张三",
+         "actor_id": "user1", "action": "remove_members", "members": ["Bob"]},
+        {"id": 93, "type": "service", "date_unixtime": "1793000800", "actor": "张三",
+         "actor_id": "user1", "action": "pin_message", "message_id": 2},
+        {"id": 94, "type": "service", "date_unixtime": "1793000900", "action": "create_group"},
+    ]
+)  # fmt: skip
+odd_messages = st.sampled_from([5, "text", [1, 2], None, {}, {"id": 7}])
+messages = st.lists(
+    st.one_of(plain_messages, plain_messages, plain_messages, service_messages, odd_messages),
+    max_size=20,
+)
+endings = st.sampled_from(["whole", "cut", "junk", "after", "bom"])
+
+
+def _document(items: list[Any], ending: str, cut: float) -> bytes:
+    doc: dict[str, Any] = {"name": "运营群", "type": "private_supergroup", "id": 77}
+    doc["messages"] = items
+    if ending == "after":
+        doc["about"] = {"note": "a key after the messages"}
+    data = json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+    if ending == "cut":
+        data = data[: max(1, int(len(data) * cut))]
+    elif ending == "junk":
+        data += b" }"
+    elif ending == "bom":
+        data = b"\xef\xbb\xbf" + data
+    return data
+
+
+def _stored(url: str) -> tuple[pd.DataFrame, list[tuple[Any, ...]]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            tables = {}
+            for name in ("groups", "members", "membership_events", "messages"):
+                frame = pd.read_sql_table(name, conn)
+                frame = frame.drop(columns=[c for c in ("updated_at", "ingest_run_id")
+                                            if c in frame.columns])  # fmt: skip
+                tables[name] = frame.sort_values(list(frame.columns[:3])).reset_index(drop=True)
+            quarantine = conn.execute(
+                sa.select(
+                    QuarantineRecord.source_file,
+                    QuarantineRecord.line,
+                    QuarantineRecord.entity,
+                    QuarantineRecord.field,
+                    QuarantineRecord.reason,
+                    QuarantineRecord.raw,
+                ).order_by(
+                    QuarantineRecord.entity,
+                    QuarantineRecord.line,
+                    QuarantineRecord.field,
+                    QuarantineRecord.reason,
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return pd.concat(tables, names=["table"]), [tuple(row) for row in quarantine]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "empty.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _ingest(template: Path, db: Path, export: Path, *, fast: bool, record_bytes: int,
+            chunk_size: int) -> tuple[dict[str, object], pd.DataFrame, list[tuple[Any, ...]]]:  # fmt: skip
+    shutil.copy(template, db)
+    url = f"sqlite:///{db}"
+    source = TelegramExport(export, fast=fast)
+    source.limits = Limits(max_record_bytes=record_bytes)
+    engine = make_engine(url)
+    try:
+        summary = run_ingest(source, engine, POLICY, now=NOW, chunk_size=chunk_size)
+    finally:
+        engine.dispose()
+    return summary.as_dict(), *_stored(url)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    items=messages,
+    ending=endings,
+    cut=st.floats(0.05, 0.99),
+    record_bytes=st.sampled_from([1 << 20, 1 << 16, 1024]),
+    chunk_size=st.integers(1, 8),
+)
+def test_fast_and_per_record_paths_store_and_quarantine_the_same(
+    template: Path, tmp_path_factory: pytest.TempPathFactory, items: list[Any], ending: str,
+    cut: float, record_bytes: int, chunk_size: int,
+) -> None:  # fmt: skip
+    work = tmp_path_factory.mktemp("telegram")
+    export = work / "result.json"
+    export.write_bytes(_document(items, ending, cut))
+    fast = _ingest(template, work / "fast.db", export, fast=True, record_bytes=record_bytes,
+                   chunk_size=chunk_size)  # fmt: skip
+    slow = _ingest(template, work / "slow.db", export, fast=False, record_bytes=record_bytes,
+                   chunk_size=chunk_size)  # fmt: skip
+    pd.testing.assert_frame_equal(fast[1], slow[1])
+    assert fast[2] == slow[2]
+    assert fast[0]["quarantined"] == slow[0]["quarantined"]
+    assert fast[0]["status"] == slow[0]["status"]
+
+
+def test_a_clean_export_is_read_by_the_fast_path(tmp_path: Path) -> None:
+    """The property above holds trivially if the fast path never runs: on a clean export it
+    does (messages as frames, none declined)."""
+    items = [_plain(n, n % 3, f"第{n}条", {}) for n in range(1, 8)]
+    export = tmp_path / "result.json"
+    export.write_bytes(_document(items, "whole", 1.0))
+    source = TelegramExport(export)
+    chunks = list(source.chunks("messages", 4) or [])
+    assert [type(c).__name__ for c in chunks] == ["DataFrame", "DataFrame"]
+    assert sum(len(c) for c in chunks) == 7
+    with export.open("rb") as raw:
+        assert [i for i, _ in fast_items(raw, Limits(), "messages.item")] == list(range(1, 8))
+
+
+def test_the_fast_pass_hands_over_before_a_message_it_cannot_prove_short(tmp_path: Path) -> None:
+    items = [_plain(1, 0, "短", {}), _plain(2, 0, "长" * 5000, {}), _plain(3, 0, "短", {})]
+    export = tmp_path / "result.json"
+    export.write_bytes(_document(items, "whole", 1.0))
+    taken = []
+    with export.open("rb") as raw, pytest.raises(Declined):
+        for index, _ in fast_items(raw, Limits(max_record_bytes=1 << 15), "messages.item"):
+            taken.append(index)
+    assert taken == [1]
