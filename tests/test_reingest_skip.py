@@ -205,3 +205,15 @@ def test_an_unchanged_zip_is_skipped_and_a_changed_one_read(
     pack(text.replace(MESSAGES[1]["text"], "改了", 1))
     assert counts(ingest(engine, archive)) == (0, 1, 10, 0)
     assert "messages" in reads
+
+
+@pytest.mark.postgres
+def test_a_truncated_table_is_filled_again_on_postgresql(engine: sa.Engine, tmp_path: Path) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("TRUNCATE is PostgreSQL's")
+    bundle = write_bundle(tmp_path / "b")
+    ingest(engine, bundle)
+    with engine.begin() as conn:
+        conn.execute(sa.text("TRUNCATE messages"))
+    assert ingest(engine, bundle).entities[-1].loaded == len(MESSAGES)
+    assert len(load_messages(engine)) == len(MESSAGES)

@@ -15,13 +15,15 @@ What keeps a skip from hiding a change a re-read would make:
   the same transaction (:func:`forget_others`), and a completion finds its own row gone when
   another run updated the entity meanwhile, so it records nothing;
 * a *delete* from an ingested table (a purge, a group's cascade, by hand) drops the entity's
-  fingerprints through triggers (migration ``store_0001``);
+  fingerprints through triggers (migration ``store_0001``; a TRUNCATE on PostgreSQL too,
+  ``store_0002``);
 * ``force`` (``groupops ingest --force``) reads every file whatever its fingerprint.
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -62,11 +64,16 @@ class Fingerprint:
 
 @cache
 def _code_digest() -> str:
+    """A digest of :data:`RULE_MODULES`' source; when one cannot be read (an install without
+    sources), a value of this process alone, so nothing recorded before is ever skipped."""
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for name in RULE_MODULES:
-        digest.update(name.encode())
-        digest.update((root / name).read_bytes())
+    try:
+        for name in RULE_MODULES:
+            digest.update(name.encode())
+            digest.update((root / name).read_bytes())
+    except OSError:
+        return f"unreadable-{uuid.uuid4().hex}"
     return digest.hexdigest()
 
 
