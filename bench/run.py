@@ -410,12 +410,20 @@ READ_ONLY = {
     "--help": ["--help"],
     "config show": ["config", "show"],
     "db current": ["db", "current"],
+    "db history": ["db", "history"],
     "runs list": ["runs", "list"],
     "quarantine list": ["quarantine", "list"],
     "sources list": ["sources", "list"],
+    "violations": ["violations"],
+    "appeals": ["appeals"],
+    "todos": ["todos"],
+    "roster check": ["roster", "check", "--as-of", "2026-11-20T18:00"],
+    "archive list": ["archive", "list"],
+    "archive search": ["archive", "search", "发布"],
     "stats (a week)": ["stats", "--since", "2026-11-09", "--until", "2026-11-16"],
     "overdue": ["overdue", "--as-of", "2026-11-20T18:00"],
     "tasks": ["tasks", "--as-of", "2026-11-20T18:00"],
+    "meetings": ["meetings", "--as-of", "2026-11-20T18:00"],
 }
 
 
@@ -428,8 +436,11 @@ def run_commands() -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     print("  groupops demo …", flush=True)
     out: dict[str, Any] = {"demo": measure([groupops, "demo", "--out", str(demo_dir)], env=env)}
-    env.update(GROUPOPS_DATABASE_URL=_sqlite_url(demo_dir / "groupops.db"),
-               GROUPOPS_OUTBOX_DIR=str(demo_dir / "outbox"))  # fmt: skip
+    env.update(
+        GROUPOPS_DATABASE_URL=_sqlite_url(demo_dir / "groupops.db"),
+        GROUPOPS_OUTBOX_DIR=str(demo_dir / "outbox"),
+        GROUPOPS_MEETINGS_DIR=str(Path("data/demo/meetings")),  # as the demo prints it
+    )
     for label, args in READ_ONLY.items():
         runs = [measure([groupops, *args], env=env) for _ in range(3)]
         out[label] = min(runs, key=lambda r: r["cpu_seconds"])  # the quietest of three

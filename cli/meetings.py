@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from cli import common
 from cli.app import app, console
-from cli.tables import safe
+from cli.tables import Col, print_table, safe
 from groupops.deadlines import DEFAULT_LOOKBACK_DAYS  # light: the store module imports SQLAlchemy
 
 AsOf = Annotated[
@@ -75,25 +74,32 @@ def meetings_command(
     if as_json:
         typer.echo(json.dumps(view.records, ensure_ascii=False, indent=2))
         return
-    table = Table(
-        title=f"Meetings at {view.found.as_of.astimezone(pol.tz):%Y-%m-%d %H:%M} ({pol.timezone})"
-    )
-    for col in ("start", "group", "topic", "state", "people", "leave", "minutes", "items o/l/d"):
-        table.add_column(col, overflow="fold")
+    rows = []
     for r in view.records:
         state, minutes = str(r["state"]), str(r["minutes_state"])
         leave = len(r["on_leave"]) + len(r["late_leave"])
-        table.add_row(
-            _local(r["start"]),
-            safe(str(r["group_id"])),
-            safe(str(r["topic"])),
-            f"[{_STATE_STYLE[state]}]{state}[/]" if state in _STATE_STYLE else state,
-            str(len(r["attendees"])),
-            str(leave) if leave else "",
-            f"[{_MINUTES_STYLE[minutes]}]{minutes}[/]" if minutes in _MINUTES_STYLE else minutes,
-            _counts(r["action_items"]),
+        rows.append(
+            [
+                _local(r["start"]),
+                str(r["group_id"]),
+                str(r["topic"]),
+                f"[{_STATE_STYLE[state]}]{state}[/]" if state in _STATE_STYLE else state,
+                str(len(r["attendees"])),
+                str(leave) if leave else "",
+                f"[{_MINUTES_STYLE[minutes]}]{minutes}[/]"
+                if minutes in _MINUTES_STYLE
+                else minutes,
+                _counts(r["action_items"]),
+            ]
         )
-    console.print(table)
+    print_table(
+        f"Meetings at {view.found.as_of.astimezone(pol.tz):%Y-%m-%d %H:%M} ({pol.timezone})",
+        [Col("start", keep=True), Col("group", keep=True), Col("topic"),
+         Col("state", keep=True, markup=True), Col("people", justify="right", drop=3),
+         Col("leave", justify="right", drop=2), Col("minutes", keep=True, markup=True),
+         Col("items o/l/d", keep=True, drop=1)],
+        rows,
+    )  # fmt: skip
     console.print(
         f"{len(view.records)} meeting(s) · items: open/late/done · attendance is unknown "
         "(the platforms do not report who joined)"

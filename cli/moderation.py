@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from cli import common
 from cli.app import app, console, err_console
-from cli.tables import safe
+from cli.tables import Col, print_table, safe
 
 if TYPE_CHECKING:
     from groupops.policy import Policy
@@ -96,15 +95,15 @@ def moderate(
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return
     title = f"Moderation at {when.astimezone(pol.tz):%Y-%m-%d %H:%M}"
-    table = Table(title=title + (" (dry run)" if dry_run else ""), title_justify="left")
-    for col in ("id", "group", "member", "category", "rule", "penalty", "mute until"):
-        table.add_column(col, overflow="fold")
-    for d in result["decisions"]:
-        table.add_row(
-            str(d["violation_id"]), safe(str(d["group_id"])), safe(str(d["member_id"])),
-            str(d["category"]), str(d["rule"]), str(d["penalty"]), _local(d["mute_until"], pol),
-        )  # fmt: skip
-    console.print(table)
+    print_table(
+        title + (" (dry run)" if dry_run else ""),
+        [Col("id", keep=True), Col("group", keep=True), Col("member", keep=True),
+         Col("category", keep=True), Col("rule", keep=True, drop=2), Col("penalty", keep=True),
+         Col("mute until", keep=True, drop=1)],
+        [[str(d["violation_id"]), str(d["group_id"]), str(d["member_id"]), str(d["category"]),
+          str(d["rule"]), str(d["penalty"]), _local(d["mute_until"], pol)]
+         for d in result["decisions"]],
+    )  # fmt: skip
     console.print(
         f"{result['detected']} detected · {len(result['decisions'])} decided · "
         f"{len(result['notices'])} notice(s) · {len(result['actions'])} action(s) · "
@@ -171,17 +170,17 @@ def violations(
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    table = Table(title="Violations", title_justify="left")
-    for col in ("id", "group", "member", "category", "rule", "at", "penalty", "state", "evidence"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        ids = r["message_ids"]
-        table.add_row(
-            str(r["violation_id"]), safe(r["group_id"]), safe(r["member_id"]), r["category"],
-            r["rule"], _local(r["at"], pol), str(r["penalty"] or "–"), r["state"],
-            safe(ids[0] + (f" +{len(ids) - 1}" if len(ids) > 1 else "")) if ids else "",
-        )  # fmt: skip
-    console.print(table)
+    print_table(
+        "Violations",
+        [Col("id", keep=True), Col("group", keep=True), Col("member", keep=True),
+         Col("category", keep=True), Col("rule", keep=True, drop=4), Col("at", keep=True, drop=2),
+         Col("penalty", keep=True), Col("state", keep=True), Col("evidence", keep=True, drop=3)],
+        [[str(r["violation_id"]), r["group_id"], r["member_id"], r["category"], r["rule"],
+          _local(r["at"], pol), str(r["penalty"] or "–"), r["state"],
+          (ids[0] + (f" +{len(ids) - 1}" if len(ids) > 1 else "")) if (ids := r["message_ids"])
+          else ""]
+         for r in rows],
+    )  # fmt: skip
 
 
 @violations_app.command("record")
@@ -262,16 +261,17 @@ def appeals(ctx: typer.Context, as_of: AsOf = None, as_json: JsonOpt = False) ->
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    table = Table(title="Appeals", title_justify="left")
-    for col in ("id", "violation", "group", "member", "filed", "appeal by", "answer by", "state"):
-        table.add_column(col, overflow="fold")
-    for r in data:
-        table.add_row(
-            str(r["appeal_id"]), str(r["violation_id"]), safe(str(r["group_id"])),
-            safe(str(r["member_id"])), _local(r["filed_at"], pol),
-            _local(r["appeal_deadline"], pol), _local(r["answer_due_at"], pol), str(r["state"]),
-        )  # fmt: skip
-    console.print(table)
+    print_table(
+        "Appeals",
+        [Col("id", keep=True), Col("violation", keep=True, drop=1), Col("group", keep=True),
+         Col("member", keep=True), Col("filed", keep=True, drop=2),
+         Col("appeal by", keep=True, drop=3), Col("answer by", keep=True),
+         Col("state", keep=True)],
+        [[str(r["appeal_id"]), str(r["violation_id"]), str(r["group_id"]), str(r["member_id"]),
+          _local(r["filed_at"], pol), _local(r["appeal_deadline"], pol),
+          _local(r["answer_due_at"], pol), str(r["state"])]
+         for r in data],
+    )  # fmt: skip
 
 
 def _appeal_notice(engine: Any, appeal: Any, what: str, pol: Policy, recounts: Any = ()) -> None:
@@ -413,20 +413,24 @@ def todos(
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     title = f"Admin to-dos at {when.astimezone(pol.tz):%Y-%m-%d %H:%M}"
-    table = Table(title=title, title_justify="left")
-    for col in ("id", "group", "member", "action", "due", "state", "violation"):
-        table.add_column(col, overflow="fold")
+    table = []
     for r in data:
         state = str(r["state"]) + (" (failed)" if r["failed"] and r["state"] == "open" else "")
         if r["state"] == "done":
             state += f" by {r['done_by']}"
         elif r["resolved_by"]:
             state += f": {r['resolved_by']}"
-        table.add_row(
-            str(r["todo_id"]), safe(str(r["group_id"])), safe(str(r["member_id"])),
-            str(r["action"]), _local(r["due_at"], pol), safe(state), str(r["violation_id"]),
+        table.append(
+            [str(r["todo_id"]), str(r["group_id"]), str(r["member_id"]), str(r["action"]),
+             _local(r["due_at"], pol), state, str(r["violation_id"])]
         )  # fmt: skip
-    console.print(table)
+    print_table(
+        title,
+        [Col("id", keep=True), Col("group", keep=True), Col("member", keep=True),
+         Col("action", keep=True), Col("due", keep=True, drop=2), Col("state"),
+         Col("violation", keep=True, drop=1)],
+        table,
+    )  # fmt: skip
     if not show_all:
         console.print(f"{len(data)} open · `groupops todos done ID --by ADMIN` when one is done")
 
@@ -494,13 +498,10 @@ def roster_check(as_of: AsOf = None, as_json: JsonOpt = False) -> None:
     if as_json:
         typer.echo(json.dumps([f.as_dict(pol.tz) for f in findings], ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"Roster check at {when.astimezone(pol.tz):%Y-%m-%d %H:%M}",
-                  title_justify="left")  # fmt: skip
-    for col in ("kind", "group", "member", "name", "detail", "to do"):
-        table.add_column(col, overflow="fold")
-    for f in findings:
-        table.add_row(
-            f.kind, safe(f.group_id), safe(f.member_id),
-            safe(f.real_name or f.display_name or ""), safe(f.detail), f.action,
-        )  # fmt: skip
-    console.print(table)
+    print_table(
+        f"Roster check at {when.astimezone(pol.tz):%Y-%m-%d %H:%M}",
+        [Col("kind", keep=True), Col("group", keep=True), Col("member", keep=True),
+         Col("name", keep=True, drop=1), Col("detail"), Col("to do")],
+        [[f.kind, f.group_id, f.member_id, f.real_name or f.display_name or "", f.detail,
+          f.action] for f in findings],
+    )  # fmt: skip

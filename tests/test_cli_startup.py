@@ -14,7 +14,23 @@ from pathlib import Path
 import pytest
 from bundles import write_bundle
 
-HEAVY = ("pandas", "numpy", "sqlalchemy", "great_expectations", "matplotlib", "prefect", "scipy")
+HEAVY = (
+    "pandas",
+    "numpy",
+    "sqlalchemy",
+    "sqlalchemy.orm",
+    "alembic",
+    "great_expectations",
+    "matplotlib",
+    "prefect",
+    "scipy",
+)
+#: The store's own tables and nothing of the ORM or the migrations.
+CORE = {"sqlalchemy"}
+#: The ORM's model classes (the queries are written against them).
+ORM = {"sqlalchemy", "sqlalchemy.orm"}
+#: Commands that compute (statistics, the working clock's obligations) load pandas.
+FRAMES = {"sqlalchemy", "sqlalchemy.orm", "pandas", "numpy"}
 
 
 def _imported_by(args: list[str], env: dict[str, str]) -> tuple[set[str], str]:
@@ -55,27 +71,60 @@ def test_help_imports_no_heavy_library(args: list[str], env: dict[str, str]) -> 
     assert imported == set()
 
 
+@pytest.fixture
+def store_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with its store at head: what a read-only command meets after ``make demo`` or
+    ``groupops db upgrade`` (on an empty store the first command migrates, which needs
+    Alembic)."""
+    from groupops.db.schema import upgrade
+
+    upgrade(env["GROUPOPS_DATABASE_URL"])
+    return env
+
+
+AS_OF = ["--as-of", "2026-11-20T18:00"]
+
+
 @pytest.mark.parametrize(
     ("args", "allowed"),
     [
-        (["config", "show"], {"sqlalchemy"}),  # masking the URL's password
-        (["db", "current"], {"sqlalchemy"}),
-        (["runs", "list"], {"sqlalchemy"}),
-        (["quarantine", "list"], {"sqlalchemy"}),
-        (["sources", "list"], {"sqlalchemy"}),
-        (
-            ["stats", "--since", "2026-11-16", "--until", "2026-11-23"],
-            {"sqlalchemy", "pandas", "numpy"},
-        ),
-        (["overdue", "--as-of", "2026-11-20T18:00"], {"sqlalchemy", "pandas", "numpy"}),
-        (["tasks", "--as-of", "2026-11-20T18:00"], {"sqlalchemy", "pandas", "numpy"}),
+        (["config", "show"], CORE),  # masking the URL's password
+        (["db", "current"], CORE),  # the revision read with one query, the head from the files
+        (["db", "history"], CORE | {"alembic"}),  # each migration's message, as Alembic reads it
+        (["runs", "list"], ORM),
+        (["quarantine", "list"], ORM),
+        (["sources", "list"], ORM),
+        (["violations"], ORM),
+        (["appeals"], FRAMES),
+        (["todos"], FRAMES),
+        (["roster", "check", *AS_OF], FRAMES),
+        (["archive", "list"], FRAMES),
+        (["archive", "search", "发布"], FRAMES),
+        (["stats", "--since", "2026-11-16", "--until", "2026-11-23"], FRAMES),
+        (["overdue", *AS_OF], FRAMES),
+        (["tasks", *AS_OF], FRAMES),
+        (["meetings", *AS_OF], FRAMES),
     ],
 )
 def test_read_only_commands_import_only_what_they_use(
-    args: list[str], allowed: set[str], env: dict[str, str]
+    args: list[str], allowed: set[str], store_env: dict[str, str]
 ) -> None:
-    imported, _ = _imported_by(args, env)
+    imported, _ = _imported_by(args, store_env)
     assert imported <= allowed
+
+
+def test_bench_measures_every_read_only_command() -> None:
+    """``make bench``'s Commands table (bench/run.py ``READ_ONLY``) times each command above."""
+    from bench.run import READ_ONLY
+
+    measured = [list(args) for args in READ_ONLY.values()]
+    for command in (
+        ["--help"], ["config", "show"], ["db", "current"], ["db", "history"], ["runs", "list"],
+        ["quarantine", "list"], ["sources", "list"], ["violations"], ["appeals"], ["todos"],
+        ["roster", "check"], ["archive", "list"], ["archive", "search"], ["stats"],
+        ["overdue"], ["tasks"], ["meetings"],
+    ):  # fmt: skip
+        assert any(args[: len(command)] == command for args in measured), command
 
 
 def test_state_changing_commands_run_in_process_without_prefect(

@@ -18,15 +18,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from groupops.policy import Policy, WorkingTime
+
+if TYPE_CHECKING:  # pandas on use: the clock itself is numpy
+    import pandas as pd
 
 _US = 1_000_000
 _US_PER_MINUTE = 60 * _US
@@ -361,6 +363,8 @@ class WorkClock:
 
     def working_minutes_between_series(self, a: pd.Series, b: pd.Series) -> pd.Series:
         """Vectorised :meth:`working_minutes_between` for two aligned aware datetime columns."""
+        import pandas as pd
+
         res = self.elapsed_minutes_many(series_to_us(a), series_to_us(b))
         return pd.Series(res, index=a.index, dtype="float64")
 
@@ -398,6 +402,8 @@ def _to_us_int(year: int, grow: int, sign: int) -> int:
 
 def series_to_us(values: pd.Series) -> I64Array:
     """An aware datetime column as int64 µs since the epoch."""
+    import pandas as pd
+
     if not isinstance(values.dtype, pd.DatetimeTZDtype):
         raise ValueError("the working clock needs a tz-aware datetime column")
     utc = values.dt.tz_convert("UTC").dt.as_unit("us")
@@ -409,4 +415,6 @@ def series_to_us(values: pd.Series) -> I64Array:
 
 def us_to_series(values: I64Array, index: pd.Index | None = None) -> pd.Series:
     """int64 µs since the epoch as an aware UTC datetime column."""
+    import pandas as pd
+
     return pd.Series(pd.to_datetime(values, unit="us", utc=True), index=index)

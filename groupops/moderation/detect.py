@@ -21,10 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, get_args
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Final, get_args
 
 from groupops.moderation.text import (
     WordMatcher,
@@ -35,6 +32,10 @@ from groupops.moderation.text import (
     snippet,
 )
 from groupops.policy import Moderation, ModerationCategory
+
+if TYPE_CHECKING:  # pandas and numpy on use: listing the violations needs neither
+    import numpy as np
+    import pandas as pd
 
 # The categories are the policy's (one list): `ModerationCategory` in groupops.policy.
 CATEGORIES: Final[tuple[str, ...]] = get_args(ModerationCategory)
@@ -119,8 +120,19 @@ class MessageRules:
         self.matcher = WordMatcher(
             {name: getattr(policy, attr) for name, attr in _WORD_LISTS.items()}
         )
+        self._checked: dict[str, MessageHits] = {}
 
     def check(self, text: str) -> MessageHits:
+        """What ``text`` matched (the same text is checked once: the answer is a pure function
+        of the text and these rules)."""
+        known = self._checked.get(text)
+        if known is None:
+            if len(self._checked) >= _CHECKED_LIMIT:
+                self._checked.clear()
+            known = self._checked[text] = self._check(text)
+        return known
+
+    def _check(self, text: str) -> MessageHits:
         hits: dict[str, list[tuple[str, str]]] = {}
         for hit in self.matcher.find(normalise(text)):
             hits.setdefault(RULES[hit.list_name], []).append((hit.list_name, hit.word))
@@ -130,6 +142,21 @@ class MessageRules:
         for found in personal_data(text, self.policy.personal_data):
             hits.setdefault("confidential", []).append((found.kind, found.kind))
         return MessageHits(hits)
+
+
+#: The rules of each policy seen in this process, with the texts they already checked (a
+#: catch-up runs detection once per working day over the same ladder window).
+_RULES: dict[str, MessageRules] = {}
+_CHECKED_LIMIT = 200_000  # texts remembered per policy; beyond it the memo starts over
+
+
+def message_rules(policy: Moderation) -> MessageRules:
+    """The compiled rules of ``policy`` (compiled once per process per policy content)."""
+    key = policy.model_dump_json()
+    rules = _RULES.get(key)
+    if rules is None:
+        rules = _RULES[key] = MessageRules(policy)
+    return rules
 
 
 MESSAGE_COLUMNS: Final[tuple[str, ...]] = (
@@ -146,6 +173,8 @@ MESSAGE_COLUMNS: Final[tuple[str, ...]] = (
 def detect(messages: pd.DataFrame, policy: Moderation) -> list[Detection]:
     """Every violation in ``messages`` (a frame with :data:`MESSAGE_COLUMNS`; ``sent_at``
     timezone-aware), ordered by (``at``, group, member, category)."""
+    import pandas as pd
+
     if messages.empty:
         return []
     frame = messages.loc[messages["kind"] != "system", list(MESSAGE_COLUMNS)].copy()
@@ -154,7 +183,7 @@ def detect(messages: pd.DataFrame, policy: Moderation) -> list[Detection]:
     frame = frame.sort_values(["platform", "group_id", "sent_at", "message_id"]).reset_index(
         drop=True
     )
-    found = _message_level(frame, MessageRules(policy))
+    found = _message_level(frame, message_rules(policy))
     flagged = {(d.platform, d.group_id, d.message_ids[0]) for d in found}
     found += _floods(frame, policy)
     found += _duplicates(frame, policy, flagged)
@@ -162,6 +191,8 @@ def detect(messages: pd.DataFrame, policy: Moderation) -> list[Detection]:
 
 
 def _message_level(frame: pd.DataFrame, rules: MessageRules) -> list[Detection]:
+    import pandas as pd
+
     out: list[Detection] = []
     texts = frame["text"].tolist()
     for i, text in enumerate(texts):
@@ -193,6 +224,8 @@ def flood_runs(
 ) -> list[tuple[int, int]]:
     """Index ranges ``[start, end]`` (inclusive) of floods in sorted times (seconds): every
     window of length ``window_s`` holding more than ``limit`` messages, overlapping ones merged."""
+    import numpy as np
+
     t = np.asarray(times_s, dtype="float64")
     runs: list[tuple[int, int]] = []
     j = 0
@@ -209,6 +242,8 @@ def flood_runs(
 
 
 def _floods(frame: pd.DataFrame, policy: Moderation) -> list[Detection]:
+    import pandas as pd
+
     out: list[Detection] = []
     keys = ["platform", "group_id", "sender_id"]
     # Only members with more messages than the limit can flood: the others' groups are never
@@ -241,6 +276,8 @@ def _floods(frame: pd.DataFrame, policy: Moderation) -> list[Detection]:
 def _duplicates(
     frame: pd.DataFrame, policy: Moderation, flagged: Iterable[tuple[str, str, str]]
 ) -> list[Detection]:
+    import pandas as pd
+
     skip = set(flagged)
     texts = frame.loc[frame["kind"].isin(["text", "link"])].copy()
     texts["norm"] = texts["text"].map(normalise)

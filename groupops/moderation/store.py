@@ -12,8 +12,8 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -21,6 +21,9 @@ from groupops.db.models import Violation
 from groupops.moderation.detect import CATEGORIES, Detection
 from groupops.moderation.ladder import state_at
 from groupops.policy import Policy
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SOURCES = ("detected", "admin")
 
