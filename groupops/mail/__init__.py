@@ -21,25 +21,60 @@ fails the run, only what the server accepted is reported sent; with no SMTP host
 emails wait in the outbox. The Prefect task in ``tasks/mail.py`` adds retries with backoff.
 """
 
-from groupops.mail.delivery import Delivery, DeliveryFailed, deliver
-from groupops.mail.outbox import (
-    EnqueueResult,
-    OutboxEntry,
-    Recipient,
-    build_message,
-    enqueue,
-    get_entry,
-    pending_entries,
-    send_entry,
-)
-from groupops.mail.render import (
-    Attachment,
-    RenderedCard,
-    RenderedEmail,
-    render_card,
-    render_email,
-)
-from groupops.mail.smtp import SmtpConfig, SmtpTransport, Transport
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from groupops.mail.delivery import Delivery, DeliveryFailed, deliver
+    from groupops.mail.outbox import (
+        EnqueueResult,
+        OutboxEntry,
+        Recipient,
+        build_message,
+        enqueue,
+        get_entry,
+        pending_entries,
+        send_entry,
+    )
+    from groupops.mail.render import (
+        Attachment,
+        RenderedCard,
+        RenderedEmail,
+        render_card,
+        render_email,
+    )
+    from groupops.mail.smtp import SmtpConfig, SmtpTransport, Transport
+
+#: Where each name lives: loaded on first use, so a command that only formats numbers
+#: (:mod:`groupops.mail.i18n`) does not load Jinja, email-validator and the outbox.
+_WHERE = {
+    "Attachment": "groupops.mail.render",
+    "Delivery": "groupops.mail.delivery",
+    "DeliveryFailed": "groupops.mail.delivery",
+    "EnqueueResult": "groupops.mail.outbox",
+    "OutboxEntry": "groupops.mail.outbox",
+    "Recipient": "groupops.mail.outbox",
+    "RenderedCard": "groupops.mail.render",
+    "RenderedEmail": "groupops.mail.render",
+    "SmtpConfig": "groupops.mail.smtp",
+    "SmtpTransport": "groupops.mail.smtp",
+    "Transport": "groupops.mail.smtp",
+    "build_message": "groupops.mail.outbox",
+    "deliver": "groupops.mail.delivery",
+    "enqueue": "groupops.mail.outbox",
+    "get_entry": "groupops.mail.outbox",
+    "pending_entries": "groupops.mail.outbox",
+    "render_card": "groupops.mail.render",
+    "render_email": "groupops.mail.render",
+    "send_entry": "groupops.mail.outbox",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)
+
 
 __all__ = [
     "Attachment",
