@@ -17,7 +17,8 @@ help:  ## list the targets
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen --extra dask
+	# Bytecode compiled once here: a command's startup then never pays the compiler.
+	$(UV) sync --frozen --compile-bytecode --extra dask
 	@touch $@
 
 bootstrap: .venv/.synced  ## install uv if missing and sync the locked environment
