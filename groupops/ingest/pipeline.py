@@ -36,7 +36,14 @@ from groupops.ingest.fingerprint import (
 )
 from groupops.ingest.limits import Limits
 from groupops.ingest.normalise import Rejection, normalise, normalise_frame
-from groupops.ingest.store import UpsertCounts, known_groups, quarantine, storable, upsert
+from groupops.ingest.store import (
+    UpsertCounts,
+    known_groups,
+    quarantine,
+    refresh_planner_stats,
+    storable,
+    upsert,
+)
 from groupops.policy import Policy
 from groupops.progress import report
 from groupops.settings import get_settings
@@ -269,12 +276,13 @@ def _store(
                 newest = valid["sent_at"].max() if entity == "messages" and len(valid) else None
                 watermark = _instant(newest)
                 _add_to_run(conn, run_id, counts, len(prepared.rejections), watermark)
-            return counts, watermark
+            break
         except sa.exc.DBAPIError as exc:
             if attempt == _CHUNK_ATTEMPTS or not _conflicted(exc):
                 raise
             time.sleep(0.05 * 2**attempt)
-    raise AssertionError("unreachable")
+    refresh_planner_stats(engine, entity, counts.loaded)  # after the commit, for the next chunk
+    return counts, watermark
 
 
 _CHUNK_ATTEMPTS = 5
