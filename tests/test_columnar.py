@@ -18,17 +18,16 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from groupops.db import make_engine, upgrade
-from groupops.db.models import QuarantineRecord
 from groupops.ingest import open_bundle, run_ingest
 from groupops.ingest.columnar import read_columnar
 from groupops.ingest.limits import Limits, Line, bounded_lines
 from groupops.policy import Policy
 from tests.bundles import GROUPS, MEMBERS, MEMBERSHIPS, jsonl, message
+from tests.stored import stored
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 POLICY = Policy()
@@ -110,30 +109,6 @@ def _bundle(folder: Path, message_lines: list[str]) -> Path:
     return folder
 
 
-def _stored(url: str) -> tuple[pd.DataFrame, list[tuple[Any, ...]]]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            tables = {}
-            for name in ("groups", "members", "membership_events", "messages"):
-                frame = pd.read_sql_table(name, conn)
-                frame = frame.drop(columns=[c for c in ("updated_at", "ingest_run_id")
-                                            if c in frame.columns])  # fmt: skip
-                tables[name] = frame.sort_values(list(frame.columns[:3])).reset_index(drop=True)
-            quarantine = conn.execute(
-                sa.select(
-                    QuarantineRecord.line,
-                    QuarantineRecord.entity,
-                    QuarantineRecord.field,
-                    QuarantineRecord.reason,
-                    QuarantineRecord.raw,
-                ).order_by(QuarantineRecord.entity, QuarantineRecord.line, QuarantineRecord.field)
-            ).all()
-    finally:
-        engine.dispose()
-    return pd.concat(tables, names=["table"]), [tuple(row) for row in quarantine]
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "empty.db"
@@ -163,7 +138,7 @@ def test_fast_path_and_per_line_path_store_and_quarantine_the_same(
             open_bundle(bundle, columnar=columnar), engine, POLICY, now=NOW, chunk_size=chunk_size
         )
         engine.dispose()
-        results.append((summary.as_dict(), *_stored(url)))
+        results.append((summary.as_dict(), *stored(url)))
     (fast_summary, fast_rows, fast_quarantine), (slow_summary, slow_rows, slow_quarantine) = results
     pd.testing.assert_frame_equal(fast_rows, slow_rows)
     assert fast_quarantine == slow_quarantine

@@ -19,17 +19,16 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from groupops.db import make_engine, upgrade
-from groupops.db.models import QuarantineRecord
 from groupops.importers._jsonstream import Declined, fast_items
 from groupops.importers.telegram import TelegramExport
 from groupops.ingest import run_ingest
 from groupops.ingest.limits import Limits
 from groupops.policy import Policy
+from tests.stored import stored
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 POLICY = Policy()
@@ -109,36 +108,6 @@ def _document(items: list[Any], ending: str, cut: float) -> bytes:
     return data
 
 
-def _stored(url: str) -> tuple[pd.DataFrame, list[tuple[Any, ...]]]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            tables = {}
-            for name in ("groups", "members", "membership_events", "messages"):
-                frame = pd.read_sql_table(name, conn)
-                frame = frame.drop(columns=[c for c in ("updated_at", "ingest_run_id")
-                                            if c in frame.columns])  # fmt: skip
-                tables[name] = frame.sort_values(list(frame.columns[:3])).reset_index(drop=True)
-            quarantine = conn.execute(
-                sa.select(
-                    QuarantineRecord.source_file,
-                    QuarantineRecord.line,
-                    QuarantineRecord.entity,
-                    QuarantineRecord.field,
-                    QuarantineRecord.reason,
-                    QuarantineRecord.raw,
-                ).order_by(
-                    QuarantineRecord.entity,
-                    QuarantineRecord.line,
-                    QuarantineRecord.field,
-                    QuarantineRecord.reason,
-                )
-            ).all()
-    finally:
-        engine.dispose()
-    return pd.concat(tables, names=["table"]), [tuple(row) for row in quarantine]
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "empty.db"
@@ -157,7 +126,7 @@ def _ingest(template: Path, db: Path, export: Path, *, fast: bool, record_bytes:
         summary = run_ingest(source, engine, POLICY, now=NOW, chunk_size=chunk_size)
     finally:
         engine.dispose()
-    return summary.as_dict(), *_stored(url)
+    return summary.as_dict(), *stored(url, source_file=True)
 
 
 @settings(
