@@ -24,7 +24,7 @@ from groupops.archive import search as search_mod
 from groupops.archive.cleanup import cleanup, restore
 from groupops.archive.search import explain, grams, parse_query, search_messages
 from groupops.connectors.slack import SlackConnector
-from groupops.db import make_engine, upgrade
+from groupops.db import downgrade, make_engine, upgrade
 from groupops.db.models import Message
 from groupops.ingest.bundle import open_bundle
 from groupops.ingest.pipeline import run_ingest
@@ -243,6 +243,64 @@ def test_a_build_blocks_no_writer_and_what_they_write_is_found(
     monkeypatch.setattr(search_mod, "_everything", with_a_write)
     assert "x1" in ids(search_messages(engine, "报销"))  # the build, then the search
     assert ids(search_messages(engine, "报销")) == ["x8", "x1"]
+
+
+def _queue_triggers(url: str) -> dict[str, str]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+            " AND name LIKE 'archive_search_q_%'"
+        ).all()
+    engine.dispose()
+    return {str(name): str(sql) for name, sql in rows}
+
+
+def test_sqlite_runs_no_queue_trigger_until_the_first_build(tmp_path: Path) -> None:
+    """SQLite runs a row trigger for every row written, whatever its WHEN: a store never
+    searched has none of the queue's triggers (archive_0004), so an ingest's write pays
+    nothing for the index; the first build creates exactly the nine archive_0003 made, and
+    from then on every write is queued (the tests above)."""
+    made = f"sqlite:///{tmp_path / 'at_0003.db'}"
+    upgrade(made, "archive_0003")
+    expected = _queue_triggers(made)
+    assert len(expected) == 9
+
+    url = f"sqlite:///{tmp_path / 'head.db'}"
+    upgrade(url)
+    assert _queue_triggers(url) == {}
+    engine = make_engine(url)
+    _ingest(engine, tmp_path / "b", *MESSAGES)
+    assert ids(search_messages(engine, "报销")) == ["x1"]  # the first build
+    assert _queue_triggers(url) == expected
+    _write_row(
+        engine,
+        "x1",
+        message_id="x9",
+        text="报销单补交",
+        sent_at=datetime(2026, 11, 12, 9, tzinfo=TZ),
+    )
+    assert ids(search_messages(engine, "报销")) == ["x9", "x1"]
+    engine.dispose()
+
+
+@pytest.mark.parametrize("built", [False, True])
+def test_archive_0004_keeps_the_triggers_of_a_built_index(tmp_path: Path, built: bool) -> None:
+    """Upgrading drops the queue's triggers only from a store whose queue is off; a downgrade
+    puts archive_0003's triggers back, word for word."""
+    made = f"sqlite:///{tmp_path / 'at_0003.db'}"
+    upgrade(made, "archive_0003")
+    expected = _queue_triggers(made)
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(url, "store_0002")
+    if built:
+        engine = make_engine(url)
+        _sql(engine, "INSERT INTO archive_search_state (key, value) VALUES ('queue', 1)")
+        engine.dispose()
+    upgrade(url, "archive_0004")
+    assert _queue_triggers(url) == (expected if built else {})
+    downgrade(url, "store_0002")
+    assert _queue_triggers(url) == expected
 
 
 def test_the_index_follows_a_pull(

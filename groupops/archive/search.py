@@ -32,7 +32,8 @@ cleanups, a person with ``sqlite3``. Before each search the queue is applied: a 
 message is stored and not purged is indexed from ``messages``; one whose message is gone for
 good but kept in the archive register is indexed from the register's copy (``source``
 ``register``); anything else leaves the index. Until the index is first built nothing is queued
-(writes pay nothing); the first search builds it in bulk.
+(writes pay nothing: on SQLite the triggers themselves are created by the first build, see
+:func:`sqlite_queue_triggers`); the first search builds it in bulk.
 """
 
 from __future__ import annotations
@@ -353,6 +354,30 @@ def build_index(engine: sa.Engine, *, again: bool = False) -> int:
         return _build_sqlite(engine, again)
 
 
+#: (table, event, which row names the message) of every trigger that queues a message.
+QUEUE_TRIGGERS: tuple[tuple[str, str, str], ...] = tuple(
+    (table, event, "OLD" if event == "DELETE" else "NEW")
+    for table in ("messages", "purged_messages", "archive_register")
+    for event in ("INSERT", "UPDATE", "DELETE")
+)
+
+
+def sqlite_queue_triggers() -> list[str]:
+    """SQLite: the statements creating the queue's triggers, as migration ``archive_0003``
+    made them (``archive_0004`` drops them from a store whose index was never built: SQLite
+    runs a row trigger for every row written, whatever its ``WHEN``, so until the first build
+    the triggers would cost every ingest's write about a quarter for nothing). The first build
+    creates them in the transaction that turns the queue on (:func:`_start`)."""
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS archive_search_q_{table}_{event.lower()} AFTER {event} "
+        f"ON {table} WHEN EXISTS (SELECT 1 FROM archive_search_state WHERE key = 'queue') "
+        "BEGIN INSERT INTO archive_search_queue (platform, group_id, message_id, n) "
+        f"VALUES ({row}.platform, {row}.group_id, {row}.message_id, 1) "
+        "ON CONFLICT (platform, group_id, message_id) DO UPDATE SET n = n + 1; END"
+        for table, event, row in QUEUE_TRIGGERS
+    ]
+
+
 def _start(conn: sa.Connection, again: bool) -> bool:
     """The build's first step, in its transaction: whether to build (not if another process
     built the index meanwhile); from here on the triggers queue every write."""
@@ -361,6 +386,9 @@ def _start(conn: sa.Connection, again: bool) -> bool:
         return False
     state = _table(SearchState)
     conn.execute(state.delete().where(state.c.key == _BUILT))
+    if not _is_pg(conn):  # after a write: in this transaction, with the queue's mark
+        for statement in sqlite_queue_triggers():
+            conn.exec_driver_sql(statement)
     _set_state(conn, _QUEUE)
     conn.execute(_table(SearchQueue).delete())
     return True

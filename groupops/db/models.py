@@ -667,7 +667,9 @@ class SearchEntry(Base):
 
 class SearchState(Base):
     """Where the search index stands: ``queue`` (present: writes are queued for the index by
-    the triggers archive_0003 made), ``built`` (present: the index holds every message)."""
+    the triggers archive_0003 made; on SQLite the first build creates them with the mark,
+    ``groupops.archive.search.sqlite_queue_triggers``), ``built`` (present: the index holds
+    every message)."""
 
     __tablename__ = "archive_search_state"
 
