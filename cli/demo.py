@@ -29,6 +29,7 @@ from cli.tables import visible
 from groupops.clock.timeparse import parse_instant
 
 if TYPE_CHECKING:
+    from groupops.deadlines.obligations import Obligations
     from groupops.ingest.pipeline import IngestSummary
 
 DEMO_BUNDLE = Path("data/demo")
@@ -114,12 +115,16 @@ def _run_demo(bundle: Path, db: Path, *, prefect: bool) -> None:
     print_summary(done.ingest)
 
     console.rule("2. deadlines (working clock)")
-    engine = common.engine(migrate=False)
     pol = common.policy()
-    print_overdue(
-        load_obligations(engine, pol, as_of, meetings_dir=common.settings().meetings_dir), pol
-    )
-    engine.dispose()
+    if done.obligations is not None:  # the ones the deadline step judged (nothing since
+        print_overdue(done.obligations, pol)  # changed their messages, groups or members)
+    else:
+        engine = common.engine(migrate=False)
+        print_overdue(
+            load_obligations(engine, pol, as_of, meetings_dir=common.settings().meetings_dir),
+            pol,
+        )
+        engine.dispose()
     overdue, pending, tasks, reminders, emails = done.watch
     console.print(
         f"{overdue} overdue, {pending} pending, {tasks} tasks; "
@@ -199,6 +204,7 @@ class _Done:
     cleanup: dict[str, Any]  # the cleanup preview (groupops cleanup --json)
     digests: list[tuple[str, list[dict[str, object]]]]  # (period label, rows)
     smtp: bool
+    obligations: Obligations | None = None  # the deadline step's, when it ran in this process
 
 
 def _here(as_of: datetime, bundle: Path) -> _Done:
@@ -262,15 +268,23 @@ def _here(as_of: datetime, bundle: Path) -> _Done:
 
         preview = cleanup(engine, pol, as_of, now=now, ran_by="demo").as_dict(pol.tz)
 
+        from groupops.digest.deliver import standard_providers
+
         smtp = config is not None
         digests = []
+        # Both periods end at the same as_of: their sections besides activity (overdue,
+        # meetings, moderation, archive) are loaded once; a digest run changes none of their
+        # data (it writes the digest log and the outbox).
+        providers = standard_providers(engine, pol, as_of, meetings_dir=settings.meetings_dir)
         with common.progress_bars():
             for kind in ("week", "month"):
-                rows, _failed, _cards = run_here(kind, as_of, None, send=smtp, force=False)
+                rows, _failed, _cards = run_here(
+                    kind, as_of, None, send=smtp, force=False, providers=providers
+                )
                 digests.append((str(rows[0]["key"]).split(":")[2] if rows else kind, rows))
     finally:
         engine.dispose()
-    return _Done(summary, watch, meetings, moderation, preview, digests, smtp)
+    return _Done(summary, watch, meetings, moderation, preview, digests, smtp, obligations)
 
 
 def _with_prefect(as_of: datetime, bundle: Path) -> _Done:

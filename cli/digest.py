@@ -14,7 +14,10 @@ from cli.app import app, err_console
 from cli.tables import Col, print_table, visible
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from groupops.chatbots import BotDelivery
+    from groupops.digest import SectionProvider
     from groupops.mail import Delivery
 
 
@@ -105,10 +108,18 @@ def _report_failures(delivery: Delivery) -> None:
 
 
 def run_here(
-    kind: Literal["week", "month"], as_of: datetime, owner: str | None, send: bool, force: bool
+    kind: Literal["week", "month"],
+    as_of: datetime,
+    owner: str | None,
+    send: bool,
+    force: bool,
+    *,
+    providers: Sequence[SectionProvider] | None = None,
 ) -> tuple[list[dict[str, object]], Delivery, BotDelivery]:
     """The ``send-digests`` flow's steps in this process (no Prefect, so no retries): the same
-    domain functions, the same delivery rule."""
+    domain functions, the same delivery rule. ``providers``: the sections besides activity
+    (default: :func:`groupops.digest.standard_providers` at ``as_of``, loaded here); the demo
+    passes the ones it loaded once for both its periods."""
     from groupops.chatbots import BotDelivery, pending_cards, post_cards, targets_from
     from groupops.digest import DIGEST_KIND, prepare_digests
     from groupops.mail import Delivery, SmtpConfig, SmtpTransport, deliver, pending_entries
@@ -118,7 +129,7 @@ def run_here(
     try:
         outcomes = prepare_digests(
             engine, common.policy(), kind=kind, as_of=as_of, outbox_dir=settings.outbox_dir,
-            sender=settings.mail_from, owner=owner, force=force,
+            sender=settings.mail_from, owner=owner, force=force, providers=providers,
         )  # fmt: skip
         delivery = Delivery()
         cards = BotDelivery()

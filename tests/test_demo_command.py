@@ -25,6 +25,11 @@ from groupops.db import make_engine
 from groupops.settings import get_settings
 
 PLANTED = json.loads(Path("data/demo/planted.json").read_text(encoding="utf-8"))
+CLEANUP_RUN = re.compile(r"cleanup-\d{8}T\d{4}-[0-9a-f]{8}")
+
+
+def _run_ids(text: str) -> str:
+    return CLEANUP_RUN.sub("cleanup-RUN", text)
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +188,45 @@ def test_stats_runs_and_digest_tables_keep_ids_and_paths_whole(
     out = demo[0] / "outbox"
     paths = [p for p in digest.split() if p.endswith(".eml")]
     assert paths and all(Path(p).parent == out and Path(p).exists() for p in paths)
+
+
+def test_digests_share_one_load_of_their_sections_and_say_what_loading_each_would(
+    demo_env: list[list[str]], demo: tuple[Path, Result]
+) -> None:
+    """The demo loads the sections besides activity (overdue, meetings, moderation, archive)
+    once for its weekly and monthly digests: each queued digest is exactly what loading them
+    again at the demo's as_of (nothing they read changed since) builds and renders. (The
+    tests above may run ``groupops cleanup`` again at the same as_of: the same preview under
+    a new run id, which the admins' digest names.)"""
+    from email import message_from_bytes
+    from email import policy as email_policy
+    from email.message import EmailMessage
+
+    from groupops.clock.timeparse import parse_instant
+    from groupops.digest import build_digests, digest_period
+    from groupops.digest.deliver import standard_providers
+    from groupops.mail.render import render_email
+    from groupops.policy import load_policy
+
+    pol = load_policy(get_settings().policy_path)
+    as_of = parse_instant(PLANTED["as_of"], pol.tz)
+    engine = make_engine(get_settings().database_url)
+    providers = standard_providers(engine, pol, as_of)
+    queued = {p.name.split("-", 1)[1]: p for p in (demo[0] / "outbox").glob("*-digest_*.eml")}
+    compared = 0
+    for kind in ("week", "month"):
+        period = digest_period(kind, as_of, pol)
+        for d in build_digests(engine, pol, period, providers=providers, as_of=as_of):
+            if not d.has_content or not d.recipients or d.held:
+                continue
+            name = "digest_" + d.key.split(":", 1)[1].replace(":", "_") + ".eml"
+            mail = message_from_bytes(queued[name].read_bytes(), policy=email_policy.default)
+            assert isinstance(mail, EmailMessage)
+            fresh = render_email("digest", d.context, language=d.language, images=d.images)
+            plain, html = mail.get_body(("plain",)), mail.get_body(("html",))
+            assert plain is not None and html is not None
+            assert _run_ids(plain.get_content()) == _run_ids(fresh.text), name
+            assert _run_ids(html.get_content()) == _run_ids(fresh.html), name
+            compared += 1
+    engine.dispose()
+    assert compared == len(queued) == 16
