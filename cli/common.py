@@ -20,6 +20,7 @@ from groupops.clock.timeparse import parse_instant
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from groupops.envsettings import CommandSettings
     from groupops.policy import Policy
     from groupops.settings import Settings
 
@@ -63,16 +64,41 @@ def use_prefect(flag: bool) -> bool:
 
 
 def settings() -> Settings:
+    """All the settings (pydantic-settings: secrets, mail, limits)."""
     from groupops.settings import get_settings
 
     return get_settings()
+
+
+def store_settings() -> CommandSettings:
+    """The store's URL and the files' paths (what read-only commands need): read from the
+    environment without pydantic-settings when :func:`groupops.envsettings.read_environment`
+    proves the same answer, else from the full settings (which fail on a bad value exactly as
+    before). Not cached: reading ``os.environ`` costs microseconds, and a process that changes
+    it (the demo, tests) sees the change."""
+    from groupops.envsettings import ENV_FILE, CommandSettings, read_environment
+
+    if not ENV_FILE.exists():
+        light = read_environment(os.environ)
+        if light is not None:
+            return light
+    full = settings()
+    return CommandSettings(
+        database_url=full.database_url,
+        auto_upgrade=full.auto_upgrade,
+        policy_path=full.policy_path,
+        outbox_dir=full.outbox_dir,
+        sources_path=full.sources_path,
+        meetings_dir=full.meetings_dir,
+        run_lease_seconds=full.run_lease_seconds,
+    )
 
 
 def policy() -> Policy:
     from groupops.policy import PolicyError, load_policy
 
     try:
-        return load_policy(settings().policy_path)
+        return load_policy(store_settings().policy_path)
     except PolicyError as exc:
         raise typer.BadParameter(str(exc), param_hint="policy") from exc
 
@@ -83,7 +109,7 @@ def engine(*, migrate: bool = True) -> sa.Engine:
     code cannot use ends the command with exit 1 and the reason."""
     from groupops.db import SchemaError, ensure_schema, make_engine
 
-    config = settings()
+    config = store_settings()
     _check_url(config.database_url)
     if migrate:
         try:
@@ -104,7 +130,7 @@ def _check_url(url: str) -> None:
 
     from cli.app import err_console
     from cli.tables import safe
-    from groupops.settings import mask_url
+    from groupops.envsettings import mask_url
 
     try:
         make_url(url)

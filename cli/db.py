@@ -27,7 +27,7 @@ TimeoutOpt = Annotated[
 
 
 def _masked(url: str) -> str:
-    from groupops.settings import mask_url
+    from groupops.envsettings import mask_url
 
     return mask_url(url)
 
@@ -102,7 +102,7 @@ def db_current(
 
     from groupops.db.schema import schema_status
 
-    url = common.settings().database_url
+    url = common.store_settings().database_url
     try:
         status = schema_status(url)
     except SQLAlchemyError as exc:

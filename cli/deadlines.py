@@ -47,7 +47,7 @@ def _compute(
     instant = common.instant_option(as_of, pol) or datetime.now(UTC)
     engine = common.engine()
     try:
-        folder = common.settings().meetings_dir
+        folder = common.store_settings().meetings_dir
         with common.progress_bars():
             return load_obligations(
                 engine, pol, instant, groups=groups, lookback_days=lookback_days,

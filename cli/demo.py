@@ -274,8 +274,14 @@ def _here(as_of: datetime, bundle: Path) -> _Done:
         digests = []
         # Both periods end at the same as_of: their sections besides activity (overdue,
         # meetings, moderation, archive) are loaded once; a digest run changes none of their
-        # data (it writes the digest log and the outbox).
-        providers = standard_providers(engine, pol, as_of, meetings_dir=settings.meetings_dir)
+        # data (it writes the digest log and the outbox). The overdue and meetings sections
+        # take what the deadline and meetings steps loaded at this as_of: the steps since
+        # wrote reminders, meeting records, violations and a cleanup preview, never the
+        # messages, groups, members or declared meetings those are computed from.
+        providers = standard_providers(
+            engine, pol, as_of, meetings_dir=settings.meetings_dir, obligations=obligations,
+            meetings=view,
+        )  # fmt: skip
         with common.progress_bars():
             for kind in ("week", "month"):
                 rows, _failed, _cards = run_here(

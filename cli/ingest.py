@@ -257,7 +257,7 @@ def runs_list(
     from groupops.db.models import IngestRun
 
     engine = common.engine()
-    reap_crashed(engine, lease=timedelta(seconds=common.settings().run_lease_seconds))
+    reap_crashed(engine, lease=timedelta(seconds=common.store_settings().run_lease_seconds))
     with Session(engine) as session:
         stmt = sa.select(IngestRun).order_by(IngestRun.id.desc()).limit(limit)
         rows = session.execute(stmt).scalars().all()

@@ -55,7 +55,7 @@ def meetings_command(
     cancellations, who is on leave, minutes (published / late / missing) and the action items,
     followed as tasks on the working clock. Attendance itself is unknown."""
     pol = common.policy()
-    settings = common.settings()
+    settings = common.store_settings()
     instant = common.instant_option(as_of, pol) or datetime.now(UTC)
     engine = common.engine()
     try:

@@ -88,7 +88,7 @@ def sources_list(
     from groupops.connectors.config import SourcesError, load_sources
     from groupops.connectors.registry import capabilities_of
 
-    settings = common.settings()
+    settings = common.store_settings()
     path = path or settings.sources_path
     try:
         sources = load_sources(path)

@@ -2,6 +2,9 @@
 
 Paths are relative to the working directory (the project root for ``make`` targets and for
 Prefect workers, which run from the checkout). Secrets are ``SecretStr`` and never printed.
+Commands that only need the store's URL and the file paths read them through
+:func:`groupops.envsettings.command_settings` (no pydantic-settings import when it can prove
+the same answer).
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-LOCAL_DIR = Path("data/local")
+# Re-exported: the settings' defaults and the URL masking live where commands read them cheaply.
+from groupops.envsettings import LOCAL_DIR as LOCAL_DIR
+from groupops.envsettings import mask_url as mask_url
 
 
 class Settings(BaseSettings):
@@ -94,24 +99,6 @@ class Settings(BaseSettings):
     def __repr_args__(self) -> Any:
         """``repr()``/``str()`` show the redacted values: a URL's password never prints."""
         yield from self.redacted().items()
-
-
-def mask_url(url: str) -> str:
-    """``url`` safe to print: a password is masked (``user:***@``) when the URL parses with one
-    ``@``, and everything between ``://`` and the last ``@`` otherwise (a URL that fails to
-    parse is exactly what someone prints while debugging; an unencoded ``@`` in a password
-    makes the split ambiguous)."""
-    from sqlalchemy.engine import make_url
-
-    if url.count("@") == 1:  # unambiguous: keep the user name, mask the password
-        try:
-            return make_url(url).render_as_string(hide_password=True)
-        except Exception:  # unparsable: mask the whole user information below
-            pass
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    return f"{scheme}://***@{rest.rpartition('@')[2]}"
 
 
 @lru_cache(maxsize=1)

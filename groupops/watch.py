@@ -20,7 +20,6 @@ from groupops.deadlines.obligations import Obligations
 from groupops.meetings.meetings import meeting_source
 from groupops.meetings.store import meeting_world
 from groupops.policy import Policy
-from groupops.settings import get_settings
 
 
 def load_obligations(
@@ -35,8 +34,11 @@ def load_obligations(
 ) -> Obligations:
     """Obligations at ``as_of`` from every source (``meetings_dir``: the declared meetings,
     default ``Settings.meetings_dir``)."""
-    folder = meetings_dir if meetings_dir is not None else get_settings().meetings_dir
-    world, _ = meeting_world(engine, policy, folder, groups=groups)
+    if meetings_dir is None:
+        from groupops.settings import get_settings  # here: commands pass the folder (startup)
+
+        meetings_dir = get_settings().meetings_dir
+    world, _ = meeting_world(engine, policy, meetings_dir, groups=groups)
     since = as_of - timedelta(days=lookback_days) if lookback_days is not None else None
     return reminders.load_obligations(
         engine,

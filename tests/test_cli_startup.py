@@ -24,6 +24,7 @@ HEAVY = (
     "matplotlib",
     "prefect",
     "scipy",
+    "pydantic_settings",  # commands read the store's URL without it (groupops.envsettings)
 )
 #: The store's own tables and nothing of the ORM or the migrations.
 CORE = {"sqlalchemy"}
@@ -88,7 +89,8 @@ AS_OF = ["--as-of", "2026-11-20T18:00"]
 @pytest.mark.parametrize(
     ("args", "allowed"),
     [
-        (["config", "show"], CORE),  # masking the URL's password
+        # masking the URL's password; every setting, so pydantic-settings
+        (["config", "show"], CORE | {"pydantic_settings"}),
         (["db", "current"], CORE),  # the revision read with one query, the head from the files
         (["db", "history"], CORE | {"alembic"}),  # each migration's message, as Alembic reads it
         (["runs", "list"], ORM),

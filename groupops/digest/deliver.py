@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 
@@ -37,6 +37,10 @@ from groupops.mail import enqueue, get_entry, render_email
 from groupops.policy import Policy
 from groupops.progress import report
 from groupops.roster import Directory
+
+if TYPE_CHECKING:
+    from groupops.deadlines.obligations import Obligations
+    from groupops.meetings.store import MeetingsView
 
 Outcome = Literal["queued", "already", "empty", "no_recipients", "held"]
 #: The outbox ``kind`` of digest emails.
@@ -221,12 +225,23 @@ def build_digests(
 
 
 def standard_providers(
-    engine: sa.Engine, policy: Policy, as_of: datetime, *, meetings_dir: Path | None = None
+    engine: sa.Engine,
+    policy: Policy,
+    as_of: datetime,
+    *,
+    meetings_dir: Path | None = None,
+    obligations: Obligations | None = None,
+    meetings: MeetingsView | None = None,
 ) -> list[SectionProvider]:
     """The sections every digest carries besides activity: what is overdue at ``as_of``, and
     (owners) the period's meetings (``meetings_dir``: default ``Settings.meetings_dir``),
     moderation (violations, the admins' to-dos, appeals, roster findings), and (admins) the
-    cleanup waiting in the latest preview with the recalls left to them."""
+    cleanup waiting in the latest preview with the recalls left to them.
+
+    ``obligations`` / ``meetings``: what :func:`groupops.watch.load_obligations` and
+    :func:`groupops.meetings.store.load_meetings` return at ``as_of`` with this
+    ``meetings_dir``, when the caller already loaded them (the demo's deadline and meetings
+    steps); loaded here otherwise."""
     from groupops.clock.lateness import working_day_minutes
     from groupops.connectors.config import load_links
     from groupops.db.queries import load_groups, load_message_texts
@@ -239,13 +254,15 @@ def standard_providers(
     from groupops.watch import load_obligations
 
     folder = meetings_dir if meetings_dir is not None else get_settings().meetings_dir
-    obligations = load_obligations(engine, policy, as_of, meetings_dir=folder)
+    if obligations is None:
+        obligations = load_obligations(engine, policy, as_of, meetings_dir=folder)
     people, groups = Directory.load(engine), load_groups(engine)
     texts = load_message_texts(engine, obligations.overdue)
     settings = get_settings()
     links = load_links(settings.sources_path, slack_workspace=settings.slack_workspace,
                        telegram_public=settings.telegram_public_groups)  # fmt: skip
-    meetings = load_meetings(engine, policy, as_of, meetings_dir=folder)
+    if meetings is None:
+        meetings = load_meetings(engine, policy, as_of, meetings_dir=folder)
     return [
         overdue_provider(
             obligations,

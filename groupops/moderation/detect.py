@@ -150,6 +150,20 @@ _RULES: dict[str, MessageRules] = {}
 _CHECKED_LIMIT = 200_000  # texts remembered per policy; beyond it the memo starts over
 
 
+_NORMALISED: dict[str, str] = {}
+
+
+def _normalised(text: str) -> str:
+    """:func:`normalise` of ``text``, remembered (a pure function of the text; the catch-up
+    folds the same window's texts once per run otherwise)."""
+    known = _NORMALISED.get(text)
+    if known is None:
+        if len(_NORMALISED) >= _CHECKED_LIMIT:
+            _NORMALISED.clear()
+        known = _NORMALISED[text] = normalise(text)
+    return known
+
+
 def message_rules(policy: Moderation) -> MessageRules:
     """The compiled rules of ``policy`` (compiled once per process per policy content)."""
     key = policy.model_dump_json()
@@ -280,7 +294,7 @@ def _duplicates(
 
     skip = set(flagged)
     texts = frame.loc[frame["kind"].isin(["text", "link"])].copy()
-    texts["norm"] = texts["text"].map(normalise)
+    texts["norm"] = texts["text"].map(_normalised)
     texts = texts[texts["norm"].str.len() >= policy.duplicate_min_chars]
     window = pd.Timedelta(minutes=policy.duplicate_window_minutes)
     by = ["platform", "group_id", "sender_id", "norm"]
