@@ -141,7 +141,7 @@ def test_a_catch_up_over_loaded_messages_stores_what_reading_per_run_stores(
         loaded = catch_up_messages(engine, policy, instants) if way == "loaded" else None
         runs = [
             moderate(engine, policy, at, now=NOW, sender="groupops@localhost",
-                     outbox_dir=Path("outbox"), loaded=loaded).as_dict()
+                     outbox_dir=root / "outbox", loaded=loaded).as_dict()
             for at in instants
         ]  # fmt: skip
         if loaded is not None:  # every run's detection read the loaded messages
