@@ -14,6 +14,7 @@ from cli.app import app, console, err_console
 from cli.tables import Col, print_table, safe
 
 if TYPE_CHECKING:
+    from groupops.db.queries import LoadedMessages
     from groupops.policy import Policy
 
 AsOf = Annotated[
@@ -82,9 +83,16 @@ def moderate(
             raise typer.BadParameter("--since is after --as-of", param_hint="--since")
         instants = catch_up_instants(pol, start, when)
     runs = []
+    loaded = None
+    if local and len(instants) > 1:  # a catch-up: its runs read the messages loaded once
+        from groupops.moderation.run import catch_up_messages
+
+        engine = common.engine()
+        loaded = catch_up_messages(engine, pol, instants)
+        engine.dispose()
     for at in instants:
         if local:
-            runs.append(_moderate_local(at, group, dry_run))
+            runs.append(_moderate_local(at, group, dry_run, loaded))
         else:
             from flows.moderate import moderate as moderate_flow
 
@@ -113,8 +121,14 @@ def moderate(
     )
 
 
-def _moderate_local(when: datetime, groups: list[str] | None, dry_run: bool) -> dict[str, Any]:
-    """One run at ``when`` in this process (``groupops moderate --local``, the demo)."""
+def _moderate_local(
+    when: datetime,
+    groups: list[str] | None,
+    dry_run: bool,
+    loaded: LoadedMessages | None = None,
+) -> dict[str, Any]:
+    """One run at ``when`` in this process (``groupops moderate --local``, the demo);
+    ``loaded``: a catch-up's messages, loaded once for all its runs."""
     from groupops.moderation.actions import ConnectorPool
     from groupops.moderation.run import moderate as run_moderation
 
@@ -125,6 +139,7 @@ def _moderate_local(when: datetime, groups: list[str] | None, dry_run: bool) -> 
         result = run_moderation(
             engine, common.policy(), when, now=datetime.now(UTC), sender=settings.mail_from,
             outbox_dir=settings.outbox_dir, groups=groups, dry_run=dry_run, connector_for=pool,
+            loaded=loaded,
         )  # fmt: skip
     finally:
         pool.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import itertools
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +51,62 @@ def _group_filter(
     return stmt
 
 
+@dataclass(frozen=True)
+class LoadedMessages:
+    """Every group's messages with ``since <= sent_at < until`` in ``columns``, loaded once
+    (:func:`preload_messages`) for several reads of spans inside it (a moderation catch-up's
+    runs read the same ladder window once per working day). Valid while no message of the
+    span is written: the caller's promise. Reads that name ``sent_at`` and ``message_id``
+    (oldest first, as :func:`load_messages` orders them) are answered from it."""
+
+    since: datetime
+    until: datetime
+    columns: tuple[str, ...]
+    frame: pd.DataFrame
+
+    def covers(
+        self, since: datetime | None, until: datetime | None, columns: Sequence[str]
+    ) -> bool:
+        return (
+            since is not None
+            and until is not None
+            and self.since <= since
+            and until <= self.until
+            and set(columns) <= set(self.columns)
+            and {"sent_at", "message_id"} <= set(columns)  # a read keeps the loaded order
+        )
+
+    def read(
+        self,
+        since: datetime,
+        until: datetime,
+        groups: Sequence[str] | None,
+        columns: Sequence[str],
+    ) -> pd.DataFrame:
+        """What :func:`load_messages` returns for this span (inside the loaded one)."""
+        frame = self.frame
+        keep = (frame["sent_at"] >= since) & (frame["sent_at"] < until)
+        if groups:
+            keep &= frame["group_id"].isin(list(groups))
+        if not keep.any():
+            return _ordered(_messages_frame([], columns))
+        return frame.loc[keep, list(columns)].reset_index(drop=True)
+
+
+def preload_messages(
+    engine: sa.Engine, *, since: datetime, until: datetime, columns: Sequence[str]
+) -> LoadedMessages:
+    """Every group's messages of ``[since, until)`` for later reads inside that span
+    (``load_messages(…, loaded=…)``)."""
+    frame = load_messages(engine, since=since, until=until, columns=columns)
+    return LoadedMessages(since, until, tuple(columns), frame)
+
+
+def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
+    order = [c for c in ("sent_at", "message_id") if c in frame]
+    return frame.sort_values(order, kind="stable", ignore_index=True) if order else frame
+
+
 def load_messages(
     engine: sa.Engine,
     *,
@@ -57,10 +114,16 @@ def load_messages(
     until: datetime | None = None,
     groups: Sequence[str] | None = None,
     columns: Sequence[str] = MESSAGE_COLUMNS,
+    loaded: LoadedMessages | None = None,
 ) -> pd.DataFrame:
     """Messages with ``since <= sent_at < until`` (both optional, aware), oldest first.
 
-    ``mentions`` is a list per row; ``groups`` filters by group_id."""
+    ``mentions`` is a list per row; ``groups`` filters by group_id. ``loaded``: messages
+    loaded before; read from them when they cover the span and columns, from the store
+    otherwise."""
+    if loaded is not None and loaded.covers(since, until, columns):
+        assert since is not None and until is not None  # covers() says so
+        return loaded.read(since, until, groups, columns)
     table = Message.__table__
     assert isinstance(table, sa.Table)
     stmt: sa.Select[tuple[object, ...]] = sa.select(*(_raw(table.c[c]) for c in columns))
@@ -91,8 +154,7 @@ def load_messages(
         if len(frames) > 1
         else frames[0]
     )
-    order = [c for c in ("sent_at", "message_id") if c in frame]
-    return frame.sort_values(order, kind="stable", ignore_index=True) if order else frame
+    return _ordered(frame)
 
 
 #: Rows of ``messages`` per rowid range that SQLite hands over as one JSON document.

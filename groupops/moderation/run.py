@@ -19,7 +19,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from groupops.clock.workclock import WorkClock
-from groupops.db.queries import load_messages
+from groupops.db.queries import LoadedMessages, load_messages, preload_messages
 from groupops.mail.i18n import check_language, fmt_datetime, translate
 from groupops.moderation.actions import (
     ConnectorFor,
@@ -120,8 +120,34 @@ def lookback_start(policy: Policy, as_of: datetime) -> datetime:
     return as_of - timedelta(days=policy.moderation.ladder_window_days)
 
 
+#: The message columns any step of a run reads.
+RUN_COLUMNS = ("platform", "group_id", "message_id", "sender_id", "sent_at", "kind", "text",
+               "reply_to", "mentions")  # fmt: skip
+
+
+def catch_up_messages(
+    engine: sa.Engine, policy: Policy, instants: Sequence[datetime]
+) -> LoadedMessages:
+    """The messages a catch-up's runs at ``instants`` read, loaded once: from the first run's
+    ladder window to the last instant. The runs write violations, appeals and the outbox,
+    never messages, so each run reads from this what it would read from the store. (Appeals
+    and their answers are read from the earliest decision on: a span before the first window
+    is read from the store.)"""
+    return preload_messages(
+        engine,
+        since=lookback_start(policy, min(instants)),
+        until=max(instants) + timedelta(microseconds=1),
+        columns=RUN_COLUMNS,
+    )
+
+
 def detect_violations(
-    engine: sa.Engine, policy: Policy, as_of: datetime, groups: Sequence[str] | None = None
+    engine: sa.Engine,
+    policy: Policy,
+    as_of: datetime,
+    groups: Sequence[str] | None = None,
+    *,
+    loaded: LoadedMessages | None = None,
 ) -> list[Detection]:
     """Violations in the messages of the ladder window up to ``as_of``. Never evidence: the
     notices groupops posted itself (they name the category and the appeal word), and a
@@ -135,6 +161,7 @@ def detect_violations(
             "platform", "group_id", "message_id", "sender_id", "sent_at", "kind", "text",
             "reply_to", "mentions",
         ),
+        loaded=loaded,
     )  # fmt: skip
     if not messages.empty:
         exempt = _exempt_messages(engine, policy, messages, as_of, groups)
@@ -176,6 +203,7 @@ def file_detected_appeals(
     outbox_dir: Path,
     groups: Sequence[str] | None = None,
     clock: WorkClock | None = None,
+    loaded: LoadedMessages | None = None,
 ) -> list[int]:
     """File the appeals written in the groups (see :func:`detect_appeals`) and send their
     notices; the new appeals' ids."""
@@ -200,6 +228,7 @@ def file_detected_appeals(
             "reply_to",
             "mentions",
         ),
+        loaded=loaded,
     )
     people = People.load(engine)
     staff = {key: set(people.admins(*key)) | set(people.owner(*key)) for key in people.groups}
@@ -237,6 +266,7 @@ def answer_detected_appeals(
     sender: str,
     outbox_dir: Path,
     groups: Sequence[str] | None = None,
+    loaded: LoadedMessages | None = None,
 ) -> list[dict[str, Any]]:
     """Decide the appeals an admin answered in the group (see :func:`detect_answers`): upheld
     revokes and recounts, rejected stands; the member is emailed either way. One entry per
@@ -254,6 +284,7 @@ def answer_detected_appeals(
         until=as_of + timedelta(microseconds=1),
         groups=groups,
         columns=("platform", "group_id", "message_id", "sender_id", "sent_at", "text", "reply_to"),
+        loaded=loaded,
     )
     people = People.load(engine)
     staff = {key: set(people.admins(*key)) | set(people.owner(*key)) for key in people.groups}
@@ -452,19 +483,24 @@ def moderate(
     groups: Sequence[str] | None = None,
     dry_run: bool = False,
     connector_for: ConnectorFor | None = None,
+    loaded: LoadedMessages | None = None,
 ) -> ModerationResult:
-    """Every step of a run, in this process (see the module doc)."""
+    """Every step of a run, in this process (see the module doc). ``loaded``: the messages
+    of a span, loaded once for several runs (:func:`catch_up_messages`); spans outside it
+    are read from the store."""
     result = ModerationResult(as_of=as_of, dry_run=dry_run)
-    detections = detect_violations(engine, policy, as_of, groups)
+    detections = detect_violations(engine, policy, as_of, groups, loaded=loaded)
     result.detected = len(detections)
     if not dry_run:
         result.recorded = record_detections(engine, detections, now)
         result.appeals_filed = file_detected_appeals(
-            engine, policy, as_of, now=now, sender=sender, outbox_dir=outbox_dir, groups=groups
-        )
+            engine, policy, as_of, now=now, sender=sender, outbox_dir=outbox_dir, groups=groups,
+            loaded=loaded,
+        )  # fmt: skip
         result.appeals_answered = answer_detected_appeals(
-            engine, policy, as_of, now=now, sender=sender, outbox_dir=outbox_dir, groups=groups
-        )
+            engine, policy, as_of, now=now, sender=sender, outbox_dir=outbox_dir, groups=groups,
+            loaded=loaded,
+        )  # fmt: skip
     decisions, violations = decide_violations(
         engine, policy, as_of, now=now, groups=groups, dry_run=dry_run, pending=detections
     )
