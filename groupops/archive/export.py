@@ -11,11 +11,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import sqlalchemy as sa
 
 from groupops.archive.store import ArchivedMessage, load_register
-from groupops.db.queries import load_groups
 from groupops.policy import Policy
 from groupops.roster import Directory
 
@@ -110,6 +108,8 @@ def export(
     if fmt == "parquet":
         if out is None:
             raise ValueError("parquet needs a file (--out)")
+        import pandas as pd  # here: `archive list` reads the register without pandas
+
         frame = pd.DataFrame.from_records(
             records,
             columns=["platform", "group_id", "message_id", "sender_id", "sender", "sent_at",
@@ -122,6 +122,8 @@ def export(
     if fmt == "jsonl":
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     else:
+        from groupops.db.queries import load_groups  # pandas and pyarrow: only for the title
+
         groups = load_groups(engine)
         named = groups[groups["group_id"] == group]["name"].tolist()
         text = markdown(records, title=f"{named[0] if named else group} — {month}")

@@ -36,14 +36,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import pandas as pd
-
-from groupops.activity.answers import marker_regex
 from groupops.clock.deadline_text import find_when
 from groupops.clock.workclock import WorkClock
 from groupops.policy import Policy
+
+if TYPE_CHECKING:
+    import pandas as pd  # the rules run on frames; the register's readers import none
 
 #: The reasons, in order of precedence (a message gets the first that applies).
 REASONS: Final = ("off_topic", "duplicate", "superseded", "expired")
@@ -74,6 +74,8 @@ def normalise(text: str | None) -> str:
 
 @lru_cache(maxsize=64)
 def _marker_pattern(markers: tuple[str, ...]) -> re.Pattern[str]:
+    from groupops.activity.answers import marker_regex  # pandas: only when rules run
+
     return re.compile(marker_regex(markers))
 
 
@@ -236,6 +238,8 @@ def _local(value: datetime, clock: WorkClock) -> str:
 
 
 def _records(messages: pd.DataFrame) -> list[dict[str, Any]]:
+    import pandas as pd
+
     frame = messages.sort_values(["sent_at", "message_id"], kind="stable")
     out: list[dict[str, Any]] = [
         {str(k): v for k, v in r.items()} for r in frame.to_dict("records")
@@ -404,6 +408,8 @@ def important_messages(
     :data:`IMPORTANCE_RULES` order). ``groups``: ``platform, group_id, owner_id, admin_ids``;
     ``minutes_ids``: minutes the meetings record knows; ``evidence_ids``: violation
     evidence."""
+    from groupops.activity.answers import marker_regex
+
     imp = policy.importance
     staff: dict[tuple[str, str], set[str]] = {}
     for g in groups.to_dict("records"):

@@ -7,9 +7,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 
 from groupops.archive.rules import Hold, Key
@@ -21,6 +20,9 @@ from groupops.db.models import (
     Message,
     PurgedMessage,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The columns of a message, copied whole into ``purged_messages``.
 MESSAGE_FIELDS: tuple[str, ...] = tuple(c.name for c in Message.__table__.columns)
@@ -46,6 +48,8 @@ def register_important(
 ) -> int:
     """Add each important message to the register with its rules, who and when; a message
     already there only gains rules it newly matches. How many rows were added or changed."""
+    import pandas as pd  # here: the register's readers (archive list/search) need no pandas
+
     if not important:
         return 0
     table = _table(ArchiveEntry)

@@ -19,9 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -31,6 +30,9 @@ from groupops.moderation.decide import Decision, apply_decisions, plan_decisions
 from groupops.moderation.store import ViolationRecord, get_violation, load_violations
 from groupops.moderation.text import WordMatcher, normalise
 from groupops.policy import Policy
+
+if TYPE_CHECKING:
+    import pandas as pd  # detection runs on frames; listing appeals imports none
 
 STATES = ("pending", "answer_overdue", "upheld", "rejected", "late")
 
@@ -278,6 +280,8 @@ def detect_appeals(
     member with a decided, unrevoked violation in that group, holding an appeal marker, and
     replying to that violation's notice or mentioning one of the group's ``staff`` (admins
     and owner). A reply names its violation; otherwise the latest one notified before it."""
+    import pandas as pd
+
     if messages.empty:
         return []
     matcher = WordMatcher({"appeal": markers})
@@ -337,6 +341,8 @@ def detect_answers(
     """Answers to pending appeals filed by a message: a reply to the appeal's message by one of
     the group's ``staff`` (admins and owner, never the appellant) holding an uphold or a reject
     marker — not both. The first answer to an appeal counts."""
+    import pandas as pd
+
     if messages.empty:
         return []
     by_message = {

@@ -16,15 +16,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 
-from groupops.db.models import ModerationAction
-from groupops.db.queries import load_memberships
+from groupops.db.models import MembershipEvent, ModerationAction
 from groupops.moderation.actions import ActionRecord, load_actions
 from groupops.moderation.store import ViolationRecord, load_violations
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STATES = ("open", "done", "resolved")
 OPEN_STATUSES = ("todo", "failed")
@@ -115,15 +116,38 @@ def todo_rows(
     return out
 
 
+_GONE = ("removed", "leave")
+
+
 def departures(memberships: pd.DataFrame) -> dict[tuple[str, str, str], list[datetime]]:
     """Removals and leaves recorded, by (platform, group, member)."""
+    import pandas as pd
+
     out: dict[tuple[str, str, str], list[datetime]] = {}
     if memberships.empty:
         return out
-    gone = memberships[memberships["event"].isin(["removed", "leave"])]
+    gone = memberships[memberships["event"].isin(list(_GONE))]
     for r in gone.to_dict("records"):
         key = (str(r["platform"]), str(r["group_id"]), str(r["member_id"]))
         out.setdefault(key, []).append(pd.Timestamp(r["at"]).to_pydatetime())
+    return out
+
+
+def load_departures(engine: sa.Engine) -> dict[tuple[str, str, str], list[datetime]]:
+    """:func:`departures` of the stored membership events, read as rows (no pandas for
+    ``groupops todos``): the same keys and instants in the same order (the same statement
+    as ``load_memberships``, filtered here; tests/test_light_reads.py checks)."""
+    table = MembershipEvent.__table__
+    cols = [c for c in table.c if c.name not in {"content_hash", "updated_at"}]
+    names = [c.name for c in cols]
+    at, event = names.index("at"), names.index("event")
+    key = [names.index(n) for n in ("platform", "group_id", "member_id")]
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(*cols)).all()
+    out: dict[tuple[str, str, str], list[datetime]] = {}
+    for r in rows:
+        if r[event] in _GONE:
+            out.setdefault((str(r[key[0]]), str(r[key[1]]), str(r[key[2]])), []).append(r[at])
     return out
 
 
@@ -133,7 +157,7 @@ def load_todos(
     """:func:`todo_rows` from the store (optionally only these group ids)."""
     violations = {v.id: v for v in load_violations(engine, groups=groups)}
     actions = [a for a in load_actions(engine, list(violations)) if is_todo(a)]
-    return todo_rows(actions, violations, departures(load_memberships(engine)), as_of)
+    return todo_rows(actions, violations, load_departures(engine), as_of)
 
 
 @dataclass(frozen=True)

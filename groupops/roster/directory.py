@@ -12,18 +12,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 
-from groupops.db.queries import load_members
-
 if TYPE_CHECKING:
+    import pandas as pd
+
     from groupops.mail import Recipient
 
 
 def _text(value: object) -> str | None:
     """A non-empty string, or ``None`` for missing values (None, NaN, NA, "")."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if isinstance(value, str):  # what the store returns: no pandas needed to tell
+        return value.strip() or None
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    import pandas as pd  # only a frame's cells can be pandas' NA
+
+    if value is pd.NA:
         return None
     text = str(value).strip()
     return text or None
@@ -47,6 +52,9 @@ class Person:
     def mailbox(self) -> str | None:
         """The email address when it looks like one (``local@domain``)."""
         return self.email if self.email and "@" in self.email else None
+
+
+_COLUMNS = ("platform", "member_id", "display_name", "real_name", "department", "email")
 
 
 class Directory:
@@ -74,7 +82,19 @@ class Directory:
 
     @classmethod
     def load(cls, engine: sa.Engine) -> Directory:
-        return cls.from_frame(load_members(engine))
+        """The stored directory, read as rows (no pandas: commands that only show names stay
+        light); the same people as :meth:`from_frame` of ``load_members`` (tests/test_roster.py
+        checks)."""
+        from groupops.db.models import Member
+
+        table = Member.__table__
+        columns = [table.c[name] for name in _COLUMNS]
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(*columns)).all()
+        return cls(
+            Person(str(p), str(m), _text(name), _text(real), _text(dept), _text(email))
+            for p, m, name, real, dept, email in rows
+        )
 
     def __len__(self) -> int:
         return len(self._people)
@@ -94,6 +114,8 @@ class Directory:
 
     def names(self, platform: pd.Series, member_ids: pd.Series) -> pd.Series:
         """:meth:`name` of each (platform, member id) pair, aligned with ``member_ids``."""
+        import pandas as pd
+
         return pd.Series(
             [self.name(str(p), m) for p, m in zip(platform, member_ids, strict=True)],
             index=member_ids.index,
