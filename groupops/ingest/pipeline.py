@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from groupops.canonical import Entity, RawRecord, Source, source_entities
 from groupops.db import session_scope
+from groupops.db.bulk import gc_frozen
 from groupops.db.leases import heartbeat, owner_id, reap_crashed, wall_now
 from groupops.db.models import IngestRun
 from groupops.ingest.expectations import Bounds, Validator, validate
@@ -226,7 +227,9 @@ def ingest_entity(
         return _Prepared(valid, normalised.rejected + rejected)
 
     newest: datetime | None = None
-    with heartbeat(engine, run_id):  # the run's lease, renewed while chunks are prepared
+    # The run's lease, renewed while chunks are prepared; the objects held before the loop
+    # (the imported libraries') out of the collector's full collections while it builds rows.
+    with heartbeat(engine, run_id), gc_frozen():
         while (prepared := read_and_prepare()) is not None:
             counts, watermark = _store(
                 engine, entity, prepared, run_id=run_id, now=now, file_id=file_id
