@@ -15,6 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from groupops.clock.workclock import WorkClock
+from groupops.db.queries import LoadedMessages
 from groupops.deadlines import DEFAULT_LOOKBACK_DAYS, reminders
 from groupops.deadlines.obligations import Obligations
 from groupops.meetings.meetings import meeting_source
@@ -31,9 +32,11 @@ def load_obligations(
     lookback_days: int | None = DEFAULT_LOOKBACK_DAYS,
     clock: WorkClock | None = None,
     meetings_dir: Path | None = None,
+    loaded: LoadedMessages | None = None,
 ) -> Obligations:
     """Obligations at ``as_of`` from every source (``meetings_dir``: the declared meetings,
-    default ``Settings.meetings_dir``)."""
+    default ``Settings.meetings_dir``; ``loaded``: messages loaded before, see
+    :func:`groupops.db.queries.load_messages`)."""
     if meetings_dir is None:
         from groupops.settings import get_settings  # here: commands pass the folder (startup)
 
@@ -48,4 +51,5 @@ def load_obligations(
         lookback_days=lookback_days,
         clock=clock,
         sources=[meeting_source(world, since=since)],
+        loaded=loaded,
     )

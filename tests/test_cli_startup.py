@@ -102,8 +102,8 @@ AS_OF = ["--as-of", "2026-11-20T18:00"]
         (["appeals"], CLOCK),  # listed as rows; the clock counts overdue minutes
         (["todos"], ORM),  # departures read as rows (tests/test_light_reads.py)
         (["roster", "check", *AS_OF], FRAMES),
-        (["archive", "list"], CLOCK),  # the register and the directory as rows
-        (["archive", "search", "发布"], CLOCK),
+        (["archive", "list"], ORM),  # the register and the directory as rows
+        (["archive", "search", "发布"], ORM),
         (["stats", "--since", "2026-11-16", "--until", "2026-11-23"], FRAMES),
         (["overdue", *AS_OF], FRAMES),
         (["tasks", *AS_OF], FRAMES),

@@ -156,3 +156,30 @@ def test_a_catch_up_over_loaded_messages_stores_what_reading_per_run_stores(
     assert results[0] == results[1]
     assert tables[0] == tables[1]
     assert tables[0]["violations"] and tables[0]["appeals"] and tables[0]["outbox"]
+
+
+def test_the_digests_overdue_and_meetings_read_their_window_once_and_find_the_same(
+    demo_engine: sa.Engine, policy: Policy
+) -> None:
+    """``standard_providers`` reads the messages of the deadline lookback once for the
+    obligations and the meetings (both read that window): the same obligations and meeting
+    records as each reading it from the store."""
+    from groupops.db.queries import MESSAGE_COLUMNS, preload_messages
+    from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
+    from groupops.meetings.store import load_meetings
+    from groupops.watch import load_obligations
+
+    as_of = _instants(policy)[-1]
+    since, until = as_of - timedelta(days=DEFAULT_LOOKBACK_DAYS), as_of + timedelta(microseconds=1)
+    loaded = preload_messages(demo_engine, since=since, until=until, columns=MESSAGE_COLUMNS)
+    assert loaded.covers(since, until, MESSAGE_COLUMNS)
+    folder = DEMO / "meetings"
+    fast = load_obligations(demo_engine, policy, as_of, meetings_dir=folder, loaded=loaded)
+    plain = load_obligations(demo_engine, policy, as_of, meetings_dir=folder)
+    for name in ("items", "overdue", "tasks", "violations"):
+        pd.testing.assert_frame_equal(getattr(fast, name), getattr(plain, name), check_exact=True)
+    assert len(plain.overdue) and len(plain.tasks)
+    view = load_meetings(demo_engine, policy, as_of, meetings_dir=folder, loaded=loaded)
+    again = load_meetings(demo_engine, policy, as_of, meetings_dir=folder)
+    assert view.records == again.records and view.records
+    assert view.found.meetings == again.found.meetings

@@ -38,12 +38,14 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 
-from groupops.clock.deadline_text import find_when
-from groupops.clock.workclock import WorkClock
 from groupops.policy import Policy
 
 if TYPE_CHECKING:
-    import pandas as pd  # the rules run on frames; the register's readers import none
+    # The rules run on frames and the working clock (numpy); the register's readers (archive
+    # list/search) import neither.
+    import pandas as pd
+
+    from groupops.clock.workclock import WorkClock
 
 #: The reasons, in order of precedence (a message gets the first that applies).
 REASONS: Final = ("off_topic", "duplicate", "superseded", "expired")
@@ -135,6 +137,8 @@ def _clause(text: str, start: int) -> str:
 def stated_end(text: str | None, sent_at: datetime, clock: WorkClock) -> StatedEnd | None:
     """The validity end or event time ``text`` states, read relative to ``sent_at`` with the
     deadline parser; the end of a range (``14:00-16:00``, ``11月10日至11月12日``) counts."""
+    from groupops.clock.deadline_text import find_when
+
     if not text:
         return None
     for m in _VALIDITY.finditer(text):
@@ -266,6 +270,8 @@ def plan_cleanup(
     message once, with its reason and a detail, split into candidates and exempt; and the guard
     per group. ``purged``: messages already purged (never candidates again, still the first
     copy of a duplicate)."""
+    from groupops.clock.workclock import WorkClock
+
     clock = clock or WorkClock.from_policy(policy)
     notices = policy.notices
     flagged = flagged or {}

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from groupops.clock.lateness import working_day_minutes
 from groupops.clock.workclock import WorkClock
 from groupops.db.models import DeadlineReminder
-from groupops.db.queries import load_groups, load_message_texts, load_messages
+from groupops.db.queries import LoadedMessages, load_groups, load_message_texts, load_messages
 from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
 from groupops.deadlines.obligations import (
     Obligations,
@@ -54,6 +54,7 @@ def load_obligations(
     lookback_days: int | None = DEFAULT_LOOKBACK_DAYS,
     clock: WorkClock | None = None,
     sources: Sequence[ObligationSource] = (),
+    loaded: LoadedMessages | None = None,
 ) -> Obligations:
     """Obligations at ``as_of`` from the store (messages up to ``as_of``, from ``lookback_days``
     before it; ``None``: all), with the names of the people from the member directory, plus
@@ -61,8 +62,9 @@ def load_obligations(
     standard source (meetings)."""
     since = as_of - timedelta(days=lookback_days) if lookback_days is not None else None
     messages = load_messages(
-        engine, since=since, until=as_of + timedelta(microseconds=1), groups=groups
-    )
+        engine, since=since, until=as_of + timedelta(microseconds=1), groups=groups,
+        loaded=loaded,
+    )  # fmt: skip
     group_frame = load_groups(engine)
     if groups:
         group_frame = group_frame[group_frame["group_id"].isin(list(groups))]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -244,7 +244,13 @@ def standard_providers(
     steps); loaded here otherwise."""
     from groupops.clock.lateness import working_day_minutes
     from groupops.connectors.config import load_links
-    from groupops.db.queries import load_groups, load_message_texts
+    from groupops.db.queries import (
+        MESSAGE_COLUMNS,
+        load_groups,
+        load_message_texts,
+        preload_messages,
+    )
+    from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
     from groupops.digest.archive import archive_provider
     from groupops.digest.meetings import meetings_provider
     from groupops.digest.moderation import moderation_provider
@@ -254,15 +260,21 @@ def standard_providers(
     from groupops.watch import load_obligations
 
     folder = meetings_dir if meetings_dir is not None else get_settings().meetings_dir
+    loaded = None
+    if obligations is None and meetings is None:  # both read the same window: read it once
+        loaded = preload_messages(
+            engine, since=as_of - timedelta(days=DEFAULT_LOOKBACK_DAYS),
+            until=as_of + timedelta(microseconds=1), columns=MESSAGE_COLUMNS,
+        )  # fmt: skip
     if obligations is None:
-        obligations = load_obligations(engine, policy, as_of, meetings_dir=folder)
+        obligations = load_obligations(engine, policy, as_of, meetings_dir=folder, loaded=loaded)
     people, groups = Directory.load(engine), load_groups(engine)
     texts = load_message_texts(engine, obligations.overdue)
     settings = get_settings()
     links = load_links(settings.sources_path, slack_workspace=settings.slack_workspace,
                        telegram_public=settings.telegram_public_groups)  # fmt: skip
     if meetings is None:
-        meetings = load_meetings(engine, policy, as_of, meetings_dir=folder)
+        meetings = load_meetings(engine, policy, as_of, meetings_dir=folder, loaded=loaded)
     return [
         overdue_provider(
             obligations,

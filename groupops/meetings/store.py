@@ -16,7 +16,13 @@ import sqlalchemy as sa
 
 from groupops.clock.workclock import WorkClock
 from groupops.db.models import MeetingRecord
-from groupops.db.queries import load_groups, load_members, load_memberships, load_messages
+from groupops.db.queries import (
+    LoadedMessages,
+    load_groups,
+    load_members,
+    load_memberships,
+    load_messages,
+)
 from groupops.deadlines import DEFAULT_LOOKBACK_DAYS  # meetings are followed as long as obligations
 from groupops.deadlines.obligations import Obligations, Sourced, compute_obligations
 from groupops.meetings.declared import load_declared
@@ -69,6 +75,7 @@ def load_meetings(
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
     meetings_dir: Path | None = None,
     clock: WorkClock | None = None,
+    loaded: LoadedMessages | None = None,
 ) -> MeetingsView:
     """Meetings with a start from ``lookback_days`` before ``as_of`` (messages from then on),
     their action items' task states, and the records ``groupops meetings --json`` prints."""
@@ -76,8 +83,9 @@ def load_meetings(
     since = as_of - timedelta(days=lookback_days)
     world, problems = meeting_world(engine, policy, meetings_dir, groups=groups)
     messages = load_messages(
-        engine, since=since, until=as_of + timedelta(microseconds=1), groups=groups
-    )
+        engine, since=since, until=as_of + timedelta(microseconds=1), groups=groups,
+        loaded=loaded,
+    )  # fmt: skip
     found = find_meetings(messages, policy, as_of, world, clock=clock, since=since)
 
     def source(*_: object) -> Sourced:
