@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -149,3 +150,41 @@ def test_load_messages_returns_what_was_stored_in_every_filter_and_chunk(
     assert list(window.columns) == ["message_id", "sent_at", "mentions"]
     assert list(window["message_id"]) == ["m2", "m4"]
     assert load_messages(engine, groups=["nope"]).empty
+
+
+CHUNK_CONSTANTS = [
+    ("updated_at", pd.Timestamp(datetime(2026, 11, 24, 9, 30, 1, 250, tzinfo=UTC))),
+    ("ingest_run_id", 7),
+    ("ingest_run_id", None),
+]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(("column", "value"), CHUNK_CONSTANTS)
+def test_a_chunk_constant_is_converted_once_as_each_row_would_be(
+    dialect: str, column: str, value: object
+) -> None:
+    """`upsert` converts a column with one value for the whole chunk (`updated_at`, the run's
+    id) once and repeats it: the same DBAPI values as converting every row."""
+    from groupops.ingest.store import _column_values
+
+    rows = pd.DataFrame({"n": range(5)}, index=[3, 9, 4, 0, 7]).assign(**{column: value})
+    once = _column_values("messages", column, rows[column].iloc[:1], dialect) * len(rows)
+    assert once == _column_values("messages", column, rows[column], dialect)
+
+
+def test_an_ingest_stores_its_time_and_run_on_every_row_written(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    from groupops.ingest.bundle import open_bundle
+    from groupops.ingest.pipeline import run_ingest
+    from groupops.policy import Policy
+    from tests.bundles import dated_message, write_bundle
+
+    now = datetime(2026, 11, 24, 9, 30, 1, 250, tzinfo=UTC)
+    write_bundle(tmp_path / "b", messages=[dated_message(f"m{i}", "11-02 10:00", "好") for i in
+                                            range(3)])  # fmt: skip
+    run = run_ingest(open_bundle(tmp_path / "b"), engine, Policy(), now=now)
+    with session_scope(engine) as session:
+        stored = {(m.updated_at, m.ingest_run_id) for m in session.query(Message)}
+    assert stored == {(now, run.run_id)}

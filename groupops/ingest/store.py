@@ -161,13 +161,17 @@ def upsert(
     loaded, updated = int(new.sum()), int(changed.sum())
     if loaded or updated:
         at = np.flatnonzero(new | changed)
-        rows = frame.iloc[at].assign(content_hash=hashes[at], updated_at=pd.Timestamp(now))
+        constant: dict[str, pd.Timestamp | int | None] = {"updated_at": pd.Timestamp(now)}
         if "ingest_run_id" in target.c:
-            rows = rows.assign(ingest_run_id=run_id)
+            constant["ingest_run_id"] = run_id
+        rows = frame.iloc[at].assign(content_hash=hashes[at], **constant)
         columns = [c.name for c in target.columns]
         values = [
             np.asarray(ids_json[c], dtype=object)[at].tolist()
             if c in ids_json
+            # One value for the whole chunk: converted once (200k timestamps as text: 0.14 s).
+            else _column_values(entity, c, rows[c].iloc[:1], dialect) * len(rows)
+            if c in constant
             else _column_values(entity, c, rows[c], dialect)
             for c in columns
         ]
