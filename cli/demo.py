@@ -253,14 +253,21 @@ def _here(as_of: datetime, bundle: Path) -> _Done:
                     sum(1 for m in mails if m.created))  # fmt: skip
 
         from cli.moderation import _moderate_local
-        from groupops.moderation.run import catch_up_instants, catch_up_messages, merge_results
+        from groupops.moderation.run import (
+            catch_up_batches,
+            catch_up_instants,
+            catch_up_messages,
+            merge_results,
+        )
 
         # As the schedule would have: caught up over the demo's weeks (one run at the end of
         # each working day), so notices, appeals and their answers fall where they were made;
-        # the runs read the messages loaded once.
-        instants = catch_up_instants(pol, demo_since(bundle), as_of)
-        loaded = catch_up_messages(engine, pol, instants)
-        moderation = merge_results([_moderate_local(at, None, False, loaded) for at in instants])
+        # the runs read the messages loaded once (per batch of at most two ladder windows).
+        runs = []
+        for batch in catch_up_batches(pol, catch_up_instants(pol, demo_since(bundle), as_of)):
+            loaded = catch_up_messages(engine, pol, batch)
+            runs += [_moderate_local(at, None, False, loaded) for at in batch]
+        moderation = merge_results(runs)
 
         from groupops.archive.cleanup import cleanup
 

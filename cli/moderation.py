@@ -83,19 +83,20 @@ def moderate(
             raise typer.BadParameter("--since is after --as-of", param_hint="--since")
         instants = catch_up_instants(pol, start, when)
     runs = []
-    loaded = None
-    if local and len(instants) > 1:  # a catch-up: its runs read the messages loaded once
-        from groupops.moderation.run import catch_up_messages
+    if local and len(instants) > 1:  # a catch-up: each batch's runs read messages loaded once
+        from groupops.moderation.run import catch_up_batches, catch_up_messages
 
-        engine = common.engine()
-        loaded = catch_up_messages(engine, pol, instants)
-        engine.dispose()
-    for at in instants:
-        if local:
-            runs.append(_moderate_local(at, group, dry_run, loaded))
-        else:
-            from flows.moderate import moderate as moderate_flow
+        for batch in catch_up_batches(pol, instants):
+            engine = common.engine()
+            loaded = catch_up_messages(engine, pol, batch)
+            engine.dispose()
+            runs += [_moderate_local(at, group, dry_run, loaded) for at in batch]
+    elif local:
+        runs = [_moderate_local(when, group, dry_run)]
+    else:
+        from flows.moderate import moderate as moderate_flow
 
+        for at in instants:
             run = moderate_flow(as_of=at, groups=group, dry_run=dry_run, only_in_working_time=False)
             runs.append(run.model_dump(mode="json"))
     result = runs[0] if since is None else merge_results(runs)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -183,3 +184,21 @@ def test_the_digests_overdue_and_meetings_read_their_window_once_and_find_the_sa
     again = load_meetings(demo_engine, policy, as_of, meetings_dir=folder)
     assert view.records == again.records and view.records
     assert view.found.meetings == again.found.meetings
+
+
+def test_a_long_catch_up_loads_at_most_two_ladder_windows_at_a_time(policy: Policy) -> None:
+    """Over a long history the catch-up's runs are cut into batches (each loading its
+    messages once) that together read at most two ladder windows: all instants, in order."""
+    from groupops.moderation.run import catch_up_batches
+
+    window = timedelta(days=policy.moderation.ladder_window_days)
+    start = datetime(2025, 1, 6, 10, tzinfo=UTC)
+    instants = catch_up_instants(policy, start, start + timedelta(days=400))
+    batches = catch_up_batches(policy, instants)
+    assert [at for batch in batches for at in batch] == instants
+    assert len(batches) > 2
+    for batch in batches:
+        assert max(batch) - lookback_start(policy, min(batch)) <= 2 * window
+    for before, after in itertools.pairwise(batches):
+        assert after[0] - before[0] > window  # no batch cut shorter than it needs to be
+    assert catch_up_batches(policy, _instants(policy)) == [_instants(policy)]  # the demo's

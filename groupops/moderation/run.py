@@ -125,6 +125,21 @@ RUN_COLUMNS = ("platform", "group_id", "message_id", "sender_id", "sent_at", "ki
                "reply_to", "mentions")  # fmt: skip
 
 
+def catch_up_batches(policy: Policy, instants: Sequence[datetime]) -> list[list[datetime]]:
+    """``instants`` (in order) cut into consecutive batches whose runs read, together, at most
+    two ladder windows of messages: each batch's messages are loaded once
+    (:func:`catch_up_messages`), so a catch-up over a long history holds no more than twice
+    what one run reads."""
+    window = timedelta(days=policy.moderation.ladder_window_days)
+    batches: list[list[datetime]] = []
+    for at in instants:
+        if batches and at - batches[-1][0] <= window:
+            batches[-1].append(at)
+        else:
+            batches.append([at])
+    return batches
+
+
 def catch_up_messages(
     engine: sa.Engine, policy: Policy, instants: Sequence[datetime]
 ) -> LoadedMessages:
