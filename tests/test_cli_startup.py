@@ -101,7 +101,7 @@ AS_OF = ["--as-of", "2026-11-20T18:00"]
         (["violations"], ORM),
         (["appeals"], CLOCK),  # listed as rows; the clock counts overdue minutes
         (["todos"], ORM),  # departures read as rows (tests/test_light_reads.py)
-        (["roster", "check", *AS_OF], FRAMES),
+        (["roster", "check", *AS_OF], CLOCK),  # rows (tests/test_roster_engines.py)
         (["archive", "list"], ORM),  # the register and the directory as rows
         (["archive", "search", "发布"], ORM),
         (["stats", "--since", "2026-11-16", "--until", "2026-11-23"], FRAMES),

@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-import pandas as pd
 import sqlalchemy as sa
 
 from groupops.clock.workclock import WorkClock
-from groupops.db.queries import load_members, load_memberships, load_messages
+from groupops.db.models import Member, MembershipEvent, Message
 from groupops.policy import Policy
 from groupops.roster.hr import Employee, Roster
 
@@ -57,6 +57,9 @@ ACTIONS: Final[dict[str, str]] = {
     "unapproved_join": "approve the join (record who approved) or remove them",
 }
 SYSTEM_SENDERS: Final[frozenset[str]] = frozenset({"system"})
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ def present_members(
     memberships: pd.DataFrame, messages: pd.DataFrame, as_of: datetime
 ) -> set[tuple[str, str, str]]:
     """(platform, group_id, member_id) of everyone in a group at ``as_of`` (see module doc)."""
+    import pandas as pd
+
     present: set[tuple[str, str, str]] = set()
     with_events: set[tuple[str, str, str]] = set()
     if not memberships.empty:
@@ -146,7 +151,93 @@ def check_roster(
     clock: WorkClock | None = None,
     roster: Roster | None = None,
 ) -> list[Finding]:
-    """Every finding at ``as_of``, ordered by (kind, group, member)."""
+    """Every finding at ``as_of``, ordered by (kind, group, member). The store is read as rows
+    (no pandas: ``groupops roster check`` answers at once); :func:`check_roster_frames` reads
+    it as frames and ``tests/test_roster_engines.py`` proves both equal."""
+    clock = clock or WorkClock.from_policy(policy)
+    roster = roster or Roster.load(engine)
+    events = _membership_events(engine)
+    members = _table_rows(engine, Member)
+    directory = {(str(r["platform"]), str(r["member_id"])): r for r in members}
+    senders = _senders(engine, as_of)
+    present = _present(events, senders, as_of)
+    removals = [e for e in events if e["event"] == "removed"]
+
+    def removed(platform: str, group_id: str, member_id: str, since: datetime) -> bool:
+        return any(
+            e["platform"] == platform and e["group_id"] == group_id
+            and e["member_id"] == member_id and since <= e["at"] <= as_of
+            for e in removals
+        )  # fmt: skip
+
+    joins = [
+        e for e in events if e["event"] == "join" and e["approved_by"] is None and e["at"] <= as_of
+    ]
+    return _findings(
+        policy, as_of, clock, roster, directory, present, removed,
+        [((str(e["platform"]), str(e["group_id"]), str(e["member_id"])), e["at"]) for e in joins],
+    )  # fmt: skip
+
+
+def _table_rows(engine: sa.Engine, model: type[Any]) -> list[dict[str, Any]]:
+    """The rows ``load_members`` / ``load_memberships`` frame (the same statement, so the same
+    order), as dicts."""
+    table = model.__table__
+    cols = [c for c in table.c if c.name not in {"content_hash", "updated_at"}]
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.select(*cols))]
+
+
+def _membership_events(engine: sa.Engine) -> list[dict[str, Any]]:
+    return _table_rows(engine, MembershipEvent)
+
+
+def _senders(engine: sa.Engine, as_of: datetime) -> set[tuple[str, str, str]]:
+    """(platform, group_id, sender_id) of every message sent by ``as_of``."""
+    table = Message.__table__
+    stmt = (
+        sa.select(table.c.platform, table.c.group_id, table.c.sender_id)
+        .where(table.c.sent_at < as_of + timedelta(microseconds=1))
+        .distinct()
+    )
+    with engine.connect() as conn:
+        return {(str(p), str(g), str(m)) for p, g, m in conn.execute(stmt)}
+
+
+def _present(
+    events: list[dict[str, Any]], senders: set[tuple[str, str, str]], as_of: datetime
+) -> set[tuple[str, str, str]]:
+    """:func:`present_members` of rows: each member's events up to ``as_of`` in time order
+    (a stable sort of the store's order; pandas' default sort is not guaranteed stable, so a
+    join and a leave of one member at the same instant may be read in either order there)."""
+    present: set[tuple[str, str, str]] = set()
+    with_events: set[tuple[str, str, str]] = set()
+    for e in sorted((e for e in events if e["at"] <= as_of), key=lambda e: e["at"]):
+        key = (str(e["platform"]), str(e["group_id"]), str(e["member_id"]))
+        with_events.add(key)
+        if e["event"] == "join":
+            present.add(key)
+        else:
+            present.discard(key)
+    for k in senders:
+        if k not in with_events and k[2] not in SYSTEM_SENDERS:
+            present.add(k)
+    return present
+
+
+def check_roster_frames(
+    engine: sa.Engine,
+    policy: Policy,
+    as_of: datetime,
+    *,
+    clock: WorkClock | None = None,
+    roster: Roster | None = None,
+) -> list[Finding]:
+    """:func:`check_roster` with the store read as frames (the pipelines' readers)."""
+    import pandas as pd
+
+    from groupops.db.queries import load_members, load_memberships, load_messages
+
     clock = clock or WorkClock.from_policy(policy)
     roster = roster or Roster.load(engine)
     memberships = load_memberships(engine)
@@ -158,6 +249,45 @@ def check_roster(
     members = load_members(engine)
     directory = {(str(r["platform"]), str(r["member_id"])): r for r in members.to_dict("records")}
     present = present_members(memberships, messages, as_of)
+    removals = (
+        memberships[memberships["event"] == "removed"] if not memberships.empty else memberships
+    )
+
+    def removed(platform: str, group_id: str, member_id: str, since: datetime) -> bool:
+        return not removals.empty and bool(
+            (
+                (removals["platform"] == platform)
+                & (removals["group_id"] == group_id)
+                & (removals["member_id"] == member_id)
+                & (removals["at"] >= pd.Timestamp(since))
+                & (removals["at"] <= pd.Timestamp(as_of))
+            ).any()
+        )
+
+    joins: list[tuple[tuple[str, str, str], datetime]] = []
+    if not memberships.empty:
+        frame = memberships[
+            (memberships["event"] == "join")
+            & memberships["approved_by"].isna()
+            & (memberships["at"] <= pd.Timestamp(as_of))
+        ]
+        for row in frame.to_dict("records"):
+            key = (str(row["platform"]), str(row["group_id"]), str(row["member_id"]))
+            joins.append((key, pd.Timestamp(row["at"]).to_pydatetime()))
+    return _findings(policy, as_of, clock, roster, directory, present, removed, joins)
+
+
+def _findings(
+    policy: Policy,
+    as_of: datetime,
+    clock: WorkClock,
+    roster: Roster,
+    directory: Mapping[tuple[str, str], Mapping[Any, Any]],
+    present: set[tuple[str, str, str]],
+    removed: Callable[[str, str, str, datetime], bool],
+    joins: Sequence[tuple[tuple[str, str, str], datetime]],
+) -> list[Finding]:
+    """The rules on what either engine read (the one place they are written)."""
     findings: list[Finding] = []
     cfg = policy.roster
 
@@ -181,9 +311,6 @@ def check_roster(
             )
         )
 
-    removals = (
-        memberships[memberships["event"] == "removed"] if not memberships.empty else memberships
-    )
     for key in sorted(present):
         platform, group_id, member_id = key
         employee = roster.employee(platform, member_id)
@@ -200,16 +327,7 @@ def check_roster(
             )  # fmt: skip
             if employee.departed_at is not None:
                 due = clock.within_working_days(employee.departed_at, cfg.removal_working_days)
-                removed = not removals.empty and bool(
-                    (
-                        (removals["platform"] == platform)
-                        & (removals["group_id"] == group_id)
-                        & (removals["member_id"] == member_id)
-                        & (removals["at"] >= pd.Timestamp(employee.departed_at))
-                        & (removals["at"] <= pd.Timestamp(as_of))
-                    ).any()
-                )
-                if due < as_of and not removed:
+                if due < as_of and not removed(platform, group_id, member_id, employee.departed_at):
                     finding(
                         "left_without_removal", key, employee, at=employee.departed_at,
                         due_at=due, detail="no removal recorded by the deadline",
@@ -234,18 +352,10 @@ def check_roster(
                 detail=f"display name {display!r} is not {real_name!r}",
             )  # fmt: skip
 
-    if not memberships.empty:
-        joins = memberships[
-            (memberships["event"] == "join")
-            & memberships["approved_by"].isna()
-            & (memberships["at"] <= pd.Timestamp(as_of))
-        ]
-        for row in joins.to_dict("records"):
-            key = (str(row["platform"]), str(row["group_id"]), str(row["member_id"]))
-            finding(
-                "unapproved_join", key, roster.employee(key[0], key[2]),
-                at=pd.Timestamp(row["at"]).to_pydatetime(),
-                detail="joined without an admin's approval",
-            )  # fmt: skip
+    for key, at in joins:
+        finding(
+            "unapproved_join", key, roster.employee(key[0], key[2]), at=at,
+            detail="joined without an admin's approval",
+        )  # fmt: skip
     order: dict[str, int] = {k: i for i, k in enumerate(KINDS)}
     return sorted(findings, key=lambda f: (order[f.kind], f.platform, f.group_id, f.member_id))

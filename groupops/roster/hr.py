@@ -15,8 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from groupops.db.models import RosterEntry
-from groupops.db.queries import load_members
+from groupops.db.models import Member, RosterEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +71,13 @@ class Roster:
                 )
                 for r in rows
             ]
-        members = load_members(engine)
-        emails = {
-            (str(p), str(m)): str(e)
-            for p, m, e in zip(
-                members["platform"], members["member_id"], members["email"], strict=True
-            )
-            if isinstance(e, str) and e
-        }
+            # The directory's e-mails, read as rows (no pandas; load_members' frame holds the
+            # same values: tests/test_roster_engines.py).
+            table = Member.__table__
+            members = session.execute(
+                sa.select(table.c.platform, table.c.member_id, table.c.email)
+            ).all()
+        emails = {(str(p), str(m)): str(e) for p, m, e in members if isinstance(e, str) and e}
         return cls(employees, emails)
 
     def employee(self, platform: str, member_id: str) -> Employee | None:
