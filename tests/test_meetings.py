@@ -384,3 +384,35 @@ def test_bad_declared_files_are_reported_by_file_line_and_field(
     declared, problems = load_declared(tmp_path, TZ)
     assert [d.stem for d in declared] == ["good"]
     assert len(problems) == 1 and "bad.md" in problems[0] and message in problems[0]
+
+
+ONE_OFF_BERLIN = """---
+topic: 复盘会
+group: g1
+organizer: 周婷
+start: 2026-10-25 14:00
+attendees: [李雷]
+---
+- 复盘
+"""
+
+
+def test_days_ahead_are_the_policy_zones_days_whatever_zone_as_of_is_given_in(
+    tmp_path: Path,
+) -> None:
+    # Europe/Berlin leaves summer time on 2026-10-25: seven local days after 10-18 14:30 CEST
+    # end at 10-25 14:30 CET (13:30Z), seven UTC days at 12:30Z, before the 14:00 CET meeting.
+    berlin = ZoneInfo("Europe/Berlin")
+    policy = Policy(timezone="Europe/Berlin")
+    (tmp_path / "review.md").write_text(ONE_OFF_BERLIN, encoding="utf-8")
+    declared, problems = load_declared(tmp_path, berlin)
+    assert problems == []
+    world = MeetingWorld(PEOPLE, GROUPS, MEMBERSHIPS, declared)
+    local = datetime(2026, 10, 18, 14, 30, tzinfo=berlin)
+    starts = {
+        zone: [m.start for m in find_meetings(frame(), policy, local.astimezone(zone), world,
+                                              since=local.astimezone(zone)).meetings]
+        for zone in (berlin, ZoneInfo("UTC"), TZ)
+    }  # fmt: skip
+    assert starts[berlin] == [datetime(2026, 10, 25, 14, 0, tzinfo=berlin)]
+    assert starts[ZoneInfo("UTC")] == starts[berlin] == starts[TZ]

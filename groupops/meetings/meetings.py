@@ -219,6 +219,10 @@ def find_meetings(
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     clock = clock or WorkClock.from_policy(policy)
+    # Days ahead and back are calendar days of the policy's zone, whatever zone the caller's
+    # instants are in (a UTC ``as_of`` and a local one find the same meetings across DST).
+    as_of = as_of.astimezone(clock.tz)
+    since = since.astimezone(clock.tz) if since is not None else None
     mp = policy.meetings
     as_of_ts = pd.Timestamp(as_of).tz_convert("UTC")
     msgs = _prepare(messages, as_of_ts)
