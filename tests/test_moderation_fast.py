@@ -3,7 +3,7 @@
 - :func:`groupops.moderation.appeals.detect_appeals` builds records only for the messages of
   members with a decided violation (the catch-up runs it over the whole ladder window, once
   per working day): the same appeals, in the same order, as building every row (the plain
-  loop is kept below as the reference).
+  loop, ``senders_first=False``, is the reference).
 - Duplicate detection folds each distinct text once per process
   (``groupops.moderation.detect._normalised``): the same text as :func:`normalise`."""
 
@@ -18,10 +18,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from groupops.moderation.appeals import detect_appeals
+from groupops.moderation.appeals import _detect_appeals, detect_appeals
 from groupops.moderation.detect import _normalised
 from groupops.moderation.store import ViolationRecord
-from groupops.moderation.text import WordMatcher, normalise
+from groupops.moderation.text import normalise
 
 MARKERS = ["申诉", "appeal"]
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -37,35 +37,7 @@ def reference_detect_appeals(
     markers: Sequence[str],
 ) -> list[tuple[int, str, datetime, str]]:
     """``detect_appeals`` as it was: one record per message."""
-    if messages.empty:
-        return []
-    matcher = WordMatcher({"appeal": markers})
-    by_member: dict[tuple[str, str, str], list[ViolationRecord]] = {}
-    by_notice: dict[str, ViolationRecord] = {}
-    for v in violations:
-        if v.decided_at is not None and not v.revoked:
-            by_member.setdefault((v.platform, v.group_id, v.member_id), []).append(v)
-            if v.notice_message_id:
-                by_notice[v.notice_message_id] = v
-    out = []
-    for row in messages.to_dict("records"):
-        key = (str(row["platform"]), str(row["group_id"]), str(row["sender_id"]))
-        mine = by_member.get(key)
-        text = str(row.get("text") or "")
-        if not mine or not text or not matcher.find(normalise(text)):
-            continue
-        sent_at = pd.Timestamp(row["sent_at"]).to_pydatetime()
-        reply_to = row.get("reply_to")
-        target = by_notice.get(str(reply_to)) if isinstance(reply_to, str) else None
-        if target is not None and target.member_id != key[2]:
-            target = None
-        mentions = {str(m) for m in (row.get("mentions") or [])}
-        if target is None and mentions & staff.get((key[0], key[1]), set()):
-            earlier = [v for v in mine if v.decided_at is not None and v.decided_at <= sent_at]
-            target = max(earlier, key=lambda v: (v.decided_at, v.id)) if earlier else None
-        if target is not None:
-            out.append((target.id, str(row["message_id"]), sent_at, text))
-    return out
+    return _detect_appeals(messages, violations, staff, markers, senders_first=False)
 
 
 def _violation(i: int, group: str, member: str, decided: int | None, revoked: bool,

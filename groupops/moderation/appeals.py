@@ -280,6 +280,19 @@ def detect_appeals(
     member with a decided, unrevoked violation in that group, holding an appeal marker, and
     replying to that violation's notice or mentioning one of the group's ``staff`` (admins
     and owner). A reply names its violation; otherwise the latest one notified before it."""
+    return _detect_appeals(messages, violations, staff, markers, senders_first=True)
+
+
+def _detect_appeals(
+    messages: pd.DataFrame,
+    violations: Sequence[ViolationRecord],
+    staff: dict[tuple[str, str], set[str]],
+    markers: Sequence[str],
+    *,
+    senders_first: bool,
+) -> list[tuple[int, str, datetime, str]]:
+    """:func:`detect_appeals`; ``senders_first=False`` builds a record of every message (the
+    plain loop ``tests/test_moderation_fast.py`` proves the faster one equal to)."""
     import pandas as pd
 
     if messages.empty:
@@ -296,10 +309,11 @@ def detect_appeals(
         return []
     # Only a sanctioned member's messages can file: the others' rows (nearly all) are never
     # built as records. Same rows, same order as iterating every row.
-    appellants = {member_id for _p, _g, member_id in by_member}
-    mask = [str(sender) in appellants for sender in messages["sender_id"].tolist()]
+    if senders_first:
+        appellants = {member_id for _p, _g, member_id in by_member}
+        messages = messages[[str(s) in appellants for s in messages["sender_id"].tolist()]]
     out = []
-    for row in messages[mask].to_dict("records"):
+    for row in messages.to_dict("records"):
         key = (str(row["platform"]), str(row["group_id"]), str(row["sender_id"]))
         mine = by_member.get(key)
         text = str(row.get("text") or "")
