@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -83,15 +84,7 @@ def store_settings() -> CommandSettings:
         if light is not None:
             return light
     full = settings()
-    return CommandSettings(
-        database_url=full.database_url,
-        auto_upgrade=full.auto_upgrade,
-        policy_path=full.policy_path,
-        outbox_dir=full.outbox_dir,
-        sources_path=full.sources_path,
-        meetings_dir=full.meetings_dir,
-        run_lease_seconds=full.run_lease_seconds,
-    )
+    return CommandSettings(**{f.name: getattr(full, f.name) for f in fields(CommandSettings)})
 
 
 def policy() -> Policy:

@@ -3,8 +3,9 @@
 Paths are relative to the working directory (the project root for ``make`` targets and for
 Prefect workers, which run from the checkout). Secrets are ``SecretStr`` and never printed.
 Commands that only need the store's URL and the file paths read them through
-:func:`groupops.envsettings.command_settings` (no pydantic-settings import when it can prove
-the same answer).
+:func:`cli.common.store_settings` (no pydantic-settings import when
+:func:`groupops.envsettings.read_environment` can prove the same answer); the defaults they
+share are :class:`groupops.envsettings.CommandSettings`' (one place).
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Re-exported: the settings' defaults and the URL masking live where commands read them cheaply.
 from groupops.envsettings import LOCAL_DIR as LOCAL_DIR
+from groupops.envsettings import CommandSettings
 from groupops.envsettings import mask_url as mask_url
+
+_COMMAND = CommandSettings()  # the defaults commands read without this class
 
 
 class Settings(BaseSettings):
@@ -26,16 +30,16 @@ class Settings(BaseSettings):
         env_prefix="GROUPOPS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
-    database_url: str = f"sqlite:///{LOCAL_DIR / 'groupops.db'}"
+    database_url: str = _COMMAND.database_url
     # Whether a flow or command finding the store's schema behind upgrades it (under the
     # migration lock) or fails naming `groupops db upgrade`; production workers set false so
     # only the deploy step migrates (and a rolled-back store stays rolled back).
-    auto_upgrade: bool = True
-    policy_path: Path = Path("data/policy.toml")
-    outbox_dir: Path = LOCAL_DIR / "outbox"
-    sources_path: Path = Path("data/sources.toml")
+    auto_upgrade: bool = _COMMAND.auto_upgrade
+    policy_path: Path = _COMMAND.policy_path
+    outbox_dir: Path = _COMMAND.outbox_dir
+    sources_path: Path = _COMMAND.sources_path
     # Regular meetings declared as files (groupops.meetings.declared); a missing folder is fine.
-    meetings_dir: Path = Path("data/meetings")
+    meetings_dir: Path = _COMMAND.meetings_dir
 
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -58,7 +62,7 @@ class Settings(BaseSettings):
 
     # A running ingest renews a lease on its run row; a `running` row whose lease is older than
     # this (or whose process on this host is gone) is marked `crashed` by the next run.
-    run_lease_seconds: int = 300
+    run_lease_seconds: int = _COMMAND.run_lease_seconds
 
     # Task runner of the flows that fan out per group (tasks.runners, docs/operations.md):
     # a Dask scheduler address (tcp://host:8786; needs the `dask` extra) runs their tasks on
