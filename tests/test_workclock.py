@@ -4,9 +4,11 @@ properties of adding and measuring working time."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -311,3 +313,76 @@ def test_measuring_is_additive(a: datetime, b: datetime, c: datetime) -> None:
     bc = CLOCK.working_minutes_between(b, c)
     assert ab + bc == pytest.approx(CLOCK.working_minutes_between(a, c), abs=1e-6)
     assert abs(ab) <= abs((b - a) / timedelta(minutes=1)) + 1e-6
+
+
+# -- the scalar path (pure Python) against the vectorised one (numpy) --------------------------
+
+wide_instants = st.datetimes(
+    min_value=datetime(2024, 6, 1),  # noqa: DTZ001  (hypothesis bounds are naive)
+    max_value=datetime(2027, 6, 30),  # noqa: DTZ001  (hypothesis bounds are naive)
+    timezones=st.just(TZ),
+)
+#: Any amount to the microsecond and beyond: negative, zero, fractions, several months.
+signed_amounts = st.one_of(
+    st.just(0.0),
+    st.integers(min_value=-120 * 480 * 60, max_value=120 * 480 * 60).map(lambda s: s / 60),
+    st.floats(min_value=-200_000, max_value=200_000, allow_nan=False, allow_infinity=False),
+)
+clocks = st.sampled_from(
+    [
+        CLOCK,
+        WorkClock(WorkingTime(periods=[(time(10), time(12)), (time(13), time(19, 30))])),
+        WorkClock(extra_days_off=[date(2026, 3, 2)], extra_workdays=[date(2026, 3, 7)]),
+        WorkClock(tz="Europe/Berlin"),  # daylight-saving changes inside the span
+    ]
+)
+
+
+def _us(instant: datetime) -> int:
+    return workclock._to_us(instant)
+
+
+@settings(max_examples=400, deadline=None)
+@given(clock=clocks, a=wide_instants, b=wide_instants, minutes=signed_amounts)
+def test_the_scalar_path_equals_the_vectorised_one(
+    clock: WorkClock, a: datetime, b: datetime, minutes: float
+) -> None:
+    """``working_minutes_between`` / ``add_working_minutes`` / ``next_working_instant`` read the
+    timeline by bisection without numpy: the same value as the numpy arrays', to the µs."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CalendarFallbackWarning)  # 2027 may be beyond the calendar
+        between = clock.elapsed_minutes_many([_us(a)], [_us(b)])
+        assert clock.working_minutes_between(a, b) == float(between[0])
+        added = clock.add_minutes_many([_us(a)], minutes)
+        assert _us(clock.add_working_minutes(a, minutes)) == int(added[0])
+        nxt = clock.next_working_many([_us(a)])
+        assert _us(clock.next_working_instant(a)) == int(nxt[0])
+
+
+def test_the_scalar_path_equals_the_vectorised_one_on_a_fresh_timeline() -> None:
+    """A clock whose first call is scalar builds the same timeline (then arrays) as one whose
+    first call is vectorised, including the growth loop for amounts beyond the margin."""
+    a, big = at(2026, 2, 13, 17, 30), 400 * 480.0
+    fresh_scalar, fresh_vector = WorkClock(tz="Asia/Tokyo"), WorkClock(tz="Asia/Tokyo")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CalendarFallbackWarning)
+        for minutes in (big, -big, 0.0, 1e-6, -1e-6):
+            got = _us(fresh_scalar.add_working_minutes(a, minutes))
+            assert got == int(fresh_vector.add_minutes_many([_us(a)], minutes)[0])
+
+
+def test_the_clock_imports_numpy_only_for_the_vectorised_api() -> None:
+    code = (
+        "import sys\n"
+        "from datetime import datetime\n"
+        "from zoneinfo import ZoneInfo\n"
+        "from groupops.clock.workclock import WorkClock\n"
+        "c, tz = WorkClock(), ZoneInfo('Asia/Shanghai')\n"
+        "a, b = datetime(2026, 11, 2, 9, tzinfo=tz), datetime(2026, 11, 20, 18, tzinfo=tz)\n"
+        "c.working_minutes_between(a, b); c.add_working_minutes(a, 90); c.next_working_instant(b)\n"
+        "assert 'numpy' not in sys.modules, 'scalar API imported numpy'\n"
+        "c.elapsed_minutes_many([0], [1])\n"
+        "assert 'numpy' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr

@@ -3,7 +3,11 @@ working days, from ``chinese_calendar``), the policy's working periods, and comp
 
 Working time is a timeline of intervals; ``F(t)`` is the working time elapsed from the start of
 the timeline up to ``t``. Everything reduces to ``F`` and its inverse on sorted integer arrays
-(microseconds since the epoch), so a whole column of instants costs one ``searchsorted``.
+(microseconds since the epoch), so a whole column of instants costs one ``searchsorted``. The
+scalar methods (one instant at a time: ``working_minutes_between``, ``add_working_minutes``,
+``next_working_instant``) read the same timeline with :mod:`bisect` and never import numpy, so
+a command that judges a few rows starts without it (``tests/test_workclock.py`` proves both
+paths equal); the arrays are made from the timeline on the first vectorised call.
 
 Years the calendar package does not know (before 2004, after its last release year) fall back
 to Monday–Friday working days plus the company overrides, with one :class:`CalendarFallbackWarning`
@@ -14,21 +18,25 @@ from __future__ import annotations
 
 import threading
 import warnings
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
-import numpy as np
-import numpy.typing as npt
 
 from groupops.policy import Policy, WorkingTime
 
-if TYPE_CHECKING:  # pandas on use: the clock itself is numpy
+if TYPE_CHECKING:  # numpy on the first vectorised call, pandas on use
+    import numpy as np
+    import numpy.typing as npt
     import pandas as pd
+
+    I64Array = npt.NDArray[np.int64]
 
 _US = 1_000_000
 _US_PER_MINUTE = 60 * _US
@@ -38,8 +46,6 @@ _FALLBACK_LOCK = threading.Lock()
 #: Timelines already built in this process (see :meth:`WorkClock._build`).
 _TIMELINES: dict[tuple[object, ...], _Timeline] = {}
 _TIMELINES_LOCK = threading.Lock()
-
-I64Array = npt.NDArray[np.int64]
 
 
 class CalendarFallbackWarning(UserWarning):
@@ -106,13 +112,41 @@ def _categories(value: Any) -> set[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class _Arrays:
+    """A timeline's lists as read-only int64 arrays (the vectorised methods')."""
+
+    starts: I64Array
+    ends: I64Array
+    cum_start: I64Array
+    cum_end: I64Array
+
+
+@dataclass(slots=True)
 class _Timeline:
     first_year: int
     last_year: int
-    starts: I64Array  # interval starts, µs since epoch, sorted
-    ends: I64Array
-    cum_start: I64Array  # working µs before each interval
-    cum_end: I64Array  # working µs up to each interval's end
+    starts: tuple[int, ...]  # interval starts, µs since epoch, sorted
+    ends: tuple[int, ...]
+    cum_start: tuple[int, ...]  # working µs before each interval
+    cum_end: tuple[int, ...]  # working µs up to each interval's end
+    _arrays: _Arrays | None = field(default=None, repr=False)
+
+    def arrays(self) -> _Arrays:
+        """The same intervals as numpy arrays, made on first use (two threads may both make
+        them: equal, read-only, either kept)."""
+        if self._arrays is None:
+            import numpy as np
+
+            made = _Arrays(
+                *(
+                    np.asarray(values, dtype=np.int64)
+                    for values in (self.starts, self.ends, self.cum_start, self.cum_end)
+                )
+            )
+            for array in (made.starts, made.ends, made.cum_start, made.cum_end):
+                array.flags.writeable = False  # shared between clocks: nobody may write to it
+            self._arrays = made
+        return self._arrays
 
 
 class WorkClock:
@@ -231,19 +265,17 @@ class WorkClock:
                 starts.append(_to_us(s))
                 ends.append(_to_us(e))
             day += timedelta(days=1)
-        st = np.asarray(starts, dtype=np.int64)
-        en = np.asarray(ends, dtype=np.int64)
-        lengths = en - st
-        cum_end = np.cumsum(lengths, dtype=np.int64)
-        timeline = _Timeline(first_year, last_year, st, en, cum_end - lengths, cum_end)
-        for array in (timeline.starts, timeline.ends, timeline.cum_start, timeline.cum_end):
-            array.flags.writeable = False  # shared between clocks: nobody may write to it
-        return timeline
+        cum_end = tuple(accumulate(e - s for s, e in zip(starts, ends, strict=True)))
+        cum_start = tuple(c - (e - s) for c, s, e in zip(cum_end, starts, ends, strict=True))
+        return _Timeline(first_year, last_year, tuple(starts), tuple(ends), cum_start, cum_end)
 
     def _warn_if_fallback(self, *arrays: I64Array) -> None:
         """Warn (once per year) when the instants touch years the official calendar lacks."""
         lo = min(int(a.min()) for a in arrays if a.size)
         hi = max(int(a.max()) for a in arrays if a.size)
+        self._warn_years(lo, hi)
+
+    def _warn_years(self, lo: int, hi: int) -> None:
         for year in range(self._local(lo).year, self._local(hi).year + 1):
             if _official_workday(date(year, 7, 1)) is None:
                 _warn_fallback(year)
@@ -258,33 +290,48 @@ class WorkClock:
                 first = lo_year if tl is None else min(lo_year, tl.first_year)
                 last = hi_year if tl is None else max(hi_year, tl.last_year)
                 tl = self._build(first, last)
-                if tl.starts.size == 0:
+                if not tl.starts:
                     raise ValueError("the working clock has no working time at all")
                 self._timeline = tl
             return tl
 
-    def _elapsed(self, tl: _Timeline, t: I64Array) -> I64Array:
+    def _elapsed(self, tl: _Arrays, t: I64Array) -> I64Array:
         """F(t): working µs from the timeline's start up to each ``t``."""
+        import numpy as np
+
         i = np.searchsorted(tl.starts, t, side="right") - 1
         j = np.clip(i, 0, None)
         inside = np.minimum(t - tl.starts[j], tl.ends[j] - tl.starts[j])
         return np.where(i < 0, 0, tl.cum_start[j] + inside)
 
+    @staticmethod
+    def _elapsed_one(tl: _Timeline, t: int) -> int:
+        """:meth:`_elapsed` of one instant, by bisection (no numpy)."""
+        i = bisect_right(tl.starts, t) - 1
+        if i < 0:
+            return 0
+        return tl.cum_start[i] + min(t - tl.starts[i], tl.ends[i] - tl.starts[i])
+
     # -- vectorised API ---------------------------------------------------------------------
 
     def elapsed_minutes_many(self, a: Sequence[int] | I64Array, b: Sequence[int] | I64Array) -> Any:
         """Working minutes from ``a`` to ``b`` for arrays of µs-since-epoch (negative if b < a)."""
+        import numpy as np
+
         a_arr = np.asarray(a, dtype=np.int64)
         b_arr = np.asarray(b, dtype=np.int64)
         if a_arr.size == 0:
             return np.zeros(0, dtype=np.float64)
         tl = self._cover(int(min(a_arr.min(), b_arr.min())), int(max(a_arr.max(), b_arr.max())))
-        diff = self._elapsed(tl, b_arr) - self._elapsed(tl, a_arr)
+        arrays = tl.arrays()
+        diff = self._elapsed(arrays, b_arr) - self._elapsed(arrays, a_arr)
         self._warn_if_fallback(a_arr, b_arr)
         return diff / _US_PER_MINUTE
 
     def add_minutes_many(self, t: Sequence[int] | I64Array, minutes: Any) -> I64Array:
         """``add_working_minutes`` for arrays of µs-since-epoch and minutes (scalar or array)."""
+        import numpy as np
+
         t_arr = np.asarray(t, dtype=np.int64)
         delta = np.rint(np.broadcast_to(np.asarray(minutes, dtype=np.float64), t_arr.shape) * 60e6)
         delta = delta.astype(np.int64)
@@ -296,17 +343,19 @@ class WorkClock:
         margin = span_days * 3 * 86_400 * _US
         tl = self._cover(lo - (margin if (delta < 0).any() else 0), hi + margin)
         while True:
-            target = self._elapsed(tl, t_arr) + delta
+            target = self._elapsed(tl.arrays(), t_arr) + delta
             if (target <= tl.cum_end[-1]).all() and (target >= 0).all():
                 break
             grow = 366 * 86_400 * _US
             tl = self._cover(_to_us_int(tl.first_year, grow, -1), _to_us_int(tl.last_year, grow, 1))
-        fwd = np.searchsorted(tl.cum_end, target, side="left")
-        fwd = np.clip(fwd, 0, tl.starts.size - 1)
-        out_fwd = tl.starts[fwd] + (target - tl.cum_start[fwd])
-        back = np.searchsorted(tl.cum_start, target, side="right") - 1
-        back = np.clip(back, 0, tl.starts.size - 1)
-        out_back = tl.starts[back] + (target - tl.cum_start[back])
+        arrays = tl.arrays()
+        last = arrays.starts.size - 1
+        fwd = np.searchsorted(arrays.cum_end, target, side="left")
+        fwd = np.clip(fwd, 0, last)
+        out_fwd = arrays.starts[fwd] + (target - arrays.cum_start[fwd])
+        back = np.searchsorted(arrays.cum_start, target, side="right") - 1
+        back = np.clip(back, 0, last)
+        out_back = arrays.starts[back] + (target - arrays.cum_start[back])
         out = np.where(delta > 0, out_fwd, out_back)
         zero = delta == 0
         if zero.any():
@@ -317,37 +366,70 @@ class WorkClock:
 
     def next_working_many(self, t: Sequence[int] | I64Array) -> I64Array:
         """``next_working_instant`` for an array of µs-since-epoch."""
+        import numpy as np
+
         t_arr = np.asarray(t, dtype=np.int64)
         if t_arr.size == 0:
             return t_arr.copy()
-        tl = self._cover(int(t_arr.min()), int(t_arr.max()) + 60 * 86_400 * _US)
-        i = np.searchsorted(tl.ends, t_arr, side="right")  # first interval ending after t
-        i = np.clip(i, 0, tl.starts.size - 1)
-        out = np.maximum(t_arr, tl.starts[i]).astype(np.int64)
+        arrays = self._cover(int(t_arr.min()), int(t_arr.max()) + 60 * 86_400 * _US).arrays()
+        i = np.searchsorted(arrays.ends, t_arr, side="right")  # first interval ending after t
+        i = np.clip(i, 0, arrays.starts.size - 1)
+        out = np.maximum(t_arr, arrays.starts[i]).astype(np.int64)
         self._warn_if_fallback(t_arr, out)
         return out
 
-    # -- scalar API -------------------------------------------------------------------------
+    # -- scalar API (pure Python: the same timeline, bisect for searchsorted) -----------------
 
     def add_working_minutes(self, instant: datetime, minutes: float) -> datetime:
         """The instant ``minutes`` of working time after ``instant`` (before it if negative).
 
         A positive amount ends inside working time (possibly exactly at a period's end, e.g.
         18:00); zero gives :meth:`next_working_instant`."""
-        out = self.add_minutes_many(np.array([_to_us(instant)], dtype=np.int64), minutes)
-        return self._local(int(out[0]))
+        return self._local(self._add_one(_to_us(instant), minutes))
 
     def working_minutes_between(self, a: datetime, b: datetime) -> float:
         """Working minutes from ``a`` to ``b`` (negative when ``b`` is before ``a``)."""
-        res = self.elapsed_minutes_many(
-            np.array([_to_us(a)], dtype=np.int64), np.array([_to_us(b)], dtype=np.int64)
-        )
-        return float(res[0])
+        a_us, b_us = _to_us(a), _to_us(b)
+        tl = self._cover(min(a_us, b_us), max(a_us, b_us))
+        diff = self._elapsed_one(tl, b_us) - self._elapsed_one(tl, a_us)
+        self._warn_years(min(a_us, b_us), max(a_us, b_us))
+        return diff / _US_PER_MINUTE
 
     def next_working_instant(self, instant: datetime) -> datetime:
         """``instant`` itself if it is inside working time, else the start of the next period."""
-        out = self.next_working_many(np.array([_to_us(instant)], dtype=np.int64))
-        return self._local(int(out[0]))
+        return self._local(self._next_one(_to_us(instant)))
+
+    def _next_one(self, t: int) -> int:
+        """:meth:`next_working_many` of one instant."""
+        tl = self._cover(t, t + 60 * 86_400 * _US)
+        i = min(bisect_right(tl.ends, t), len(tl.starts) - 1)  # first interval ending after t
+        out = max(t, tl.starts[i])
+        self._warn_years(min(t, out), max(t, out))
+        return out
+
+    def _add_one(self, t: int, minutes: float) -> int:
+        """:meth:`add_minutes_many` of one instant (the same steps, one value at a time)."""
+        delta = round(float(minutes) * 60e6)  # half to even, as numpy's rint
+        span_days = int(abs(delta) // _US_PER_MINUTE // max(self.minutes_per_day, 1)) + 1
+        margin = span_days * 3 * 86_400 * _US
+        tl = self._cover(t - (margin if delta < 0 else 0), t + margin)
+        while True:
+            target = self._elapsed_one(tl, t) + delta
+            if 0 <= target <= tl.cum_end[-1]:
+                break
+            grow = 366 * 86_400 * _US
+            tl = self._cover(_to_us_int(tl.first_year, grow, -1), _to_us_int(tl.last_year, grow, 1))
+        last = len(tl.starts) - 1
+        if delta > 0:
+            i = min(max(bisect_left(tl.cum_end, target), 0), last)
+            out = tl.starts[i] + (target - tl.cum_start[i])
+        elif delta < 0:
+            i = min(max(bisect_right(tl.cum_start, target) - 1, 0), last)
+            out = tl.starts[i] + (target - tl.cum_start[i])
+        else:
+            out = self._next_one(t)
+        self._warn_years(min(t, out), max(t, out))
+        return out
 
     def is_working_instant(self, instant: datetime) -> bool:
         """Inside a working period (start inclusive, end exclusive)."""
@@ -402,6 +484,7 @@ def _to_us_int(year: int, grow: int, sign: int) -> int:
 
 def series_to_us(values: pd.Series) -> I64Array:
     """An aware datetime column as int64 µs since the epoch."""
+    import numpy as np
     import pandas as pd
 
     if not isinstance(values.dtype, pd.DatetimeTZDtype):

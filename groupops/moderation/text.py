@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import ahocorasick
-import phonenumbers
 from stdnum import luhn
 from stdnum.cn import ric
 
@@ -196,6 +195,8 @@ def personal_data(text: str, kinds: Iterable[PersonalKind] = PERSONAL_KINDS) -> 
         for m in _MOBILE.finditer(folded):
             if not free(*m.span(1)):
                 continue
+            import phonenumbers  # on the first mobile-shaped number: most texts hold none
+
             try:
                 number = phonenumbers.parse(m.group(1), "CN")
             except phonenumbers.NumberParseException:
