@@ -321,11 +321,16 @@ def load_json(data: bytes) -> Any:
     return orjson.loads(data)
 
 
+#: What :func:`first` counts as empty (built once: a literal in the test builds a list and a
+#: dict per call).
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
+
+
 def first(mapping: Mapping[str, Any], *keys: str) -> Any:
     """The first non-empty value among ``keys``."""
     for key in keys:
         value = mapping.get(key)
-        if value not in (None, "", [], {}):
+        if value not in _EMPTY:
             return value
     return None
 

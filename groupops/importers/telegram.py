@@ -184,9 +184,9 @@ class TelegramExport(ExportSource):
                                               plain.name)  # fmt: skip
                     continue
                 if rows and isinstance(m, Mapping) and m.get("type") != "service":
-                    plain = _plain(m, index, chat.names, chat.pinned)
+                    plain = _plain(m, index, chat.names, chat.pinned, chat.group_id, raw=True)
                     if isinstance(plain, _Row):
-                        yield plain._replace(group_id=chat.group_id, raw=dumps(m))
+                        yield plain
                         continue
                 yield from self._message(source, index, m, chat.group_id, chat.names, chat.pinned)
         except (StreamError, InputRefused) as exc:
@@ -461,13 +461,19 @@ class _Chat:
 
     def learn(self, m: Mapping[str, Any]) -> None:
         for name_key, id_key in (("from", "from_id"), ("actor", "actor_id")):
-            name, uid = m.get(name_key), telegram_user_id(m.get(id_key))
-            if isinstance(name, str) and name and uid:
-                self.names.setdefault(name, uid)
+            name = m.get(name_key)
+            if isinstance(name, str) and name:  # the id is read only for a name
+                uid = telegram_user_id(m.get(id_key))
+                if uid:
+                    self.names.setdefault(name, uid)
         if m.get("action") == "pin_message" and m.get("message_id"):
             self.pinned.add(str(m.get("message_id")))
         if m.get("type") == "service" and str(m.get("action")) in MEMBERSHIP_ACTIONS:
             self.memberships += 1
+
+
+#: ``Mapping`` with ``dict`` first: what the JSON parser builds is told without the ABC's check.
+_MAPPING: Final = (dict, Mapping)
 
 
 def _text_and_mentions(m: Mapping[str, Any]) -> tuple[str, list[str]]:
@@ -478,21 +484,24 @@ def _text_and_mentions(m: Mapping[str, Any]) -> tuple[str, list[str]]:
     parts = m.get("text_entities")
     if not isinstance(parts, list) or not parts:
         text = m.get("text")
-        parts = text if isinstance(text, list) else [text if isinstance(text, str) else ""]
+        if not isinstance(text, list):
+            return (text if isinstance(text, str) else ""), []
+        parts = text
     pieces: list[str] = []
     mentions: list[str] = []
     for part in parts:
         if isinstance(part, str):
             pieces.append(part)
-        elif isinstance(part, Mapping):
+        elif isinstance(part, _MAPPING):
             pieces.append(str(part.get("text") or ""))
-            if part.get("type") == "mention_name":
+            kind = part.get("type")
+            if kind == "mention_name":
                 uid = telegram_user_id(part.get("user_id"))
                 if uid:
                     mentions.append(uid)
-            elif part.get("type") == "mention" and part.get("text"):
+            elif kind == "mention" and part.get("text"):
                 mentions.append(str(part["text"]))
-    return "".join(pieces), unique(mentions)
+    return "".join(pieces), unique(mentions) if mentions else mentions
 
 
 def _kind(m: Mapping[str, Any], text: str) -> str:
@@ -531,10 +540,16 @@ class _Row(NamedTuple):
 
 
 def _plain(
-    m: Mapping[str, Any], index: int, names: Mapping[str, str], pinned: set[str]
+    m: Mapping[str, Any],
+    index: int,
+    names: Mapping[str, str],
+    pinned: set[str],
+    group_id: str = "",
+    *,
+    raw: bool = False,
 ) -> _Row | RecordError:
     """The fields of a plain message, or why it is quarantined (the same checks, in the same
-    order, as every message's)."""
+    order, as every message's); ``raw``: with the message's JSON text."""
     message_id = id_str(m.get("id")) or f"pos-{index}"
     sent_at = first(m, "date_unixtime", "date")
     if not isinstance(sent_at, str | int):
@@ -548,7 +563,7 @@ def _plain(
     text, mentions = _text_and_mentions(m)
     return _Row(message_id, sender, name if isinstance(name, str) else None, sent_at,
                 _kind(m, text), text, id_str(m.get("reply_to_message_id")), mentions,
-                message_id in pinned, index)  # fmt: skip
+                message_id in pinned, index, group_id, dumps(m) if raw else "")  # fmt: skip
 
 
 @dataclass
