@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 
 from groupops.connectors.base import Capability, Connector, ConnectorError, PlatformError
 from groupops.connectors.config import BlockLoader, SourceConfig, load_sources
-from groupops.connectors.registry import open_connector
 from groupops.db.models import ModerationAction, Violation
 from groupops.moderation.store import ViolationRecord
 
@@ -235,6 +234,9 @@ class ConnectorPool:
         for source in self._sources:
             if source.kind == platform and group_id in source.groups:
                 if source.name not in self._open:
+                    # here: the registry imports every platform's client (httpx, slack_sdk)
+                    from groupops.connectors.registry import open_connector
+
                     self._open[source.name] = open_connector(
                         source, block_loader=self._block_loader
                     )
