@@ -18,7 +18,7 @@ from groupops.clock.workclock import WorkClock
 from groupops.db.queries import LoadedMessages
 from groupops.deadlines import DEFAULT_LOOKBACK_DAYS, reminders
 from groupops.deadlines.obligations import Obligations
-from groupops.meetings.meetings import meeting_source
+from groupops.meetings.meetings import Meetings, found_source, meeting_source
 from groupops.meetings.store import meeting_world
 from groupops.policy import Policy
 
@@ -33,16 +33,23 @@ def load_obligations(
     clock: WorkClock | None = None,
     meetings_dir: Path | None = None,
     loaded: LoadedMessages | None = None,
+    found: Meetings | None = None,
 ) -> Obligations:
     """Obligations at ``as_of`` from every source (``meetings_dir``: the declared meetings,
     default ``Settings.meetings_dir``; ``loaded``: messages loaded before, see
-    :func:`groupops.db.queries.load_messages`)."""
-    if meetings_dir is None:
-        from groupops.settings import get_settings  # here: commands pass the folder (startup)
-
-        meetings_dir = get_settings().meetings_dir
-    world, _ = meeting_world(engine, policy, meetings_dir, groups=groups)
+    :func:`groupops.db.queries.load_messages`; ``found``: the meetings at ``as_of`` found over
+    the same messages, window and groups, by :func:`groupops.meetings.store.load_meetings`:
+    not found again)."""
     since = as_of - timedelta(days=lookback_days) if lookback_days is not None else None
+    if found is not None:
+        source = found_source(found)
+    else:
+        if meetings_dir is None:
+            from groupops.settings import get_settings  # here: commands pass the folder
+
+            meetings_dir = get_settings().meetings_dir
+        world, _ = meeting_world(engine, policy, meetings_dir, groups=groups)
+        source = meeting_source(world, since=since)
     return reminders.load_obligations(
         engine,
         policy,
@@ -50,6 +57,6 @@ def load_obligations(
         groups=groups,
         lookback_days=lookback_days,
         clock=clock,
-        sources=[meeting_source(world, since=since)],
+        sources=[source],
         loaded=loaded,
     )

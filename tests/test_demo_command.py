@@ -230,3 +230,41 @@ def test_digests_share_one_load_of_their_sections_and_say_what_loading_each_woul
             compared += 1
     engine.dispose()
     assert compared == len(queued) == 16
+
+
+def test_the_digest_finds_the_meetings_once_and_the_watcher_takes_them(
+    demo_env: list[list[str]], demo: tuple[Path, Result]
+) -> None:
+    """The digest's sections find the meetings once (``standard_providers``): the deadline
+    watcher's obligations given the meetings found equal those that find them again, and
+    the meetings view built on those obligations holds the same meetings and records as one
+    that computes its own (the demo's store has meetings with action items and minutes)."""
+    import pandas as pd
+
+    from groupops.clock.timeparse import parse_instant
+    from groupops.meetings.store import load_meetings
+    from groupops.policy import load_policy
+    from groupops.watch import load_obligations
+
+    pol = load_policy(get_settings().policy_path)
+    as_of = parse_instant(PLANTED["as_of"], pol.tz)
+    folder = get_settings().meetings_dir
+    engine = make_engine(get_settings().database_url)
+    try:
+        fresh = load_obligations(engine, pol, as_of, meetings_dir=folder)
+        alone = load_meetings(engine, pol, as_of, meetings_dir=folder)
+        shared = load_meetings(
+            engine, pol, as_of, meetings_dir=folder,
+            obligations=lambda found: load_obligations(
+                engine, pol, as_of, meetings_dir=folder, found=found
+            ),
+        )  # fmt: skip
+    finally:
+        engine.dispose()
+    assert any(m.action_items for m in alone.found.meetings)
+    assert (fresh.tasks["source"] == "minutes").any()
+    assert shared.found == alone.found
+    assert shared.records == alone.records
+    assert shared.problems == alone.problems
+    for name in ("items", "overdue", "tasks", "violations"):
+        pd.testing.assert_frame_equal(getattr(shared.obligations, name), getattr(fresh, name))

@@ -266,6 +266,16 @@ def standard_providers(
             engine, since=as_of - timedelta(days=DEFAULT_LOOKBACK_DAYS),
             until=as_of + timedelta(microseconds=1), columns=MESSAGE_COLUMNS,
         )  # fmt: skip
+    if loaded is not None:
+        # The meetings found once: the deadline watcher's obligations take them as their
+        # meeting source, and the meetings view takes those obligations' task states.
+        meetings = load_meetings(
+            engine, policy, as_of, meetings_dir=folder, loaded=loaded,
+            obligations=lambda found: load_obligations(
+                engine, policy, as_of, meetings_dir=folder, loaded=loaded, found=found
+            ),
+        )  # fmt: skip
+        obligations = meetings.obligations
     if obligations is None:
         obligations = load_obligations(engine, policy, as_of, meetings_dir=folder, loaded=loaded)
     people, groups = Directory.load(engine), load_groups(engine)

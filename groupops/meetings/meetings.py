@@ -676,6 +676,18 @@ def meeting_source(world: MeetingWorld, *, since: datetime | None = None) -> Obl
     return source
 
 
+def found_source(found: Meetings) -> ObligationSource:
+    """:func:`meeting_source` for meetings already found (by :func:`find_meetings` at the same
+    ``as_of`` over the same messages): their action items and minutes, not found again."""
+
+    def source(
+        _msgs: pd.DataFrame, _policy: Policy, clock: WorkClock, _as_of: pd.Timestamp
+    ) -> Sourced:
+        return sourced(found.meetings, clock)
+
+    return source
+
+
 # -- the report ------------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,15 +24,15 @@ from groupops.db.queries import (
     load_messages,
 )
 from groupops.deadlines import DEFAULT_LOOKBACK_DAYS  # meetings are followed as long as obligations
-from groupops.deadlines.obligations import Obligations, Sourced, compute_obligations
+from groupops.deadlines.obligations import Obligations, compute_obligations
 from groupops.meetings.declared import load_declared
 from groupops.meetings.meetings import (
     Meeting,
     Meetings,
     MeetingWorld,
     find_meetings,
+    found_source,
     meeting_records,
-    sourced,
 )
 from groupops.policy import Policy
 
@@ -76,9 +76,15 @@ def load_meetings(
     meetings_dir: Path | None = None,
     clock: WorkClock | None = None,
     loaded: LoadedMessages | None = None,
+    obligations: Callable[[Meetings], Obligations] | None = None,
 ) -> MeetingsView:
     """Meetings with a start from ``lookback_days`` before ``as_of`` (messages from then on),
-    their action items' task states, and the records ``groupops meetings --json`` prints."""
+    their action items' task states, and the records ``groupops meetings --json`` prints.
+
+    ``obligations``: the obligations at ``as_of`` given the meetings found (default: computed
+    here with those meetings as the only other source). The digest passes the deadline
+    watcher's (:func:`groupops.watch.load_obligations` with ``found``): the same tasks'
+    states, so the meetings are found and the obligations computed once."""
     clock = clock or WorkClock.from_policy(policy)
     since = as_of - timedelta(days=lookback_days)
     world, problems = meeting_world(engine, policy, meetings_dir, groups=groups)
@@ -87,15 +93,15 @@ def load_meetings(
         loaded=loaded,
     )  # fmt: skip
     found = find_meetings(messages, policy, as_of, world, clock=clock, since=since)
-
-    def source(*_: object) -> Sourced:
-        return sourced(found.meetings, clock)
-
-    obligations = compute_obligations(
-        messages, policy, as_of, groups=world.groups, clock=clock, sources=[source]
-    )
-    records = meeting_records(found, obligations, policy.tz)
-    return MeetingsView(found, obligations, records, [*problems, *found.problems])
+    if obligations is None:
+        view = compute_obligations(
+            messages, policy, as_of, groups=world.groups, clock=clock, sources=[found_source(found)]
+        )
+    else:
+        del messages  # the caller's obligations read their own: one frame at a time, not two
+        view = obligations(found)
+    records = meeting_records(found, view, policy.tz)
+    return MeetingsView(found, view, records, [*problems, *found.problems])
 
 
 def _fingerprint(m: Meeting, record: dict[str, Any]) -> str:
