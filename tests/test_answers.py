@@ -7,9 +7,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
-from groupops.activity.answers import answered_requests
+from groupops.activity.answers import _has_mentions, answered_requests
 from groupops.activity.stats import compute_stats
 from groupops.clock.periods import Period
 from groupops.deadlines.obligations import compute_obligations
@@ -120,3 +121,25 @@ def test_statistics_and_deadlines_follow_the_same_rule(policy: Policy) -> None:
     from_stats = key(stats.replies, "target_id", "answered_at")
     assert from_stats == key(replies, "assignee_id", "resolved_at")
     assert len(from_stats) == sum(len(expected) for *_, expected in CASES)
+
+
+@pytest.mark.parametrize(
+    "mentions",
+    [
+        pd.Series([["u1"], [], None, float("nan"), "u1", ("u1",), ["u1", "u2"]], dtype=object),
+        pd.Series([[], []], index=[7, 3], dtype=object),
+        pd.Series([], dtype=object),
+        pd.Series(
+            pd.array([["u1"], [], None], dtype=pd.ArrowDtype(pa.list_(pa.string()))),
+            index=[2, 0, 1],
+        ),
+    ],
+)
+def test_which_messages_mention_someone_is_what_a_map_per_message_says(
+    mentions: pd.Series,
+) -> None:
+    """`reply_requests` tells the messages with mentions in one comprehension: the same answer
+    as mapping `isinstance(m, list) and len(m) > 0` over the column (the values an Arrow list
+    column hands `map` are arrays, not lists: no mention, as before)."""
+    expected = mentions.map(lambda m: isinstance(m, list) and len(m) > 0).astype(bool)
+    pd.testing.assert_series_equal(_has_mentions(mentions), expected)
