@@ -386,3 +386,21 @@ def test_the_clock_imports_numpy_only_for_the_vectorised_api() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_official_verdict_is_the_calendar_packages_for_every_day() -> None:
+    """``_official_workday`` reads the package's tables directly: the same verdict as
+    ``chinese_calendar.is_workday`` (``None`` where it refuses the year) on every day of the
+    years it knows and the years either side, for dates and datetimes."""
+    first = min(chinese_calendar.holidays).year - 1
+    last = max(chinese_calendar.holidays).year + 1
+    day = date(first, 1, 1)
+    while day <= date(last, 12, 31):
+        try:
+            expected: bool | None = bool(chinese_calendar.is_workday(day))
+        except NotImplementedError:
+            expected = None
+        assert workclock._official_workday(day) is expected, day
+        day += timedelta(days=1)
+    noon = datetime(2026, 10, 2, 12, tzinfo=TZ)  # National Day, given as a datetime
+    assert workclock._official_workday(noon) is False

@@ -22,6 +22,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -455,11 +456,30 @@ class WorkClock:
 
 
 def _official_workday(day: date) -> bool | None:
-    """The official verdict, or ``None`` for a year ``chinese_calendar`` does not know."""
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
+    """The official verdict, or ``None`` for a year ``chinese_calendar`` does not know.
+
+    ``chinese_calendar.is_workday`` itself, for a plain date read straight from the package's
+    ``holidays`` / ``workdays`` tables: the package recomputes its year range from every
+    holiday on each call (~25 µs, most of a three-year timeline's build).
+    ``tests/test_workclock.py`` checks every day of the package's years and one beyond."""
+    if type(day) is not date:  # a datetime (or subclass): the package's own conversion
+        try:
+            return bool(chinese_calendar.is_workday(day))
+        except NotImplementedError:
+            return None
+    first, last = _calendar_years()
+    if not first <= day.year <= last:
         return None
+    return day in chinese_calendar.workdays or (
+        day.weekday() <= 4 and day not in chinese_calendar.holidays
+    )
+
+
+@cache
+def _calendar_years() -> tuple[int, int]:
+    """The years ``chinese_calendar`` knows (its first and last holiday's), as it checks them."""
+    years = [d.year for d in chinese_calendar.holidays]
+    return min(years), max(years)
 
 
 def _aware(instant: datetime) -> datetime:
