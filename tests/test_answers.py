@@ -9,8 +9,15 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from groupops.activity.answers import _has_mentions, answered_requests
+from groupops.activity.answers import (
+    ANSWER_COLUMNS,
+    _has_mentions,
+    answered_requests,
+    earliest,
+)
 from groupops.activity.stats import compute_stats
 from groupops.clock.periods import Period
 from groupops.deadlines.obligations import compute_obligations
@@ -143,3 +150,54 @@ def test_which_messages_mention_someone_is_what_a_map_per_message_says(
     column hands `map` are arrays, not lists: no mention, as before)."""
     expected = mentions.map(lambda m: isinstance(m, list) and len(m) > 0).astype(bool)
     pd.testing.assert_series_equal(_has_mentions(mentions), expected)
+
+
+def _reference_earliest(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """`earliest` as it was written first: the rows taken from `b` assigned as one block."""
+    take_b = b["at"].notna() & (a["at"].isna() | (b["at"] < a["at"]))
+    out = a[ANSWER_COLUMNS].copy()
+    out.loc[take_b, ANSWER_COLUMNS] = b.loc[take_b, ANSWER_COLUMNS].to_numpy()
+    out["at"] = pd.to_datetime(out["at"], utc=True)
+    return out
+
+
+def _answers(
+    rows: list[tuple[int | None, str | None, str | None]], unit: str, text: object, index: list[int]
+) -> pd.DataFrame:
+    at = [None if r[0] is None else datetime(2026, 11, 2, 9, r[0], tzinfo=TZ) for r in rows]
+    return pd.DataFrame(
+        {
+            "at": pd.to_datetime(pd.Series(at, dtype=object), utc=True).dt.as_unit(unit),
+            "id": pd.Series([r[1] for r in rows], dtype=text),
+            "text": pd.Series([r[2] for r in rows], dtype=text),
+        }
+    ).set_axis(index)
+
+
+_row = st.tuples(
+    st.one_of(st.none(), st.integers(0, 3)),
+    st.one_of(st.none(), st.sampled_from(["m1", "m2", "中"])),
+    st.one_of(st.none(), st.sampled_from(["", "好", "收到"])),
+)
+_text_dtypes = ["object", "string[pyarrow]", pd.StringDtype("pyarrow", na_value=float("nan"))]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.data(),
+    st.integers(0, 8),
+    st.sampled_from(["ns", "us"]),
+    st.sampled_from(_text_dtypes),
+    st.sampled_from(_text_dtypes),
+)
+def test_the_earlier_answer_is_taken_as_the_rows_assignment_took_it(
+    data: st.DataObject, n: int, unit: str, text_a: object, text_b: object
+) -> None:
+    """`earliest` takes `b`'s answer column by column when both frames' columns have the same
+    dtypes, by the rows' assignment otherwise: the same frame as that assignment, values and
+    dtypes (missing instants and texts, ties, repeated index labels, mixed text dtypes)."""
+    index = data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    a_rows = data.draw(st.lists(_row, min_size=n, max_size=n))
+    b_rows = data.draw(st.lists(_row, min_size=n, max_size=n))
+    a, b = _answers(a_rows, unit, text_a, index), _answers(b_rows, unit, text_b, index)
+    pd.testing.assert_frame_equal(earliest(a, b), _reference_earliest(a, b))

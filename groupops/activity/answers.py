@@ -221,6 +221,12 @@ def earliest(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     """Row by row the earlier of two aligned answers (:data:`ANSWER_COLUMNS`)."""
     take_b = b["at"].notna() & (a["at"].isna() | (b["at"] < a["at"]))
     out = a[ANSWER_COLUMNS].copy()
-    out.loc[take_b, ANSWER_COLUMNS] = b.loc[take_b, ANSWER_COLUMNS].to_numpy()
+    if all(a[c].dtype == b[c].dtype for c in ANSWER_COLUMNS):
+        # Column by column: the same values and dtypes as the rows' assignment below, without
+        # boxing every value of the mixed rows as a Python object (80k requests: ~0.25 s).
+        for c in ANSWER_COLUMNS:
+            out[c] = b[c].where(take_b, out[c])
+    else:
+        out.loc[take_b, ANSWER_COLUMNS] = b.loc[take_b, ANSWER_COLUMNS].to_numpy()
     out["at"] = pd.to_datetime(out["at"], utc=True)
     return out
