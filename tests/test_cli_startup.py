@@ -27,15 +27,13 @@ HEAVY = (
     "scipy",
     "pydantic_settings",  # commands read the store's URL without it (groupops.envsettings)
     "phonenumbers",  # moderation's personal-data check, on the first mobile-shaped number
-    "httpx",  # the platforms' clients: only where a connector is opened
+    "httpx",  # the platforms' clients: imported where a connector is opened
     "slack_sdk",
 )
 #: The store's own tables and nothing of the ORM or the migrations.
 CORE = {"sqlalchemy"}
 #: The ORM's model classes (the queries are written against them).
 ORM = {"sqlalchemy", "sqlalchemy.orm"}
-#: The platforms' client libraries (the connector registry: each kind's capabilities).
-CLIENTS = {"httpx", "slack_sdk"}
 #: Commands that compute (statistics, the working clock's obligations) load pandas.
 FRAMES = {"sqlalchemy", "sqlalchemy.orm", "pandas", "numpy"}
 
@@ -101,7 +99,7 @@ AS_OF = ["--as-of", "2026-11-20T18:00"]
         (["db", "history"], CORE | {"alembic"}),  # each migration's message, as Alembic reads it
         (["runs", "list"], ORM),
         (["quarantine", "list"], ORM),
-        (["sources", "list"], ORM | CLIENTS),  # capabilities from the connector classes
+        (["sources", "list"], ORM),  # capabilities from the connector classes, no client
         (["violations"], ORM),
         (["appeals"], ORM),  # listed as rows; the clock's scalar path counts overdue minutes
         (["todos"], ORM),  # departures as rows (tests/test_light_reads.py); no connector opened

@@ -6,9 +6,10 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
+if TYPE_CHECKING:  # the client library loads where a connector is opened
+    import httpx
 
 from groupops.connectors.base import ConnectorError, PlatformError, RateLimited
 
@@ -79,6 +80,8 @@ def send(
 ) -> httpx.Response:
     """One request; transport failures become a transient :class:`ConnectorError`, and a 429
     becomes :class:`RateLimitedCall`."""
+    import httpx  # loaded with the client already: a dict lookup
+
     try:
         resp = client.request(method, url, params=params, json=json, headers=headers)
     except httpx.TransportError as exc:

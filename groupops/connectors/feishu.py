@@ -32,10 +32,9 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import quote
 
-import httpx
 from pydantic import SecretStr
 
 from groupops.connectors._http import (
@@ -45,6 +44,10 @@ from groupops.connectors._http import (
     retry_after_seconds,
     send,
 )
+
+if TYPE_CHECKING:  # the client library loads where a connector is opened
+    import httpx
+
 from groupops.connectors.base import (
     ALL_CAPABILITIES,
     Connector,
@@ -170,6 +173,8 @@ class FeishuConnector(Connector):
         self._clock = clock
         self._token: SecretStr | None = None
         self._token_expires = 0.0
+        import httpx  # here: listing sources reads the class, never opens a client
+
         self._client = httpx.Client(base_url=self.base_url, timeout=self.timeout_s)
 
     def __repr__(self) -> str:

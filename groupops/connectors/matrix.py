@@ -26,13 +26,16 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import quote, unquote
 
-import httpx
 from pydantic import SecretStr
 
 from groupops.connectors._http import RateLimitedCall, call_with_rate_limit, send
+
+if TYPE_CHECKING:  # the client library loads where a connector is opened
+    pass
+
 from groupops.connectors.base import (
     ALL_CAPABILITIES,
     Connector,
@@ -179,6 +182,8 @@ class MatrixConnector(Connector):
     def __init__(self, base_url: str, access_token: SecretStr, **tuning: Unpack[Tuning]) -> None:
         super().__init__(**tuning)
         self.base_url = base_url.rstrip("/")
+        import httpx  # here: listing sources reads the class, never opens a client
+
         self._client = httpx.Client(
             base_url=self.base_url,
             timeout=self.timeout_s,

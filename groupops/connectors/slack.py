@@ -29,8 +29,6 @@ from typing import Any, Unpack
 from urllib.error import URLError
 
 from pydantic import SecretStr
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from groupops.connectors._http import RateLimitedCall, call_with_rate_limit, retry_after_seconds
 from groupops.connectors.base import (
@@ -127,6 +125,8 @@ class SlackConnector(Connector):
     def __init__(self, base_url: str, token: SecretStr, **tuning: Unpack[Tuning]) -> None:
         super().__init__(**tuning)
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        from slack_sdk import WebClient  # here: listing sources reads the class only
+
         self._client = WebClient(
             token=token.get_secret_value(), base_url=self.base_url, timeout=int(self.timeout_s)
         )
@@ -138,6 +138,8 @@ class SlackConnector(Connector):
     def _call(self, method: str, **params: Any) -> dict[str, Any]:
         """One Web API method through slack-sdk, with typed errors and Retry-After."""
         fn = getattr(self._client, method.replace(".", "_"))
+
+        from slack_sdk.errors import SlackApiError
 
         def once() -> dict[str, Any]:
             try:
