@@ -56,6 +56,18 @@ def render(result: dict[str, Any]) -> str:
             if result.get("load")
             else []
         ),
+        *(
+            [
+                "Machine speed: the bench's fixed workload (`bench.run.calibrate`: 200,000 row "
+                "tuples built in Python and",
+                f"inserted into an in-memory SQLite table) took {result['calibration'][0]:.2f} s "
+                f"of CPU at the start of the run and {result['calibration'][1]:.2f} s at its end; "
+                "absolute",
+                "budgets (the demo, the commands) compare between runs only after dividing by it.",
+            ]
+            if result.get("calibration")
+            else []
+        ),
         "",
         "## Targets",
         "",

@@ -29,6 +29,8 @@ What runs (every measured step in its own process; *peak* is its maximum residen
   on the demo's store (wall and CPU time).
 * **Profile**: ``cProfile`` of ``run_ingest`` on a 200k-message bundle, split by pipeline step,
   with the top functions of the biggest step.
+* **Machine speed**: :func:`calibrate`, a fixed workload's CPU seconds at the start and the end
+  of the run, printed under the run's date (absolute budgets compare between runs through it).
 * **Scaling**: the 100k figures (run every time) beside the main scale, and the 10M figures when
   ``bench/out/results-10000000.json`` exists (``--scale 10m``).
 """
@@ -534,6 +536,29 @@ def write_doc(result: dict[str, Any]) -> None:
     DOC.write_text(text + (heading + kept if heading else ""), encoding="utf-8")
 
 
+CALIBRATION_ROWS = 200_000
+
+
+def calibrate() -> float:
+    """CPU seconds of a fixed workload (best of three): a pure-Python loop building
+    ``CALIBRATION_ROWS`` row tuples and a bare SQLite ``executemany`` of them into memory. The
+    same code on every run, so it tells the machine's speed apart from groupops': runs on
+    different days (or machines) compare by their ratio to it."""
+    import sqlite3
+
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        rows = [(i, f"m{i:08d}", i * 7 % 1_000, "text " * (i % 5)) for i in range(CALIBRATION_ROWS)]
+        db = sqlite3.connect(":memory:")
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, key TEXT, n INTEGER, body TEXT)")
+        db.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
+        db.commit()
+        db.close()
+        best = min(best, time.process_time() - start)
+    return best
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="1m", help="1m, 10m or a number of messages")
@@ -568,6 +593,7 @@ def main(argv: list[str] | None = None) -> int:
                    f"Python {platform.python_version()}",
     }  # fmt: skip
     load_at_start = os.getloadavg()[0]
+    calibration_at_start = calibrate()
     print(f"SQLite, {messages:,} messages", flush=True)
     result["sqlite"] = run_sqlite(messages, search=not args.skip_search)
     if args.skip_search:
@@ -594,6 +620,7 @@ def main(argv: list[str] | None = None) -> int:
     if ten.exists():
         result["ten_million"] = json.loads(ten.read_text(encoding="utf-8"))
     result["load"] = [load_at_start, os.getloadavg()[0]]
+    result["calibration"] = [calibration_at_start, calibrate()]
     result["verdict"] = verdicts(result)
     (OUT / "results.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     if not args.no_doc:

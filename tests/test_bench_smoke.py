@@ -89,5 +89,11 @@ def test_the_page_names_every_target(result: dict[str, Any], line: str) -> None:
     assert line in render(result)
 
 
+def test_the_page_shows_the_machine_speed(result: dict[str, Any]) -> None:
+    start, end = result["calibration"]
+    assert start > 0 and end > 0
+    assert f"took {start:.2f} s of CPU at the start of the run and {end:.2f} s" in render(result)
+
+
 def test_the_page_shows_the_measured_ratio(result: dict[str, Any]) -> None:
     assert f"**{result['verdict']['factor']:.2f}×**" in render(result)
