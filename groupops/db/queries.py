@@ -133,8 +133,11 @@ def _arrow_sort_keys(frame: pd.DataFrame, order: Sequence[str]) -> pa.Table | No
             array = pa.Array.from_pandas(column)
         except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):  # not all (UTF-8) text
             return None
-        if not (pa.types.is_timestamp(array.type) if aware else pa.types.is_string(array.type)
-                or pa.types.is_large_string(array.type)):  # fmt: skip
+        if aware:
+            comparable = pa.types.is_timestamp(array.type)
+        else:
+            comparable = pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+        if not comparable:
             return None
         arrays[name] = array
     return pa.table(arrays)
