@@ -17,12 +17,13 @@ their UTF-8 size, a few bytes per other token); a single token's in read blocks
 from __future__ import annotations
 
 import codecs
+import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import ijson
 
@@ -46,12 +47,18 @@ class StreamError(ValueError):
     """The document cannot be read past this point (the message says why)."""
 
 
+class Readable(Protocol):
+    """What the readers read from: a binary file, or :class:`Omitting`."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class _Reader:
     """The file as the parser reads it: counts bytes, drops a UTF-8 BOM, stops at
     ``max_file_bytes``, and stops a single token that grows past ``max_record_bytes``
     (``mark`` is where the last parser event was seen)."""
 
-    def __init__(self, raw: IO[bytes], limits: Limits) -> None:
+    def __init__(self, raw: Readable, limits: Limits) -> None:
         self.raw = raw
         self.pos = 0
         self.mark = 0
@@ -357,7 +364,7 @@ class PrefixWalker(Walker):
     :func:`fast_items` pass already read cleanly. The single-token limit is not checked
     inside a skipped value (that pass proved no value there is long)."""
 
-    def __init__(self, raw: IO[bytes], limits: Limits) -> None:
+    def __init__(self, raw: Readable, limits: Limits) -> None:
         self.reader = _Reader(raw, limits)
         self.limit = limits.max_record_bytes
         self._parse = ijson.parse(self.reader, use_float=True, buf_size=BUFFER)
@@ -385,3 +392,118 @@ class PrefixWalker(Walker):
             raise StreamError(f"not valid JSON after byte {self.reader.mark:,}") from exc
         self.reader.max_token = self.limit + 2 * BUFFER
         self.reader.mark = self.reader.pos
+
+
+# -- a valid document's messages arrays located without parsing them -------------------------
+#
+# The metadata pass (:class:`PrefixWalker`, ``messages=False``) reads a single-chat export's
+# keys other than ``messages``; even skipped in C, walking the messages array is most of that
+# pass. Once :func:`fast_items` has read the whole document as valid JSON, the bytes of each
+# array that is a value of a root-level key ``"messages"`` are found by a vectorised scan of
+# the bytes (strings told apart by their unescaped quotes), and the walker reads the document
+# with those arrays' items left out (``"messages": []``): it then gives the same events, since
+# it reads nothing inside them (``tests/test_jsonstream_lean.py``).
+
+#: A JSON escape (a backslash and the character it escapes), or a JSON whitespace character.
+_ESCAPE_PAIR = re.compile(rb"\\.", re.DOTALL)
+_WHITESPACE = b" \t\n\r"
+#: How many bytes are scanned at a time, and read back before an array for its key.
+SCAN_BLOCK = 1 << 20
+_KEY_WINDOW = 4096
+
+
+def _top_spans(raw: IO[bytes], block: int = SCAN_BLOCK) -> list[tuple[int, int]]:
+    """``(open, close)`` byte positions of every array or object directly inside the root
+    value of a **valid** JSON document (its brackets at depth one), read from ``raw``'s start.
+
+    A quote is a string's delimiter unless escaped: escape pairs (a backslash and the next
+    byte) are blanked first, a block never ending inside a run of backslashes, so every pair
+    is blanked as the JSON reader pairs them; a bracket belongs to the structure when an even
+    number of delimiters come before it."""
+    import numpy as np
+
+    spans: list[tuple[int, int]] = []
+    depth, in_string, offset, opened = 0, 0, 0, -1
+    carry = b""
+    while True:
+        data = raw.read(block)
+        buf = carry + data if carry else data
+        chunk = buf.rstrip(b"\\") if data else buf
+        carry = buf[len(chunk) :]
+        if chunk:
+            if b"\\" in chunk:
+                chunk = _ESCAPE_PAIR.sub(b"__", chunk)
+            view = np.frombuffer(chunk, dtype=np.uint8)
+            quotes = np.flatnonzero(view == 0x22)
+            folded = view & 0xDF  # '{' → '[' and '}' → ']'
+            marks = np.flatnonzero((folded == 0x5B) | (folded == 0x5D))
+            outside = (np.searchsorted(quotes, marks) + in_string) % 2 == 0
+            marks = marks[outside]
+            steps = 0x5C - folded[marks].astype(np.int64)  # '[' +1, ']' -1
+            after = depth + np.cumsum(steps)
+            top = np.flatnonzero(((after == 2) & (steps == 1)) | ((after == 1) & (steps == -1)))
+            for i in top.tolist():
+                at = offset + int(marks[i])
+                if steps[i] == 1:
+                    opened = at
+                else:
+                    spans.append((opened, at))
+            if len(after):
+                depth = int(after[-1])
+            in_string = (in_string + len(quotes)) % 2
+            offset += len(chunk)
+        if not data:
+            return spans
+
+
+def _keyed(raw: IO[bytes], start: int, key: bytes) -> bool:
+    """Whether the array opened at byte ``start`` is the value of ``"key"`` (spelt without
+    escapes): ``"key"`` then ``:`` before it, whitespace aside, its opening quote unescaped."""
+    begin = max(0, start - _KEY_WINDOW)
+    raw.seek(begin)
+    before = raw.read(start - begin + 1)
+    if before[-1:] != b"[":
+        return False
+    before = before[:-1].rstrip(_WHITESPACE)
+    if before[-1:] != b":":
+        return False
+    before = before[:-1].rstrip(_WHITESPACE)
+    quoted = b'"' + key + b'"'
+    if not before.endswith(quoted):
+        return False
+    head = before[: -len(quoted)]
+    backslashes = len(head) - len(head.rstrip(b"\\"))
+    if backslashes == len(head) and begin > 0:
+        return False  # backslashes back to the window's start: not told, so not left out
+    return backslashes % 2 == 0
+
+
+def keyed_array_items(raw: IO[bytes], key: str, block: int = SCAN_BLOCK) -> list[tuple[int, int]]:
+    """``[start, end)`` byte ranges of the items of every array that is the value of a
+    root-level ``key`` of a **valid** JSON document (the caller proved it valid: the scan
+    trusts it). Leaves ``raw`` at an unspecified position."""
+    raw.seek(0)
+    spans = _top_spans(raw, block)
+    name = key.encode()
+    return [(start + 1, end) for start, end in spans if _keyed(raw, start, name)]
+
+
+class Omitting:
+    """``raw``'s bytes from its start without the byte ranges ``gaps`` (sorted, disjoint)."""
+
+    def __init__(self, raw: IO[bytes], gaps: list[tuple[int, int]]) -> None:
+        self.raw = raw
+        self.gaps = deque(gaps)
+        self.pos = 0
+        raw.seek(0)
+
+    def read(self, size: int = -1) -> bytes:
+        size = BUFFER if size < 0 else size
+        while self.gaps and self.pos >= self.gaps[0][0]:
+            self.pos = max(self.pos, self.gaps.popleft()[1])
+            self.raw.seek(self.pos)
+        if self.gaps:
+            size = min(size, self.gaps[0][0] - self.pos)
+        data = self.raw.read(size)
+        self.pos += len(data)
+        return data

@@ -30,12 +30,14 @@ from groupops.importers._jsonstream import (
     Messages,
     Meta,
     NotObject,
+    Omitting,
     PrefixWalker,
     StreamError,
     TooLong,
     Walker,
     document_events,
     fast_items,
+    keyed_array_items,
     open_document,
     too_long,
 )
@@ -228,8 +230,10 @@ class TelegramExport(ExportSource):
 
     def _fast_scan(self) -> _Scan | None:
         """:meth:`_scan` of a single-chat export read cleanly by the C parser (its messages
-        by :func:`fast_items`, its other keys by a :class:`PrefixWalker` that skips the
-        messages in C); ``None`` when anything about the document needs the per-event
+        by :func:`fast_items`, its other keys by a :class:`PrefixWalker` over the document
+        with the ``messages`` arrays' items left out, found by
+        :func:`~groupops.importers._jsonstream.keyed_array_items` once the C parser has read
+        it as valid JSON); ``None`` when anything about the document needs the per-event
         reader (it then scans it itself)."""
         chat = _Chat(0)
         try:
@@ -238,9 +242,9 @@ class TelegramExport(ExportSource):
                     if isinstance(value, Mapping):
                         chat.learn(value)
                         chat.note_sender(index, value)
-            with open_document(self.path) as raw:
+                lean = Omitting(raw, keyed_array_items(raw, "messages"))
                 lists = 0
-                for event in document_events(PrefixWalker(raw, self.limits), messages=False):
+                for event in document_events(PrefixWalker(lean, self.limits), messages=False):
                     if isinstance(event, NotObject | Chat):
                         return None
                     if isinstance(event, Meta) and not isinstance(event.value, TooLong):
