@@ -46,8 +46,11 @@ def render(result: dict[str, Any]) -> str:
         "Written by `make bench` (`python -m bench.run`, see its docstring) from one run; every",
         "figure on this page comes from that run, so ratios compare like with like.",
         f"Main bundle: {n:,} canonical messages in 200 groups, 5,000 members (`bench/generate.py`,",
-        f"seed 7). Machine: {result['machine']}; run {result['at']}. The machine is shared by",
-        "several jobs: seconds vary between runs by tens of percent; CPU seconds vary less.",
+        f"seed 7). Machine: {result['machine']}; run {result['at']}"
+        + (f" at commit `{result['commit'][:10]}`" if result.get("commit") else "")
+        + ". The machine is shared by",
+        "several jobs: seconds vary between runs by tens of percent; CPU seconds vary less "
+        "(the 10M row of *Scaling* comes from a separate run, dated there).",
         *(
             [
                 f"Load average (1 min) at the start of the run {result['load'][0]:.1f}, at its end "
@@ -293,23 +296,47 @@ def _scaling(result: dict[str, Any]) -> list[str]:
         ingest, stats = data["ingest"], data["stats"]
         per_m = (ingest["seconds"] + stats["seconds"]) / (messages / 1e6)
         floor = data["floor-read"]["seconds"] + data["floor-sqlite"]["seconds"]
+        cpu = [
+            data[k].get("cpu_seconds") for k in ("floor-read", "floor-sqlite", "ingest", "stats")
+        ]
+        cpu_per_m, cpu_factor = "", ""
+        if all(c is not None for c in cpu):  # CPU seconds: what other jobs on the machine move less
+            cpu_per_m = f"{(cpu[2] + cpu[3]) / (messages / 1e6):.2f}"
+            cpu_factor = f"{(cpu[2] + cpu[3]) / (cpu[0] + cpu[1]):.2f}×"
         rows.append(
             f"| {label} | {_s(floor)} | {_s(ingest['seconds'])} | {_s(stats['seconds'])} "
-            f"| {per_m:.2f} | {ingest['peak_mb']:.0f} | {stats['peak_mb']:.0f} |"
+            f"| {per_m:.2f} | {cpu_per_m} | {cpu_factor} | {ingest['peak_mb']:.0f} "
+            f"| {stats['peak_mb']:.0f} |"
         )
     out = [
         "SQLite; *s per M*: ingest + statistics seconds per million messages (constant when time",
-        "grows linearly). Ingest memory is bounded by the chunk (`GROUPOPS_CHUNK_SIZE`); the",
-        "statistics over the whole span hold that span's messages.",
+        "grows linearly); *CPU s per M* the same in CPU seconds, and *× floor* groupops' CPU",
+        "seconds over the floor's at that scale. Ingest memory is bounded by the chunk",
+        "(`GROUPOPS_CHUNK_SIZE`); the statistics over the whole span hold that span's messages.",
         "",
-        "| messages | floor s | ingest s | stats s | s per M | ingest peak MB | stats peak MB |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| messages | floor s | ingest s | stats s | s per M | CPU s per M | × floor (CPU) "
+        "| ingest peak MB | stats peak MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         *rows,
     ]
-    if not result.get("ten_million"):
+    ten = result.get("ten_million")
+    if not ten:
         out += ["", "10M: not run (`python -m bench.run --scale 10m` writes "
                 "`bench/out/results-10000000.json`, which the next 1M run shows here; at this "
                 "run's rate it needs more than ten times the 1M run's ingest time)."]  # fmt: skip
+    else:
+        said = [f"10M: a separate run (`--scale 10m`) of {ten.get('at', 'an earlier date')}"]
+        if ten.get("commit"):
+            said.append(f"at commit `{ten['commit'][:10]}`")
+        if ten.get("load"):
+            said.append(f"load {ten['load'][0]:.1f} → {ten['load'][1]:.1f} on the machine's CPUs")
+        if ten.get("calibration"):
+            said.append(f"calibration {ten['calibration'][0]:.2f} s (this run: "
+                        f"{(result.get('calibration') or ['?'])[0]:.2f} s)"
+                        if result.get("calibration") else
+                        f"calibration {ten['calibration'][0]:.2f} s")  # fmt: skip
+        out += ["", ", ".join(said) + ". Wall seconds of runs made under different loads "
+                "compare badly; the CPU columns compare better."]  # fmt: skip
     return out
 
 

@@ -447,6 +447,16 @@ def compile_bytecode() -> None:
             compileall.compile_dir(path, quiet=2, workers=0)
 
 
+def _commit() -> str | None:
+    """The measured checkout's commit (``git rev-parse HEAD``), or ``None`` outside git."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True, timeout=10)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
 def run_commands() -> dict[str, Any]:
     """``groupops demo`` as a whole process, then each read-only command on its store."""
     from bench.measure import measure
@@ -591,6 +601,7 @@ def main(argv: list[str] | None = None) -> int:
         "messages": messages, "at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, "
                    f"Python {platform.python_version()}",
+        "commit": _commit(),
     }  # fmt: skip
     load_at_start = os.getloadavg()[0]
     calibration_at_start = calibrate()
@@ -599,6 +610,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.skip_search:
         result["search_skipped"] = "--skip-search"
     if messages >= 10_000_000:  # the scaling check alone: kept for the 1M run's document
+        result["load"] = [load_at_start, os.getloadavg()[0]]
+        result["calibration"] = [calibration_at_start, calibrate()]
         result["verdict"] = verdicts(result)
         path = OUT / f"results-{messages}.json"
         path.write_text(json.dumps(result, indent=2), encoding="utf-8")

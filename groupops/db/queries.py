@@ -217,9 +217,8 @@ def _sqlite_column_frames(
         column = sa.type_coerce(table.c[name], sa.Text())
         if name == "mentions":
             value: sa.ColumnElement[Any] = sa.func.json(sa.func.coalesce(column, "[]"))
-        elif name in _FLAGS:
-            flag = sa.case((table.c[name] == sa.true(), "true"), else_="false")
-            value = sa.func.json(flag)
+        elif name in _FLAGS:  # 1 / 0: a JSON number needs no json() call per row
+            value = sa.case((table.c[name] == sa.true(), 1), else_=0)
         else:
             value = column
         parts += [sa.literal(name), sa.func.json_group_array(value)]
@@ -231,13 +230,13 @@ def _sqlite_column_frames(
         query = query.where(where)
     query = query.where(rowid >= sa.bindparam("low"), rowid < sa.bindparam("high"))
     schema = pa.schema([(name, pa.list_(_arrow_type(name))) for name in columns])
+    as_text = pa.schema([(name, pa.list_(_arrow_type(name, instants=False))) for name in columns])
     for start in range(int(low), int(high) + 1, COLUMN_CHUNK):
         data = bytes(conn.execute(query, {"low": start, "high": start + COLUMN_CHUNK}).scalar_one())
-        parsed = pa_json.read_json(
-            io.BytesIO(data),
-            read_options=pa_json.ReadOptions(block_size=len(data) + 1),
-            parse_options=pa_json.ParseOptions(explicit_schema=schema),
-        )
+        try:
+            parsed = _read_json(data, schema)
+        except pa.ArrowInvalid:  # an instant Arrow does not parse: the text, parsed by pandas
+            parsed = _read_json(data, as_text)
         arrays = {name: parsed.column(name).combine_chunks().flatten() for name in columns}
         if len(arrays[columns[0]]):
             yield _arrow_frame(arrays, columns)
@@ -318,11 +317,24 @@ def _postgres_copy_frames(
                 yield _arrow_frame(arrays, columns)
 
 
-def _arrow_type(name: str) -> pa.DataType:
+def _read_json(data: bytes, schema: pa.Schema) -> pa.Table:
+    return pa_json.read_json(
+        io.BytesIO(data),
+        read_options=pa_json.ReadOptions(block_size=len(data) + 1),
+        parse_options=pa_json.ParseOptions(explicit_schema=schema),
+    )
+
+
+def _arrow_type(name: str, *, instants: bool = True) -> pa.DataType:
+    """How SQLite's JSON of column ``name`` is read. ``sent_at`` (SQLite's naive UTC text):
+    parsed by Arrow's ISO 8601 reader, which gives pandas' instant wherever it accepts the text
+    and refuses the rest (then ``instants=False``: the text, parsed by pandas)."""
     if name == "mentions":
         return pa.list_(pa.string())
     if name in _FLAGS:
-        return pa.bool_()
+        return pa.int8()
+    if name == "sent_at" and instants:
+        return pa.timestamp("us")
     return pa.string()
 
 
@@ -345,6 +357,9 @@ def _arrow_frame(arrays: dict[str, pa.Array], columns: Sequence[str]) -> pd.Data
         elif name == "sent_at" and pa.types.is_integer(array.type):  # microseconds
             micros = array.to_numpy(zero_copy_only=False).astype("datetime64[us]")
             data[name] = pd.Series(micros).dt.tz_localize("UTC")
+        elif name == "sent_at" and pa.types.is_timestamp(array.type):  # naive UTC, parsed
+            naive = array.to_numpy(zero_copy_only=False).astype("datetime64[us]")
+            data[name] = pd.Series(naive).dt.tz_localize("UTC")
         elif name == "sent_at":
             text = pd.Series(array.to_pandas())
             data[name] = pd.to_datetime(text, utc=True, format="ISO8601")

@@ -37,6 +37,8 @@ MAX_FAST_LINE_BYTES = 1 << 16
 #: Control characters the per-line path must judge (C0 except tab and newline, and DEL).
 _CONTROLS = r"[\x00-\x08\x0b-\x1f\x7f]"
 _RAW_CONTROL_BYTES = bytes([*range(0x09), *range(0x0B, 0x20), 0x7F])
+_BACKSLASH, _U, _ZERO = b"\\u0"
+_ESCAPED_CONTROLS = np.frombuffer(b"bfr", dtype=np.uint8)
 
 
 def _arrow_type(spec: FieldSpec, sample: Any) -> pa.DataType:
@@ -64,14 +66,19 @@ def _schema(entity: Entity, first_line: bytes) -> pa.Schema | None:
 def _may_hold_controls(block: bytes) -> bool:
     """A cheap pre-check on the raw bytes: a control character in a JSON string is either
     raw or escaped (``\\u00XX``, ``\\b``, ``\\f``, ``\\r``); without any of these no
-    string can hold one."""
-    return (
-        len(block.translate(None, _RAW_CONTROL_BYTES)) != len(block)
-        or b"\\u00" in block
-        or b"\\b" in block
-        or b"\\f" in block
-        or b"\\r" in block
-    )
+    string can hold one. The escapes are looked for after each backslash at once (numpy), not
+    by four scans of the whole block (``tests/test_columnar.py``: the same answer as those)."""
+    if len(block.translate(None, _RAW_CONTROL_BYTES)) != len(block):
+        return True
+    if b"\\" not in block:
+        return False
+    codes = np.frombuffer(block, dtype=np.uint8)
+    after = np.flatnonzero(codes[:-1] == _BACKSLASH) + 1  # the byte after each backslash
+    follows = codes[after]
+    if np.isin(follows, _ESCAPED_CONTROLS).any():
+        return True
+    u = after[(follows == _U) & (after + 2 < len(codes))]
+    return bool(((codes[u + 1] == _ZERO) & (codes[u + 2] == _ZERO)).any())
 
 
 def _has_controls(column: pa.ChunkedArray) -> bool:
@@ -105,22 +112,31 @@ def read_columnar(entity: Entity, source: str, lines: Sequence[Line]) -> pd.Data
     if not lines:
         return None
     raws = list(map(itemgetter(1), lines))
-    sizes = list(map(len, raws))
-    if sum(sizes) != sum(map(itemgetter(2), lines)):  # a line too long (its data is its head)
+    count = len(raws)
+    sizes = np.fromiter(map(len, raws), dtype=np.int64, count=count)
+    if int(sizes.sum()) != sum(map(itemgetter(2), lines)):  # a line too long (data is its head)
         return None
-    if max(sizes) > MAX_FAST_LINE_BYTES or min(sizes) < 2:
+    if sizes.max() > MAX_FAST_LINE_BYTES or sizes.min() < 2:
         return None
     block = b"\n".join(raws) + b"\n"
-    # Every line one {…}: the block starts with "{", and each line end has "}" before it
-    # and "{" after it (lines hold no line end of their own).
-    count = len(raws)
-    if block[:1] != b"{" or block.count(b"}\n") != count or block.count(b"\n{") != count - 1:
+    # Every line one {…}: the block starts with "{" and ends with "}\n", and each of the other
+    # line ends has "}" before it and "{" after it (lines hold no line end of their own, so
+    # the block holds exactly ``count`` of them).
+    if block[:1] != b"{" or block[-2:] != b"}\n" or block.count(b"}\n{") != count - 1:
         return None
     if b"\r" in block:
         return None
+    # The raw text column: every line's bytes, end to end, as Arrow strings (no Python string
+    # per line); validating it is the UTF-8 check (each line on its own: as each starts with
+    # "{" and ends with "}", that is the whole chunk's).
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    raw = pa.LargeStringArray.from_buffers(
+        count, pa.py_buffer(offsets), pa.py_buffer(b"".join(raws))
+    )
     try:
-        text = block.decode("utf-8")
-    except UnicodeDecodeError:
+        raw.validate(full=True)
+    except pa.ArrowInvalid:
         return None
     schema = _schema(entity, raws[0])
     if schema is None:
@@ -136,16 +152,16 @@ def read_columnar(entity: Entity, source: str, lines: Sequence[Line]) -> pd.Data
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if table.num_rows != len(raws):  # two objects on one line read as two rows
+    if table.num_rows != count:  # two objects on one line read as two rows
         return None
     columns = {name: table.column(name) for name in schema.names}
     if _may_hold_controls(block) and any(_has_controls(c) for c in columns.values()):
         return None
     frame = pd.DataFrame(
         {spec.name: _series(spec, columns[spec.name]) for spec in FIELDS[entity]},
-        index=pd.RangeIndex(len(raws)),
+        index=pd.RangeIndex(count),
     )
-    frame["_source"] = pd.Series([source] * len(raws), dtype=object)
-    frame["_line"] = np.fromiter(map(itemgetter(0), lines), dtype=np.int64, count=len(lines))
-    frame["_raw"] = pd.Series(text.split("\n")[:-1], dtype=object)
+    frame["_source"] = pd.Series([source] * count, dtype=object)
+    frame["_line"] = np.fromiter(map(itemgetter(0), lines), dtype=np.int64, count=count)
+    frame["_raw"] = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([raw])))
     return frame
