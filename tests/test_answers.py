@@ -201,3 +201,31 @@ def test_the_earlier_answer_is_taken_as_the_rows_assignment_took_it(
     b_rows = data.draw(st.lists(_row, min_size=n, max_size=n))
     a, b = _answers(a_rows, unit, text_a, index), _answers(b_rows, unit, text_b, index)
     pd.testing.assert_frame_equal(earliest(a, b), _reference_earliest(a, b))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.integers(-(10**6), 10**6)), max_size=8),
+    st.sampled_from(["s", "ms", "us", "ns"]),
+    st.sampled_from(["UTC", "Asia/Shanghai", None]),
+    st.sampled_from([None, [3, 1, 1, 0, 7, 2, 5, 4]]),
+)
+def test_answers_instants_are_what_to_datetime_of_the_boxed_values_gives(
+    offsets: list[int | None], unit: str, tz: str | None, labels: list[int] | None
+) -> None:
+    """`utc_values` (what `answer_requests` stores as `answered_at`) is the same column as
+    `pd.to_datetime(at.to_numpy(), utc=True)`, which boxed every value: values, unit and zone
+    (aware in any zone, naive, empty, all missing; any index)."""
+    from groupops.activity.answers import utc_values
+
+    base = pd.Timestamp("2026-11-02 01:02:03.123456789")
+    naive = pd.Series(
+        [None if o is None else base + pd.Timedelta(seconds=o, microseconds=o) for o in offsets],
+        dtype=f"datetime64[{unit}]",
+        index=labels[: len(offsets)] if labels else None,
+    )
+    at = naive.dt.tz_localize(tz) if tz else naive
+    frame = pd.DataFrame(index=at.index)
+    frame["new"] = utc_values(at)
+    frame["old"] = pd.to_datetime(at.to_numpy(), utc=True)
+    pd.testing.assert_series_equal(frame["new"], frame["old"], check_names=False)

@@ -277,3 +277,41 @@ def test_the_per_message_helpers_equal_their_reference(m: dict[str, Any]) -> Non
         assert plain.group_id == "g"
         assert plain.raw == dumps(m)
         assert plain._replace(group_id="", raw="") == _plain_fields(m, 3, {"张三": "user1"}, {"7"})
+
+
+def _reference_user_id(value: Any) -> str | None:
+    """``telegram_user_id`` before its strings were cached."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return f"user{value}"
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        return f"user{text}" if text.isdigit() else text
+    return None
+
+
+def _reference_kind_from_filename(name: str, default: str = "file") -> str:
+    from groupops.importers import _common
+
+    return _common.kind_from_filename.__wrapped__(name, default)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=json_values | st.text(max_size=6) | st.sampled_from(["１２", "٣", " 7\n", "\t"]))
+def test_the_cached_user_id_equals_its_reference(value: Any) -> None:
+    """Cached per distinct string (an export names its few senders many times): the same id
+    as before, asked once or again, and a boolean never taken for the number it equals."""
+    for _ in range(2):
+        assert telegram_user_id(value) == _reference_user_id(value)
+    assert telegram_user_id(True) is None and telegram_user_id(1) == "user1"
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.text(max_size=12) | st.sampled_from(["a.JPG ", "周报.xlsx", "v.mp4", "x.ogg", ".png"]),
+       default=st.sampled_from(["file", "text"]))  # fmt: skip
+def test_the_cached_kind_from_filename_equals_its_reference(name: str, default: str) -> None:
+    from groupops.importers._common import kind_from_filename
+
+    for _ in range(2):
+        assert kind_from_filename(name, default) == _reference_kind_from_filename(name, default)

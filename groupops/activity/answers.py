@@ -133,9 +133,21 @@ def answer_requests(requests: pd.DataFrame, messages: pd.DataFrame, policy: Poli
     if policy.replies.reply_mode == "any_message":
         answer = earliest(answer, next_in_group(requests, pool))
     out = requests.copy()
-    out["answered_at"] = pd.to_datetime(answer["at"].to_numpy(), utc=True)
+    out["answered_at"] = utc_values(answer["at"])
     out["answer_id"] = answer["id"].to_numpy()
     return out[ANSWERED_COLUMNS]
+
+
+def utc_values(at: pd.Series) -> pd.api.extensions.ExtensionArray | pd.DatetimeIndex:
+    """``pd.to_datetime(at.to_numpy(), utc=True)`` (the instants in UTC, positionally) without
+    boxing each aware value as a ``Timestamp`` (80k answers: ~0.15 s). Only a column of aware
+    instants with a value is converted in place: its unit is kept, as ``to_datetime`` keeps the
+    values' common unit; an empty or all-missing column (``to_datetime`` makes it seconds) and
+    any other dtype take ``to_datetime``."""
+    if isinstance(at.dtype, pd.DatetimeTZDtype) and at.notna().any():
+        values: pd.api.extensions.ExtensionArray = at.dt.tz_convert("UTC").array
+        return values
+    return pd.to_datetime(at.to_numpy(), utc=True)
 
 
 def answered_requests(messages: pd.DataFrame, policy: Policy) -> pd.DataFrame:
