@@ -7,6 +7,7 @@ The demo's data runs from Sat 2026-10-24 to Fri 2026-11-20 (data/demo)."""
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -251,3 +252,43 @@ def test_the_held_reason_is_stored_and_in_the_json(
     for row in rows:
         assert stored[row["key"]] == (outcome, row["reason"])
         assert (row["reason"] is None) if reason is None else (reason in row["reason"])
+
+
+@pytest.mark.parametrize(
+    "as_of", [local(2026, 11, 23, 9), local(2026, 12, 14, 9), local(2026, 11, 1, 9)]
+)
+def test_last_seen_is_read_only_for_members_the_window_missed(
+    demo: sa.Engine, as_of: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fill_last_seen`` reads the store's last messages only for the members the loaded
+    window has none of (none: no read) and gives what filling from every sender's gave."""
+    import groupops.activity.stats as st
+    from groupops.db.queries import load_last_messages
+
+    seen: list[st.ActivityStats] = []
+    real = st.fill_last_seen
+
+    def spy(engine: sa.Engine, stats: st.ActivityStats, **kw: object) -> st.ActivityStats:
+        seen.append(stats)
+        return real(engine, stats, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(st, "fill_last_seen", spy)
+    period = digest_period("week", as_of, POLICY)
+    until = period.until
+    for groups in (None, ["proj-ops"]):
+        got = load_stats(demo, period, POLICY, groups=groups)
+        before = seen[-1]
+        every = st._with_last_seen(before, load_last_messages(demo, until=until, groups=groups))
+        pd.testing.assert_frame_equal(got.members, every.members)
+        for field in fields(got):  # only the members are filled
+            if field.name != "members":
+                assert getattr(got, field.name) is getattr(before, field.name)
+        # members the window missed (forced): read for them only, or for everyone past the cap
+        members = before.members.copy()
+        members.loc[members.index[::3], "last_seen_at"] = pd.NaT
+        missed = st.replace(before, members=members)
+        reference = st._with_last_seen(missed, load_last_messages(demo, until=until, groups=groups))
+        for cap in (st.LAST_SEEN_SENDERS, 0):
+            monkeypatch.setattr(st, "LAST_SEEN_SENDERS", cap)
+            filled = real(demo, missed, until=until, groups=groups)
+            pd.testing.assert_frame_equal(filled.members, reference.members)

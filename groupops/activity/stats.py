@@ -160,7 +160,35 @@ def load_stats(
     stats = compute_stats(
         messages, memberships, period, policy, groups=group_frame, duration=duration
     )
-    return _with_last_seen(stats, load_last_messages(engine, until=period.until, groups=groups))
+    return fill_last_seen(engine, stats, until=period.until, groups=groups)
+
+
+#: Most senders :func:`fill_last_seen` names in its query (more: every sender is read).
+LAST_SEEN_SENDERS = 500
+
+
+def fill_last_seen(
+    engine: sa.Engine,
+    stats: ActivityStats,
+    *,
+    until: datetime,
+    groups: Sequence[str] | None = None,
+) -> ActivityStats:
+    """:func:`_with_last_seen` with the store's last messages before ``until``, read only for
+    the members the loaded window has none of (none such: nothing is read), which is all it
+    takes from them (``tests/test_coverage.py``: the same statistics as reading every
+    sender's)."""
+    members = stats.members
+    if members.empty:
+        return stats
+    unseen = members.loc[members["last_seen_at"].isna(), "member_id"]
+    if unseen.empty:
+        return stats
+    senders = sorted({str(member) for member in unseen})
+    named = senders if len(senders) <= LAST_SEEN_SENDERS else None
+    return _with_last_seen(
+        stats, load_last_messages(engine, until=until, groups=groups, senders=named)
+    )
 
 
 def _with_last_seen(stats: ActivityStats, last: pd.DataFrame) -> ActivityStats:

@@ -419,10 +419,16 @@ def load_message_texts(engine: sa.Engine, keys: pd.DataFrame) -> dict[tuple[str,
 
 
 def load_last_messages(
-    engine: sa.Engine, *, until: datetime, groups: Sequence[str] | None = None
+    engine: sa.Engine,
+    *,
+    until: datetime,
+    groups: Sequence[str] | None = None,
+    senders: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Each sender's newest message per group before ``until`` (``platform``, ``group_id``,
-    ``member_id``, ``last_at``), however long ago: a member who ever spoke is never "never"."""
+    ``member_id``, ``last_at``), however long ago: a member who ever spoke is never "never".
+    ``senders``: only these senders' (the store still scanned, but only their messages
+    grouped: the grouping's sort is most of the read)."""
     table = Message.__table__
     assert isinstance(table, sa.Table)
     stmt: sa.Select[tuple[object, ...]] = (
@@ -436,6 +442,8 @@ def load_last_messages(
         .group_by(table.c.platform, table.c.group_id, table.c.sender_id)
     )
     stmt = _group_filter(stmt, table, groups)
+    if senders is not None:
+        stmt = stmt.where(table.c.sender_id.in_(list(senders)))
     with engine.connect() as conn:
         rows = [tuple(r) for r in conn.execute(stmt).all()]
     frame = pd.DataFrame(rows, columns=["platform", "group_id", "member_id", "last_at"])
