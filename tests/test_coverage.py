@@ -270,7 +270,7 @@ def test_last_seen_is_read_only_for_members_the_window_missed(
 
     def spy(engine: sa.Engine, stats: st.ActivityStats, **kw: object) -> st.ActivityStats:
         seen.append(stats)
-        return real(engine, stats, **kw)  # type: ignore[arg-type]
+        return real(engine, stats, **kw)
 
     monkeypatch.setattr(st, "fill_last_seen", spy)
     period = digest_period("week", as_of, POLICY)

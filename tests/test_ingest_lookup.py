@@ -122,11 +122,11 @@ def _check(
     make = _message if entity == "messages" else _membership
     with engine.begin() as conn:
         if stored:
-            rows = [make(k, v) for k, v in stored.items()]  # type: ignore[arg-type]
+            rows = [make(k, v) for k, v in stored.items()]
             upsert(conn, entity, _frame(entity, rows), now=NOW, run_id=None)
     if not chunk:
         return
-    rows = [make(k, v) for k, v in chunk.items()]  # type: ignore[arg-type]
+    rows = [make(k, v) for k, v in chunk.items()]
     frame = _frame(entity, [rows[i] for i in order if i < len(rows)])
     hashes = content_hash(entity, frame).to_numpy()
     with engine.connect() as conn:
