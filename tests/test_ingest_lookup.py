@@ -174,3 +174,53 @@ def test_lookup_of_a_large_sorted_chunk_tells_new_changed_and_unchanged(store: s
     stored = dict.fromkeys(keys[::2], 0)
     chunk = {k: (1 if i % 6 == 0 else 0) for i, k in enumerate(keys)}
     _check(store, "messages", stored, chunk, list(range(len(chunk))))
+
+
+# --- instants as DBAPI text (2026-12-01): Arrow's cast against numpy's text -------------------
+
+
+def _reference_instant_values(column: pd.Series, dialect: str) -> list[object]:
+    """``_column_values`` of an instant column before Arrow wrote its text."""
+    utc = column.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    text = np.char.replace(np.datetime_as_string(utc, unit="us"), "T", " ")
+    if dialect != "sqlite":
+        text = np.char.add(text, "+00:00")
+    values: list[object] = text.tolist()
+    if column.isna().any():
+        values = [None if missing else v for v, missing in zip(values, column.isna(), strict=True)]
+    return values
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    instants=st.lists(  # microseconds since the epoch, 1678-2261 (pandas' ns range)
+        st.one_of(st.none(), st.integers(-9_200_000_000_000_000, 9_200_000_000_000_000)),
+        min_size=1,  # (numpy's replace refuses an empty array; a chunk is never empty)
+        max_size=8,
+    ),
+    zone=st.sampled_from(["UTC", "Asia/Shanghai", "America/St_Johns"]),
+    unit=st.sampled_from(["ns", "us", "ms"]),
+    dialect=st.sampled_from(["sqlite", "postgresql"]),
+)
+def test_instant_values_are_the_text_numpy_wrote(
+    instants: list[int | None], zone: str, unit: str, dialect: str
+) -> None:
+    column = pd.Series(pd.to_datetime(instants, unit="us", utc=True)).dt.tz_convert(zone)
+    column = column.astype(f"datetime64[{unit}, {zone}]")
+    for entity, name in (
+        ("messages", "sent_at"),
+        ("roster", "departed_at"),
+        ("messages", "updated_at"),
+    ):
+        got = _column_values(entity, name, column, dialect)
+        assert got == _reference_instant_values(column, dialect)
+
+
+def test_instant_values_outside_four_digit_years_keep_numpy_text() -> None:
+    utc = np.array(["-0001-06-01T00:00:00", "10000-01-01T00:00:00", "NaT"], dtype="datetime64[us]")
+    column = pd.Series(utc).dt.tz_localize("UTC")
+    expected = [
+        *np.char.replace(np.datetime_as_string(utc[:2], unit="us"), "T", " ").tolist(),
+        None,
+    ]
+    assert _column_values("messages", "sent_at", column, "sqlite") == expected

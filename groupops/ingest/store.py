@@ -86,16 +86,33 @@ def _staging(conn: sa.Connection, entity: Entity) -> sa.Table:
     return stage
 
 
+_FOUR_DIGIT_YEARS = (np.datetime64("0001-01-01", "us"), np.datetime64("9999-12-31T23:59:59.999999"))
+
+
+def _instant_texts(utc: np.ndarray) -> list[object]:
+    """Naive UTC instants (``datetime64[us]``) as ``YYYY-MM-DD HH:MM:SS.ffffff`` (NaT: ``None``
+    or any text; the caller puts ``None`` there). Arrow's cast writes that text in C (100k
+    instants: 0.009 s against numpy's 0.036) for four-digit years; numpy's text otherwise
+    (``tests/test_ingest_lookup.py``: the same text as numpy's for any instant)."""
+    present = utc[~np.isnat(utc)]
+    if len(present) == 0 or (
+        present.min() >= _FOUR_DIGIT_YEARS[0] and present.max() <= _FOUR_DIGIT_YEARS[1]
+    ):
+        return cast(list[object], pa.array(utc, from_pandas=True).cast(pa.string()).to_pylist())
+    return cast(
+        list[object], np.char.replace(np.datetime_as_string(utc, unit="us"), "T", " ").tolist()
+    )
+
+
 def _column_values(entity: Entity, name: str, column: pd.Series, dialect: str) -> list[object]:
     """One column as DBAPI values, converted vectorised (no per-row SQLAlchemy processing)."""
     specs = {spec.name: spec for spec in FIELDS[entity]}
     spec = specs.get(name)
     if name == "updated_at" or (spec is not None and spec.type == "instant"):
         utc = column.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-        text = np.char.replace(np.datetime_as_string(utc, unit="us"), "T", " ")
+        values = _instant_texts(utc)
         if dialect != "sqlite":  # SQLite stores naive UTC text; PostgreSQL a timestamptz
-            text = np.char.add(text, "+00:00")
-        values = cast(list[object], text.tolist())
+            values = [None if v is None else f"{v}+00:00" for v in values]
         if column.isna().any():  # an optional instant (the roster's departed_at)
             values = [
                 None if missing else v for v, missing in zip(values, column.isna(), strict=True)
