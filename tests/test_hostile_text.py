@@ -8,12 +8,18 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from groupops.canonical import RawRecord
 from groupops.db.models import IngestRun, QuarantineRecord
 from groupops.db.queries import load_members, load_messages
+from groupops.ingest import normalise as normalise_module
 from groupops.ingest import open_bundle, run_ingest
 from groupops.ingest.normalise import control_errors, normalise, normalise_frame
 from groupops.ingest.store import storable
@@ -180,3 +186,33 @@ def test_csv_cells_follow_the_same_rules(engine: sa.Engine, tmp_path: Path) -> N
     [(name, line, field, reason, raw)] = quarantined(engine)
     assert (name, line, field) == ("messages.csv", 6, "text") and "U+0000" in reason
     assert "nul␀here" in raw
+
+
+def _reference_control_errors(values: pd.Series) -> pd.Series:
+    """``control_errors`` of Arrow text before its byte pre-check: the regex on every column."""
+    errors = pd.Series(pd.NA, index=values.index, dtype=object)
+    hits = pc.match_substring_regex(pa.array(values.array), normalise_module._CONTROL_PATTERN)
+    if not pc.any(hits).as_py():
+        return errors
+    return control_errors(values.astype(object))  # the per-value look, as before
+
+
+_texts = st.lists(
+    st.one_of(st.none(), st.text(alphabet=st.characters(codec="utf-8"), max_size=6)), max_size=8
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    chunks=st.lists(_texts, min_size=1, max_size=3), start=st.integers(0, 5), large=st.booleans()
+)
+def test_arrow_text_control_errors_match_the_regex_on_every_value(
+    chunks: list[list[str | None]], start: int, large: bool
+) -> None:
+    kind = pa.large_string() if large else pa.string()
+    array = pa.chunked_array([pa.array(c, type=kind) for c in chunks], type=kind)
+    values = pd.Series(pd.arrays.ArrowStringArray(array)).iloc[start:]  # a slice: offset views
+    expected = _reference_control_errors(values)
+    got = control_errors(values)
+    assert got.tolist() == expected.tolist()
+    assert list(got.index) == list(expected.index)

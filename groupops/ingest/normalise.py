@@ -209,6 +209,20 @@ def _describe_control(char: str) -> str:
     return f"U+{code:04X}" + (f" ({name})" if name else "")
 
 
+def _holds_control_bytes(chunk: pa.Array) -> bool:
+    """Whether the character data behind an Arrow text array holds a byte of
+    :data:`CONTROL_CHARS` (in UTF-8 those bytes are never part of another character). The
+    whole data buffer is looked at, also bytes outside a sliced array's values: a hit there
+    only sends the column through the exact regex."""
+    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+        return True  # another layout: the regex decides
+    data = chunk.buffers()[2]
+    if data is None:
+        return False
+    raw = data.to_pybytes()
+    return len(raw.translate(None, _CONTROL_BYTES)) != len(raw)
+
+
 def control_errors(values: pd.Series) -> pd.Series:
     """Per value: why it cannot be stored (a C0 control character other than tab, newline or
     carriage return, which PostgreSQL refuses or terminals obey), or NA. Vectorised: one
@@ -216,8 +230,13 @@ def control_errors(values: pd.Series) -> pd.Series:
     UTF-8 these bytes never occur inside another character)."""
     errors = pd.Series(pd.NA, index=values.index, dtype=object)
     if _arrow_text(values):
-        # Arrow-backed text (the columnar reader's): one regex pass in Arrow, no Python strings.
-        hits = pc.match_substring_regex(pa.array(values.array), _CONTROL_PATTERN)
+        # Arrow-backed text (the columnar reader's): its bytes looked at in place, then one
+        # regex pass in Arrow only when one of the bytes is there; no Python strings.
+        array = pa.array(values.array)
+        chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+        if not any(_holds_control_bytes(chunk) for chunk in chunks):
+            return errors
+        hits = pc.match_substring_regex(array, _CONTROL_PATTERN)
         if not pc.any(hits).as_py():
             return errors
     else:
