@@ -315,3 +315,47 @@ def test_the_cached_kind_from_filename_equals_its_reference(name: str, default: 
 
     for _ in range(2):
         assert kind_from_filename(name, default) == _reference_kind_from_filename(name, default)
+
+
+instants = st.one_of(
+    st.text(alphabet="0123456789", min_size=1, max_size=16),
+    st.integers(0, 2 * 10**12).map(str),
+    st.sampled_from(["2026-11-02T09:00:00", "2026-11-02T09:00:00+08:00", " 1793000000", "１２",
+                     "1e9", "", "x"]),
+    st.integers(-(10**12), 10**13),
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(instants, min_size=1, max_size=12))
+def test_a_date_unixtime_as_its_number_normalises_the_same(values: list[Any]) -> None:
+    """``_Batch.add_row`` hands a digit-only ``date_unixtime`` (up to 15 digits) over as the
+    number it spells: ``normalise_frame`` gives the same frame and rejections as from the
+    text."""
+    from zoneinfo import ZoneInfo
+
+    from groupops.importers.telegram import _Batch, _Row
+    from groupops.ingest.normalise import normalise_frame
+
+    batch = _Batch("x.json")
+    for n, value in enumerate(values):
+        batch.add_row(_Row(str(n), "user1", "a", value, "text", "t", None, [], False, n + 1,
+                           "g", "{}"))  # fmt: skip
+    (frame,) = list(batch.flush())
+    assert isinstance(frame, pd.DataFrame)
+    as_text = frame.copy()
+    as_text["sent_at"] = pd.Series(values, dtype=object)
+    tz = ZoneInfo("Asia/Shanghai")
+
+    def outcome(f: pd.DataFrame) -> Any:
+        try:
+            return normalise_frame("messages", f, tz)
+        except Exception as exc:  # past pandas' range: the same failure either way
+            return type(exc)
+
+    got, want = outcome(frame), outcome(as_text)
+    if isinstance(got, type) or isinstance(want, type):
+        assert got == want
+        return
+    pd.testing.assert_frame_equal(got.frame, want.frame)
+    assert got.rejected == want.rejected
