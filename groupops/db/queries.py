@@ -354,12 +354,11 @@ def _arrow_frame(arrays: dict[str, pa.Array], columns: Sequence[str]) -> pd.Data
             data[name] = lists
         elif name in _FLAGS:
             data[name] = array.to_numpy(zero_copy_only=False).astype(bool)
-        elif name == "sent_at" and pa.types.is_integer(array.type):  # microseconds
+        elif name == "sent_at" and (
+            pa.types.is_integer(array.type) or pa.types.is_timestamp(array.type)
+        ):  # microseconds, or naive UTC instants Arrow parsed
             micros = array.to_numpy(zero_copy_only=False).astype("datetime64[us]")
             data[name] = pd.Series(micros).dt.tz_localize("UTC")
-        elif name == "sent_at" and pa.types.is_timestamp(array.type):  # naive UTC, parsed
-            naive = array.to_numpy(zero_copy_only=False).astype("datetime64[us]")
-            data[name] = pd.Series(naive).dt.tz_localize("UTC")
         elif name == "sent_at":
             text = pd.Series(array.to_pandas())
             data[name] = pd.to_datetime(text, utc=True, format="ISO8601")

@@ -69,15 +69,12 @@ PERSONAL_CHAT_TYPES: Final = frozenset({"personal_chat", "bot_chat", "saved_mess
 def telegram_user_id(value: Any) -> str | None:
     """Both ``from_id`` shapes as one id: ``"user123"`` stays, a bare ``123`` becomes
     ``"user123"``."""
-    if type(value) is str:  # the common case: each distinct id worked out once
-        return _text_user_id(value)
+    if isinstance(value, str):  # each distinct id worked out once
+        return _text_user_id(str(value))
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return f"user{value}"
-    if isinstance(value, str) and value.strip():
-        text = value.strip()
-        return f"user{text}" if text.isdigit() else text
     return None
 
 
