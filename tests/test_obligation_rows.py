@@ -112,7 +112,7 @@ def conversations(draw: st.DrawFn) -> dict[str, Any]:
     n = draw(st.integers(1, 28))  # none at all: see test_row_engine_cases
     rows: list[dict[str, Any]] = []
     keys: set[tuple[str, str, str]] = set()
-    for i in range(n):
+    for _ in range(n):
         platform = draw(st.sampled_from(["wecom", "wecom", "feishu"]))
         group = draw(st.sampled_from(["g1", "g1", "g2"]))
         mid = f"m{draw(st.integers(0, n + 2)):02d}"  # ids shared across groups and platforms
