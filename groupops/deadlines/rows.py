@@ -94,7 +94,7 @@ class _Answer:
 
 
 def _marker(words: Sequence[str]) -> Callable[[str], bool]:
-    from groupops.activity.answers import marker_regex
+    from groupops.activity.markers import marker_regex
 
     if not words:
         return lambda _text: False

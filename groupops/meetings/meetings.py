@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from groupops.activity.answers import marker_regex
+from groupops.activity.markers import marker_regex
 from groupops.clock.workclock import WorkClock
 from groupops.deadlines.obligations import (
     DECLARED_TASK_COLUMNS,
