@@ -33,7 +33,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from groupops.activity.markers import marker_regex as marker_regex  # re-exported
+from groupops.activity.markers import marker_regex as marker_regex  # the one rule, re-exported
 from groupops.policy import Policy
 
 GROUP_KEYS = ["platform", "group_id"]
