@@ -17,6 +17,7 @@ from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
 
 if TYPE_CHECKING:
     from groupops.deadlines.obligations import Obligations
+    from groupops.deadlines.rows import RowObligations
     from groupops.policy import Policy
 
 AsOf = Annotated[
@@ -57,6 +58,26 @@ def _compute(
         engine.dispose()
 
 
+def _rows(
+    as_of: str | None, groups: list[str] | None, lookback_days: int
+) -> tuple[RowObligations | None, Policy, datetime]:
+    """The row engine's answer (``None``: too many messages for it; :func:`_compute` then)."""
+    from groupops.watch import load_obligation_rows
+
+    pol = common.policy()
+    instant = common.instant_option(as_of, pol) or datetime.now(UTC)
+    engine = common.engine()
+    try:
+        folder = common.store_settings().meetings_dir
+        with common.progress_bars():
+            return load_obligation_rows(
+                engine, pol, instant, groups=groups, lookback_days=lookback_days,
+                meetings_dir=folder,
+            ), pol, instant  # fmt: skip
+    finally:
+        engine.dispose()
+
+
 def _local(value: object) -> str:
     """An ISO instant from :func:`to_records` (already in the policy zone) as ``m-d H:M``."""
     return str(value)[5:16].replace("T", " ") if value else ""
@@ -75,7 +96,10 @@ def overdue_records(ob: Obligations, pol: Policy) -> list[dict[str, object]]:
     lateness in words added (``late``)."""
     from groupops.deadlines.obligations import to_records
 
-    records = to_records(ob.overdue, pol.tz)
+    return _with_late(to_records(ob.overdue, pol.tz), pol)
+
+
+def _with_late(records: list[dict[str, object]], pol: Policy) -> list[dict[str, object]]:
     for r in records:
         r["late"] = _late(float(str(r["overdue_working_minutes"])), pol)
     return records
@@ -90,15 +114,26 @@ def overdue(
 ) -> None:
     """Replies and tasks overdue at --as-of, on the working clock, with their escalation step
     (1: the group's admins are told, 2: the owner)."""
-    ob, pol = _compute(as_of, group, lookback_days)
+    rows, pol, _ = _rows(as_of, group, lookback_days)
+    if rows is None:
+        ob, pol = _compute(as_of, group, lookback_days)
+        records, instant, pending = overdue_records(ob, pol), ob.as_of, len(ob.pending)
+    else:
+        records, instant, pending = _with_late(rows.overdue, pol), rows.as_of, rows.pending
     if as_json:
-        typer.echo(json.dumps(overdue_records(ob, pol), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(records, ensure_ascii=False, indent=2))
         return
-    print_overdue(ob, pol)
+    _print_overdue(records, instant, pending, pol)
 
 
 def print_overdue(ob: Obligations, pol: Policy) -> None:
     """The overdue items as a table (also used by ``groupops demo``)."""
+    _print_overdue(overdue_records(ob, pol), ob.as_of, len(ob.pending), pol)
+
+
+def _print_overdue(
+    records: list[dict[str, object]], as_of: datetime, pending: int, pol: Policy
+) -> None:
     cols = [Col("kind", keep=True), Col("group", keep=True), Col("message", keep=True, stack=True),
             Col("assignee", keep=True), Col("from", keep=True, drop=2),
             Col("sent", keep=True, drop=4), Col("due", keep=True, drop=3),
@@ -115,13 +150,13 @@ def print_overdue(ob: Obligations, pol: Policy) -> None:
             str(r["late"]),
             ESCALATION_LABELS[int(str(r["escalation"]))],
         ]
-        for r in overdue_records(ob, pol)
+        for r in records
     ]
     print_table(
-        f"Overdue at {ob.as_of.astimezone(pol.tz):%Y-%m-%d %H:%M} ({pol.timezone})",
+        f"Overdue at {as_of.astimezone(pol.tz):%Y-%m-%d %H:%M} ({pol.timezone})",
         cols,
         rows,
-        caption=f"{len(ob.overdue)} overdue · {len(ob.pending)} pending · late is working time",
+        caption=f"{len(records)} overdue · {pending} pending · late is working time",
     )
 
 
@@ -134,12 +169,16 @@ def tasks_command(
 ) -> None:
     """Every task (one row per assignee) with its state at --as-of, its deadline and the
     deadline the assignee committed to."""
-    from groupops.deadlines.obligations import to_records
+    found, pol, instant = _rows(as_of, group, lookback_days)
+    if found is None:
+        from groupops.deadlines.obligations import to_records
 
-    ob, pol = _compute(as_of, group, lookback_days)
-    frame = ob.tasks.drop(columns=["text"])
+        ob, pol = _compute(as_of, group, lookback_days)
+        records, instant = to_records(ob.tasks.drop(columns=["text"]), pol.tz), ob.as_of
+    else:
+        records, instant = found.tasks, found.as_of
     if as_json:
-        typer.echo(json.dumps(to_records(frame, pol.tz), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(records, ensure_ascii=False, indent=2))
         return
     styles = {"done": "green", "overdue": "red", "ack_overdue": "yellow"}
     cols = [Col("group", keep=True), Col("message", keep=True, stack=True), Col("assignee", keep=True),
@@ -147,7 +186,7 @@ def tasks_command(
             Col("deadline", keep=True), Col("committed", keep=True, drop=1),
             Col("state", keep=True, markup=True)]  # fmt: skip
     rows = []
-    for r in to_records(frame, pol.tz):
+    for r in records:
         state = str(r["state"])
         rows.append([
             str(r["group_id"]),
@@ -160,5 +199,5 @@ def tasks_command(
             f"[{styles[state]}]{state}[/]" if state in styles else state,
         ])  # fmt: skip
     print_table(
-        f"Tasks at {ob.as_of.astimezone(pol.tz):%Y-%m-%d %H:%M} ({pol.timezone})", cols, rows
+        f"Tasks at {instant.astimezone(pol.tz):%Y-%m-%d %H:%M} ({pol.timezone})", cols, rows
     )

@@ -31,9 +31,8 @@ def stats_command(
 ) -> None:
     """Messages, active days, share, mentions answered, reply times, inactive / new / departed
     members per group and member, with the change against the previous period."""
-    from groupops.activity.stats import load_stats, stats_report
+    from groupops.activity.rowstats import small_span_report
     from groupops.clock.periods import Period
-    from groupops.roster import Directory
 
     pol = common.policy()
     end = common.instant_option(until, pol, name="--until") or datetime.now(UTC)
@@ -44,12 +43,17 @@ def stats_command(
         raise typer.BadParameter(str(exc), param_hint="--since/--until") from exc
     engine = common.engine()
     try:
-        with common.progress_bars(quiet=as_json):
-            stats = load_stats(engine, period, pol, groups=group)
-        people = Directory.load(engine)
+        # a small span by the row engine (no pandas; the same report), else the frame engine
+        report = small_span_report(engine, period, pol, groups=group)
+        if report is None:
+            from groupops.activity.stats import load_stats, stats_report
+            from groupops.roster import Directory
+
+            with common.progress_bars(quiet=as_json):
+                stats = load_stats(engine, period, pol, groups=group)
+            report = stats_report(stats, Directory.load(engine))
     finally:
         engine.dispose()
-    report = stats_report(stats, people)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return

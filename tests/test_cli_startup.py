@@ -106,7 +106,9 @@ AS_OF = ["--as-of", "2026-11-20T18:00"]
         (["roster", "check", *AS_OF], ORM),  # rows (tests/test_roster_engines.py)
         (["archive", "list"], ORM),  # the register and the directory as rows
         (["archive", "search", "发布"], ORM),
-        (["stats", "--since", "2026-11-16", "--until", "2026-11-23"], FRAMES),
+        # a small span by the row engine (tests/test_row_stats.py): Core tables, no pandas
+        (["stats", "--since", "2026-11-16", "--until", "2026-11-23"], CORE),
+        (["stats", "--json", "--since", "2026-11-16", "--until", "2026-11-23"], CORE),
         (["overdue", *AS_OF], FRAMES),
         (["tasks", *AS_OF], FRAMES),
         (["meetings", *AS_OF], FRAMES),

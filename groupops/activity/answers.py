@@ -29,11 +29,11 @@ Frames are ``groupops.db.queries.load_messages`` frames (``sent_at`` aware UTC).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import pandas as pd
 
+from groupops.activity.markers import marker_regex as marker_regex  # the one rule, re-exported
 from groupops.policy import Policy
 
 GROUP_KEYS = ["platform", "group_id"]
@@ -44,20 +44,6 @@ REQUEST_COLUMNS = ["platform", "group_id", "message_id", "requester_id", "target
 ANSWERED_COLUMNS = [*REQUEST_COLUMNS, "answered_at", "answer_id"]
 #: What :func:`first_reply`, :func:`next_in_group` and :func:`earliest` return per item.
 ANSWER_COLUMNS = ["at", "id", "text"]
-
-
-def marker_regex(words: Sequence[str]) -> str:
-    """A case-insensitive alternation of ``words``; ASCII words only match as whole words
-    (``ok`` does not match ``book``)."""
-    alts = []
-    for word in sorted(set(words), key=len, reverse=True):
-        pat = re.escape(word)
-        if re.match(r"\w", word, re.ASCII):
-            pat = r"(?<![A-Za-z0-9])" + pat
-        if re.search(r"\w$", word, re.ASCII):
-            pat = pat + r"(?![A-Za-z0-9])"
-        alts.append(pat)
-    return "(?i:" + "|".join(alts) + ")"
 
 
 def contains_marker(text: pd.Series, words: Sequence[str]) -> pd.Series:

@@ -27,7 +27,7 @@ import math
 import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import cast
 
 import numpy as np
@@ -35,6 +35,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from groupops.activity.answers import answer_requests, reply_requests
+from groupops.activity.rowstats import period_json, window_bounds
 from groupops.clock.periods import Period
 from groupops.db.bulk import gc_paused
 from groupops.db.queries import load_groups, load_last_messages, load_memberships, load_messages
@@ -125,9 +126,8 @@ def _select(frame: pd.DataFrame, keys: Sequence[tuple[str, str]]) -> pd.DataFram
 def load_window(period: Period, policy: Policy) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The span of messages :func:`compute_stats` needs: the previous period and the
     inactivity window before it, up to the period's end."""
-    previous = period.previous()
-    start = min(previous.since, previous.until - timedelta(days=policy.activity.inactive_days))
-    return pd.Timestamp(start), pd.Timestamp(period.until)
+    start, until = window_bounds(period, policy.activity.inactive_days)
+    return pd.Timestamp(start), pd.Timestamp(until)
 
 
 def load_stats(
@@ -598,12 +598,14 @@ def _report(stats: ActivityStats, people: Directory | None) -> dict[str, object]
     groups_out: list[dict[str, object]] = []
     for row in stats.groups.to_dict("records"):
         key = (row["platform"], row["group_id"])
+        owner_id = row.get("owner_id")
+        owner_id = owner_id if isinstance(owner_id, str) else None  # a group without owner: NaN
         group: dict[str, object] = {
             "group_id": row["group_id"],
             "platform": row["platform"],
             "name": row.get("name"),
-            "owner_id": row.get("owner_id"),
-            "owner_name": people.name(str(row["platform"]), row.get("owner_id")) or None,
+            "owner_id": owner_id,
+            "owner_name": people.name(str(row["platform"]), owner_id) or None,
         }
         for figure in COMPARED:
             group[_json_name(figure)] = _number(row[figure])
@@ -618,14 +620,4 @@ def _report(stats: ActivityStats, people: Directory | None) -> dict[str, object]
         group["heatmap"] = heat.reshape(7, 24).tolist() if heat is not None else [[0] * 24] * 7
         group["members"] = member_lists.get(key, [])
         groups_out.append(group)
-    previous = stats.previous
-    return {
-        "period": {
-            "since": period.since.isoformat(),
-            "until": period.until.isoformat(),
-            "timezone": str(period.tz),
-            "label": period.label,
-            "previous": {"since": previous.since.isoformat(), "until": previous.until.isoformat()},
-        },
-        "groups": groups_out,
-    }
+    return {"period": period_json(period), "groups": groups_out}

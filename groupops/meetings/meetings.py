@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from groupops.activity.answers import marker_regex
+from groupops.activity.markers import marker_regex
 from groupops.clock.workclock import WorkClock
 from groupops.deadlines.obligations import (
     DECLARED_TASK_COLUMNS,
@@ -616,6 +616,20 @@ def _derive(m: Meeting, policy: Policy, clock: WorkClock, as_of: datetime) -> No
 
 def sourced(meetings: Sequence[Meeting], clock: WorkClock) -> Sourced:
     """Action items as declared tasks and minutes due as extra items (kind ``minutes``)."""
+    tasks, items = sourced_rows(meetings)
+    task_frame = pd.DataFrame(tasks, columns=DECLARED_TASK_COLUMNS)
+    item_frame = pd.DataFrame(items, columns=EXTRA_ITEM_COLUMNS)
+    for col in ("assigned_at", "deadline"):
+        task_frame[col] = pd.to_datetime(task_frame[col], utc=True)
+    for col in ("requested_at", "due_at", "resolved_at"):
+        item_frame[col] = pd.to_datetime(item_frame[col], utc=True)
+    return Sourced(task_frame, item_frame)
+
+
+def sourced_rows(
+    meetings: Sequence[Meeting],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """:func:`sourced` as rows (aware instants): the declared tasks and the extra items."""
     tasks: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
     for m in meetings:
@@ -654,13 +668,7 @@ def sourced(meetings: Sequence[Meeting], clock: WorkClock) -> Sourced:
                 "text": m.topic,
             }
         )
-    task_frame = pd.DataFrame(tasks, columns=DECLARED_TASK_COLUMNS)
-    item_frame = pd.DataFrame(items, columns=EXTRA_ITEM_COLUMNS)
-    for col in ("assigned_at", "deadline"):
-        task_frame[col] = pd.to_datetime(task_frame[col], utc=True)
-    for col in ("requested_at", "due_at", "resolved_at"):
-        item_frame[col] = pd.to_datetime(item_frame[col], utc=True)
-    return Sourced(task_frame, item_frame)
+    return tasks, items
 
 
 def meeting_source(world: MeetingWorld, *, since: datetime | None = None) -> ObligationSource:
