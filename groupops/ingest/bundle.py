@@ -184,6 +184,16 @@ class BundleSource:
             except FileTooLarge as exc:
                 yield RawRecord(entity, member.label, 0, "", error=RecordError("(file)", str(exc)))
 
+    def file_bytes(self, entity: Entity) -> int | None:
+        """The size of the entity's file (an archive member: its declared size); ``None`` when
+        the entity has no file or a refused one."""
+        member = self._files.get(entity)
+        if member is None or self.refusals.get(entity):
+            return None
+        if member.inner is not None:
+            return member.inner.file_size
+        return member.path.stat().st_size
+
     def fingerprint(self, entity: Entity) -> Fingerprint | None:
         """The entity's file's fingerprint (:mod:`groupops.ingest.fingerprint`); ``None`` when
         the entity has no file or a refused one (read every time, so it is reported)."""
@@ -203,28 +213,44 @@ class BundleSource:
         return Fingerprint(member.label, whole.size, whole.mtime_ns, digest)
 
     def chunks(
-        self, entity: Entity, size: int, *, columnar: bool | None = None
+        self, entity: Entity, size: int, *, columnar: bool | None = None, skip: int = 0
     ) -> Iterator[list[RawRecord] | pd.DataFrame]:
         """The entity's records (as :meth:`records` gives them) ``size`` lines at a time; a
         JSONL chunk of clean canonical lines comes as one columnar frame instead
         (:mod:`groupops.ingest.columnar`), unless ``columnar`` (default: the source's own
-        setting) is false. The chunk boundaries are the same either way."""
+        setting) is false. The chunk boundaries are the same either way. ``skip``: the chunks
+        after the first ``skip`` (a JSONL file's skipped lines are split, never parsed)."""
+        member = self._files.get(entity)
+        refused = [
+            RawRecord(entity, refusal.name, 0, "", error=RecordError("(file)", refusal.reason))
+            for refusal in self.refusals.get(entity, ())
+        ]
+        if member is None or member.suffix != ".jsonl" or (refused and skip):
+            yield from islice(self._chunks(entity, size, columnar, refused), skip, None)
+            return
+        yield from self._chunks(entity, size, columnar, refused, skip=skip)
+
+    def _chunks(
+        self,
+        entity: Entity,
+        size: int,
+        columnar: bool | None,
+        refused: list[RawRecord],
+        *,
+        skip: int = 0,
+    ) -> Iterator[list[RawRecord] | pd.DataFrame]:
         member = self._files.get(entity)
         if member is None or member.suffix != ".jsonl":
             records = self.records(entity)
             while chunk := list(islice(records, size)):
                 yield chunk
             return
-        refused = [
-            RawRecord(entity, refusal.name, 0, "", error=RecordError("(file)", refusal.reason))
-            for refusal in self.refusals.get(entity, ())
-        ]
         if refused:
             yield refused
         columnar = self.columnar if columnar is None else columnar
         with member.open() as stream:
             yield from _jsonl_chunks(
-                entity, member.label, stream, size, self.limits, columnar=columnar
+                entity, member.label, stream, size, self.limits, columnar=columnar, skip=skip
             )
 
 
@@ -277,13 +303,38 @@ def _jsonl_records(
 
 
 def _jsonl_chunks(
-    entity: Entity, label: str, stream: IO[bytes], size: int, limits: Limits, *, columnar: bool
+    entity: Entity,
+    label: str,
+    stream: IO[bytes],
+    size: int,
+    limits: Limits,
+    *,
+    columnar: bool,
+    skip: int = 0,
 ) -> Iterator[list[RawRecord] | pd.DataFrame]:
     """``size`` lines at a time: a frame when the columnar reader takes the chunk, else the
     chunk's records read line by line. A file past ``max_file_bytes`` ends with its
-    ``(file)`` record, after the lines read before it."""
+    ``(file)`` record, after the lines read before it. ``skip``: the chunks after the first
+    ``skip`` (their lines split, not parsed)."""
     from groupops.ingest.columnar import read_columnar
 
+    for chunk in islice(_line_chunks(entity, label, stream, size, limits), skip, None):
+        if isinstance(chunk, RawRecord):
+            yield [chunk]
+            continue
+        frame = read_columnar(entity, label, chunk) if columnar else None
+        if frame is not None:
+            yield frame
+        else:
+            records = [parse_line(entity, label, line, limits) for line in chunk]
+            yield [record for record in records if record is not None]
+
+
+def _line_chunks(
+    entity: Entity, label: str, stream: IO[bytes], size: int, limits: Limits
+) -> Iterator[list[Line] | RawRecord]:
+    """The lines of :func:`_jsonl_chunks`' chunks, one item per chunk it yields: ``size``
+    lines, or the ``(file)`` record of a file past ``max_file_bytes``."""
     lines = bounded_lines(stream, limits)
     while True:
         chunk: list[Line] = []
@@ -293,14 +344,9 @@ def _jsonl_chunks(
         except FileTooLarge as exc:
             refused = RawRecord(entity, label, 0, "", error=RecordError("(file)", str(exc)))
         if chunk:
-            frame = read_columnar(entity, label, chunk) if columnar else None
-            if frame is not None:
-                yield frame
-            else:
-                records = [parse_line(entity, label, line, limits) for line in chunk]
-                yield [record for record in records if record is not None]
+            yield chunk
         if refused is not None:
-            yield [refused]
+            yield refused
             return
         if len(chunk) < size:
             return

@@ -12,8 +12,10 @@ the same in one call for scripts and tests.
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -21,12 +23,14 @@ from typing import TypeVar
 import pandas as pd
 import sqlalchemy as sa
 
-from groupops.canonical import Entity, RawRecord, Source, source_entities
+from groupops.canonical import Entity, Source, source_entities
 from groupops.db import session_scope
 from groupops.db.bulk import gc_frozen
 from groupops.db.leases import heartbeat, owner_id, reap_crashed, wall_now
 from groupops.db.models import IngestRun
-from groupops.ingest.expectations import Bounds, Validator, validate
+from groupops.ingest.chunking import CHUNK_RAW_CHARS as CHUNK_RAW_CHARS
+from groupops.ingest.chunking import source_chunks as source_chunks
+from groupops.ingest.expectations import Bounds, Validator
 from groupops.ingest.fingerprint import (
     Fingerprint,
     begin_file,
@@ -36,7 +40,7 @@ from groupops.ingest.fingerprint import (
     skippable,
 )
 from groupops.ingest.limits import Limits
-from groupops.ingest.normalise import Rejection, normalise, normalise_frame
+from groupops.ingest.overlap import Job, Prepared, PreparingChild, prepare, prepares_apart
 from groupops.ingest.store import (
     UpsertCounts,
     known_groups,
@@ -103,42 +107,6 @@ class IngestSummary:
         }
 
 
-#: A chunk of records read one at a time (the export importers) also ends once its records'
-#: raw text passes this many characters: 100,000 long messages would otherwise hold about a
-#: gigabyte (issue 14). Measured on a 125 MB Telegram export of 100,000 messages: peak 685 MB
-#: at 24 Mi characters, 350 MB at 4 Mi (193 MB of it is the process before any input).
-CHUNK_RAW_CHARS = 4 << 20
-
-
-def _chunks(records: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
-    """``size`` records at a time, fewer when their raw text passes :data:`CHUNK_RAW_CHARS`."""
-    iterator = iter(records)
-    while True:
-        chunk: list[RawRecord] = []
-        held = 0
-        for record in iterator:
-            chunk.append(record)
-            held += len(record.raw)
-            if len(chunk) >= size or held >= CHUNK_RAW_CHARS:
-                break
-        if not chunk:
-            return
-        yield chunk
-
-
-def source_chunks(
-    source: Source, entity: Entity, size: int
-) -> Iterator[list[RawRecord] | pd.DataFrame]:
-    """The entity's records ``size`` at a time: a source that reads columns itself (a canonical
-    bundle's JSONL, an export importer's messages: ``chunks``) may hand over a chunk as a frame
-    of the entity's fields (``chunks`` may give ``None``: that entity is read as records)."""
-    chunked = getattr(source, "chunks", None)
-    chunks = chunked(entity, size) if chunked is not None else None
-    if chunks is not None:
-        return iter(chunks)
-    return _chunks(source.records(entity), size)
-
-
 def plausible_bounds(policy: Policy, now: datetime) -> Bounds:
     earliest = datetime(policy.ingest.earliest_year, 1, 1, tzinfo=policy.tz)
     return Bounds.between(earliest, now + timedelta(days=policy.ingest.max_future_days))
@@ -179,6 +147,7 @@ def ingest_entity(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     validator: Validator | None = None,
     force: bool = False,
+    workers: int | None = None,
 ) -> EntitySummary:
     """Stream one entity of ``source`` into the store (see the module docstring).
 
@@ -186,8 +155,11 @@ def ingest_entity(
     rules, is not read again: its records count as unchanged (:mod:`groupops.ingest.fingerprint`;
     ``force`` reads it anyway).
 
-    Chunks are prepared and written one after the other: overlapping them in a thread was
-    measured slower (the GIL serialises the pandas work and starves the writer)."""
+    Chunks are prepared (read, normalised, validated) and written one after the other, or, for
+    a large file on two usable CPUs, prepared in a child process while the parent writes the
+    previous one (:mod:`groupops.ingest.overlap`; ``workers``: ``GROUPOPS_INGEST_WORKERS`` when
+    ``None``; 0 never, 1 always when the source can). A thread was measured slower: the GIL
+    serialises the pandas work and starves the writer."""
     summary = EntitySummary(entity)
     fingerprint_of = getattr(source, "fingerprint", None)
     fp: Fingerprint | None = fingerprint_of(entity) if fingerprint_of is not None else None
@@ -205,58 +177,58 @@ def ingest_entity(
                                 recorded.watermark)  # fmt: skip
                 report(entity, summary.read)
                 return summary
-        file_id = begin_file(engine, entity, fp, rules, run_id=run_id, now=now)
-    bounds = plausible_bounds(policy, now)
-    groups: set[str] = set()
-    if entity in ("messages", "memberships"):
-        with engine.connect() as conn:  # groups load first, so this set is final for the entity
-            groups = known_groups(conn)
+    apart = prepares_apart(source, entity, get_settings().ingest_workers if workers is None
+                           else workers)  # fmt: skip
+    # Started first: the child's imports overlap the fingerprint and the groups' read.
+    with PreparingChild() if apart else nullcontext() as child:
+        if fp is not None:
+            file_id = begin_file(engine, entity, fp, rules, run_id=run_id, now=now)
+        bounds = plausible_bounds(policy, now)
+        groups: set[str] = set()
+        if entity in ("messages", "memberships"):
+            with engine.connect() as conn:  # groups load first: this set is final for the entity
+                groups = known_groups(conn)
+        validator = validator or get_settings().validator
 
-    chunks = source_chunks(source, entity, chunk_size)
+        def prepared_here(skip: int = 0, stop: int | None = None) -> Iterator[Prepared]:
+            chunks = itertools.islice(source_chunks(source, entity, chunk_size, skip=skip), stop)
+            for chunk in chunks:
+                yield prepare(entity, chunk, tz=policy.tz, bounds=bounds, groups=groups,
+                              validator=validator)  # fmt: skip
 
-    def read_and_prepare() -> _Prepared | None:
-        chunk = next(chunks, None)
-        if chunk is None:
-            return None
-        if isinstance(chunk, pd.DataFrame):  # the columnar reader's frame
-            normalised = normalise_frame(entity, chunk, policy.tz)
-        else:
-            normalised = normalise(entity, chunk, policy.tz)
-        valid, rejected = validate(entity, normalised.frame, bounds=bounds, known_groups=groups,
-                                   validator=validator or get_settings().validator)  # fmt: skip
-        return _Prepared(valid, normalised.rejected + rejected)
-
-    newest: datetime | None = None
-    # The run's lease, renewed while chunks are prepared; the objects held before the loop
-    # (the imported libraries') out of the collector's full collections while it builds rows.
-    with heartbeat(engine, run_id), gc_frozen():
-        while (prepared := read_and_prepare()) is not None:
-            counts, watermark = _store(
-                engine, entity, prepared, run_id=run_id, now=now, file_id=file_id
-            )
-            if watermark is not None and (newest is None or watermark > newest):
-                newest = watermark
-            summary.loaded += counts.loaded
-            summary.updated += counts.updated
-            summary.unchanged += counts.unchanged
-            summary.quarantined += len(prepared.rejections)
-            report(entity, summary.read)  # records read so far (the CLI's progress bar)
+        prepared_chunks: Iterator[Prepared] = prepared_here()
+        if child is not None:
+            # The child prepares from the second chunk on; the first is prepared here while
+            # the child starts (its imports take about as long).
+            child.send(Job(source, entity, chunk_size, policy.tz, bounds, frozenset(groups),
+                           validator, skip=1))  # fmt: skip
+            prepared_chunks = itertools.chain(prepared_here(stop=1), child)
+        newest: datetime | None = None
+        # The run's lease, renewed while chunks are prepared; the objects held before the loop
+        # (the imported libraries') out of the collector's full collections while it builds
+        # rows.
+        with heartbeat(engine, run_id), gc_frozen():
+            for prepared in prepared_chunks:
+                counts, watermark = _store(
+                    engine, entity, prepared, run_id=run_id, now=now, file_id=file_id
+                )
+                if watermark is not None and (newest is None or watermark > newest):
+                    newest = watermark
+                summary.loaded += counts.loaded
+                summary.updated += counts.updated
+                summary.unchanged += counts.unchanged
+                summary.quarantined += len(prepared.rejections)
+                report(entity, summary.read)  # records read so far (the CLI's progress bar)
     if file_id is not None:
         complete_file(engine, file_id, clean=not summary.quarantined, records=summary.read,
                       watermark=newest)  # fmt: skip
     return summary
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    valid: pd.DataFrame
-    rejections: list[Rejection]
-
-
 def _store(
     engine: sa.Engine,
     entity: Entity,
-    prepared: _Prepared,
+    prepared: Prepared,
     *,
     run_id: int,
     now: datetime,
@@ -272,7 +244,8 @@ def _store(
     for attempt in range(1, _CHUNK_ATTEMPTS + 1):
         try:
             with engine.begin() as conn:
-                counts = upsert(conn, entity, valid, now=now, run_id=run_id)
+                chunk = valid if prepared.keyed is None else prepared.keyed
+                counts = upsert(conn, entity, chunk, now=now, run_id=run_id)
                 if counts.updated:
                     forget_others(conn, entity, keep=file_id)
                 quarantine(conn, prepared.rejections, now=now, run_id=run_id)
@@ -355,9 +328,11 @@ def run_ingest(
     now: datetime | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     force: bool = False,
+    workers: int | None = None,
 ) -> IngestSummary:
     """Ingest every entity of ``source``; the run's summary (see :attr:`IngestSummary.exit_code`).
-    ``force``: read every file, even one unchanged since a clean run read it."""
+    ``force``: read every file, even one unchanged since a clean run read it; ``workers``: see
+    :func:`ingest_entity`."""
     now = now or datetime.now(UTC)
     run_id = begin_run(engine, source.name, source.format, now=now)
     entities: list[EntitySummary] = []
@@ -373,6 +348,7 @@ def run_ingest(
                     now=now,
                     chunk_size=chunk_size,
                     force=force,
+                    workers=workers,
                 )
             )
     except Exception as exc:

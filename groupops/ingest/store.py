@@ -24,6 +24,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from groupops.canonical import FIELDS, KEYS, Entity
 from groupops.db.models import Base, Group, QuarantineRecord
+from groupops.ingest.keyed import Keyed as Keyed
+from groupops.ingest.keyed import content_hash as content_hash
+from groupops.ingest.keyed import keyed as keyed
 from groupops.ingest.normalise import UNSTATED, Rejection, group_key, id_list_json
 
 TABLES: dict[Entity, str] = {
@@ -33,8 +36,6 @@ TABLES: dict[Entity, str] = {
     "messages": "messages",
     "roster": "roster",
 }
-# A fixed key keeps content hashes stable between runs and processes.
-_HASH_KEY = "groupops-content"
 
 
 @dataclass
@@ -48,24 +49,6 @@ class UpsertCounts:
         self.updated += other.updated
         self.unchanged += other.unchanged
         return self
-
-
-def content_hash(
-    entity: Entity, frame: pd.DataFrame, ids_json: dict[str, list[str]] | None = None
-) -> pd.Series:
-    """A signed 64-bit hash of each row's canonical fields (vectorised); id lists are hashed
-    as their stored JSON text (``ids_json``: that text per id-list field, when already made)."""
-    cols: dict[str, pd.Series] = {}
-    for spec in FIELDS[entity]:
-        col = frame[spec.name]
-        if spec.type == "ids":
-            text = (ids_json or {}).get(spec.name)
-            col = pd.Series(id_list_json(col) if text is None else text, index=frame.index)
-        elif spec.type == "instant":
-            col = col.astype("datetime64[ms, UTC]").astype("int64")
-        cols[spec.name] = col.astype("string").fillna("\x00")
-    hashed = pd.util.hash_pandas_object(pd.DataFrame(cols), index=False, hash_key=_HASH_KEY)
-    return pd.Series(hashed.to_numpy().view(np.int64), index=frame.index)
 
 
 def _table(entity: Entity) -> sa.Table:
@@ -151,7 +134,12 @@ def _load_stage(
 
 
 def upsert(
-    conn: sa.Connection, entity: Entity, frame: pd.DataFrame, *, now: datetime, run_id: int | None
+    conn: sa.Connection,
+    entity: Entity,
+    frame: pd.DataFrame | Keyed,
+    *,
+    now: datetime,
+    run_id: int | None,
 ) -> UpsertCounts:
     """Insert new rows, update changed ones, leave the rest untouched; all in ``conn``'s
     transaction.
@@ -161,20 +149,17 @@ def upsert(
     writes nothing. The write is one ``INSERT … ON CONFLICT (key) DO UPDATE … WHERE the hash
     differs``, so a row another run inserted in the meantime is updated, never a duplicate-key
     error (executemany on SQLite; ``COPY`` into a staging table on PostgreSQL)."""
-    if frame.empty:
+    if (frame.frame if isinstance(frame, Keyed) else frame).empty:
         return UpsertCounts()
     target = _table(entity)
     dialect = conn.dialect.name
-    keys = list(KEYS[entity])
-    # In key order: the lookup and the write visit each B-tree page once per chunk, not once
-    # per row (a bundle comes in time order, its keys spread over every group).
-    frame = frame.sort_values(keys, kind="stable", ignore_index=True)
+    # ``frame`` made :func:`keyed` here, unless that was done before (apart from the write).
+    chunk = frame if isinstance(frame, Keyed) else keyed(entity, frame)
+    frame, ids_json, hashes = chunk.frame, chunk.ids_json, chunk.hashes
     if dialect == "sqlite":
         # Take the database's write lock before the lookup (a no-op write does): no other run
         # can commit between what the lookup sees and what is written.
         conn.exec_driver_sql(f"UPDATE {target.name} SET content_hash = content_hash WHERE 0")
-    ids_json = {s.name: id_list_json(frame[s.name]) for s in FIELDS[entity] if s.type == "ids"}
-    hashes = content_hash(entity, frame, ids_json).to_numpy()
     new, changed = _differing(conn, entity, frame, hashes, dialect)
     loaded, updated = int(new.sum()), int(changed.sum())
     if loaded or updated:
