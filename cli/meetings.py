@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,6 +13,9 @@ from cli import common
 from cli.app import app, console
 from cli.tables import Col, print_table, safe
 from groupops.deadlines import DEFAULT_LOOKBACK_DAYS  # light: the store module imports SQLAlchemy
+
+if TYPE_CHECKING:
+    from groupops.meetings.store import MeetingsView
 
 AsOf = Annotated[
     str | None,
@@ -59,16 +62,25 @@ def meetings_command(
     instant = common.instant_option(as_of, pol) or datetime.now(UTC)
     engine = common.engine()
     try:
-        from groupops.meetings.store import load_meetings
+        from groupops.watch import MeetingRows, load_meeting_rows
 
-        view = load_meetings(
-            engine,
-            pol,
-            instant,
-            groups=group,
-            lookback_days=lookback_days,
+        # Small spans by the row engine (no pandas), larger ones by the frame engine: the same
+        # meetings and records (tests/test_obligation_rows.py).
+        view: MeetingRows | MeetingsView | None = load_meeting_rows(
+            engine, pol, instant, groups=group, lookback_days=lookback_days,
             meetings_dir=settings.meetings_dir,
-        )
+        )  # fmt: skip
+        if view is None:
+            from groupops.meetings.store import load_meetings
+
+            view = load_meetings(
+                engine,
+                pol,
+                instant,
+                groups=group,
+                lookback_days=lookback_days,
+                meetings_dir=settings.meetings_dir,
+            )
     finally:
         engine.dispose()
     if as_json:

@@ -9,23 +9,24 @@ watch-deadlines flow, the digests' overdue section) loads through :func:`load_ob
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 
 from groupops.clock.workclock import WorkClock
-from groupops.db.queries import LoadedMessages
-from groupops.deadlines import DEFAULT_LOOKBACK_DAYS, reminders
-from groupops.deadlines.obligations import Obligations
-from groupops.meetings.meetings import Meetings, found_source, meeting_source
-from groupops.meetings.store import meeting_world
+from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
 from groupops.policy import Policy
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the frame engine (pandas) only where it computes: not the row path
+    import pandas as pd
+
+    from groupops.db.queries import LoadedMessages
+    from groupops.deadlines.obligations import Obligations
     from groupops.deadlines.rows import Msg, RowObligations
+    from groupops.meetings.meetings import Meetings, MeetingWorld
 
 
 def load_obligations(
@@ -45,6 +46,10 @@ def load_obligations(
     :func:`groupops.db.queries.load_messages`; ``found``: the meetings at ``as_of`` found over
     the same messages, window and groups, by :func:`groupops.meetings.store.load_meetings`:
     not found again)."""
+    from groupops.deadlines import reminders
+    from groupops.meetings.meetings import found_source, meeting_source
+    from groupops.meetings.store import meeting_world
+
     since = as_of - timedelta(days=lookback_days) if lookback_days is not None else None
     if found is not None:
         source = found_source(found)
@@ -75,6 +80,8 @@ ROW_ENGINE_MAX_MESSAGES = 20_000
 def message_rows(messages: pd.DataFrame) -> list[Msg]:
     """A ``load_messages`` frame as the row engine's messages (missing values as the frame
     engine's preparation reads them)."""
+    import pandas as pd
+
     from groupops.deadlines.rows import Msg
 
     mention_all = messages["mention_all"].fillna(False).astype(bool).tolist()
@@ -103,31 +110,24 @@ def load_obligation_rows(
     max_messages: int | None = None,
 ) -> RowObligations | None:
     """What ``groupops overdue`` / ``groupops tasks`` print (:class:`RowObligations`, in the
-    policy's zone) by the row engine, equal to :func:`load_obligations`' frames as
-    :func:`groupops.deadlines.obligations.to_records` gives them; ``None`` when the span holds
-    more than ``max_messages`` messages (default :data:`ROW_ENGINE_MAX_MESSAGES`; the caller
-    then uses :func:`load_obligations`)."""
-    from groupops.db.queries import load_messages
+    policy's zone) by the row engine, without pandas: equal to :func:`load_obligations`'
+    frames as :func:`groupops.deadlines.obligations.to_records` gives them. ``None`` when the
+    span holds more than ``max_messages`` messages (default :data:`ROW_ENGINE_MAX_MESSAGES`;
+    one count decides; the caller then uses :func:`load_obligations`)."""
     from groupops.deadlines.rows import compute_rows
-    from groupops.meetings.meetings import find_meetings, sourced_rows
+    from groupops.meetings.meetings import find_meetings_rows, sourced_rows
     from groupops.roster import Directory
 
     since = as_of - timedelta(days=lookback_days) if lookback_days is not None else None
-    messages = load_messages(
-        engine, since=since, until=as_of + timedelta(microseconds=1), groups=groups
-    )
-    if len(messages) > (ROW_ENGINE_MAX_MESSAGES if max_messages is None else max_messages):
+    msgs = _message_rows(engine, since, as_of, groups, max_messages)
+    if msgs is None:
         return None
-    if meetings_dir is None:
-        from groupops.settings import get_settings
-
-        meetings_dir = get_settings().meetings_dir
     clock = WorkClock.from_policy(policy)
-    world, _ = meeting_world(engine, policy, meetings_dir, groups=groups)
-    found = find_meetings(messages, policy, as_of, world, clock=clock, since=since)
+    world, _ = meeting_world_rows(engine, policy, meetings_dir, groups=groups)
+    found = find_meetings_rows(msgs, policy, as_of, world, clock=clock, since=since)
     declared, extra = sourced_rows(found.meetings)
     return compute_rows(
-        message_rows(messages),
+        msgs,
         policy,
         as_of,
         clock=clock,
@@ -136,3 +136,92 @@ def load_obligation_rows(
         extra_items=extra,
         tz=policy.tz,
     )
+
+
+def _message_rows(
+    engine: sa.Engine,
+    since: datetime | None,
+    as_of: datetime,
+    groups: Sequence[str] | None,
+    max_messages: int | None,
+) -> list[Msg] | None:
+    """The span's messages for the row engine, or ``None`` above the bound."""
+    from groupops.db.rows import count_messages, load_message_rows
+    from groupops.deadlines.rows import msg
+
+    until = as_of + timedelta(microseconds=1)
+    limit = ROW_ENGINE_MAX_MESSAGES if max_messages is None else max_messages
+    if count_messages(engine, since=since, until=until, groups=groups) > limit:
+        return None
+    return [msg(r) for r in load_message_rows(engine, since=since, until=until, groups=groups)]
+
+
+def meeting_world_rows(
+    engine: sa.Engine,
+    policy: Policy,
+    meetings_dir: Path | None,
+    *,
+    groups: Sequence[str] | None = None,
+) -> tuple[MeetingWorld, list[str]]:
+    """:func:`groupops.meetings.store.meeting_world` as rows (no pandas)."""
+    from groupops.db.rows import load_group_rows, load_member_rows, load_membership_rows
+    from groupops.meetings.declared import load_declared
+    from groupops.meetings.meetings import MeetingWorld
+
+    if meetings_dir is None:
+        from groupops.settings import get_settings  # here: commands pass the folder
+
+        meetings_dir = get_settings().meetings_dir
+    declared, problems = load_declared(meetings_dir, policy.tz)
+    group_rows = load_group_rows(engine)
+    if groups:
+        wanted = set(groups)
+        declared = [d for d in declared if d.group_id in wanted]
+        group_rows = [g for g in group_rows if g["group_id"] in wanted]
+    world = MeetingWorld(
+        load_member_rows(engine), group_rows, load_membership_rows(engine), declared
+    )
+    return world, problems
+
+
+@dataclass(frozen=True)
+class MeetingRows:
+    """What ``groupops meetings`` prints (:class:`groupops.meetings.store.MeetingsView`'s
+    ``found``, ``records`` and ``problems``), from the row engine."""
+
+    found: Meetings
+    records: list[dict[str, Any]]
+    problems: list[str]
+
+
+def load_meeting_rows(
+    engine: sa.Engine,
+    policy: Policy,
+    as_of: datetime,
+    *,
+    groups: Sequence[str] | None = None,
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+    meetings_dir: Path | None = None,
+    max_messages: int | None = None,
+) -> MeetingRows | None:
+    """:func:`groupops.meetings.store.load_meetings` by the row engine, without pandas: the
+    same meetings, records and problems; ``None`` above the bound (see
+    :func:`load_obligation_rows`)."""
+    from groupops.deadlines.rows import compute_rows
+    from groupops.meetings.meetings import (
+        find_meetings_rows,
+        meeting_records_rows,
+        sourced_rows,
+    )
+
+    clock = WorkClock.from_policy(policy)
+    since = as_of - timedelta(days=lookback_days)
+    world, problems = meeting_world_rows(engine, policy, meetings_dir, groups=groups)
+    msgs = _message_rows(engine, since, as_of, groups, max_messages)
+    if msgs is None:
+        return None
+    found = find_meetings_rows(msgs, policy, as_of, world, clock=clock, since=since)
+    declared, extra = sourced_rows(found.meetings)
+    ob = compute_rows(msgs, policy, as_of, clock=clock, declared_tasks=declared, extra_items=extra)
+    records = meeting_records_rows(found, ob.raw_tasks, policy.tz)
+    return MeetingRows(found, records, [*problems, *found.problems])

@@ -109,9 +109,10 @@ AS_OF = ["--as-of", "2026-11-20T18:00"]
         # a small span by the row engine (tests/test_row_stats.py): Core tables, no pandas
         (["stats", "--since", "2026-11-16", "--until", "2026-11-23"], CORE),
         (["stats", "--json", "--since", "2026-11-16", "--until", "2026-11-23"], CORE),
-        (["overdue", *AS_OF], FRAMES),
-        (["tasks", *AS_OF], FRAMES),
-        (["meetings", *AS_OF], FRAMES),
+        # small spans by the row engines (tests/test_obligation_rows.py)
+        (["overdue", *AS_OF], ORM),
+        (["tasks", *AS_OF], ORM),
+        (["meetings", *AS_OF], ORM),
     ],
 )
 def test_read_only_commands_import_only_what_they_use(

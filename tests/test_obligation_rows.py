@@ -280,7 +280,7 @@ def test_demo_store_above_the_bound_takes_the_frame_engine(demo_engine: sa.Engin
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("command", ["overdue", "tasks"])
+@pytest.mark.parametrize("command", ["overdue", "tasks", "meetings"])
 @pytest.mark.parametrize("as_json", [False, True])
 def test_commands_print_what_the_frame_engine_gives(
     demo_url: str, monkeypatch: pytest.MonkeyPatch, command: str, as_json: bool
@@ -302,3 +302,124 @@ def test_commands_print_what_the_frame_engine_gives(
     assert frames.exit_code == 0, frames.output
     assert rows.output == frames.output
     assert len(rows.output) > 500
+
+
+# -- meetings: the row path (no pandas) against the frame path --------------------------------
+
+MEETING_TEXTS = [
+    "【会议通知】\n主题：产品周会\n时间：11月25日 14:00-15:00\n地点：5楼小会议室\n参会人：李雷、韩梅梅",
+    "【会议通知】时间改为：11月26日 10:00",
+    "【会议通知】原定周三的产品周会取消",
+    "【会议通知】\n主题：产品周会（取消）",
+    "@所有人 【会议通知】月度复盘 本周五下午3点-5点",
+    "会议通知收到，周三我请假",
+    "我请假",
+    "【会议纪要】产品周会\n结论与待办：\n1. 需求文档——负责人：李雷，截止11月26日\n2. 联调——韩梅梅",
+    "【会议纪要】渠道沟通会\n- 待定",
+    "收到", "已完成", "好的，周五前给", "【任务】@lilei 周四之前交报价单",
+]  # fmt: skip
+MEETING_PEOPLE = [
+    {"platform": "wecom", "member_id": m, "display_name": d, "real_name": r, "email": None}
+    for m, d, r in [("org", "周婷", "周婷"), ("lilei", "李雷", "李雷"), ("mei", "Mei", "韩梅梅"),
+                    ("boss", "王总", "王总")]
+]  # fmt: skip
+MEETING_GROUPS = [
+    {"platform": "wecom", "group_id": "g1", "name": "产品群", "owner_id": "boss",
+     "admin_ids": ["org"]}
+]  # fmt: skip
+
+
+def _worlds(memberships: list[dict[str, Any]]) -> tuple[Any, Any]:
+    from groupops.meetings.meetings import MeetingWorld
+
+    frames = MeetingWorld(
+        pd.DataFrame(MEETING_PEOPLE),
+        pd.DataFrame(MEETING_GROUPS),
+        pd.DataFrame(memberships, columns=["platform", "group_id", "member_id", "event", "at"]),
+    )
+    return frames, MeetingWorld(list(MEETING_PEOPLE), list(MEETING_GROUPS), list(memberships))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_meetings_row_path_equals_frame_path(data: st.DataObject) -> None:
+    from groupops.meetings.meetings import find_meetings, find_meetings_rows
+
+    members = ["org", "lilei", "mei", "boss"]
+    rows = []
+    for i in range(data.draw(st.integers(1, 12))):
+        rows.append(
+            {"platform": "wecom", "group_id": "g1", "message_id": f"n{i:02d}",
+             "sender_id": data.draw(st.sampled_from(members)),
+             "sent_at": BASE + timedelta(minutes=30 * data.draw(st.integers(0, 200))),
+             "kind": data.draw(st.sampled_from(["text", "text", "system"])),
+             "text": data.draw(st.sampled_from(MEETING_TEXTS)),
+             "reply_to": data.draw(st.one_of(st.none(), st.sampled_from(["n00", "n01", "n03"]))),
+             "mentions": data.draw(st.lists(st.sampled_from(members), max_size=2)),
+             "mention_all": data.draw(st.booleans()), "pinned": False}
+        )  # fmt: skip
+    joined = data.draw(st.lists(st.sampled_from(members), max_size=4, unique=True))
+    memberships = [
+        {"platform": "wecom", "group_id": "g1", "member_id": m, "event": "join",
+         "at": BASE - timedelta(days=1)}
+        for m in joined
+    ]  # fmt: skip
+    frames, row_world = _worlds(memberships)
+    as_of = BASE + timedelta(minutes=data.draw(st.integers(0, 8 * 24 * 60)))
+    since = data.draw(st.one_of(st.none(), st.just(BASE - timedelta(days=3))))
+    policy = POLICIES["demo"]
+    frame = _frame(rows)
+    want = find_meetings(frame, policy, as_of, frames, since=since)
+    got = find_meetings_rows(message_rows(frame), policy, as_of, row_world, since=since)
+    assert got == want
+
+
+def test_row_loaders_read_what_the_frame_loaders_read(demo_engine: sa.Engine) -> None:
+    from groupops.db import queries
+    from groupops.db import rows as row_reads
+
+    since, until = AS_OF - timedelta(days=20), AS_OF
+    frame = queries.load_messages(demo_engine, since=since, until=until, groups=["proj-ops"])
+    got = row_reads.load_message_rows(demo_engine, since=since, until=until, groups=["proj-ops"])
+    assert len(got) == len(frame) > 100
+    assert row_reads.count_messages(demo_engine, since=since, until=until, groups=["proj-ops"]) == (
+        len(frame)
+    )
+    from groupops.deadlines.rows import msg
+
+    assert [msg(r) for r in got] == message_rows(frame)
+    for read, rows in [
+        (queries.load_members, row_reads.load_member_rows),
+        (queries.load_groups, row_reads.load_group_rows),
+        (queries.load_memberships, row_reads.load_membership_rows),
+    ]:
+        want = read(demo_engine).to_dict("records")
+        have = rows(demo_engine)
+        assert len(have) == len(want) > 0
+        for a, b in zip(have, want, strict=True):
+            assert a.keys() == b.keys()
+            for k in a:
+                assert a[k] == b[k] or (a[k] is None and pd.isna(b[k])), (k, a[k], b[k])
+
+
+@pytest.mark.parametrize("hours", [-600, -170, -7, 0, 13, 100])
+@pytest.mark.parametrize("groups", [None, ["proj-ops"]])
+def test_demo_store_meetings_row_path_equals_frame_path(
+    demo_engine: sa.Engine, hours: int, groups: list[str] | None
+) -> None:
+    from groupops.meetings.store import load_meetings
+    from groupops.watch import load_meeting_rows
+
+    as_of = AS_OF + timedelta(hours=hours)
+    want = load_meetings(
+        demo_engine, DEMO_POLICY, as_of, groups=groups, meetings_dir=DEMO / "meetings"
+    )
+    got = load_meeting_rows(
+        demo_engine, DEMO_POLICY, as_of, groups=groups, meetings_dir=DEMO / "meetings"
+    )
+    assert got is not None
+    assert got.found == want.found
+    assert got.records == want.records
+    assert got.problems == want.problems
+    if hours == 0 and groups is None:
+        assert any(r["action_items"] for r in got.records)

@@ -103,8 +103,13 @@ def test_the_window_is_the_frame_engines() -> None:
 
 TEXTS = ["", "好的", "请看一下", "【任务】整理周报", "[task] fix", "会议通知：周五", "[minutes] done",
          "ok", "Task done", None]  # fmt: skip
-#: Half-hour steps over ten days (ties in ``sent_at`` are common); periods start inside them.
-instants = st.integers(0, 10 * 48).map(lambda q: START + timedelta(minutes=30 * q))
+#: Half-hour steps over ten days (ties in ``sent_at`` are common), some with microseconds;
+#: periods start inside them.
+instants = st.builds(
+    lambda q, us: START + timedelta(minutes=30 * q, microseconds=us),
+    st.integers(0, 10 * 48),
+    st.sampled_from([0, 0, 0, 0, 1, 999_999]),
+)
 messages = st.lists(
     st.fixed_dictionaries(
         {

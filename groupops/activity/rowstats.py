@@ -21,7 +21,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from groupops.activity.markers import marker_regex
 
@@ -120,7 +120,7 @@ class _Figures:
     groups: dict[tuple[str, str], dict[str, float | int | None]]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Msg:
     platform: str
     group_id: str
@@ -130,6 +130,9 @@ class _Msg:
     reply_to: str | None
     mentions: list[object]
     asks: bool  # a reply request (mentions, not to everyone, not a task or meeting message)
+    day: date  # local (the period's zone)
+    weekday: int
+    hour: int
 
 
 def _prepare(rows: Iterable[MessageRow], period: Period, policy: Policy) -> list[_Msg]:
@@ -138,7 +141,7 @@ def _prepare(rows: Iterable[MessageRow], period: Period, policy: Policy) -> list
     task = _search(policy.tasks.markers)
     meeting = _search([*policy.meetings.notice_markers, *policy.meetings.minutes_markers])
     out: list[_Msg] = []
-    until = period.until
+    until, tz = period.until, period.tz
     for pf, g, mid, sender, at, kind, reply_to, mentions, to_all, text in rows:
         if kind == "system" or not at < until:
             continue
@@ -147,7 +150,9 @@ def _prepare(rows: Iterable[MessageRow], period: Period, policy: Policy) -> list
         if asks:
             body = text if isinstance(text, str) else ("" if text is None else str(text))
             asks = not (task(body) or meeting(body))
-        out.append(_Msg(pf, g, mid, sender, at, reply_to, listed, asks))
+        local = at.astimezone(tz)
+        out.append(_Msg(pf, g, mid, sender, at, reply_to, listed, asks, local.date(),
+                        local.weekday(), local.hour))  # fmt: skip
     out.sort(key=lambda m: (m.sent_at, m.message_id))
     return out
 
@@ -167,7 +172,6 @@ def _figures(
     minutes: MinutesFn,
 ) -> _Figures:
     since, until = period.since, period.until
-    tz = period.tz
     members: dict[tuple[str, str, str], _Member] = {}
 
     def member(key: tuple[str, str, str]) -> _Member:
@@ -184,7 +188,7 @@ def _figures(
         if m.sent_at >= since:
             mem.in_period = True
             mem.messages += 1
-            mem.days.add(m.sent_at.astimezone(tz).date())
+            mem.days.add(m.day)
             if mem.first_at is None or m.sent_at < mem.first_at:
                 mem.first_at = m.sent_at
             if mem.last_at is None or m.sent_at > mem.last_at:
@@ -311,7 +315,6 @@ def row_report(
     previous = period.previous()
     current = _figures(msgs, memberships, period, policy, minutes)
     before = _figures(msgs, memberships, previous, policy, minutes)
-    tz = period.tz
     days = period.days()
     labels = [d.isoformat() for d in days]
     # per member and group: messages per local day and per (weekday, hour) of the period
@@ -320,13 +323,12 @@ def row_report(
     for m in msgs:
         if m.sent_at < period.since:
             continue
-        local = m.sent_at.astimezone(tz)
         key = (m.platform, m.group_id, m.sender_id)
         per_day = member_days.setdefault(key, {})
-        day = local.date()
+        day = m.day
         per_day[day] = per_day.get(day, 0) + 1
         per_hour = member_hours.setdefault(key, {})
-        slot = (local.weekday(), local.hour)
+        slot = (m.weekday, m.hour)
         per_hour[slot] = per_hour.get(slot, 0) + 1
 
     by_group: dict[tuple[str, str], list[tuple[str, _Member]]] = {}
@@ -461,6 +463,38 @@ def _tables() -> tuple[sa.Table, sa.Table, sa.Table]:
     return messages, events, groups
 
 
+def _raw(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    """Instants and JSON lists as the driver returns them (converted by :func:`_instant` and
+    :func:`_mentions`, not by the column types row by row)."""
+    import sqlalchemy as sa
+
+    from groupops.db.types import JSONList, UTCDateTime
+
+    if isinstance(column.type, JSONList | UTCDateTime):
+        return sa.type_coerce(column, sa.Text()).label(column.name)
+    return column
+
+
+def _instant(value: object) -> datetime:
+    """A stored instant as aware UTC: SQLite's naive UTC text (``YYYY-MM-DD HH:MM:SS.ffffff``)
+    or the driver's datetime (``UTCDateTime``'s reading)."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    if not isinstance(value, datetime):
+        raise TypeError(f"not an instant: {value!r}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _mentions(value: object) -> list[str]:
+    """A stored JSON list of member ids (``JSONList``'s reading; ``[]`` for none)."""
+    if not value or value == "[]":
+        return []
+    import orjson
+
+    loaded = orjson.loads(value if isinstance(value, str | bytes) else str(value))
+    return [str(v) for v in loaded] if isinstance(loaded, list) else []
+
+
 @dataclass(frozen=True)
 class StoreRows:
     """What :func:`row_report` reads from the store."""
@@ -495,9 +529,12 @@ def load_rows(
         count = conn.execute(sa.select(sa.func.count()).select_from(messages).where(*where))
         if int(count.scalar_one()) > limit:
             return None
+        raw = [_raw(c) for c in messages.c]
         msg_rows: list[MessageRow] = [
-            tuple(r)  # the Core row of the columns above
-            for r in conn.execute(sa.select(*messages.c).where(*where))
+            (pf, g, mid, sender, _instant(at), kind, reply_to, _mentions(mentions), to_all, text)
+            for pf, g, mid, sender, at, kind, reply_to, mentions, to_all, text in conn.execute(
+                sa.select(*raw).where(*where)
+            ).all()
         ]
         # every column but content_hash / updated_at: the frame reader's statement, so the
         # same plan and the same order of events with the same instant

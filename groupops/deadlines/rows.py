@@ -78,12 +78,15 @@ def msg(row: Mapping[str, Any]) -> Msg:
 @dataclass(frozen=True)
 class RowObligations:
     """What the commands print: the overdue items and the tasks as records (instants ISO 8601
-    in the zone given), the number of pending items."""
+    in the zone given), the number of pending items, the tasks' rows."""
 
     as_of: datetime
     overdue: list[dict[str, object]]
     tasks: list[dict[str, object]]
     pending: int
+    #: The tasks before formatting (instants aware UTC ``datetime`` or ``None``), for
+    #: :func:`groupops.meetings.meetings.meeting_records_rows`.
+    raw_tasks: list[dict[str, Any]]
 
 
 @dataclass(slots=True)
@@ -384,7 +387,7 @@ def compute_rows(
     ]
     task_records = [names({f: _plain(t[f], tz) for f in _TASK_FIELDS}, t) for t in tasks]
     pending = sum(1 for it in items if it["resolved_at"] is None and not it["overdue"])
-    return RowObligations(as_of, overdue_records, task_records, pending)
+    return RowObligations(as_of, overdue_records, task_records, pending, tasks)
 
 
 def _task_item(

@@ -25,24 +25,15 @@ minutes an item of its escalation ladder (kind ``minutes``: the organizer, then 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from groupops.activity.markers import marker_regex
 from groupops.clock.workclock import WorkClock
-from groupops.deadlines.obligations import (
-    DECLARED_TASK_COLUMNS,
-    EXTRA_ITEM_COLUMNS,
-    Obligations,
-    ObligationSource,
-    Sourced,
-)
 from groupops.meetings.declared import DeclaredMeeting, occurrences
 from groupops.meetings.parse import (
     Names,
@@ -53,6 +44,12 @@ from groupops.meetings.parse import (
     parse_notice,
 )
 from groupops.policy import Policy
+
+if TYPE_CHECKING:  # pandas and the frame engine only where frames are read (not the row path)
+    import pandas as pd
+
+    from groupops.deadlines.obligations import Obligations, ObligationSource, Sourced
+    from groupops.deadlines.rows import Msg
 
 __all__ = [
     "ActionItem",
@@ -130,11 +127,12 @@ class Meeting:
 @dataclass(frozen=True)
 class MeetingWorld:
     """What reading meetings needs besides the messages: the directory, the groups, the
-    memberships and the declared meetings."""
+    memberships (``load_members`` / ``load_groups`` / ``load_memberships`` frames, or their rows
+    from :mod:`groupops.db.rows`) and the declared meetings."""
 
-    members: pd.DataFrame
-    groups: pd.DataFrame
-    memberships: pd.DataFrame
+    members: pd.DataFrame | list[dict[str, Any]]
+    groups: pd.DataFrame | list[dict[str, Any]]
+    memberships: pd.DataFrame | list[dict[str, Any]]
     declared: Sequence[DeclaredMeeting] = ()
 
     def names(self) -> Names:
@@ -164,6 +162,8 @@ def _first_marker(text: str, families: Mapping[str, Sequence[str]]) -> str | Non
 
 
 def _prepare(messages: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    import pandas as pd
+
     msgs = messages.loc[pd.to_datetime(messages["sent_at"], utc=True) <= as_of].copy()
     msgs["sent_at"] = pd.to_datetime(msgs["sent_at"], utc=True)
     msgs["text"] = msgs["text"].fillna("").astype(str)
@@ -172,22 +172,28 @@ def _prepare(messages: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     return msgs.sort_values(["sent_at", "message_id"], kind="stable").reset_index(drop=True)
 
 
+def _rows(table: pd.DataFrame | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A world's table as rows (a frame's in its order)."""
+    if isinstance(table, list):
+        return table
+    return [{str(k): v for k, v in r.items()} for r in table.to_dict("records")]
+
+
 class _Members:
     """Who is in a group at an instant, from membership events (else the group's senders)."""
 
-    def __init__(self, memberships: pd.DataFrame, msgs: pd.DataFrame) -> None:
-        self._events: dict[tuple[str, str], list[tuple[pd.Timestamp, str, str]]] = {}
-        if len(memberships):
-            ms = memberships.sort_values("at", kind="stable")
-            for row in ms.itertuples(index=False):
-                key = (str(row.platform), str(row.group_id))
-                self._events.setdefault(key, []).append(
-                    (pd.Timestamp(str(row.at)), str(row.member_id), str(row.event))
-                )
-        self._senders: dict[tuple[str, str], list[str]] = {}
-        human = msgs[msgs["kind"] != "system"] if "kind" in msgs else msgs
-        for (platform, group), part in human.groupby(["platform", "group_id"], sort=False):
-            self._senders[(str(platform), str(group))] = list(dict.fromkeys(part["sender_id"]))
+    def __init__(
+        self, memberships: list[dict[str, Any]], senders: dict[tuple[str, str], list[str]]
+    ) -> None:
+        """``memberships``: event rows (``at`` aware); ``senders``: each group's senders of
+        messages that are not ``system`` ones, in order of their first message."""
+        self._events: dict[tuple[str, str], list[tuple[datetime, str, str]]] = {}
+        for row in sorted(memberships, key=lambda r: r["at"]):
+            key = (str(row["platform"]), str(row["group_id"]))
+            self._events.setdefault(key, []).append(
+                (_pydatetime(row["at"]), str(row["member_id"]), str(row["event"]))
+            )
+        self._senders = senders
 
     def at(self, platform: str, group_id: str, instant: datetime) -> list[str]:
         events = self._events.get((platform, group_id))
@@ -195,13 +201,20 @@ class _Members:
             return list(self._senders.get((platform, group_id), []))
         members: dict[str, None] = {}
         for at, member, event in events:
-            if at > pd.Timestamp(instant):
+            if at > instant:
                 break
             if event == "join":
                 members[member] = None
             else:
                 members.pop(member, None)
         return list(members)
+
+
+def _pydatetime(value: Any) -> datetime:
+    """An aware instant as a plain ``datetime`` (a pandas ``Timestamp`` converted)."""
+    convert = getattr(value, "to_pydatetime", None)
+    out: datetime = convert() if convert is not None else value
+    return out
 
 
 def find_meetings(
@@ -216,37 +229,100 @@ def find_meetings(
     """Every meeting known at ``as_of`` (see the module doc). Declared occurrences from
     ``since`` (default: the first message) to ``meetings.declared_days_ahead`` days after
     ``as_of``; messages after ``as_of`` are ignored."""
+    import pandas as pd
+
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     clock = clock or WorkClock.from_policy(policy)
+    as_of_ts = pd.Timestamp(as_of).tz_convert("UTC")
+    msgs = _prepare(messages, as_of_ts)
+    senders: dict[tuple[str, str], list[str]] = {}
+    human = msgs[msgs["kind"] != "system"] if "kind" in msgs else msgs
+    for (platform, group), part in human.groupby(["platform", "group_id"], sort=False):
+        senders[(str(platform), str(group))] = list(dict.fromkeys(part["sender_id"]))
+    first = msgs["sent_at"].min().to_pydatetime() if len(msgs) else None
+    human = msgs[msgs["kind"] != "system"]
+    # Only messages holding some marker are read (a vectorised test first).
+    human = human[human["text"].str.contains(_every_marker(policy), regex=True)]
+    rows: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in human.to_dict("records")
+    ]
+    for row in rows:
+        row["sent_at"] = row["sent_at"].to_pydatetime()
+    return _find(rows, senders, first, world, policy, clock, as_of, since)
+
+
+def find_meetings_rows(
+    messages: Sequence[Msg],
+    policy: Policy,
+    as_of: datetime,
+    world: MeetingWorld,
+    *,
+    clock: WorkClock | None = None,
+    since: datetime | None = None,
+) -> Meetings:
+    """:func:`find_meetings` over the row engine's messages (:class:`groupops.deadlines.rows.Msg`,
+    any order) and a world of rows: the same meetings, without pandas."""
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware")
+    clock = clock or WorkClock.from_policy(policy)
+    msgs = sorted(
+        (m for m in messages if m.sent_at <= as_of), key=lambda m: (m.sent_at, m.message_id)
+    )
+    senders: dict[tuple[str, str], list[str]] = {}
+    for m in msgs:
+        if m.kind != "system":
+            group = senders.setdefault((m.platform, m.group_id), [])
+            if m.sender_id not in group:
+                group.append(m.sender_id)
+    first = min(m.sent_at for m in msgs) if msgs else None
+    marked = re.compile(_every_marker(policy)).search
+    rows = [
+        {"platform": m.platform, "group_id": m.group_id, "message_id": m.message_id,
+         "sender_id": m.sender_id, "sent_at": m.sent_at, "kind": m.kind, "text": m.text,
+         "reply_to": m.reply_to, "mentions": list(m.mentions), "mention_all": m.mention_all}
+        for m in msgs
+        if m.kind != "system" and marked(m.text)
+    ]  # fmt: skip
+    return _find(rows, senders, first, world, policy, clock, as_of, since)
+
+
+def _families(policy: Policy) -> dict[str, list[str]]:
+    mp = policy.meetings
+    return {"notice": mp.notice_markers, "minutes": mp.minutes_markers, "leave": mp.leave_markers}
+
+
+def _every_marker(policy: Policy) -> str:
+    return marker_regex([w for words in _families(policy).values() for w in words])
+
+
+def _find(
+    rows: list[dict[str, Any]],
+    senders: dict[tuple[str, str], list[str]],
+    first: datetime | None,
+    world: MeetingWorld,
+    policy: Policy,
+    clock: WorkClock,
+    as_of: datetime,
+    since: datetime | None,
+) -> Meetings:
+    """The meetings from the marked messages' ``rows`` (oldest first, ``sent_at`` a plain
+    aware ``datetime``), each group's ``senders`` and the ``first`` message's instant."""
     # Days ahead and back are calendar days of the policy's zone, whatever zone the caller's
     # instants are in (a UTC ``as_of`` and a local one find the same meetings across DST).
     as_of = as_of.astimezone(clock.tz)
     since = since.astimezone(clock.tz) if since is not None else None
     mp = policy.meetings
-    as_of_ts = pd.Timestamp(as_of).tz_convert("UTC")
-    msgs = _prepare(messages, as_of_ts)
     names = world.names()
-    members = _Members(world.memberships, msgs)
+    members = _Members(_rows(world.memberships), senders)
     problems: list[str] = []
     meetings: list[Meeting] = []
     if since is None:
-        since = msgs["sent_at"].min().to_pydatetime() if len(msgs) else as_of
+        since = first if first is not None else as_of
     _declare(meetings, world, names, members, policy, clock, since, as_of, problems)
 
-    families = {
-        "notice": mp.notice_markers,
-        "minutes": mp.minutes_markers,
-        "leave": mp.leave_markers,
-    }
-    human = msgs[msgs["kind"] != "system"]
-    # Only messages holding some marker are read (a vectorised test first).
-    every = [w for words in families.values() for w in words]
-    human = human[human["text"].str.contains(marker_regex(every), regex=True)]
-    kinds = [_first_marker(t, families) for t in human["text"]]
-    rows: list[dict[str, Any]] = [
-        {str(k): v for k, v in r.items()} for r in human.to_dict("records")
-    ]
+    families = _families(policy)
+    kinds = [_first_marker(str(r["text"]), families) for r in rows]
     for family, row in zip(kinds, rows, strict=True):
         if family == "notice":
             applied = _notice(row, meetings, names, members, policy, clock, problems)
@@ -265,10 +341,7 @@ def find_meetings(
 
 
 def _group_platform(world: MeetingWorld, group_id: str) -> list[str]:
-    groups = world.groups
-    if groups.empty:
-        return []
-    return sorted({str(p) for p in groups.loc[groups["group_id"] == group_id, "platform"]})
+    return sorted({str(g["platform"]) for g in _rows(world.groups) if g["group_id"] == group_id})
 
 
 def _declare(
@@ -326,7 +399,7 @@ def _declare(
 
 
 def _local(value: Any, clock: WorkClock) -> datetime:
-    return pd.Timestamp(value).to_pydatetime().astimezone(clock.tz)
+    return _pydatetime(value).astimezone(clock.tz)
 
 
 def _notice(
@@ -492,7 +565,7 @@ def _attendees(
 def _leave(row: dict[str, Any], meetings: list[Meeting]) -> None:
     platform, group_id = str(row["platform"]), str(row["group_id"])
     sender = str(row["sender_id"])
-    sent = pd.Timestamp(row["sent_at"]).to_pydatetime()
+    sent = _pydatetime(row["sent_at"])
     same = [
         m for m in meetings if m.platform == platform and m.group_id == group_id and not m.cancelled
     ]
@@ -616,6 +689,10 @@ def _derive(m: Meeting, policy: Policy, clock: WorkClock, as_of: datetime) -> No
 
 def sourced(meetings: Sequence[Meeting], clock: WorkClock) -> Sourced:
     """Action items as declared tasks and minutes due as extra items (kind ``minutes``)."""
+    import pandas as pd
+
+    from groupops.deadlines.obligations import DECLARED_TASK_COLUMNS, EXTRA_ITEM_COLUMNS, Sourced
+
     tasks, items = sourced_rows(meetings)
     task_frame = pd.DataFrame(tasks, columns=DECLARED_TASK_COLUMNS)
     item_frame = pd.DataFrame(items, columns=EXTRA_ITEM_COLUMNS)
@@ -709,21 +786,38 @@ def meeting_records(
     """The meetings as plain dicts (the ``groupops meetings --json`` objects): times as ISO
     8601 in ``tz``; each action item with its task's ``due_at`` (the deadline in force,
     committed or stated) and ``state`` from the deadline watcher."""
-    states: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
     if obligations is not None and not obligations.tasks.empty:
         t = obligations.tasks
         t = t[t["source"] == "minutes"]
         for raw in t.to_dict("records"):
             row = {str(k): v for k, v in raw.items()}
-            key = (str(row["platform"]), str(row["group_id"]), str(row["message_id"]),
-                   str(row["assignee_id"]))  # fmt: skip
-            states[key] = row
+            row["effective_deadline"] = _ts(row["effective_deadline"])
+            row["done_at"] = _ts(row["done_at"])
+            row["done_message_id"] = _str(row["done_message_id"])
+            rows.append(row)
+    return meeting_records_rows(found, rows, tz)
+
+
+def meeting_records_rows(
+    found: Meetings, tasks: Sequence[dict[str, Any]], tz: Any
+) -> list[dict[str, Any]]:
+    """:func:`meeting_records` with the deadline watcher's tasks as rows (those of the row
+    engine, :attr:`groupops.deadlines.rows.RowObligations.raw_tasks`: instants as aware
+    ``datetime`` or ``None``, ``done_message_id`` a string or ``None``)."""
+    states: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for row in tasks:
+        if row["source"] != "minutes":
+            continue
+        key = (str(row["platform"]), str(row["group_id"]), str(row["message_id"]),
+               str(row["assignee_id"]))  # fmt: skip
+        states[key] = row
     out = []
     for m in found.meetings:
         items = []
         for a in m.action_items:
             task = states.get((m.platform, m.group_id, a.task_id, str(a.assignee_id)))
-            due = _ts(task["effective_deadline"]) if task else a.stated_due_at
+            due = task["effective_deadline"] if task else a.stated_due_at
             items.append(
                 {
                     "task_id": a.task_id,
@@ -733,8 +827,8 @@ def meeting_records(
                     "due_at": _iso(due, tz),
                     "deadline_source": str(task["deadline_source"]) if task else None,
                     "state": str(task["state"]) if task else None,
-                    "done_at": _iso(_ts(task["done_at"]), tz) if task else None,
-                    "done_message_id": _str(task["done_message_id"]) if task else None,
+                    "done_at": _iso(task["done_at"], tz) if task else None,
+                    "done_message_id": task["done_message_id"] if task else None,
                 }
             )
         out.append(
@@ -773,12 +867,15 @@ def meeting_records(
 
 
 def _ts(value: Any) -> datetime | None:
+    import numpy as np
+    import pandas as pd
+
     if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
         return None
     return pd.Timestamp(value).to_pydatetime()
 
 
 def _str(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return str(value)

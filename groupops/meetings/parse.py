@@ -37,11 +37,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from groupops.clock.deadline_text import find_deadline, find_when
 from groupops.clock.workclock import WorkClock
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ActionLine",
@@ -113,9 +115,13 @@ class Names:
     """Names and ids of a platform's members → member ids (directory names: real name,
     display name, the id itself; a bracketed suffix may be left out: 赵磊 for 赵磊（前端）)."""
 
-    def __init__(self, members: pd.DataFrame) -> None:
+    def __init__(self, members: pd.DataFrame | list[dict[str, Any]]) -> None:
+        """From a ``load_members`` frame or its rows (``groupops.db.rows.load_member_rows``)."""
         self._by: dict[tuple[str, str], list[str]] = {}
-        rows = members.to_dict("records") if len(members) else []
+        rows: Sequence[Any] = (
+            members if isinstance(members, list) else
+            members.to_dict("records") if len(members) else []
+        )  # fmt: skip
         for row in rows:
             platform, member_id = str(row["platform"]), str(row["member_id"])
             for col in ("member_id", "real_name", "display_name"):

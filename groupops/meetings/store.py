@@ -94,6 +94,7 @@ def load_meetings(
     )  # fmt: skip
     found = find_meetings(messages, policy, as_of, world, clock=clock, since=since)
     if obligations is None:
+        assert not isinstance(world.groups, list)  # meeting_world reads frames
         view = compute_obligations(
             messages, policy, as_of, groups=world.groups, clock=clock, sources=[found_source(found)]
         )
