@@ -367,4 +367,3 @@ def test_normalise_frame_survives_the_pipe() -> None:
     pd.testing.assert_frame_equal(back.valid, prepared.valid)
     assert back.valid is back.keyed.frame
     np.testing.assert_array_equal(back.keyed.hashes, made.hashes)
-
