@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     # "builtin" (vectorised, no import cost) or "great_expectations" (GX itself; 5-15 s import).
     validator: Literal["builtin", "great_expectations"] = "builtin"
     # Ingest: whether a child process prepares (reads, normalises, validates, hashes) the next
-    # chunk while this one writes (groupops.ingest.overlap): unset, for a file of 32 MiB or more
+    # chunk while this one writes (groupops.ingest.overlap): unset, for a file of 64 MiB or more
     # on two usable CPUs; 0 never; 1 whenever the source is a canonical bundle's file.
     ingest_workers: int | None = Field(default=None, ge=0, le=1)
 

@@ -333,7 +333,7 @@ def test_when_chunks_are_prepared_apart(
 ) -> None:
     bundle = _bundle(tmp_path / "bundle", [_dump(message(1))])
     source = open_bundle(bundle)
-    monkeypatch.setattr(source, "file_bytes", lambda entity: size)
+    monkeypatch.setattr(source, "apart_bytes", lambda entity: size)
     monkeypatch.setattr(overlap, "usable_cpus", lambda: cpus)
     assert overlap.prepares_apart(source, "messages", workers) is apart
 

@@ -184,9 +184,10 @@ class BundleSource:
             except FileTooLarge as exc:
                 yield RawRecord(entity, member.label, 0, "", error=RecordError("(file)", str(exc)))
 
-    def file_bytes(self, entity: Entity) -> int | None:
-        """The size of the entity's file (an archive member: its declared size); ``None`` when
-        the entity has no file or a refused one."""
+    def apart_bytes(self, entity: Entity) -> int | None:
+        """The size of the entity's file (an archive member: its declared size), which a child
+        process may prepare apart (:mod:`groupops.ingest.overlap`); ``None`` when the entity
+        has no file or a refused one."""
         member = self._files.get(entity)
         if member is None or self.refusals.get(entity):
             return None

@@ -22,8 +22,11 @@ is raised again in the parent (the same type and message); the child is killed w
 parent stops reading (an error, ``KeyboardInterrupt``), and ends by itself when the parent
 dies (its pipe breaks, and a watchdog sees it orphaned).
 
-On when it can pay (:func:`prepares_apart`): a canonical bundle's entity file of at least
-:data:`APART_MIN_BYTES` (several chunks: the child's start, ~0.7 s of imports, is paid once),
+A source offers an entity to be prepared apart by its ``apart_bytes(entity)``: the size of
+what the child reads (a canonical bundle's entity file; a Telegram export's messages), or
+``None``; it must pickle and give the same chunks when read again. On when it can pay
+(:func:`prepares_apart`): an entity of at least :data:`APART_MIN_BYTES` (several chunks:
+the child's start, ~0.6 s of imports, is paid once),
 at least two CPUs usable by this process (``os.sched_getaffinity``), and
 ``GROUPOPS_INGEST_WORKERS`` not ``0`` (``1`` prepares apart whatever the size and CPUs).
 """
@@ -56,9 +59,10 @@ from groupops.ingest.normalise import Rejection, normalise, normalise_frame
 if TYPE_CHECKING:
     from types import TracebackType
 
-#: An entity file at least this large is prepared apart on two usable CPUs (~160k messages of
-#: the bench's bundle; below it the child's start costs about what the overlap saves).
-APART_MIN_BYTES = 32 << 20
+#: An entity file at least this large is prepared apart on two usable CPUs (~310k messages of
+#: the bench's bundle, four chunks: with fewer, the child's start and its first chunk, beside
+#: the parent's first write, cost about what the overlap saves; 200k measured slower).
+APART_MIN_BYTES = 64 << 20
 
 _HEADER = struct.Struct("!BQI")  # kind, main pickle's length, number of out-of-band buffers
 _LENGTH = struct.Struct("!Q")
@@ -118,12 +122,11 @@ def usable_cpus() -> int:
 
 def prepares_apart(source: Source, entity: Entity, workers: int | None) -> bool:
     """Whether ``entity`` of ``source`` is prepared in a child (see the module docstring):
-    ``workers`` 0 never, 1 whenever the source can be, ``None`` when it can pay."""
-    from groupops.ingest.bundle import BundleSource
-
-    if workers == 0 or not isinstance(source, BundleSource):
+    ``workers`` 0 never, 1 whenever the source offers it, ``None`` when it can pay."""
+    measure = getattr(source, "apart_bytes", None)
+    if workers == 0 or measure is None:
         return False
-    size = source.file_bytes(entity)
+    size = measure(entity)
     if size is None:
         return False
     return workers is not None or (size >= APART_MIN_BYTES and usable_cpus() >= 2)
