@@ -423,3 +423,30 @@ def test_demo_store_meetings_row_path_equals_frame_path(
     assert got.problems == want.problems
     if hours == 0 and groups is None:
         assert any(r["action_items"] for r in got.records)
+
+
+def test_both_stores_row_paths_equal_frame_paths(engine: sa.Engine) -> None:
+    """SQLite and PostgreSQL: the row readers' values (instants, mentions) and both row paths
+    against the frame paths on the demo company."""
+    from groupops.db import queries
+    from groupops.db import rows as row_reads
+    from groupops.deadlines.rows import msg
+    from groupops.meetings.store import load_meetings
+    from groupops.watch import load_meeting_rows
+
+    run_ingest(open_bundle(DEMO), engine, DEMO_POLICY, now=AS_OF)
+    since = AS_OF - timedelta(days=30)
+    frame = queries.load_messages(engine, since=since, until=AS_OF)
+    got = row_reads.load_message_rows(engine, since=since, until=AS_OF)
+    assert [msg(r) for r in got] == message_rows(frame)
+    assert len(got) == row_reads.count_messages(engine, since=since, until=AS_OF) > 1000
+    folder = DEMO / "meetings"
+    ob = load_obligations(engine, DEMO_POLICY, AS_OF, meetings_dir=folder)
+    rows = load_obligation_rows(engine, DEMO_POLICY, AS_OF, meetings_dir=folder)
+    assert rows is not None
+    assert rows.overdue == to_records(ob.overdue, DEMO_POLICY.tz)
+    assert rows.tasks == to_records(ob.tasks.drop(columns=["text"]), DEMO_POLICY.tz)
+    want = load_meetings(engine, DEMO_POLICY, AS_OF, meetings_dir=folder)
+    have = load_meeting_rows(engine, DEMO_POLICY, AS_OF, meetings_dir=folder)
+    assert have is not None
+    assert (have.found, have.records, have.problems) == (want.found, want.records, want.problems)

@@ -298,3 +298,32 @@ def test_the_row_report_takes_the_messages_in_any_order() -> None:
     assert (group["messages"], group["mentions"], group["mentions_answered"]) == (2, 1, 1)
     assert group["reply_median_minutes"] == 60.0
     assert [m["member_id"] for m in group["members"]] == ["u1", "u2"]
+
+
+@pytest.mark.parametrize("engine_used", ["rows", "frames"])
+def test_the_stats_command_prints_the_frame_engine_s_report(
+    demo_store: tuple[sa.Engine, Policy], engine_used: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``groupops stats --json`` on a demo week: the row engine under the bound, the frame
+    engine above it, the same JSON either way."""
+    from typer.testing import CliRunner
+
+    from cli import app
+    from groupops.activity import rowstats
+    from groupops.activity import stats as frame_stats
+
+    engine, policy = demo_store
+    if engine_used == "frames":
+        monkeypatch.setattr(rowstats, "ROW_LIMIT", 10)
+    framed: list[object] = []
+    monkeypatch.setattr(
+        frame_stats, "load_stats", lambda *a, **k: framed.append(1) or load_stats(*a, **k)
+    )
+    args = ["stats", "--json", "--since", "2026-11-09", "--until", "2026-11-16"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert len(framed) == (engine_used == "frames")
+    since = datetime(2026, 11, 9, tzinfo=policy.tz)
+    period = Period(since, since + timedelta(days=7), policy.tz)
+    expected = _frame_report(engine, period, policy)
+    assert result.stdout == json.dumps(expected, ensure_ascii=False, indent=2) + "\n"

@@ -566,14 +566,16 @@ def small_span_report(
     policy: Policy,
     *,
     groups: Sequence[str] | None = None,
-    limit: int = ROW_LIMIT,
+    limit: int | None = None,
 ) -> dict[str, object] | None:
     """``stats_report(load_stats(engine, period, policy, groups=groups), Directory.load(engine))``
     by the row engine, reply times on the policy's working clock; ``None`` when the window
-    holds more than ``limit`` messages (then the frame engine answers)."""
+    holds more than ``limit`` messages (default :data:`ROW_LIMIT`; then the frame engine
+    answers)."""
     from groupops.clock.workclock import WorkClock
 
-    rows = load_rows(engine, period, policy, groups=groups, limit=limit)
+    rows = load_rows(engine, period, policy, groups=groups,
+                     limit=ROW_LIMIT if limit is None else limit)  # fmt: skip
     if rows is None:
         return None
     clock = WorkClock.from_policy(policy)
