@@ -4,7 +4,7 @@ the frame and row engines, without pandas."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 def marker_regex(words: Sequence[str]) -> str:
@@ -19,3 +19,12 @@ def marker_regex(words: Sequence[str]) -> str:
             pat = pat + r"(?![A-Za-z0-9])"
         alts.append(pat)
     return "(?i:" + "|".join(alts) + ")"
+
+
+def marker_search(words: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a text holds one of ``words`` (:func:`marker_regex`; never, without words): the
+    row engines' test for one message, as ``answers.contains_marker`` is the frames'."""
+    if not words:
+        return lambda _text: False
+    search = re.compile(marker_regex(words)).search
+    return lambda text: search(text) is not None

@@ -16,14 +16,13 @@ two middle values; ``v[i] + (v[i + 1] - v[i]) * f`` at ``i + f = 0.9 (n - 1)`` (
 from __future__ import annotations
 
 import math
-import re
-from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from groupops.activity.markers import marker_regex
+from groupops.activity.answer_rows import FirstReply, NextInGroup, asks_reply, earliest, mentioned
+from groupops.activity.markers import marker_search
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -138,30 +137,21 @@ class _Msg:
 def _prepare(rows: Iterable[MessageRow], period: Period, policy: Policy) -> list[_Msg]:
     """Non-system messages before the period's end, oldest first (``sent_at``, then
     ``message_id``), each marked whether it can be a reply request."""
-    task = _search(policy.tasks.markers)
-    meeting = _search([*policy.meetings.notice_markers, *policy.meetings.minutes_markers])
+    task = marker_search(policy.tasks.markers)
+    meeting = marker_search([*policy.meetings.notice_markers, *policy.meetings.minutes_markers])
     out: list[_Msg] = []
     until, tz = period.until, period.tz
     for pf, g, mid, sender, at, kind, reply_to, mentions, to_all, text in rows:
         if kind == "system" or not at < until:
             continue
         listed = list(mentions) if isinstance(mentions, list) else []
-        asks = bool(listed) and not bool(to_all)
-        if asks:
-            body = text if isinstance(text, str) else ("" if text is None else str(text))
-            asks = not (task(body) or meeting(body))
+        body = text if isinstance(text, str) else ("" if text is None else str(text))
+        asks = asks_reply(listed, to_all, body, task, meeting)
         local = at.astimezone(tz)
         out.append(_Msg(pf, g, mid, sender, at, reply_to, listed, asks, local.date(),
                         local.weekday(), local.hour))  # fmt: skip
     out.sort(key=lambda m: (m.sent_at, m.message_id))
     return out
-
-
-def _search(words: Sequence[str]) -> Callable[[str], bool]:
-    if not words:
-        return lambda _text: False
-    pattern = re.compile(marker_regex(words))
-    return lambda text: pattern.search(text) is not None
 
 
 def _figures(
@@ -261,31 +251,18 @@ def _replies(
 ) -> dict[tuple[str, str], list[float]]:
     """Each reply request of the period with its first answer before ``until``: counted on
     its target (received, answered, minutes); the answered minutes per group."""
-    first_reply: dict[tuple[str, str, str, str], datetime] = {}
-    written: dict[tuple[str, str, str], list[datetime]] = {}
-    for m in upto:  # oldest first
-        if m.reply_to is not None:
-            first_reply.setdefault((m.platform, m.group_id, m.reply_to, m.sender_id), m.sent_at)
-        written.setdefault((m.platform, m.group_id, m.sender_id), []).append(m.sent_at)
-    any_message = policy.replies.reply_mode == "any_message"
+    first_reply = FirstReply(upto)
+    later = NextInGroup(upto) if policy.replies.reply_mode == "any_message" else None
     per_group: dict[tuple[str, str], list[float]] = {}
     for m in upto:
         if not m.asks or m.sent_at < since:
             continue
-        targets: list[str] = []
-        for target in m.mentions:
-            if target is None or target == m.sender_id:
-                continue
-            name = str(target)
-            if name not in targets:
-                targets.append(name)
+        targets = mentioned(m.sender_id, m.mentions)
         for target in targets:
-            answered = first_reply.get((m.platform, m.group_id, m.message_id, target))
-            if any_message:
-                times = written.get((m.platform, m.group_id, target), [])
-                i = bisect_right(times, m.sent_at)
-                if i < len(times) and (answered is None or times[i] < answered):
-                    answered = times[i]
+            answer = first_reply.get(m.platform, m.group_id, m.message_id, target)
+            if later is not None:
+                answer = earliest(answer, later.get(m.platform, m.group_id, target, m.sent_at))
+            answered = answer.sent_at if answer is not None else None
             mem = member((m.platform, m.group_id, target))
             mem.received += 1
             if answered is not None:

@@ -15,12 +15,13 @@ Instants are aware ``datetime`` values (UTC in, any zone compares the same)."""
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from groupops.activity.answer_rows import FirstReply, NextInGroup, asks_reply, earliest, mentioned
+from groupops.activity.markers import marker_search
 from groupops.clock.deadline_text import find_deadline
 from groupops.clock.workclock import WorkClock
 from groupops.policy import Policy
@@ -89,81 +90,6 @@ class RowObligations:
     raw_tasks: list[dict[str, Any]]
 
 
-@dataclass(slots=True)
-class _Answer:
-    at: datetime
-    id: str
-    text: str
-
-
-def _marker(words: Sequence[str]) -> Callable[[str], bool]:
-    from groupops.activity.markers import marker_regex
-
-    if not words:
-        return lambda _text: False
-    search = re.compile(marker_regex(words)).search
-    return lambda text: search(text) is not None
-
-
-def _earliest(a: _Answer | None, b: _Answer | None) -> _Answer | None:
-    """:func:`groupops.activity.answers.earliest`: ``b`` only when strictly earlier."""
-    if b is not None and (a is None or b.at < a.at):
-        return b
-    return a
-
-
-class _FirstReply:
-    """:func:`groupops.activity.answers.first_reply`: each member's first reply to a message."""
-
-    def __init__(self, msgs: Iterable[Msg]) -> None:
-        self._first: dict[tuple[str, str, str, str], _Answer] = {}
-        for m in msgs:
-            if m.reply_to is None:
-                continue
-            key = (m.platform, m.group_id, m.reply_to, m.sender_id)
-            if key not in self._first:
-                self._first[key] = _Answer(m.sent_at, m.message_id, m.text)
-
-    def get(self, platform: str, group_id: str, message_id: str, member: str) -> _Answer | None:
-        return self._first.get((platform, group_id, message_id, member))
-
-
-class _NextInGroup:
-    """:func:`groupops.activity.answers.next_in_group`: a member's first message in the group
-    strictly after an instant."""
-
-    def __init__(self, msgs: Iterable[Msg]) -> None:
-        self._by: dict[tuple[str, str, str], tuple[list[datetime], list[Msg]]] = {}
-        for m in msgs:
-            times, found = self._by.setdefault((m.platform, m.group_id, m.sender_id), ([], []))
-            times.append(m.sent_at)
-            found.append(m)
-
-    def get(self, platform: str, group_id: str, member: str, after: datetime) -> _Answer | None:
-        entry = self._by.get((platform, group_id, member))
-        if entry is None:
-            return None
-        times, found = entry
-        i = bisect_right(times, after)
-        if i == len(times):
-            return None
-        m = found[i]
-        return _Answer(m.sent_at, m.message_id, m.text)
-
-
-def _targets(m: Msg) -> list[str]:
-    """:func:`groupops.activity.answers.mentioned`: the members a message mentions other than
-    its sender, once each, in order."""
-    out: list[str] = []
-    for t in m.mentions:
-        if t is None or t == m.sender_id:
-            continue
-        t = str(t)
-        if t not in out:
-            out.append(t)
-    return out
-
-
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
@@ -212,31 +138,31 @@ def compute_rows(
     )
     tp = policy.tasks
     any_message = policy.replies.reply_mode == "any_message"
-    is_task = _marker(tp.markers)
-    is_meeting = _marker([*policy.meetings.notice_markers, *policy.meetings.minutes_markers])
-    is_done = _marker(tp.completion_markers)
-    is_ack = _marker(tp.ack_markers)
+    is_task = marker_search(tp.markers)
+    is_meeting = marker_search([*policy.meetings.notice_markers, *policy.meetings.minutes_markers])
+    is_done = marker_search(tp.completion_markers)
+    is_ack = marker_search(tp.ack_markers)
 
     items: list[dict[str, Any]] = []
     # -- reply requests (groupops.activity.answers.answered_requests)
     human = [m for m in msgs if m.kind != "system"]
-    replies = _FirstReply(human)
-    later = _NextInGroup(human) if any_message else None
+    replies = FirstReply(human)
+    later = NextInGroup(human) if any_message else None
     reply_minutes = policy.replies.deadline_working_hours * 60
     for m in human:
-        if not m.mentions or m.mention_all or is_task(m.text) or is_meeting(m.text):
+        if not asks_reply(m.mentions, m.mention_all, m.text, is_task, is_meeting):
             continue
-        for target in _targets(m):
+        for target in mentioned(m.sender_id, m.mentions):
             answer = replies.get(m.platform, m.group_id, m.message_id, target)
             if later is not None:
-                answer = _earliest(answer, later.get(m.platform, m.group_id, target, m.sent_at))
+                answer = earliest(answer, later.get(m.platform, m.group_id, target, m.sent_at))
             items.append({
                 "kind": "reply", "platform": m.platform, "group_id": m.group_id,
                 "message_id": m.message_id, "assignee_id": target, "requester_id": m.sender_id,
                 "requested_at": m.sent_at,
                 "due_at": clock.add_working_minutes(m.sent_at, reply_minutes),
-                "resolved_at": answer.at if answer else None,
-                "resolved_by": answer.id if answer else None,
+                "resolved_at": answer.sent_at if answer else None,
+                "resolved_by": answer.message_id if answer else None,
             })  # fmt: skip
 
     # -- tasks (obligations._tasks)
@@ -244,7 +170,7 @@ def compute_rows(
     for m in msgs:
         if not m.mentions or not is_task(m.text):
             continue
-        targets = _targets(m)
+        targets = mentioned(m.sender_id, m.mentions)
         if not targets:
             continue
         deadline, words = _found(m.text, m.sent_at, clock)
@@ -279,12 +205,12 @@ def compute_rows(
 
     default_minutes = tp.default_deadline_working_days * clock.minutes_per_day
     ack_minutes = tp.ack_deadline_working_hours * 60
-    any_reply = _FirstReply(msgs)
-    done_replies = _FirstReply(m for m in msgs if m.reply_to is not None and is_done(m.text))
+    any_reply = FirstReply(msgs)
+    done_replies = FirstReply(m for m in msgs if m.reply_to is not None and is_done(m.text))
     done_later = ack_later = None
     if any_message:
-        done_later = _NextInGroup(m for m in msgs if m.reply_to is None and is_done(m.text))
-        ack_later = _NextInGroup(m for m in msgs if m.reply_to is None and is_ack(m.text))
+        done_later = NextInGroup(m for m in msgs if m.reply_to is None and is_done(m.text))
+        ack_later = NextInGroup(m for m in msgs if m.reply_to is None and is_ack(m.text))
     to_target: dict[tuple[str, str, str, str], list[Msg]] = {}
     for m in msgs:
         if m.reply_to is not None:
@@ -301,19 +227,21 @@ def compute_rows(
         key = (t["platform"], t["group_id"], target, t["assignee_id"])
         done = done_replies.get(*key)
         if done_later is not None:
-            done = _earliest(
+            done = earliest(
                 done, done_later.get(t["platform"], t["group_id"], t["assignee_id"],
                                      t["assigned_at"])
             )  # fmt: skip
         ack = any_reply.get(*key)
         if ack_later is not None:
-            ack = _earliest(
+            ack = earliest(
                 ack, ack_later.get(t["platform"], t["group_id"], t["assignee_id"],
                                    t["assigned_at"])
             )  # fmt: skip
-        ack = _earliest(ack, done)
-        t["done_at"], t["done_message_id"] = (done.at, done.id) if done else (None, None)
-        t["ack_at"], t["ack_message_id"] = (ack.at, ack.id) if ack else (None, None)
+        ack = earliest(ack, done)
+        t["done_at"], t["done_message_id"] = (
+            (done.sent_at, done.message_id) if done else (None, None)
+        )
+        t["ack_at"], t["ack_message_id"] = (ack.sent_at, ack.message_id) if ack else (None, None)
         t["committed_deadline"] = _committed(ack, to_target.get(key, []), done, clock)
         t["effective_deadline"] = t["committed_deadline"] or t["deadline"]
         if t["done_at"] is not None:
@@ -411,18 +339,18 @@ def _task_item(
 
 
 def _committed(
-    ack: _Answer | None, later: Sequence[Msg], done: _Answer | None, clock: WorkClock
+    ack: Msg | None, later: Sequence[Msg], done: Msg | None, clock: WorkClock
 ) -> datetime | None:
     """:func:`groupops.deadlines.obligations._commitments` of one task: a time stated in the
     acknowledgement, else the first cued deadline in a later reply to the task; never the
     completion report's."""
     cand: list[tuple[datetime, bool, str, str]] = []
     if ack is not None:
-        cand.append((ack.at, False, ack.id, ack.text))
+        cand.append((ack.sent_at, False, ack.message_id, ack.text))
     cand.extend((m.sent_at, True, m.message_id, m.text) for m in later)
     cand.sort(key=lambda c: (c[0], c[1]))
     seen: set[str] = set()
-    done_id = done.id if done is not None else None
+    done_id = done.message_id if done is not None else None
     for at, cue_needed, mid, text in cand:
         if mid in seen:
             continue
