@@ -81,6 +81,7 @@ DECLINED = frozenset(
         "chatbot_secrets",
         "telegram_public_groups",
         "max_compression_ratio",
+        "ingest_workers",  # 0, 1 or unset: only ingest reads it, and it loads the full settings
     }
 )
 
