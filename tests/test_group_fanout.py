@@ -91,14 +91,24 @@ RUNNERS = [
 ]
 
 
-def task_runs(flow_run_id: UUID) -> list[Any]:
+def task_runs(
+    flow_run_id: UUID, *, until: Callable[[list[Any]], bool] | None = None, wait: float = 15.0
+) -> list[Any]:
+    """The flow run's task runs. Prefect records them from events, a moment after the flow
+    returns (a loaded machine once missed the last ``save`` run): with ``until``, read again
+    until it holds or ``wait`` seconds have passed."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    deadline = time.monotonic() + wait
     with get_client(sync_client=True) as client:
-        return client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        )
+        while True:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+            )
+            if until is None or until(runs) or time.monotonic() > deadline:
+                return runs
+            time.sleep(0.25)
 
 
 @pytest.mark.flow
@@ -131,7 +141,14 @@ def test_each_group_is_one_task_tagged_with_the_group(store: sa.Engine, sources:
         sources, now=NOW, return_state=True
     )
     assert state.is_completed()
-    runs = task_runs(state.state_details.flow_run_id)
+
+    def inner_names(runs: list[Any]) -> set[str]:
+        return {r.name.split("-")[0] for r in runs if not r.task_key.startswith("pull_group_step")}
+
+    runs = task_runs(
+        state.state_details.flow_run_id,
+        until=lambda runs: inner_names(runs) >= {"load", "pull", "run", "save"},
+    )
     steps = {r.name: set(r.tags) for r in runs if r.task_key.startswith("pull_group_step")}
     assert steps == {f"group-{chat}": {f"group:{chat}"} for chat in GROUPS}
     # The tasks a step calls carry no group tag: holding the group's slot never waits on itself.
