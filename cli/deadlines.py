@@ -39,10 +39,12 @@ LookbackOpt = Annotated[
 ESCALATION_LABELS = {-1: "", 0: "assignee", 1: "admins", 2: "owner"}
 
 
-def _compute(
+def _obligations(
     as_of: str | None, groups: list[str] | None, lookback_days: int
-) -> tuple[Obligations, Policy]:
-    from groupops.watch import load_obligations
+) -> tuple[RowObligations | Obligations, Policy]:
+    """The obligations at --as-of: the row engine's for a small span, else the frame engine's
+    (one policy, one instant, one store for both)."""
+    from groupops.watch import load_obligation_rows, load_obligations
 
     pol = common.policy()
     instant = common.instant_option(as_of, pol) or datetime.now(UTC)
@@ -50,30 +52,16 @@ def _compute(
     try:
         folder = common.store_settings().meetings_dir
         with common.progress_bars():
+            rows = load_obligation_rows(
+                engine, pol, instant, groups=groups, lookback_days=lookback_days,
+                meetings_dir=folder,
+            )  # fmt: skip
+            if rows is not None:
+                return rows, pol
             return load_obligations(
                 engine, pol, instant, groups=groups, lookback_days=lookback_days,
                 meetings_dir=folder,
             ), pol  # fmt: skip
-    finally:
-        engine.dispose()
-
-
-def _rows(
-    as_of: str | None, groups: list[str] | None, lookback_days: int
-) -> tuple[RowObligations | None, Policy, datetime]:
-    """The row engine's answer (``None``: too many messages for it; :func:`_compute` then)."""
-    from groupops.watch import load_obligation_rows
-
-    pol = common.policy()
-    instant = common.instant_option(as_of, pol) or datetime.now(UTC)
-    engine = common.engine()
-    try:
-        folder = common.store_settings().meetings_dir
-        with common.progress_bars():
-            return load_obligation_rows(
-                engine, pol, instant, groups=groups, lookback_days=lookback_days,
-                meetings_dir=folder,
-            ), pol, instant  # fmt: skip
     finally:
         engine.dispose()
 
@@ -114,12 +102,13 @@ def overdue(
 ) -> None:
     """Replies and tasks overdue at --as-of, on the working clock, with their escalation step
     (1: the group's admins are told, 2: the owner)."""
-    rows, pol, _ = _rows(as_of, group, lookback_days)
-    if rows is None:
-        ob, pol = _compute(as_of, group, lookback_days)
-        records, instant, pending = overdue_records(ob, pol), ob.as_of, len(ob.pending)
+    from groupops.deadlines.rows import RowObligations
+
+    ob, pol = _obligations(as_of, group, lookback_days)
+    if isinstance(ob, RowObligations):
+        records, instant, pending = _with_late(ob.overdue, pol), ob.as_of, ob.pending
     else:
-        records, instant, pending = _with_late(rows.overdue, pol), rows.as_of, rows.pending
+        records, instant, pending = overdue_records(ob, pol), ob.as_of, len(ob.pending)
     if as_json:
         typer.echo(json.dumps(records, ensure_ascii=False, indent=2))
         return
@@ -169,14 +158,15 @@ def tasks_command(
 ) -> None:
     """Every task (one row per assignee) with its state at --as-of, its deadline and the
     deadline the assignee committed to."""
-    found, pol, instant = _rows(as_of, group, lookback_days)
-    if found is None:
+    from groupops.deadlines.rows import RowObligations
+
+    ob, pol = _obligations(as_of, group, lookback_days)
+    if isinstance(ob, RowObligations):
+        records, instant = ob.tasks, ob.as_of
+    else:
         from groupops.deadlines.obligations import to_records
 
-        ob, pol = _compute(as_of, group, lookback_days)
         records, instant = to_records(ob.tasks.drop(columns=["text"]), pol.tz), ob.as_of
-    else:
-        records, instant = found.tasks, found.as_of
     if as_json:
         typer.echo(json.dumps(records, ensure_ascii=False, indent=2))
         return

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from groupops.activity.answer_rows import FirstReply, NextInGroup, asks_reply, earliest, mentioned
+from groupops.activity.figures import COMPARED, COUNTS, json_name
 from groupops.activity.markers import marker_search
 
 if TYPE_CHECKING:
@@ -45,23 +46,6 @@ MessageRow = tuple[str, str, str, str, datetime, str | None, str | None, object,
 MembershipRow = tuple[str, str, str, str, datetime]
 #: (platform, group_id, name, owner_id).
 GroupRow = tuple[str, str, object, object]
-
-_COUNTS = ("messages", "active_members", "members", "inactive_members", "new_members",
-           "departed_members", "mentions", "mentions_answered")  # fmt: skip
-_COMPARED = (*_COUNTS[:8], "answer_rate", "reply_median_minutes", "reply_p90_minutes")
-_ORDER = (
-    "messages",
-    "active_members",
-    "members",
-    "inactive_members",
-    "new_members",
-    "departed_members",
-    "mentions",
-    "mentions_answered",
-    "answer_rate",
-    "reply_median_minutes",
-    "reply_p90_minutes",
-)  # fmt: skip  (stats.COMPARED's order)
 
 
 def window_bounds(period: Period, inactive_days: int) -> tuple[datetime, datetime]:
@@ -222,7 +206,7 @@ def _figures(
         )
         row = groups.get((pf, g))
         if row is None:
-            row = groups[(pf, g)] = dict.fromkeys(_COUNTS, 0)
+            row = groups[(pf, g)] = dict.fromkeys(COUNTS, 0)
         row["messages"] = int(row["messages"] or 0) + mem.messages
         row["active_members"] = int(row["active_members"] or 0) + (mem.messages > 0)
         row["members"] = int(row["members"] or 0) + bool(mem.is_member)
@@ -325,16 +309,16 @@ def row_report(
             "owner_id": owner,
             "owner_name": people.name(str(pf), owner) or None,
         }
-        figures = {f: _figure(cur, f) for f in _ORDER}
-        figures_prev = {f: _figure(prev, f) for f in _ORDER}
+        figures = {f: _figure(cur, f) for f in COMPARED}
+        figures_prev = {f: _figure(prev, f) for f in COMPARED}
         ordered = sorted(by_group.get(gkey, []), key=lambda e: (-e[1].messages, e[0]))
-        for figure in _ORDER:
-            group[_json_name(figure)] = figures[figure]
+        for figure in COMPARED:
+            group[json_name(figure)] = figures[figure]
         for flag, out_name in (("inactive", "inactive_members"), ("joined", "new_members"),
                                ("departed", "departed_members")):  # fmt: skip
             group[out_name] = sorted(mid for mid, mem in ordered if getattr(mem, flag))
-        group["previous"] = {_json_name(f): figures_prev[f] for f in _ORDER}
-        group["change"] = {_json_name(f): _delta(figures[f], figures_prev[f]) for f in _ORDER}
+        group["previous"] = {json_name(f): figures_prev[f] for f in COMPARED}
+        group["change"] = {json_name(f): _delta(figures[f], figures_prev[f]) for f in COMPARED}
         counts = dict.fromkeys(days, 0)
         heat = [[0] * 24 for _ in range(7)]
         items: list[dict[str, object]] = []
@@ -391,7 +375,7 @@ def period_json(period: Period) -> dict[str, object]:
 
 
 def _figure(row: dict[str, float | int | None], name: str) -> float | int | None:
-    if name in _COUNTS:
+    if name in COUNTS:
         return int(row.get(name) or 0)
     value = row.get(name)
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
@@ -399,10 +383,6 @@ def _figure(row: dict[str, float | int | None], name: str) -> float | int | None
 
 def _delta(a: float | int | None, b: float | int | None) -> float | int | None:
     return None if a is None or b is None else a - b
-
-
-def _json_name(figure: str) -> str:
-    return "member_count" if figure == "members" else figure
 
 
 def _iso(value: datetime | None, period: Period) -> str | None:

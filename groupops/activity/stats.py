@@ -35,6 +35,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from groupops.activity.answers import answer_requests, reply_requests
+from groupops.activity.figures import COMPARED, json_name
 from groupops.activity.rowstats import period_json, window_bounds
 from groupops.clock.periods import Period
 from groupops.db.bulk import gc_paused
@@ -53,21 +54,6 @@ MEMBER_KEYS = ["platform", "group_id", "member_id"]
 #: are reply requests: :mod:`groupops.activity.answers`).
 STATS_COLUMNS = ("platform", "group_id", "message_id", "sender_id", "sent_at", "kind", "reply_to",
                  "mentions", "mention_all", "text")  # fmt: skip
-
-#: Group figures compared with the previous period (``<name>_prev``, ``<name>_delta``).
-COMPARED = (
-    "messages",
-    "active_members",
-    "members",
-    "inactive_members",
-    "new_members",
-    "departed_members",
-    "mentions",
-    "mentions_answered",
-    "answer_rate",
-    "reply_median_minutes",
-    "reply_p90_minutes",
-)
 
 
 def wall_minutes(start: pd.Series, end: pd.Series) -> pd.Series:
@@ -535,11 +521,6 @@ def _member_items(
     return out, flagged
 
 
-def _json_name(figure: str) -> str:
-    """``members`` is the member list in the report; its count is ``member_count``."""
-    return "member_count" if figure == "members" else figure
-
-
 def stats_report(stats: ActivityStats, people: Directory | None = None) -> dict[str, object]:
     """The statistics as plain JSON data (``groupops stats --json``)::
 
@@ -608,12 +589,12 @@ def _report(stats: ActivityStats, people: Directory | None) -> dict[str, object]
             "owner_name": people.name(str(row["platform"]), owner_id) or None,
         }
         for figure in COMPARED:
-            group[_json_name(figure)] = _number(row[figure])
+            group[json_name(figure)] = _number(row[figure])
         for flag, name in (("inactive", "inactive_members"), ("joined", "new_members"),
                            ("departed", "departed_members")):  # fmt: skip
             group[name] = sorted(flagged.get((*key, flag), []))
-        group["previous"] = {_json_name(f): _number(row[f"{f}_prev"]) for f in COMPARED}
-        group["change"] = {_json_name(f): _number(row[f"{f}_delta"]) for f in COMPARED}
+        group["previous"] = {json_name(f): _number(row[f"{f}_prev"]) for f in COMPARED}
+        group["change"] = {json_name(f): _number(row[f"{f}_delta"]) for f in COMPARED}
         counts = days_of.get(key)
         group["messages_per_day"] = dict(zip(day_labels, counts or [0] * len(days), strict=True))
         heat = heat_of.get(key)
