@@ -10,9 +10,10 @@ refuses others: a refused chunk is parsed by pandas, as before)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -26,6 +27,7 @@ from groupops.activity.stats import STATS_COLUMNS
 from groupops.db import queries
 from groupops.db.models import Base, Group, Message
 
+T = TypeVar("T")
 BASE = datetime(2026, 11, 2, 1, 2, 3, tzinfo=UTC)
 GROUPS = ("g1", "g2")
 
@@ -239,14 +241,14 @@ def _plain_rows(n: int) -> list[dict[str, Any]]:
             for k in range(n)]  # fmt: skip
 
 
-class _CountingPool(queries.ThreadPoolExecutor):
+class _CountingPool(ThreadPoolExecutor):
     """The reader thread's pool, counting the queries handed to it."""
 
     submitted = 0
 
-    def submit(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         _CountingPool.submitted += 1
-        return super().submit(*args, **kwargs)
+        return super().submit(fn, *args, **kwargs)
 
 
 @settings(
@@ -309,6 +311,7 @@ def test_a_reader_stopped_early_leaves_the_connection_free(
     with engine.connect() as conn:
         assert queries._threads_share(conn)
         frames = queries._sqlite_column_frames(conn, table, stmt, ("message_id",))
+        assert isinstance(frames, Generator)
         first = next(frames)
         frames.close()
         assert len(first) == 1
