@@ -155,7 +155,9 @@ def idle_cpus(seconds: float = IDLE_SAMPLE_SECONDS) -> float | None:
     """How many CPUs stood idle while this thread slept ``seconds`` (from ``/proc/stat``'s
     counters): what other work leaves free. ``None`` where ``/proc/stat`` cannot be read."""
     first = _read_stat()
-    before = _cpu_ticks(first) if first is not None else None
+    if first is None:
+        return None
+    before = _cpu_ticks(first)
     if before is None:
         return None
     time.sleep(seconds)
@@ -163,7 +165,7 @@ def idle_cpus(seconds: float = IDLE_SAMPLE_SECONDS) -> float | None:
     after = _cpu_ticks(second) if second is not None else None
     if after is None or after[1] <= before[1]:
         return None
-    cpus = sum(1 for line in first.splitlines() if line[:3] == "cpu" and line[3:4].isdigit())
+    cpus = len([line for line in first.splitlines() if line[:3] == "cpu" and line[3:4].isdigit()])
     return max(cpus, 1) * (after[0] - before[0]) / (after[1] - before[1])
 
 
