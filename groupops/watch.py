@@ -21,8 +21,6 @@ from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
 from groupops.policy import Policy
 
 if TYPE_CHECKING:  # the frame engine (pandas) only where it computes: not the row path
-    import pandas as pd
-
     from groupops.db.queries import LoadedMessages
     from groupops.deadlines.obligations import Obligations
     from groupops.deadlines.rows import Msg, RowObligations
@@ -75,28 +73,6 @@ def load_obligations(
 #: Up to this many messages in the span, :func:`load_obligation_rows` computes with the row
 #: engine (:mod:`groupops.deadlines.rows`); above it with the frame engine.
 ROW_ENGINE_MAX_MESSAGES = 20_000
-
-
-def message_rows(messages: pd.DataFrame) -> list[Msg]:
-    """A ``load_messages`` frame as the row engine's messages (missing values as the frame
-    engine's preparation reads them)."""
-    import pandas as pd
-
-    from groupops.deadlines.rows import Msg
-
-    mention_all = messages["mention_all"].fillna(False).astype(bool).tolist()
-    kinds = messages["kind"].astype(object).where(messages["kind"].notna(), None).tolist()
-    texts = messages["text"].fillna("").astype(str).tolist()
-    reply_to = messages["reply_to"].astype(object).where(messages["reply_to"].notna(), None)
-    sent = pd.to_datetime(messages["sent_at"], utc=True).dt.as_unit("us").dt.to_pydatetime()
-    return [
-        Msg(str(p), str(g), str(i), str(s), t, k, x, r, tuple(m), a)
-        for p, g, i, s, t, k, x, r, m, a in zip(
-            messages["platform"], messages["group_id"], messages["message_id"],
-            messages["sender_id"], sent, kinds, texts, reply_to.tolist(),
-            messages["mentions"], mention_all, strict=True,
-        )
-    ]  # fmt: skip
 
 
 def load_obligation_rows(

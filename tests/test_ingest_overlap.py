@@ -314,13 +314,17 @@ def test_skipping_chunks_gives_the_chunks_after_them(
 
 
 @pytest.mark.parametrize(
-    ("workers", "size", "cpus", "apart"),
+    ("workers", "size", "cpus", "idle", "apart"),
     [
-        (0, 64 << 20, 2, False),  # switched off
-        (None, 64 << 20, 2, True),  # large, two CPUs
-        (None, 64 << 20, 1, False),  # one usable CPU: nothing to overlap with
-        (None, 1 << 20, 2, False),  # small: the child's start would not pay
-        (1, 1 << 10, 1, True),  # asked for
+        (0, 64 << 20, 2, 2.0, False),  # switched off
+        (None, 64 << 20, 2, 2.0, True),  # large, two CPUs, both idle
+        (None, 64 << 20, 2, 1.5, True),  # half a CPU busy elsewhere
+        (None, 64 << 20, 2, 1.0, False),  # one CPU busy elsewhere: the two would share one
+        (None, 64 << 20, 8, 0.4, False),  # a big machine, busy
+        (None, 64 << 20, 2, None, True),  # no /proc/stat: as before
+        (None, 64 << 20, 1, 2.0, False),  # one usable CPU: nothing to overlap with
+        (None, 1 << 20, 2, 2.0, False),  # small: the child's start would not pay
+        (1, 1 << 10, 1, 0.0, True),  # asked for, whatever the load
     ],
 )
 def test_when_chunks_are_prepared_apart(
@@ -329,13 +333,58 @@ def test_when_chunks_are_prepared_apart(
     workers: int | None,
     size: int,
     cpus: int,
+    idle: float | None,
     apart: bool,
 ) -> None:
     bundle = _bundle(tmp_path / "bundle", [_dump(message(1))])
     source = open_bundle(bundle)
     monkeypatch.setattr(source, "apart_bytes", lambda entity: size)
     monkeypatch.setattr(overlap, "usable_cpus", lambda: cpus)
+    monkeypatch.setattr(overlap, "idle_cpus", lambda: idle)
     assert overlap.prepares_apart(source, "messages", workers) is apart
+
+
+STAT = """cpu  {user} 7 {system} {idle} {iowait} 0 3 {steal} 11 0
+cpu0 1 2 3 4 5 6 7 8 9 10
+cpu1 1 2 3 4 5 6 7 8 9 10
+intr 12345
+"""
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "idle"),
+    [
+        # 200 ticks in all between the reads (2 CPUs, 1 s), 150 of them idle or iowait
+        ({"user": 100, "system": 50, "idle": 1000, "iowait": 10, "steal": 0},
+         {"user": 140, "system": 60, "idle": 1140, "iowait": 20, "steal": 0}, 1.5),
+        # stolen ticks count as busy; the guest fields (counted in user already) are left out
+        ({"user": 0, "system": 0, "idle": 0, "iowait": 0, "steal": 0},
+         {"user": 0, "system": 0, "idle": 100, "iowait": 0, "steal": 100}, 1.0),
+        ({"user": 5, "system": 5, "idle": 5, "iowait": 5, "steal": 5},
+         {"user": 105, "system": 105, "idle": 5, "iowait": 5, "steal": 5}, 0.0),
+    ],
+)  # fmt: skip
+def test_idle_cpus_reads_what_the_machine_left_idle(
+    monkeypatch: pytest.MonkeyPatch, first: dict[str, int], second: dict[str, int], idle: float
+) -> None:
+    reads = iter([STAT.format(**first), STAT.format(**second)])
+    monkeypatch.setattr(overlap, "_read_stat", lambda: next(reads))
+    assert overlap.idle_cpus(0) == pytest.approx(idle)
+
+
+@pytest.mark.parametrize("text", [None, "", "intr 1 2 3\n", "cpu 1 2 x 4 5 6 7 8\n", "cpu 1 2\n"])
+def test_idle_cpus_is_unknown_without_a_cpu_line(
+    monkeypatch: pytest.MonkeyPatch, text: str | None
+) -> None:
+    monkeypatch.setattr(overlap, "_read_stat", lambda: text)
+    assert overlap.idle_cpus(0) is None
+
+
+def test_idle_cpus_on_this_machine_is_between_none_and_all() -> None:
+    idle = overlap.idle_cpus(0.05)
+    if idle is None:
+        pytest.skip("no /proc/stat here")
+    assert 0.0 <= idle <= (os.cpu_count() or 1) + 1e-9
 
 
 def test_other_sources_are_prepared_here(tmp_path: Path) -> None:

@@ -10,9 +10,10 @@ refuses others: a refused chunk is parsed by pandas, as before)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -24,8 +25,9 @@ from hypothesis import strategies as st
 
 from groupops.activity.stats import STATS_COLUMNS
 from groupops.db import queries
-from groupops.db.models import Group, Message
+from groupops.db.models import Base, Group, Message
 
+T = TypeVar("T")
 BASE = datetime(2026, 11, 2, 1, 2, 3, tzinfo=UTC)
 GROUPS = ("g1", "g2")
 
@@ -229,4 +231,115 @@ def test_instants_stored_as_other_iso_texts_read_as_the_row_read_reads_them(
         got = queries.load_messages(engine, columns=columns)
         pd.testing.assert_frame_equal(got, previous(engine, monkeypatch, columns))
         assert_as_the_row_read(got, reference(engine, columns))
+    engine.dispose()
+
+
+def _plain_rows(n: int) -> list[dict[str, Any]]:
+    return [{"group_id": GROUPS[k % 2], "sender_id": f"u{k % 3}", "kind": "text",
+             "sent_at": BASE + timedelta(seconds=k), "text": f"t{k}", "reply_to": None,
+             "mentions": [f"u{k % 2}"] if k % 2 else [], "mention_all": False, "pinned": False}
+            for k in range(n)]  # fmt: skip
+
+
+class _CountingPool(ThreadPoolExecutor):
+    """The reader thread's pool, counting the queries handed to it."""
+
+    submitted = 0
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        _CountingPool.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(message, min_size=1, max_size=25),
+    columns=st.sampled_from(COLUMN_CHOICES),
+    chunk=st.sampled_from([1, 2, 5]),
+    groups=st.sampled_from([None, ["g1"]]),
+)
+def test_the_read_ahead_thread_gives_the_serial_reads_frame(
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    rows: list[dict[str, Any]],
+    columns: tuple[str, ...],
+    chunk: int,
+    groups: list[str] | None,
+) -> None:
+    """On a SQLite file the next rowid range is read by a thread while the previous one is
+    parsed: the same frame as the serial read (and the row read), the thread really used."""
+    from groupops.db import make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'ahead.db'}"
+    if not (tmp_path / "ahead.db").exists():
+        upgrade(url)
+    engine = make_engine(url)
+    _store(engine, rows)
+    monkeypatch.setattr(queries, "COLUMN_CHUNK", chunk)
+    monkeypatch.setattr(queries, "ThreadPoolExecutor", _CountingPool)
+    _CountingPool.submitted = 0
+    got = queries.load_messages(engine, columns=columns, groups=groups)
+    with engine.connect() as conn:
+        low, high = conn.execute(sa.text("SELECT min(rowid), max(rowid) FROM messages")).one()
+    ranges = len(range(low, high + 1, chunk))
+    assert _CountingPool.submitted == (ranges if ranges > 1 else 0)
+    with monkeypatch.context() as patch:
+        patch.setattr(queries, "_threads_share", lambda conn: False)
+        serial = queries.load_messages(engine, columns=columns, groups=groups)
+    assert _CountingPool.submitted == (ranges if ranges > 1 else 0)
+    pd.testing.assert_frame_equal(got, serial)
+    assert_as_the_row_read(got, reference(engine, columns, groups=groups))
+    engine.dispose()
+
+
+def test_a_reader_stopped_early_leaves_the_connection_free(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A caller that stops after the first range: the query in flight ends before the
+    connection is used again, and no reader thread stays behind."""
+    import threading
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the rowid ranges are SQLite's")
+    _store(engine, _plain_rows(6))
+    monkeypatch.setattr(queries, "COLUMN_CHUNK", 1)
+    table = Message.__table__
+    assert isinstance(table, sa.Table)
+    stmt = sa.select(table.c.message_id)
+    with engine.connect() as conn:
+        assert queries._threads_share(conn)
+        frames = queries._sqlite_column_frames(conn, table, stmt, ("message_id",))
+        assert isinstance(frames, Generator)
+        first = next(frames)
+        frames.close()
+        assert len(first) == 1
+        assert not [t for t in threading.enumerate() if t.name.startswith("groupops-read")]
+        assert conn.execute(sa.text("SELECT count(*) FROM messages")).scalar_one() == 6
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:",
+                                 "sqlite:///file:mem?mode=memory&uri=true",
+                                 "sqlite:///{path}?check_same_thread=true"])  # fmt: skip
+def test_connections_bound_to_their_thread_are_read_without_the_thread(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    """An in-memory database (or a file opened with ``check_same_thread``) keeps sqlite3's
+    one-thread check: its ranges are read serially, not refused."""
+    from groupops.db import make_engine, upgrade
+
+    url = url.format(path=tmp_path / "checked.db")
+    if "checked.db" in url:
+        upgrade(url.partition("?")[0])
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        if "checked.db" not in url:
+            Base.metadata.create_all(conn)
+        assert not queries._threads_share(conn)
+    _store(engine, _plain_rows(5))
+    monkeypatch.setattr(queries, "COLUMN_CHUNK", 2)
+    got = queries.load_messages(engine, columns=STATS_COLUMNS)
+    assert len(got) == 5
+    assert_as_the_row_read(got, reference(engine, STATS_COLUMNS))
     engine.dispose()

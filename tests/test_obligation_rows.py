@@ -35,12 +35,12 @@ from groupops.deadlines.obligations import (
     compute_obligations,
     to_records,
 )
-from groupops.deadlines.rows import compute_rows
+from groupops.deadlines.rows import Msg, compute_rows
 from groupops.ingest import open_bundle, run_ingest
 from groupops.policy import Policy, load_policy
 from groupops.roster import Directory
 from groupops.roster.directory import Person
-from groupops.watch import load_obligation_rows, load_obligations, message_rows
+from groupops.watch import load_obligation_rows, load_obligations
 
 TZ = ZoneInfo("Asia/Shanghai")
 BASE = datetime(2026, 11, 23, 8, 0, tzinfo=TZ)  # a Monday
@@ -61,6 +61,24 @@ FRAGMENTS = [
     "已完成", "done", "completed", "明天下午3点前", "周五之前", "今天18:00前", "下周一", "by Friday 5pm",
     "11月26日", "后天", "会议通知", "【会议纪要】", "抱歉拖到今天", "on it", "下午", " ",
 ]  # fmt: skip
+
+
+def message_rows(messages: pd.DataFrame) -> list[Msg]:
+    """A ``load_messages`` frame (the frame engine's input) as the row engine's messages
+    (missing values as the frame engine's preparation reads them)."""
+    mention_all = messages["mention_all"].fillna(False).astype(bool).tolist()
+    kinds = messages["kind"].astype(object).where(messages["kind"].notna(), None).tolist()
+    texts = messages["text"].fillna("").astype(str).tolist()
+    reply_to = messages["reply_to"].astype(object).where(messages["reply_to"].notna(), None)
+    sent = pd.to_datetime(messages["sent_at"], utc=True).dt.as_unit("us").dt.to_pydatetime()
+    return [
+        Msg(str(p), str(g), str(i), str(s), t, k, x, r, tuple(m), a)
+        for p, g, i, s, t, k, x, r, m, a in zip(
+            messages["platform"], messages["group_id"], messages["message_id"],
+            messages["sender_id"], sent, kinds, texts, reply_to.tolist(),
+            messages["mentions"], mention_all, strict=True,
+        )
+    ]  # fmt: skip
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

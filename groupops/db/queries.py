@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import itertools
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -231,8 +232,7 @@ def _sqlite_column_frames(
     query = query.where(rowid >= sa.bindparam("low"), rowid < sa.bindparam("high"))
     schema = pa.schema([(name, pa.list_(_arrow_type(name))) for name in columns])
     as_text = pa.schema([(name, pa.list_(_arrow_type(name, instants=False))) for name in columns])
-    for start in range(int(low), int(high) + 1, COLUMN_CHUNK):
-        data = bytes(conn.execute(query, {"low": start, "high": start + COLUMN_CHUNK}).scalar_one())
+    for data in _documents(conn, query, range(int(low), int(high) + 1, COLUMN_CHUNK)):
         try:
             parsed = _read_json(data, schema)
         except pa.ArrowInvalid:  # an instant Arrow does not parse: the text, parsed by pandas
@@ -240,6 +240,43 @@ def _sqlite_column_frames(
         arrays = {name: parsed.column(name).combine_chunks().flatten() for name in columns}
         if len(arrays[columns[0]]):
             yield _arrow_frame(arrays, columns)
+
+
+def _documents(conn: sa.Connection, query: sa.Select[Any], starts: range) -> Iterator[bytes]:
+    """The JSON document of each rowid range from ``starts`` on, in order. With two ranges or
+    more on a file database, a reader thread runs the next range's query while the caller
+    parses the one before: Python's sqlite3 releases the GIL while SQLite builds the document
+    (one step per range), pyarrow's parse releases it too, so the read's wall time on two CPUs
+    approaches the larger half instead of their sum (docs/performance.md's notes, *ratio*).
+    The thread uses the connection only while the caller does not: one query at a time, the
+    same statements in the same order, each range's bytes as the serial read gets them. At
+    most one document waits beside the one parsed; a caller that stops early waits for the
+    query in flight before the connection is used again."""
+
+    def fetch(start: int) -> bytes:
+        return bytes(conn.execute(query, {"low": start, "high": start + COLUMN_CHUNK}).scalar_one())
+
+    if len(starts) < 2 or not _threads_share(conn):
+        for start in starts:
+            yield fetch(start)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="groupops-read") as reader:
+        pending = reader.submit(fetch, starts[0])
+        for start in starts[1:]:
+            data = pending.result()
+            pending = reader.submit(fetch, start)
+            yield data
+        yield pending.result()
+
+
+def _threads_share(conn: sa.Connection) -> bool:
+    """Whether another thread may use ``conn``'s SQLite connection: SQLAlchemy opens a file
+    database's connections with ``check_same_thread=False`` (its pool hands them to any
+    thread) unless the URL asks otherwise; an in-memory one keeps the check."""
+    url = conn.engine.url
+    memory = not url.database or url.database == ":memory:" or url.query.get("mode") == "memory"
+    checked = str(url.query.get("check_same_thread", "false")).lower() not in ("false", "0")
+    return not memory and not checked
 
 
 class _CopyStream(io.RawIOBase):

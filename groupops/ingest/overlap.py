@@ -27,8 +27,11 @@ what the child reads (a canonical bundle's entity file; a Telegram export's mess
 ``None``; it must pickle and give the same chunks when read again. On when it can pay
 (:func:`prepares_apart`): an entity of at least :data:`APART_MIN_BYTES` (several chunks:
 the child's start, ~0.6 s of imports, is paid once),
-at least two CPUs usable by this process (``os.sched_getaffinity``), and
-``GROUPOPS_INGEST_WORKERS`` not ``0`` (``1`` prepares apart whatever the size and CPUs).
+at least two CPUs usable by this process (``os.sched_getaffinity``), at least
+:data:`APART_MIN_IDLE` CPUs idle on the machine at the entity's start (``/proc/stat`` over
+0.1 s: on a machine busy elsewhere the two processes share one CPU and the overlap loses),
+and ``GROUPOPS_INGEST_WORKERS`` not ``0`` (``1`` prepares apart whatever the size, CPUs and
+load).
 """
 
 from __future__ import annotations
@@ -120,16 +123,69 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+#: Idle CPUs the machine must show at an entity's start for it to be prepared apart: the
+#: parent and the child each keep one busy, half a CPU short is tolerated. With one CPU of two
+#: busy elsewhere the two processes share the one left and the overlap lost (1M: 15.5–16.1 s
+#: wall against 14.4–14.8 serial; docs/performance.md's notes, *pipeline* and *ratio*).
+APART_MIN_IDLE = 1.5
+#: How long :func:`idle_cpus` watches the machine (this thread asleep, so it counts others).
+IDLE_SAMPLE_SECONDS = 0.1
+
+
+def _cpu_ticks(stat: str) -> tuple[int, int] | None:
+    """(idle, total) clock ticks of the first line of ``/proc/stat``'s text (all CPUs): idle
+    counts ``idle`` and ``iowait``; total the eight fields from ``user`` to ``steal`` (the
+    guest fields are already counted in ``user`` and ``nice``). ``None`` when it is not such a
+    line."""
+    fields = stat.split("\n", 1)[0].split()
+    if len(fields) < 9 or fields[0] != "cpu" or not all(f.isdigit() for f in fields[1:9]):
+        return None
+    ticks = [int(f) for f in fields[1:9]]
+    return ticks[3] + ticks[4], sum(ticks)
+
+
+def _read_stat() -> str | None:
+    try:
+        return Path("/proc/stat").read_text(encoding="ascii")
+    except OSError:  # not Linux, or no /proc
+        return None
+
+
+def idle_cpus(seconds: float = IDLE_SAMPLE_SECONDS) -> float | None:
+    """How many CPUs stood idle while this thread slept ``seconds`` (from ``/proc/stat``'s
+    counters): what other work leaves free. ``None`` where ``/proc/stat`` cannot be read."""
+    first = _read_stat()
+    if first is None:
+        return None
+    before = _cpu_ticks(first)
+    if before is None:
+        return None
+    time.sleep(seconds)
+    second = _read_stat()
+    after = _cpu_ticks(second) if second is not None else None
+    if after is None or after[1] <= before[1]:
+        return None
+    cpus = len([line for line in first.splitlines() if line[:3] == "cpu" and line[3:4].isdigit()])
+    return max(cpus, 1) * (after[0] - before[0]) / (after[1] - before[1])
+
+
 def prepares_apart(source: Source, entity: Entity, workers: int | None) -> bool:
     """Whether ``entity`` of ``source`` is prepared in a child (see the module docstring):
-    ``workers`` 0 never, 1 whenever the source offers it, ``None`` when it can pay."""
+    ``workers`` 0 never, 1 whenever the source offers it, ``None`` when it can pay: a large
+    entity, two usable CPUs, and at least :data:`APART_MIN_IDLE` CPUs idle at the entity's
+    start (unknown where ``/proc/stat`` is missing: then as if idle)."""
     measure = getattr(source, "apart_bytes", None)
     if workers == 0 or measure is None:
         return False
     size = measure(entity)
     if size is None:
         return False
-    return workers is not None or (size >= APART_MIN_BYTES and usable_cpus() >= 2)
+    if workers is not None:
+        return True
+    if size < APART_MIN_BYTES or usable_cpus() < 2:
+        return False
+    idle = idle_cpus()
+    return idle is None or idle >= APART_MIN_IDLE
 
 
 class PreparingChild:

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -99,6 +100,37 @@ def _datetime(ctx: jinja2.runtime.Context, value: datetime | None) -> str:
     return i18n.fmt_datetime(value, _language(ctx))
 
 
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's file cache of compiled templates (a digest process compiled its ~25 templates
+    again each time: ~0.2 s of CPU), in Jinja's per-user temporary folder (mode 0700, owner
+    checked). An entry is used only for the same template file, the same source (its SHA-1),
+    the same Jinja and Python versions and the same ``kind`` of environment (the card overlay
+    compiles the same files with a ``finalize``); a cache that cannot be read or written is
+    skipped, never an error (``tests/test_render_cache.py``)."""
+
+    def __init__(self, kind: str, directory: str | None = None) -> None:
+        super().__init__(directory, pattern=f"__groupops_{kind}_%s.cache")
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # a damaged entry (any unpickling error): compiled again, rewritten
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):  # not written: compiled again next time
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache(kind: str) -> jinja2.BytecodeCache | None:
+    """The compiled templates' cache for environments of ``kind``; ``None`` (compile in each
+    process) when no safe folder can be made."""
+    try:
+        return _BytecodeCache(kind)
+    except (OSError, RuntimeError):
+        return None
+
+
 @lru_cache(maxsize=8)
 def _environment(templates_dir: Path) -> jinja2.Environment:
     env = jinja2.Environment(
@@ -108,6 +140,7 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=_bytecode_cache("email"),
     )
     env.globals["t"] = _t
     env.filters.update(
@@ -175,7 +208,7 @@ def _raw(value: object) -> MarkdownLiteral:
 @lru_cache(maxsize=8)
 def _card_environment(templates_dir: Path) -> jinja2.Environment:
     base = _environment(templates_dir)
-    env = base.overlay(finalize=_md_finalize)
+    env = base.overlay(finalize=_md_finalize, bytecode_cache=_bytecode_cache("card"))
     env.filters["raw"] = _raw
     return env
 
