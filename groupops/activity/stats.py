@@ -28,7 +28,7 @@ import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,9 @@ from groupops.db.bulk import gc_paused
 from groupops.db.queries import load_groups, load_last_messages, load_memberships, load_messages
 from groupops.policy import Policy
 from groupops.roster import Directory
+
+if TYPE_CHECKING:
+    from groupops.db.queries import LoadedMessages
 
 DurationFn = Callable[[pd.Series, pd.Series], pd.Series]
 """``(start, end)`` aware UTC instants (never NaT) → minutes between them (float), e.g. the
@@ -123,9 +126,12 @@ def load_stats(
     *,
     groups: Sequence[str] | None = None,
     duration: DurationFn | None = None,
+    loaded: LoadedMessages | None = None,
 ) -> ActivityStats:
     """Load what the period needs from the store and compute its statistics. Reply times are
-    measured on the policy's working clock unless another ``duration`` is given."""
+    measured on the policy's working clock unless another ``duration`` is given. ``loaded``:
+    messages loaded before, read instead of the store when they cover the window and columns
+    (``load_messages(loaded=…)``; the same statistics: ``tests/test_digest_preload.py``)."""
     if duration is None:
         from groupops.clock.workclock import WorkClock
 
@@ -137,6 +143,7 @@ def load_stats(
         until=until.to_pydatetime(),
         groups=groups,
         columns=STATS_COLUMNS,
+        loaded=loaded,
     )
     memberships = load_memberships(engine)
     group_frame = load_groups(engine)

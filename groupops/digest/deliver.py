@@ -39,6 +39,7 @@ from groupops.progress import report
 from groupops.roster import Directory
 
 if TYPE_CHECKING:
+    from groupops.db.queries import LoadedMessages
     from groupops.deadlines.obligations import Obligations
     from groupops.meetings.store import MeetingsView
 
@@ -207,11 +208,13 @@ def build_digests(
     providers: Sequence[SectionProvider] = (),
     duration: DurationFn | None = None,
     as_of: datetime | None = None,
+    loaded: LoadedMessages | None = None,
 ) -> list[Digest]:
     """Every digest of the period (owner digests, then admin digests), built but not stored,
     each with the data coverage read at ``as_of`` (default: now; a digest of a period without
-    data is ``held``)."""
-    stats = load_stats(engine, period, policy, duration=duration)
+    data is ``held``). ``loaded``: messages loaded before, which the statistics read from
+    when they cover its window (:func:`groupops.activity.stats.load_stats`)."""
+    stats = load_stats(engine, period, policy, duration=duration, loaded=loaded)
     people = Directory.load(engine)
     coverage = load_coverage(engine, as_of or datetime.now(UTC))
     clock = WorkClock.from_policy(policy)
@@ -224,6 +227,18 @@ def build_digests(
     return digests
 
 
+def preload_sections(engine: sa.Engine, as_of: datetime) -> LoadedMessages:
+    """The messages the overdue and meetings sections read at ``as_of`` (the deadline
+    watcher's look-back), loaded once; the week's statistics read from them too."""
+    from groupops.db.queries import MESSAGE_COLUMNS, preload_messages
+    from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
+
+    return preload_messages(
+        engine, since=as_of - timedelta(days=DEFAULT_LOOKBACK_DAYS),
+        until=as_of + timedelta(microseconds=1), columns=MESSAGE_COLUMNS,
+    )  # fmt: skip
+
+
 def standard_providers(
     engine: sa.Engine,
     policy: Policy,
@@ -232,6 +247,7 @@ def standard_providers(
     meetings_dir: Path | None = None,
     obligations: Obligations | None = None,
     meetings: MeetingsView | None = None,
+    loaded: LoadedMessages | None = None,
 ) -> list[SectionProvider]:
     """The sections every digest carries besides activity: what is overdue at ``as_of``, and
     (owners) the period's meetings (``meetings_dir``: default ``Settings.meetings_dir``),
@@ -241,16 +257,11 @@ def standard_providers(
     ``obligations`` / ``meetings``: what :func:`groupops.watch.load_obligations` and
     :func:`groupops.meetings.store.load_meetings` return at ``as_of`` with this
     ``meetings_dir``, when the caller already loaded them (the demo's deadline and meetings
-    steps); loaded here otherwise."""
+    steps); loaded here otherwise. ``loaded``: :func:`preload_sections` at ``as_of``, when the
+    caller loaded it (used only when neither is given)."""
     from groupops.clock.lateness import working_day_minutes
     from groupops.connectors.config import load_links
-    from groupops.db.queries import (
-        MESSAGE_COLUMNS,
-        load_groups,
-        load_message_texts,
-        preload_messages,
-    )
-    from groupops.deadlines import DEFAULT_LOOKBACK_DAYS
+    from groupops.db.queries import load_groups, load_message_texts
     from groupops.digest.archive import archive_provider
     from groupops.digest.meetings import meetings_provider
     from groupops.digest.moderation import moderation_provider
@@ -260,12 +271,10 @@ def standard_providers(
     from groupops.watch import load_obligations
 
     folder = meetings_dir if meetings_dir is not None else get_settings().meetings_dir
-    loaded = None
     if obligations is None and meetings is None:  # both read the same window: read it once
-        loaded = preload_messages(
-            engine, since=as_of - timedelta(days=DEFAULT_LOOKBACK_DAYS),
-            until=as_of + timedelta(microseconds=1), columns=MESSAGE_COLUMNS,
-        )  # fmt: skip
+        loaded = loaded if loaded is not None else preload_sections(engine, as_of)
+    else:
+        loaded = None
     if loaded is not None:
         # The meetings found once: the deadline watcher's obligations take them as their
         # meeting source, and the meetings view takes those obligations' task states.
@@ -317,12 +326,16 @@ def prepare_digests(
 ) -> list[DigestOutcome]:
     """Statistics → digests → outbox for the last complete ``kind`` before ``as_of``.
 
-    ``providers`` add sections after the activity one; by default :func:`standard_providers`."""
+    ``providers`` add sections after the activity one; by default :func:`standard_providers`,
+    whose messages (:func:`preload_sections`) the statistics read from when they cover the
+    period's window (a week's do)."""
     period = digest_period(kind, as_of, policy)
+    loaded = None
     if providers is None:
-        providers = standard_providers(engine, policy, as_of)
+        loaded = preload_sections(engine, as_of)
+        providers = standard_providers(engine, policy, as_of, loaded=loaded)
     digests = build_digests(engine, policy, period, owner=owner, providers=providers,
-                            duration=duration, as_of=as_of)  # fmt: skip
+                            duration=duration, as_of=as_of, loaded=loaded)  # fmt: skip
     return queue_digests(
         engine, digests, outbox_dir=outbox_dir, sender=sender, force=force, now=now,
         policy=policy,
