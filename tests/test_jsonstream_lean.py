@@ -20,11 +20,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from groupops.importers._jsonstream import (
+    Declined,
     Omitting,
     PrefixWalker,
     _top_spans,
     document_events,
     keyed_array_items,
+    keyed_array_ranges,
+    parse_ranges,
 )
 from groupops.importers.telegram import TelegramExport
 from groupops.ingest.limits import Limits
@@ -110,6 +113,30 @@ def _reference_spans(data: bytes) -> list[tuple[int, int]]:
     return spans
 
 
+def _reference_commas(data: bytes) -> list[int]:
+    """The commas directly inside a depth-one array or object, one character at a time."""
+    commas, depth = [], 0
+    in_string = escaped = False
+    for at, byte in enumerate(data):
+        ch = chr(byte)
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 2:
+            commas.append(at)
+    return commas
+
+
 def _events(reader: Any) -> list[Any]:
     return list(document_events(PrefixWalker(reader, Limits()), messages=False))
 
@@ -132,6 +159,23 @@ def _check(data: bytes, block: int) -> None:
     raw = io.BytesIO(data)
     gaps = keyed_array_items(raw, "messages", block)
     assert _events(Omitting(raw, gaps)) == _events(io.BytesIO(data))
+    commas: list[Any] = []
+    assert _top_spans(io.BytesIO(data), block, commas) == _reference_spans(data)
+    assert [int(c) for part in commas for c in part] == _reference_commas(data)
+    # each keyed array's items: one byte range each, read as the C parser reads them
+    ranges = keyed_array_ranges(raw, "messages", block)
+    assert [(start, end) for start, end, _, _ in ranges] == gaps
+    body = data.removeprefix(b"\xef\xbb\xbf")
+    shift = len(data) - len(body)
+    for start, end, starts, ends in ranges:
+        want = next(ijson.items(io.BytesIO(b"[" + data[start:end] + b"]"), "", use_float=True))
+        assert starts[0] == start and ends[-1] == end and (starts[1:] == ends[:-1] + 1).all()
+        try:
+            got = parse_ranges(raw, starts, ends, 0, len(starts))
+        except Declined:  # what orjson would read otherwise (a long integer, a lone surrogate)
+            continue
+        assert got == want and json.dumps(got) == json.dumps(want)
+        assert len(body) + shift == len(data)
 
 
 @settings(max_examples=400, deadline=None)

@@ -79,6 +79,17 @@ extras = st.sampled_from(
         {"date_unixtime": 1_793_000_000},
         {"text": "x" * 3000},  # over the small record limit's fast span
         {"text": "长" * 30000},  # too long for the small record limit
+        # what orjson and the C parser read differently: the orjson pass must decline
+        {"views": 2**63},
+        {"views": -(2**63)},
+        {"views": 10**20},
+        {"views": 2**63 - 1},
+        {"text": "a\ud800b"},  # a lone surrogate (escaped in an "ascii" document)
+        {"views": 1e300},
+        {"views": -0.0},
+        {"views": 0.1},
+        {"views": 12345678901234567890.5},
+        {"text": "1234567890123456789012"},  # 19 digits in a string: declined, read the same
     ]
 )
 plain_messages = st.builds(_plain, st.integers(1, 12), st.integers(0, 3), texts, extras)
@@ -100,7 +111,7 @@ messages = st.lists(
     st.one_of(plain_messages, plain_messages, plain_messages, service_messages, odd_messages),
     max_size=20,
 )
-endings = st.sampled_from(["whole", "cut", "junk", "after", "bom"])
+endings = st.sampled_from(["whole", "cut", "junk", "after", "bom", "ascii", "two"])
 
 
 def _document(items: list[Any], ending: str, cut: float) -> bytes:
@@ -108,7 +119,10 @@ def _document(items: list[Any], ending: str, cut: float) -> bytes:
     doc["messages"] = items
     if ending == "after":
         doc["about"] = {"note": "a key after the messages"}
-    data = json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+    text = json.dumps(doc, ensure_ascii=ending == "ascii", indent=1)
+    if ending == "two":  # a second messages key
+        text = text[:-1] + ', "messages": []}'
+    data = text.encode("utf-8", "backslashreplace")  # a lone surrogate as its JSON escape
     if ending == "cut":
         data = data[: max(1, int(len(data) * cut))]
     elif ending == "junk":
@@ -178,6 +192,10 @@ def test_a_clean_export_is_read_by_the_fast_path(tmp_path: Path) -> None:
     chunks = list(source.chunks("messages", 4) or [])
     assert [type(c).__name__ for c in chunks] == ["DataFrame", "DataFrame"]
     assert sum(len(c) for c in chunks) == 7
+    scan = source._scan_once()
+    assert scan.ranges is not None  # read by orjson from the scanned byte ranges
+    with export.open("rb") as raw:
+        assert [i for i, _ in scan.ranges.items(raw)] == list(range(1, 8))
     with export.open("rb") as raw:
         assert [i for i, _ in fast_items(raw, Limits(), "messages.item")] == list(range(1, 8))
 

@@ -412,9 +412,13 @@ SCAN_BLOCK = 1 << 20
 _KEY_WINDOW = 4096
 
 
-def _top_spans(raw: IO[bytes], block: int = SCAN_BLOCK) -> list[tuple[int, int]]:
+def _top_spans(
+    raw: IO[bytes], block: int = SCAN_BLOCK, commas: list[Any] | None = None
+) -> list[tuple[int, int]]:
     """``(open, close)`` byte positions of every array or object directly inside the root
-    value of a **valid** JSON document (its brackets at depth one), read from ``raw``'s start.
+    value of a **valid** JSON document (its brackets at depth one), read from ``raw``'s start;
+    ``commas``: given, it gets (numpy arrays of) the positions of the commas directly inside
+    those arrays and objects (the separators of their items).
 
     A quote is a string's delimiter unless escaped: escape pairs (a backslash and the next
     byte) are blanked first, a block never ending inside a run of backslashes, so every pair
@@ -436,11 +440,19 @@ def _top_spans(raw: IO[bytes], block: int = SCAN_BLOCK) -> list[tuple[int, int]]
             view = np.frombuffer(chunk, dtype=np.uint8)
             quotes = np.flatnonzero(view == 0x22)
             folded = view & 0xDF  # '{' → '[' and '}' → ']'
-            marks = np.flatnonzero((folded == 0x5B) | (folded == 0x5D))
+            brackets = (folded == 0x5B) | (folded == 0x5D)
+            if commas is not None:
+                brackets |= view == 0x2C
+            marks = np.flatnonzero(brackets)
             outside = (np.searchsorted(quotes, marks) + in_string) % 2 == 0
             marks = marks[outside]
             steps = 0x5C - folded[marks].astype(np.int64)  # '[' +1, ']' -1
+            if commas is not None:
+                is_comma = view[marks] == 0x2C
+                steps[is_comma] = 0
             after = depth + np.cumsum(steps)
+            if commas is not None:
+                commas.append(offset + marks[is_comma & (after == 2)])
             top = np.flatnonzero(((after == 2) & (steps == 1)) | ((after == 1) & (steps == -1)))
             for i in top.tolist():
                 at = offset + int(marks[i])
@@ -486,6 +498,68 @@ def keyed_array_items(raw: IO[bytes], key: str, block: int = SCAN_BLOCK) -> list
     spans = _top_spans(raw, block)
     name = key.encode()
     return [(start + 1, end) for start, end in spans if _keyed(raw, start, name)]
+
+
+#: Each ASCII digit as ``0``: a run of 19 digits (an integer the C parser refuses as past 64
+#: bits, which orjson reads) is then one substring search.
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_LONG_DIGITS = b"0" * 19
+
+
+def keyed_array_ranges(
+    raw: IO[bytes], key: str, block: int = SCAN_BLOCK
+) -> list[tuple[int, int, Any, Any]]:
+    """For every array that is the value of a root-level ``key`` of a **valid** JSON document
+    (as :func:`keyed_array_items`): ``(start, end, starts, ends)``, its items' bytes
+    ``[start, end)`` and each item's ``[starts[i], ends[i])`` (numpy arrays: the bytes between
+    its separators, whitespace included; an empty array gives one range of whitespace only).
+    Leaves ``raw`` at an unspecified position."""
+    import numpy as np
+
+    raw.seek(0)
+    found: list[Any] = []
+    spans = _top_spans(raw, block, found)
+    commas = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    name = key.encode()
+    out = []
+    for start, end in spans:
+        if not _keyed(raw, start, name):
+            continue
+        inside = commas[np.searchsorted(commas, start) : np.searchsorted(commas, end)]
+        starts = np.concatenate(([start + 1], inside + 1)).astype(np.int64)
+        ends = np.concatenate((inside, [end])).astype(np.int64)
+        out.append((start + 1, end, starts, ends))
+    return out
+
+
+def parse_ranges(raw: IO[bytes], starts: Any, ends: Any, first: int, last: int) -> list[Any]:
+    """The items ``first`` to ``last`` (exclusive) of :func:`keyed_array_ranges`' ranges,
+    parsed in one orjson call (the collector paused: the parse builds no cycles); raises
+    :class:`Declined` unless they parse as exactly that many JSON values that ijson's C
+    parser reads the same (no integer of 19 digits or more, which it refuses past 64 bits;
+    orjson refuses what else it would read differently: lone surrogates, invalid UTF-8)."""
+    import gc
+
+    import orjson
+
+    begin, stop = int(starts[first]), int(ends[last - 1])
+    raw.seek(begin)
+    data = raw.read(stop - begin)
+    if len(data) != stop - begin or _LONG_DIGITS in data.translate(_DIGITS_AS_ZERO):
+        raise Declined
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        values = orjson.loads(b"[" + data + b"]")
+    except orjson.JSONDecodeError:
+        raise Declined from None
+    finally:
+        if paused:
+            gc.enable()
+    # (an empty array: its one range of whitespace only parses as no value)
+    if len(values) != last - first and (values or last - first != 1 or len(starts) != 1):
+        raise Declined
+    return values  # type: ignore[no-any-return]  # orjson.loads of a list
 
 
 class Omitting:

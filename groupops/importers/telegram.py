@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+from codecs import BOM_UTF8 as BOM
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, Final, NamedTuple
 
 from groupops.canonical import FIELDS, Entity, RawRecord, RecordError, unstated_fields
 from groupops.importers._common import (
@@ -24,6 +25,7 @@ from groupops.importers._common import (
     unique,
 )
 from groupops.importers._jsonstream import (
+    BUFFER,
     Chat,
     Declined,
     Event,
@@ -39,7 +41,9 @@ from groupops.importers._jsonstream import (
     document_events,
     fast_items,
     keyed_array_items,
+    keyed_array_ranges,
     open_document,
+    parse_ranges,
     too_long,
 )
 from groupops.ingest.limits import InputRefused, Limits
@@ -172,7 +176,7 @@ class TelegramExport(ExportSource):
             return  # no service message of the export names a join or a departure
         senders: set[str] = set()
         try:
-            for event in self._events(scan.fast):
+            for event in self._events(scan):
                 if not isinstance(event, Item) or event.chat not in chats:
                     continue
                 chat = chats[event.chat]
@@ -203,12 +207,22 @@ class TelegramExport(ExportSource):
         except (StreamError, InputRefused) as exc:
             yield bad("messages", source, 0, "", "(file)", str(exc))
 
-    def _events(self, fast: bool) -> Iterator[Event]:
+    def _events(self, scan: _Scan) -> Iterator[Event]:
         """The document's events for the messages pass: a proven single-chat export's
-        messages built by the C parser (:func:`~groupops.importers._jsonstream.fast_items`),
-        the rest (from wherever that pass declines) by the per-event reader."""
+        messages parsed by orjson from the byte ranges the scan found (:class:`_Ranges`) or
+        built by the C parser (:func:`~groupops.importers._jsonstream.fast_items`), the rest
+        (from wherever that pass declines) by the per-event reader."""
         done = 0
-        if fast:
+        if scan.ranges is not None:
+            try:
+                with open_document(self.path) as raw:
+                    for index, value in scan.ranges.items(raw):
+                        done = index
+                        yield Item(0, index, value)
+                return
+            except Declined:
+                pass
+        elif scan.fast:
             try:
                 with open_document(self.path) as raw:
                     for index, value in fast_items(raw, self.limits, "messages.item"):
@@ -231,11 +245,64 @@ class TelegramExport(ExportSource):
         if cached is not None and version is not None and cached[0] == version:
             return cached[1]
         try:
-            scan = (self.fast and self._fast_scan()) or _Scan(self._scan())
+            scan = (self.fast and (self._ranged_scan() or self._fast_scan())) or _Scan(self._scan())
         except InputRefused as exc:
             scan = _Scan(None, refused=str(exc))
         self._scanned = (version, scan)
         return scan
+
+    def _ranged_scan(self) -> _Scan | None:
+        """:meth:`_fast_scan` without the C parser's build of every message: the byte ranges
+        of the messages found by a vectorised scan
+        (:func:`~groupops.importers._jsonstream.keyed_array_ranges`), the rest of the document
+        proven valid JSON by orjson and read by the same :class:`PrefixWalker`, the messages
+        parsed by orjson a block at a time (:class:`_Ranges`); the document whole is then
+        valid JSON, as :func:`fast_items` proves it. ``None`` when anything needs the other
+        readers: a BOM, a file past ``max_file_bytes``, not exactly one ``messages`` array, a
+        message whose bytes could pass ``max_record_bytes``, what the parsers would read
+        differently (tests/test_telegram_fast.py)."""
+        import orjson
+
+        limits = self.limits
+        span = (limits.max_record_bytes - 1) // 7  # what fast_items takes (the same values)
+        chat = _Chat(0)
+        try:
+            with open_document(self.path) as raw:
+                if self.path.stat().st_size > limits.max_file_bytes or raw.read(3) == BOM:
+                    return None
+                found = keyed_array_ranges(raw, "messages")
+                if len(found) != 1:
+                    return None
+                start, end, starts, ends = found[0]
+                if int((ends - starts).max()) > span:
+                    return None
+                gaps = [(start, end)]
+                lean = Omitting(raw, gaps)
+                skeleton = b"".join(iter(partial(lean.read, BUFFER), b""))
+                try:
+                    orjson.loads(skeleton)  # the document less its messages is valid JSON
+                except orjson.JSONDecodeError:
+                    return None
+                ranges = _Ranges(starts, ends)
+                for index, value in ranges.items(raw):
+                    if isinstance(value, Mapping):
+                        chat.learn(value)
+                        chat.note_sender(index, value)
+                lists = 0
+                walker = PrefixWalker(Omitting(raw, gaps), limits)
+                for event in document_events(walker, messages=False):
+                    if isinstance(event, NotObject | Chat):
+                        return None
+                    if isinstance(event, Meta) and not isinstance(event.value, TooLong):
+                        chat.meta[event.key] = event.value
+                    elif isinstance(event, Messages):
+                        lists += 1
+                        chat.listed = event.is_list
+        except (Declined, StreamError):
+            return None
+        if lists != 1 or not chat.listed:
+            return None
+        return _Scan({0: chat}, fast=True, ranges=ranges)
 
     def _fast_scan(self) -> _Scan | None:
         """:meth:`_scan` of a single-chat export read cleanly by the C parser (its messages
@@ -588,6 +655,34 @@ class _Scan:
     chats: dict[int, _Chat] | None
     fast: bool = False
     refused: str | None = None
+    ranges: _Ranges | None = None
+
+
+class _Ranges:
+    """A single-chat export's messages as byte ranges
+    (:func:`~groupops.importers._jsonstream.keyed_array_ranges`), parsed :data:`BLOCK`
+    bytes at a time."""
+
+    #: About how many bytes of messages one orjson call parses.
+    BLOCK = 1 << 20
+
+    def __init__(self, starts: Any, ends: Any) -> None:
+        self.starts = starts
+        self.ends = ends
+
+    def items(self, raw: IO[bytes]) -> Iterator[tuple[int, Any]]:
+        """``(position, value)`` of every message (from 1), as :func:`fast_items` gives
+        them; raises :class:`Declined` where a block cannot be proven read the same."""
+        import numpy as np
+
+        starts, count = self.starts, len(self.starts)
+        first = 0
+        while first < count:
+            last = int(np.searchsorted(starts, int(starts[first]) + self.BLOCK, side="right"))
+            last = min(max(last, first + 1), count)
+            for offset, value in enumerate(parse_ranges(raw, starts, self.ends, first, last)):
+                yield first + offset + 1, value
+            first = last
 
 
 _MESSAGE_FIELDS = tuple(spec.name for spec in FIELDS["messages"])
