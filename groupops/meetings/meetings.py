@@ -231,6 +231,8 @@ def find_meetings(
     ``as_of``; messages after ``as_of`` are ignored."""
     import pandas as pd
 
+    from groupops.activity.answers import text_matches
+
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     clock = clock or WorkClock.from_policy(policy)
@@ -239,17 +241,24 @@ def find_meetings(
     senders: dict[tuple[str, str], list[str]] = {}
     human = msgs[msgs["kind"] != "system"] if "kind" in msgs else msgs
     for (platform, group), part in human.groupby(["platform", "group_id"], sort=False):
-        senders[(str(platform), str(group))] = list(dict.fromkeys(part["sender_id"]))
+        senders[(str(platform), str(group))] = first_seen(part["sender_id"])
     first = msgs["sent_at"].min().to_pydatetime() if len(msgs) else None
     human = msgs[msgs["kind"] != "system"]
     # Only messages holding some marker are read (a vectorised test first).
-    human = human[human["text"].str.contains(_every_marker(policy), regex=True)]
+    human = human[text_matches(human["text"], _every_marker(policy))]
     rows: list[dict[str, Any]] = [
         {str(k): v for k, v in r.items()} for r in human.to_dict("records")
     ]
     for row in rows:
         row["sent_at"] = row["sent_at"].to_pydatetime()
     return _find(rows, senders, first, world, policy, clock, as_of, since)
+
+
+def first_seen(column: pd.Series) -> list[Any]:
+    """``list(dict.fromkeys(column))`` (each value once, in order of first appearance) by
+    pandas' hash table instead of a Python object per row (150k messages: ~0.1 s of CPU;
+    ``tests/test_text_matches.py``)."""
+    return list(dict.fromkeys(column.unique()))
 
 
 def find_meetings_rows(
