@@ -31,6 +31,7 @@ from groupops.importers.telegram import (
     MEMBERSHIP_ACTIONS,
     TelegramExport,
     _Chat,
+    _Row,
     _text_and_mentions,
     telegram_user_id,
 )
@@ -295,6 +296,57 @@ def test_the_per_message_helpers_equal_their_reference(m: dict[str, Any]) -> Non
         assert plain.group_id == "g"
         assert plain.raw == dumps(m)
         assert plain._replace(group_id="", raw="") == _plain_fields(m, 3, {"张三": "user1"}, {"7"})
+
+
+def _reference_plain(
+    m: dict[str, Any], index: int, names: dict[str, str], pinned: set[str]
+) -> _Row | RecordError:
+    """``_plain`` before its usual shapes were read inline."""
+    from groupops.importers._common import id_str, slug
+    from groupops.importers.telegram import _kind
+
+    message_id = id_str(m.get("id")) or f"pos-{index}"
+    sent_at = first(m, "date_unixtime", "date")
+    if not isinstance(sent_at, str | int):
+        return RecordError("date", "message without a date")
+    name = first(m, "from", "actor")
+    sender = telegram_user_id(first(m, "from_id", "actor_id"))
+    if sender is None and isinstance(name, str):
+        sender = names.get(name) or slug(name)
+    if sender is None:
+        return RecordError("from_id", "message without a sender")
+    text, mentions = _text_and_mentions(m)
+    return _Row(message_id, sender, name if isinstance(name, str) else None, sent_at,
+                _kind(m, text), text, id_str(m.get("reply_to_message_id")), mentions,
+                message_id in pinned, index)  # fmt: skip
+
+
+plain_dicts = st.fixed_dictionaries(
+    {},
+    optional={"id": json_values, "date_unixtime": json_values, "date": json_values,
+              "from": json_values, "from_id": json_values, "actor": json_values,
+              "actor_id": json_values, "reply_to_message_id": json_values,
+              "text": text_values | st.sampled_from(["https://a.b/c", " www.x.org ", "a.b", "a/b",
+                                                     "ＨＴＴＰＳ://x", "httpſ://x", "WWW.x"]),
+              "text_entities": text_values | st.just([{"type": "plain", "text": "https://a.b"}])
+              | st.lists(st.fixed_dictionaries({"type": st.just("plain"), "text": json_values}),
+                         min_size=1, max_size=1),
+              "media_type": json_values | st.sampled_from(["sticker", "voice_message"]),
+              "photo": json_values, "file": json_values, "mime_type": json_values,
+              "file_name": json_values},
+)  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(m=plain_dicts, index=st.integers(1, 9))
+def test_the_inline_plain_message_equals_its_reference(m: dict[str, Any], index: int) -> None:
+    """``_plain``'s inline reading of the usual shapes gives the fields the general helpers
+    gave (ids, instants, senders by id or by name, texts, kinds, replies, quarantine)."""
+    names, pinned = {"张三": "user1", "Bob": "user3"}, {"7", "pos-3"}
+    got = _plain_fields(m, index, names, pinned)
+    assert got == _reference_plain(m, index, names, pinned)
+    if not isinstance(got, RecordError):
+        assert type(got.text) is str and type(got.mentions) is list
 
 
 def _reference_user_id(value: Any) -> str | None:

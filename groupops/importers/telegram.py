@@ -629,21 +629,50 @@ def _plain(
     raw: bool = False,
 ) -> _Row | RecordError:
     """The fields of a plain message, or why it is quarantined (the same checks, in the same
-    order, as every message's); ``raw``: with the message's JSON text."""
-    message_id = id_str(m.get("id")) or f"pos-{index}"
-    sent_at = first(m, "date_unixtime", "date")
-    if not isinstance(sent_at, str | int):
-        return RecordError("date", "message without a date")
-    name = first(m, "from", "actor")
-    sender = telegram_user_id(first(m, "from_id", "actor_id"))
+    order, as every message's); ``raw``: with the message's JSON text. The usual shapes (an
+    int id, a non-empty ``date_unixtime``, ``from`` and ``from_id`` strings, one plain text
+    entity, no attachment) are read inline; the rest by the general helpers (the same values,
+    tests/test_telegram_fast.py against the code before)."""
+    get = m.get
+    value = get("id")
+    message_id = str(value) if type(value) is int else (id_str(value) or f"pos-{index}")
+    sent_at = get("date_unixtime")
+    if type(sent_at) is not str or not sent_at:
+        sent_at = first(m, "date_unixtime", "date")
+        if not isinstance(sent_at, str | int):
+            return RecordError("date", "message without a date")
+    name = get("from")
+    if type(name) is not str or not name:
+        name = first(m, "from", "actor")
+    value = get("from_id")
+    sender = (
+        _text_user_id(value)
+        if type(value) is str and value
+        else telegram_user_id(first(m, "from_id", "actor_id"))
+    )
     if sender is None and isinstance(name, str):
         sender = names.get(name) or slug(name)
     if sender is None:
         return RecordError("from_id", "message without a sender")
-    text, mentions = _text_and_mentions(m)
-    return _Row(message_id, sender, name if isinstance(name, str) else None, sent_at,
-                _kind(m, text), text, id_str(m.get("reply_to_message_id")), mentions,
-                message_id in pinned, index, group_id, dumps(m) if raw else "")  # fmt: skip
+    parts = get("text_entities")
+    if (
+        type(parts) is list
+        and len(parts) == 1
+        and type(part := parts[0]) is dict
+        and (part.get("type") == "plain" and type(text := part.get("text")) is str)
+    ):
+        mentions: list[str] = []  # one plain entity: its text, no mention
+    else:
+        text, mentions = _text_and_mentions(m)
+    if "media_type" in m or "photo" in m or "file" in m:
+        kind = _kind(m, text)
+    else:  # a link holds "://" or "www.": without "/" and "." no regex is needed
+        kind = "link" if ("/" in text or "." in text) and is_link_only(text) else "text"
+    value = get("reply_to_message_id")
+    reply_to = str(value) if type(value) is int else id_str(value)
+    return _Row(message_id, sender, name if isinstance(name, str) else None, sent_at, kind,
+                text, reply_to, mentions, message_id in pinned, index, group_id,
+                dumps(m) if raw else "")  # fmt: skip
 
 
 @dataclass
@@ -738,7 +767,7 @@ class _Batch:
             columns = zip(*self.rows, strict=True)
             frame = pd.DataFrame(
                 {
-                    name: pd.Series(col, dtype=object)
+                    name: _column(name, list(col))
                     for name, col in zip(_MESSAGE_FIELDS, columns, strict=True)
                 }
             )
@@ -753,3 +782,28 @@ class _Batch:
 
 
 _NO_REPLY: Final = ("reply_to",)
+#: The message fields handed over in Arrow when every value allows (text or id lists).
+_ARROW_TEXT: Final = frozenset(
+    spec.name for spec in FIELDS["messages"] if spec.type in ("id", "str", "enum")
+)
+_ARROW_IDS: Final = frozenset(spec.name for spec in FIELDS["messages"] if spec.type == "ids")
+
+
+def _column(name: str, values: list[Any]) -> pd.Series:
+    """One field's values as the frame's column: texts (strings or ``None``) and id lists
+    (lists of strings or ``None``) in Arrow, as the columnar reader hands them over, so
+    :func:`~groupops.ingest.normalise.normalise_frame` takes its Arrow paths (the same rows,
+    tests/test_telegram_fast.py); anything else, or a value Arrow would not keep as it is
+    (a lone surrogate), as Python objects."""
+    import pandas as pd
+    import pyarrow as pa
+
+    try:
+        if name in _ARROW_TEXT:
+            return pd.Series(pd.arrays.ArrowStringArray(pa.array(values, type=pa.string())))
+        if name in _ARROW_IDS:
+            lists = pa.array(values, type=pa.list_(pa.string()))
+            return pd.Series(pd.arrays.ArrowExtensionArray(lists))
+    except (pa.ArrowException, UnicodeError):
+        pass
+    return pd.Series(values, dtype=object)
