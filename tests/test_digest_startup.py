@@ -6,6 +6,7 @@ and is the same file ``importlib.resources`` names."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from importlib import resources
@@ -37,3 +38,38 @@ def test_charts_in_chinese_without_fonttools_ttlib() -> None:
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out == {"font": "Noto Sans CJK SC", "lang": "zh-CN",
                    "png": b"\x89PNG\r\n\x1a\n".hex(), "loaded": []}  # fmt: skip
+
+
+def test_the_digest_command_loads_no_font_tables_or_http_client(tmp_path: Path) -> None:
+    """A whole ``groupops digest`` (charts drawn, emails rendered into the outbox, no bot
+    configured) without mplfonts' fontTools tables and without httpx."""
+    from activity_data import load_into, write_bundle
+
+    from groupops.db import make_engine
+    from groupops.db.schema import upgrade
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    load_into(engine, write_bundle(tmp_path / "bundle"))
+    engine.dispose()
+    code = (
+        "import json, sys\n"
+        "from typer.testing import CliRunner\n"
+        "from cli import app\n"
+        "r = CliRunner().invoke(app, ['digest', '--period', 'week', '--as-of',"
+        " '2026-11-23T09:00', '--json'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(json.dumps({'rows': json.loads(r.stdout),\n"
+        "                  'loaded': sorted(m for m in ('mplfonts', 'fontTools.ttLib', 'httpx')\n"
+        "                                   if m in sys.modules)}))\n"
+    )
+    env = {**os.environ, "GROUPOPS_DATABASE_URL": url, "GROUPOPS_OUTBOX_DIR": str(tmp_path / "out")}
+    env.pop("PREFECT_API_URL", None)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [r["outcome"] for r in out["rows"]].count("queued") >= 2
+    assert len(list((tmp_path / "out").glob("*.eml"))) >= 2
+    assert out["loaded"] == []

@@ -14,13 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import httpx
 import sqlalchemy as sa
 
 from groupops.chatbots.webhook import BotPostError, BotTarget, post
 from groupops.db.models import ChatbotPost
 from groupops.mail.outbox import STALE_SENDING
+
+if TYPE_CHECKING:
+    import httpx
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
@@ -156,6 +159,8 @@ def post_cards(
     now: Callable[[], datetime] | None = None,
 ) -> BotDelivery:
     """Post each sendable card among ``keys`` once to its bot's target (see the module doc)."""
+    import httpx
+
     clock = now or (lambda: datetime.now(UTC))
     table = _table()
     own_client = client is None

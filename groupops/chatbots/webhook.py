@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import SecretStr
 
 from groupops.chatbots.payloads import BotKind, feishu_payload, wecom_payload
+
+if TYPE_CHECKING:  # the client is imported where a card is posted (a digest run without bots
+    import httpx  # or cards to post never loads it)
 
 #: Platform codes that mean "too many requests": retry later.
 RATE_LIMIT_CODES = {"feishu": {11232}, "wecom": {45009}}
@@ -114,6 +116,8 @@ def post(
 ) -> None:
     """Post one card to ``target``; returns when the platform accepted it."""
     from datetime import UTC
+
+    import httpx
 
     payload = build_payload(target, title, body, pointer=pointer, tone=tone,
                             now=now or datetime.now(UTC))  # fmt: skip
