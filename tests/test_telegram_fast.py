@@ -183,6 +183,51 @@ def test_fast_and_per_record_paths_store_and_quarantine_the_same(
     assert fast[0]["status"] == slow[0]["status"]
 
 
+def _ingest_pg(url: str, export: Path, *, fast: bool, record_bytes: int,
+               chunk_size: int) -> tuple[dict[str, object], pd.DataFrame, list[tuple[Any, ...]]]:  # fmt: skip
+    from tests.conftest import _truncate_all
+
+    engine = make_engine(url)
+    try:
+        _truncate_all(engine)
+        source = TelegramExport(export, fast=fast)
+        source.limits = Limits(max_record_bytes=record_bytes)
+        summary = run_ingest(source, engine, POLICY, now=NOW, chunk_size=chunk_size)
+    finally:
+        engine.dispose()
+    return summary.as_dict(), *stored(url, source_file=True)
+
+
+@pytest.mark.postgres
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    items=messages,
+    ending=endings,
+    record_bytes=st.sampled_from([1 << 20, 1024]),
+    chunk_size=st.integers(1, 8),
+)
+def test_both_paths_store_the_same_on_postgresql(
+    pg_database: str, tmp_path_factory: pytest.TempPathFactory, items: list[Any], ending: str,
+    record_bytes: int, chunk_size: int,
+) -> None:  # fmt: skip
+    """The fast path's frames (texts and id lists in Arrow) written through PostgreSQL's
+    ``COPY`` store what the per-record path stores."""
+    export = tmp_path_factory.mktemp("telegram-pg") / "result.json"
+    export.write_bytes(_document(items, ending, 0.5))
+    fast = _ingest_pg(pg_database, export, fast=True, record_bytes=record_bytes,
+                      chunk_size=chunk_size)  # fmt: skip
+    slow = _ingest_pg(pg_database, export, fast=False, record_bytes=record_bytes,
+                      chunk_size=chunk_size)  # fmt: skip
+    pd.testing.assert_frame_equal(fast[1], slow[1])
+    assert fast[2] == slow[2]
+    assert fast[0]["quarantined"] == slow[0]["quarantined"]
+    assert fast[0]["status"] == slow[0]["status"]
+
+
 def test_a_clean_export_is_read_by_the_fast_path(tmp_path: Path) -> None:
     """The property above holds trivially if the fast path never runs: on a clean export it
     does (messages as frames, none declined)."""
@@ -347,6 +392,36 @@ def test_the_inline_plain_message_equals_its_reference(m: dict[str, Any], index:
     assert got == _reference_plain(m, index, names, pinned)
     if not isinstance(got, RecordError):
         assert type(got.text) is str and type(got.mentions) is list
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    ms=st.lists(
+        st.one_of(
+            message_dicts,
+            st.builds(_plain, st.integers(1, 12), st.integers(0, 3), texts, extras),
+        ),
+        max_size=6,
+    )
+)
+def test_taking_a_message_equals_learning_and_noting_it(ms: list[dict[str, Any]]) -> None:
+    """``_Chat.take`` (the scan's inline reading of a plain message) leaves the chat as
+    ``learn`` then ``note_sender`` leave it: names, pins, memberships, senders' first
+    messages, or no senders once one cannot be named by id."""
+    new, old = _Chat(0), _Chat(0)
+
+    def failure(step: Any) -> str | None:
+        try:
+            step()
+        except TypeError as exc:  # an integer past 64 bits (no parser gives one): both fail
+            return str(exc)
+        return None
+
+    for index, m in enumerate(ms, 1):
+        got = failure(lambda: new.take(index, m))  # noqa: B023  # called at once
+        want = failure(lambda: (old.learn(m), old.note_sender(index, m)))  # noqa: B023  # called at once
+        assert got == want
+    assert new == old
 
 
 def _reference_user_id(value: Any) -> str | None:

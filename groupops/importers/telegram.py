@@ -198,7 +198,7 @@ class TelegramExport(ExportSource):
                             yield self.member(source, index, dumps(m), plain.sender_id,
                                               plain.name)  # fmt: skip
                     continue
-                if rows and isinstance(m, Mapping) and m.get("type") != "service":
+                if rows and isinstance(m, _MAPPING) and m.get("type") != "service":
                     plain = _plain(m, index, chat.names, chat.pinned, chat.group_id, raw=True)
                     if isinstance(plain, _Row):
                         yield plain
@@ -285,9 +285,8 @@ class TelegramExport(ExportSource):
                     return None
                 ranges = _Ranges(starts, ends)
                 for index, value in ranges.items(raw):
-                    if isinstance(value, Mapping):
-                        chat.learn(value)
-                        chat.note_sender(index, value)
+                    if isinstance(value, _MAPPING):
+                        chat.take(index, value)
                 lists = 0
                 walker = PrefixWalker(Omitting(raw, gaps), limits)
                 for event in document_events(walker, messages=False):
@@ -538,6 +537,33 @@ class _Chat:
             return
         if sender not in self.senders:
             self.senders[sender] = (index, dumps(m), name if isinstance(name, str) else None)
+
+    def take(self, index: int, m: Mapping[str, Any]) -> None:
+        """:meth:`learn` and :meth:`note_sender` of one message: a plain message with a
+        ``date_unixtime``, ``from`` and ``from_id`` strings and no ``actor``, ``actor_id`` or
+        ``action`` read inline (the same, tests/test_telegram_fast.py)."""
+        get = m.get
+        name, value = get("from"), get("from_id")
+        if (
+            type(name) is str
+            and name
+            and type(value) is str
+            and value
+            and type(sent := get("date_unixtime")) is str
+            and sent
+            and get("type") != "service"
+            and "actor" not in m
+            and "actor_id" not in m
+            and "action" not in m
+            and (sender := _text_user_id(value)) is not None
+        ):
+            self.names.setdefault(name, sender)
+            senders = self.senders
+            if senders is not None and sender not in senders:
+                senders[sender] = (index, dumps(m), name)
+            return
+        self.learn(m)
+        self.note_sender(index, m)
 
     def learn(self, m: Mapping[str, Any]) -> None:
         for name_key, id_key in (("from", "from_id"), ("actor", "actor_id")):
